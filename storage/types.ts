@@ -1,0 +1,105 @@
+import type { BatchInfo } from '../codec/records/batch-header.js';
+
+/**
+ * The storage layer's interfaces, in storage's own terms. The server programs against
+ * these; storage/ implements them on MySQL. Expected failures are thrown as KafkaError
+ * (codec/error-codes.ts) so handlers can put the code into the response.
+ */
+
+export type TopicConfigs = Record<string, string>;
+
+export interface TopicRecord {
+  name: string;
+  /** Kafka topic id: 16 random bytes as unpadded base64url (22 chars). */
+  topicId: string;
+  partitionCount: number;
+  /** Only the configs set explicitly on the topic; defaults come from the broker config. */
+  configs: TopicConfigs;
+  /** Shard index of each partition (index = partition number). */
+  shardOfPartition: number[];
+  /** Whether the topic is internal (e.g. __consumer_offsets equivalents). */
+  isInternal: boolean;
+}
+
+export interface CreateTopicRequest {
+  name: string;
+  partitions: number;
+  configs: TopicConfigs;
+}
+
+export interface TopicCatalog {
+  /** Throws KafkaError TOPIC_ALREADY_EXISTS / INVALID_TOPIC_EXCEPTION / INVALID_PARTITIONS. */
+  createTopic(request: CreateTopicRequest): Promise<TopicRecord>;
+  /** Removes the topic, its partitions' data and placement. Throws UNKNOWN_TOPIC_OR_PARTITION. */
+  deleteTopic(name: string): Promise<TopicRecord>;
+  /** From the in-memory view; call refresh() to pick up other brokers' changes. */
+  getTopic(name: string): TopicRecord | undefined;
+  getTopicById(topicId: string): TopicRecord | undefined;
+  listTopics(): TopicRecord[];
+  refresh(): Promise<void>;
+  /** Replaces the topic's explicit configs (AlterConfigs semantics). */
+  setTopicConfigs(name: string, configs: TopicConfigs): Promise<void>;
+  /** Grows the partition count (CreatePartitions). */
+  addPartitions(name: string, newTotal: number): Promise<TopicRecord>;
+}
+
+export interface AppendOptions {
+  /** Topic uses message.timestamp.type=LogAppendTime: batches' max timestamp is rewritten. */
+  logAppendTime: boolean;
+  /** Leader epoch written into every appended batch. */
+  leaderEpoch: number;
+}
+
+export interface AppendResult {
+  /** Offset assigned to the first record of the first batch. */
+  baseOffset: bigint;
+  /** The log append time used, or -1n when the topic uses CreateTime. */
+  logAppendTimeMs: bigint;
+  logStartOffset: bigint;
+}
+
+export interface ReadOptions {
+  /** Upper bound (exclusive) of offsets to return: the high watermark or the LSO. */
+  maxOffset: bigint;
+  /** Return the first batch even when it is bigger than maxBytes (Kafka's KIP-74 rule). */
+  minOneBatch: boolean;
+}
+
+export interface ReadResult {
+  /** Whole stored batches, byte-identical to what was appended (offsets filled in). */
+  batches: Buffer[];
+  bytes: number;
+}
+
+export interface OffsetAndTimestamp {
+  offset: bigint;
+  timestamp: bigint;
+}
+
+/** One partition's log. Offsets are assigned here (this broker leads the partition). */
+export interface PartitionLog {
+  readonly topicId: string;
+  readonly partition: number;
+  highWatermark(): bigint;
+  logStartOffset(): bigint;
+  /** Equal to the high watermark until transactions exist. */
+  lastStableOffset(): bigint;
+  /**
+   * Appends already validated batches (`records` holds them back to back, `batches` their
+   * headers). Resolves after the MySQL commit that made them durable.
+   */
+  append(records: Buffer, batches: BatchInfo[], options: AppendOptions): Promise<AppendResult>;
+  /** Throws KafkaError OFFSET_OUT_OF_RANGE when fetchOffset is outside [logStart, HW]. */
+  read(fetchOffset: bigint, maxBytes: number, options: ReadOptions): Promise<ReadResult>;
+  /** First offset whose timestamp is >= ts (ListOffsets by time), or null if none. */
+  offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null>;
+  /** Offset and timestamp of the record with the largest timestamp (ListOffsets -3). */
+  maxTimestamp(): Promise<OffsetAndTimestamp | null>;
+  /** Calls `listener` after each committed append; returns an unsubscribe function. Used by long-poll Fetch. */
+  onAppend(listener: () => void): () => void;
+}
+
+export interface LogManager {
+  /** Loads (recovering the next offset from MySQL) on first use. Throws UNKNOWN_TOPIC_OR_PARTITION. */
+  getLog(topicId: string, partition: number): Promise<PartitionLog>;
+}

@@ -1,0 +1,14 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['codec/**/*.test.ts', 'server/**/*.test.ts', 'storage/**/*.test.ts', 'compat-tests/**/*.test.ts'],
+    // One private MariaDB for the whole run; each test file makes its own database in it.
+    globalSetup: ['compat-tests/support/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    pool: 'forks',
+    maxWorkers: 2,
+    minWorkers: 1,
+  },
+});
