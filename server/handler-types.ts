@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import type { BrokerConfig } from './config.js';
+import type { LogManager, TopicCatalog } from '../storage/types.js';
+
+/**
+ * What a handler may use. Handlers never see the socket: they get the decoded request and
+ * this context, and return the response body (or undefined for "no response", e.g. acks=0).
+ */
+export interface BrokerContext {
+  config: BrokerConfig;
+  logger: Logger;
+  catalog: TopicCatalog;
+  logs: LogManager;
+  /** This broker's id and advertised address; the cluster view (one broker unless ZooKeeper). */
+  cluster: ClusterView;
+  /** Services registered by later features (group coordinator, transactions, ...), by name. */
+  services: Map<string, unknown>;
+  now(): number;
+}
+
+export interface BrokerEndpoint {
+  nodeId: number;
+  host: string;
+  port: number;
+  rack: string | null;
+}
+
+export interface ClusterView {
+  clusterId: string;
+  self: BrokerEndpoint;
+  brokers(): BrokerEndpoint[];
+  controllerId(): number;
+  /** Broker leading a partition (this broker when running alone). */
+  leaderOf(topicId: string, partition: number): number;
+  leaderEpochOf(topicId: string, partition: number): number;
+  /** Broker coordinating a group or transactional id. */
+  coordinatorFor(key: string, keyType: number): BrokerEndpoint;
+}
+
+export interface RequestContext {
+  apiKey: number;
+  apiVersion: number;
+  correlationId: number;
+  clientId: string | null;
+  /** Unique per TCP connection; lets coordinators tie state to a connection. */
+  connectionId: number;
+  clientHost: string;
+  broker: BrokerContext;
+  logger: Logger;
+}
+
+/** One API served by this broker: the versions it advertises and the function serving them. */
+export interface ApiHandler<Req = any, Res = any> {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+  handle(request: Req, ctx: RequestContext): Promise<Res | undefined> | Res | undefined;
+}
