@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { TestProject } from 'vitest/node';
+import { startManagedMariadb, type ManagedMariadb } from '../../storage/managed-mariadb.js';
+import './vitest-context.js';
+
+/**
+ * vitest globalSetup: ONE private MariaDB for the whole test run, in a fresh temp directory on a
+ * free port. Test files get its URL with `inject('mysqlUrl')` (or process.env.KAFKA_MYSQL_TEST_URL)
+ * and make their own database with createTestDatabase() from ./mysql.ts.
+ *
+ * Set KAFKA_MYSQL_TEST_URL beforehand to run the suite against an existing server (e.g. MySQL 8)
+ * instead; it must allow CREATE/DROP DATABASE.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const external = process.env.KAFKA_MYSQL_TEST_URL;
+  if (external) {
+    project.provide('mysqlUrl', external);
+    return async () => {};
+  }
+  const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-test-'));
+  let server: ManagedMariadb;
+  try {
+    server = await startManagedMariadb({
+      dataDir,
+      port: 0,
+      bufferPoolSize: '256M',
+      logFileSize: '64M',
+    });
+  } catch (err) {
+    await fs.rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  const watchdog = startWatchdog(server.pid, dataDir);
+  process.env.KAFKA_MYSQL_TEST_URL = server.url;
+  project.provide('mysqlUrl', server.url);
+  return async () => {
+    try {
+      await server.stop();
+    } finally {
+      if (watchdog) {
+        try {
+          process.kill(watchdog, 'SIGTERM');
+        } catch {
+          /* already gone */
+        }
+      }
+      await fs.rm(dataDir, { recursive: true, force: true });
+      delete process.env.KAFKA_MYSQL_TEST_URL;
+    }
+  };
+}
+
+/**
+ * If the test runner dies without teardown (SIGKILL, crash), stop the MariaDB it started and
+ * remove its directory. Checks the server's command line first so it never signals anyone else.
+ */
+function startWatchdog(serverPid: number, dataDir: string): number | undefined {
+  const script = `
+    while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done
+    if tr '\\0' '\\n' < /proc/${serverPid}/cmdline 2>/dev/null | grep -qx -- '--datadir=${dataDir}'; then
+      kill -TERM ${serverPid}
+      while [ -e /proc/${serverPid} ]; do sleep 1; done
+    fi
+    rm -rf '${dataDir}'
+  `;
+  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  child.unref();
+  return child.pid;
+}

@@ -1,0 +1,43 @@
+import { randomBytes } from 'node:crypto';
+import { inject } from 'vitest';
+import { connect, parseMysqlUrl, quoteIdent, withDatabase } from '../../storage/mysql.js';
+import './vitest-context.js';
+
+/** URL of the test run's MariaDB (from the global setup). */
+export function testServerUrl(): string {
+  let url: string | undefined;
+  try {
+    url = inject('mysqlUrl');
+  } catch {
+    url = undefined;
+  }
+  url ??= process.env.KAFKA_MYSQL_TEST_URL;
+  if (!url) throw new Error('no test MariaDB: run through vitest (compat-tests/support/global-setup.ts) or set KAFKA_MYSQL_TEST_URL');
+  return url;
+}
+
+/** Creates a fresh, uniquely named database on the test server and returns its URL. */
+export async function createTestDatabase(prefix: string): Promise<string> {
+  const clean = prefix.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 40);
+  const name = `t_${clean}_${randomBytes(6).toString('hex')}`;
+  const server = testServerUrl();
+  const conn = await connect(withDatabase(server, ''));
+  try {
+    await conn.query(`CREATE DATABASE ${quoteIdent(name)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`);
+  } finally {
+    await conn.end();
+  }
+  return withDatabase(server, name);
+}
+
+/** Drops a database made by createTestDatabase. */
+export async function dropTestDatabase(url: string): Promise<void> {
+  const { database } = parseMysqlUrl(url);
+  if (!database) return;
+  const conn = await connect(withDatabase(url, ''));
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS ${quoteIdent(database)}`);
+  } finally {
+    await conn.end();
+  }
+}
