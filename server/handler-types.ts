@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
-import type { BrokerConfig } from './config.js';
+import type { BrokerConfig } from './config/index.js';
 import type { LogManager, TopicCatalog } from '../storage/types.js';
+import type { BrokerMetrics } from './metrics.js';
 
 /**
  * What a handler may use. Handlers never see the socket: they get the decoded request and
@@ -15,6 +16,7 @@ export interface BrokerContext {
   cluster: ClusterView;
   /** Services registered by later features (group coordinator, transactions, ...), by name. */
   services: Map<string, unknown>;
+  metrics: BrokerMetrics;
   now(): number;
 }
 
@@ -55,4 +57,10 @@ export interface ApiHandler<Req = any, Res = any> {
   minVersion: number;
   maxVersion: number;
   handle(request: Req, ctx: RequestContext): Promise<Res | undefined> | Res | undefined;
+  /**
+   * The response to send when `handle` throws: every error code in it set to `errorCode`
+   * at the finest level the response allows. Without it, a throwing handler closes the
+   * connection, so handlers without one catch their errors into the response themselves.
+   */
+  errorResponse?(request: Req, errorCode: number, ctx: RequestContext): Res;
 }

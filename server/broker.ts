@@ -1,0 +1,102 @@
+import { resolve } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { openStorage, type Storage } from '../storage/index.js';
+import { SingleBrokerCluster } from './cluster/single-broker.js';
+import type { BrokerConfig } from './config/index.js';
+import { Dispatcher } from './dispatcher.js';
+import type { BrokerContext } from './handler-types.js';
+import { createHandlers } from './handlers/index.js';
+import { HttpEndpoint } from './http.js';
+import { KafkaListener } from './listener.js';
+import { createBrokerMetrics } from './metrics.js';
+
+export interface RunningBroker {
+  /** Port the Kafka listener is bound to (useful when configured as 0). */
+  port: number;
+  host: string;
+  metricsPort: number | null;
+  context: BrokerContext;
+  storage: Storage;
+  /** Stops accepting, lets in-flight commits finish, closes MySQL, stops a managed MariaDB. */
+  stop(): Promise<void>;
+}
+
+export interface StartBrokerOptions {
+  logger?: Logger;
+  /** Keep a managed MariaDB running after stop (tests that restart the broker). */
+  keepManagedMysql?: boolean;
+}
+
+export async function startBroker(config: BrokerConfig, options: StartBrokerOptions = {}): Promise<RunningBroker> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { broker: config.brokerId } });
+  let managed: ManagedMariadb | null = null;
+  let mysqlUrl = config.mysqlUrl;
+  if (!mysqlUrl) {
+    managed = await startManagedMariadb({
+      dataDir: resolve(config.mysqlDataDir),
+      port: config.mysqlManagedPort,
+      logger,
+    });
+    mysqlUrl = managed.url;
+    logger.info({ dataDir: resolve(config.mysqlDataDir), port: managed.port, adopted: managed.adopted }, 'managed MariaDB ready');
+  }
+
+  const storage = await openStorage({
+    metadataUrl: mysqlUrl,
+    shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
+    tailCacheBytesPerPartition: config.tailCacheBytes,
+    groupCommitMaxDelayMs: config.groupCommitMaxDelayMs,
+    poolSize: config.mysqlPoolSize,
+    logger,
+  });
+
+  const metrics = createBrokerMetrics();
+  const self = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
+  const cluster = new SingleBrokerCluster(storage.clusterId, self);
+  const context: BrokerContext = {
+    config,
+    logger,
+    catalog: storage.catalog,
+    logs: storage.logs,
+    cluster,
+    services: new Map<string, unknown>([['storage', storage]]),
+    metrics,
+    now: () => Date.now(),
+  };
+
+  const handlers = createHandlers(context);
+  const dispatcher = new Dispatcher(handlers, context);
+  context.services.set('dispatcher', dispatcher);
+  const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes);
+  const port = await listener.listen(config.listener.host, config.listener.port);
+  // A listener configured on port 0 advertises the port it actually got.
+  if (config.advertised.port === 0) self.port = port;
+
+  let http: HttpEndpoint | null = null;
+  let metricsPort: number | null = null;
+  if (config.metricsListener) {
+    http = new HttpEndpoint(metrics.registry, logger, async () => storage.ping());
+    metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
+  }
+  logger.info({ host: config.listener.host, port, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = () => {
+    stopping ??= (async () => {
+      logger.info('shutting down');
+      await listener.close();
+      await http?.close();
+      for (const service of context.services.values()) {
+        const closable = service as { shutdown?: () => Promise<void> };
+        if (service !== storage && typeof closable.shutdown === 'function') await closable.shutdown();
+      }
+      await storage.close();
+      if (managed && !options.keepManagedMysql) await managed.stop();
+      logger.info('stopped');
+    })();
+    return stopping;
+  };
+
+  return { port, host: config.listener.host, metricsPort, context, storage, stop };
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+import { pino } from 'pino';
+import { startBroker } from './broker.js';
+import { ConfigError, loadConfig } from './config/index.js';
+
+const USAGE = `usage: kafka-mysql <command> [options]
+
+commands:
+  start [--config FILE] [--set KEY=VALUE ...]   run a broker (managed MariaDB under ./data unless mysql.url is set)
+
+Configuration keys and their environment variables are listed in docs/configuration.md.`;
+
+interface StartArgs {
+  file: string | null;
+  overrides: Record<string, string>;
+}
+
+function parseStartArgs(args: string[]): StartArgs {
+  const parsed: StartArgs = { file: null, overrides: {} };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--config' || arg === '-c') parsed.file = requireValue(args, ++i, arg);
+    else if (arg === '--set') {
+      const pair = requireValue(args, ++i, arg);
+      const eq = pair.indexOf('=');
+      if (eq <= 0) throw new ConfigError(`--set expects KEY=VALUE, got '${pair}'`);
+      parsed.overrides[pair.slice(0, eq)] = pair.slice(eq + 1);
+    } else throw new ConfigError(`unknown option '${arg}'\n${USAGE}`);
+  }
+  return parsed;
+}
+
+function requireValue(args: string[], i: number, flag: string): string {
+  const value = args[i];
+  if (value === undefined) throw new ConfigError(`${flag} needs a value`);
+  return value;
+}
+
+async function start(args: string[]): Promise<void> {
+  const { file, overrides } = parseStartArgs(args);
+  const config = loadConfig({ file, overrides });
+  const logger = pino({ level: config.logLevel, base: { broker: config.brokerId } });
+  const broker = await startBroker(config, { logger });
+  let signalled = false;
+  const shutdown = (signal: string) => {
+    if (signalled) return;
+    signalled = true;
+    logger.info({ signal }, 'signal received');
+    broker.stop().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'start':
+      return start(rest);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return;
+    default:
+      console.error(`unknown command '${command}'\n${USAGE}`);
+      process.exitCode = 2;
+  }
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  console.error(err instanceof Error ? `kafka-mysql: ${err.message}` : err);
+  process.exit(err instanceof ConfigError ? 2 : 1);
+});

@@ -1,0 +1,199 @@
+import { readFileSync } from 'node:fs';
+import { BROKER_CONFIG_BY_KEY, BROKER_CONFIG_DEFINITIONS, envNameOf, type ConfigDefinition } from './definitions.js';
+import { parseProperties } from './properties.js';
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+export type ConfigSource = 'default' | 'file' | 'environment' | 'override';
+
+export interface ListenerAddress {
+  host: string;
+  port: number;
+}
+
+/**
+ * The broker's effective configuration: defaults, then the properties file, then
+ * environment variables (KAFKA_MYSQL_<KEY>), then explicit overrides (tests, CLI flags).
+ * Values are validated once here, so the rest of the broker reads typed fields.
+ */
+export class BrokerConfig {
+  private readonly values = new Map<string, string | null>();
+  private readonly sources = new Map<string, ConfigSource>();
+
+  readonly brokerId: number;
+  readonly listener: ListenerAddress;
+  readonly advertised: ListenerAddress;
+  readonly rack: string | null;
+  readonly numPartitions: number;
+  readonly defaultReplicationFactor: number;
+  readonly autoCreateTopics: boolean;
+  readonly deleteTopicEnable: boolean;
+  readonly messageMaxBytes: number;
+  readonly socketRequestMaxBytes: number;
+  /** Effective log.retention.ms (ms/minutes/hours resolved as Kafka does). */
+  readonly retentionMs: number;
+  readonly retentionBytes: number;
+  readonly retentionCheckIntervalMs: number;
+  readonly mysqlUrl: string | null;
+  readonly mysqlShards: string[];
+  readonly mysqlDataDir: string;
+  readonly mysqlManagedPort: number;
+  readonly mysqlPoolSize: number;
+  readonly tailCacheBytes: number;
+  readonly groupCommitMaxDelayMs: number;
+  readonly metricsListener: ListenerAddress | null;
+  readonly logLevel: string;
+
+  constructor(layers: { source: ConfigSource; values: Map<string, string> }[]) {
+    for (const d of BROKER_CONFIG_DEFINITIONS) {
+      this.values.set(d.key, d.default);
+      this.sources.set(d.key, 'default');
+    }
+    for (const layer of layers) {
+      for (const [key, value] of layer.values) {
+        const definition = BROKER_CONFIG_BY_KEY.get(key);
+        if (!definition) throw new ConfigError(`unknown configuration key '${key}' (from ${layer.source})`);
+        checkType(definition, value);
+        this.values.set(key, value);
+        this.sources.set(key, layer.source);
+      }
+    }
+    this.brokerId = this.int('broker.id');
+    this.listener = parseListener(this.string('listeners')!);
+    const advertised = this.string('advertised.listeners');
+    this.advertised = advertised ? parseListener(advertised) : this.listener;
+    this.rack = this.string('broker.rack');
+    this.numPartitions = this.positive('num.partitions');
+    this.defaultReplicationFactor = this.positive('default.replication.factor');
+    this.autoCreateTopics = this.bool('auto.create.topics.enable');
+    this.deleteTopicEnable = this.bool('delete.topic.enable');
+    this.messageMaxBytes = this.positive('message.max.bytes');
+    this.socketRequestMaxBytes = this.positive('socket.request.max.bytes');
+    this.retentionMs = this.resolveRetentionMs();
+    this.retentionBytes = this.int('log.retention.bytes');
+    this.retentionCheckIntervalMs = this.positive('log.retention.check.interval.ms');
+    this.mysqlUrl = this.string('mysql.url');
+    const shards = this.string('mysql.shards');
+    this.mysqlShards = shards ? shards.split(',').map((s) => s.trim()).filter(Boolean) : [];
+    this.mysqlDataDir = this.string('mysql.data.dir')!;
+    this.mysqlManagedPort = this.int('mysql.managed.port');
+    this.mysqlPoolSize = this.positive('mysql.pool.size');
+    this.tailCacheBytes = this.int('log.tail.cache.bytes');
+    this.groupCommitMaxDelayMs = this.int('group.commit.max.delay.ms');
+    const metrics = this.string('metrics.listener');
+    this.metricsListener = metrics ? parseHostPort(metrics, 'metrics.listener') : null;
+    this.logLevel = this.string('log.level')!;
+  }
+
+  /** Raw value of a key (null when unset), for DescribeConfigs. */
+  get(key: string): string | null {
+    return this.values.get(key) ?? null;
+  }
+
+  sourceOf(key: string): ConfigSource {
+    return this.sources.get(key) ?? 'default';
+  }
+
+  string(key: string): string | null {
+    const v = this.values.get(key);
+    return v === undefined || v === null || v === '' ? null : v;
+  }
+
+  int(key: string): number {
+    const v = this.string(key);
+    if (v === null) throw new ConfigError(`'${key}' has no value`);
+    return Number(v);
+  }
+
+  bool(key: string): boolean {
+    return this.string(key) === 'true';
+  }
+
+  private positive(key: string): number {
+    const n = this.int(key);
+    if (n <= 0) throw new ConfigError(`'${key}' must be positive, got ${n}`);
+    return n;
+  }
+
+  private resolveRetentionMs(): number {
+    const ms = this.string('log.retention.ms');
+    if (ms !== null) return Number(ms);
+    const minutes = this.string('log.retention.minutes');
+    if (minutes !== null) return Number(minutes) * 60_000;
+    return this.int('log.retention.hours') * 3_600_000;
+  }
+}
+
+function checkType(d: ConfigDefinition, value: string): void {
+  const v = value.trim();
+  switch (d.type) {
+    case 'int':
+    case 'long':
+      if (!/^-?\d+$/.test(v) || (d.type === 'int' && Math.abs(Number(v)) > 2 ** 31 - 1) || !Number.isSafeInteger(Number(v))) {
+        throw new ConfigError(`'${d.key}' must be an integer, got '${value}'`);
+      }
+      return;
+    case 'boolean':
+      if (v !== 'true' && v !== 'false') throw new ConfigError(`'${d.key}' must be true or false, got '${value}'`);
+      return;
+    default:
+      return;
+  }
+}
+
+/** First listener of a Kafka listener list, e.g. `PLAINTEXT://127.0.0.1:9092`. */
+export function parseListener(value: string): ListenerAddress {
+  const first = value.split(',')[0]!.trim();
+  const match = /^([A-Za-z_]+):\/\/(.*)$/.exec(first);
+  if (match && match[1]!.toUpperCase() !== 'PLAINTEXT') {
+    throw new ConfigError(`only PLAINTEXT listeners are served, got '${first}'`);
+  }
+  return parseHostPort(match ? match[2]! : first, 'listeners');
+}
+
+function parseHostPort(value: string, key: string): ListenerAddress {
+  const at = value.lastIndexOf(':');
+  const host = at >= 0 ? value.slice(0, at).replace(/^\[|\]$/g, '') : value;
+  const port = at >= 0 ? Number(value.slice(at + 1)) : NaN;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`'${key}': bad host:port '${value}'`);
+  return { host: host || '127.0.0.1', port };
+}
+
+export interface LoadConfigOptions {
+  /** Path of a properties file; KAFKA_MYSQL_CONFIG names one too. */
+  file?: string | null;
+  env?: NodeJS.ProcessEnv;
+  overrides?: Record<string, string | number | boolean>;
+}
+
+export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
+  const env = options.env ?? process.env;
+  const layers: { source: ConfigSource; values: Map<string, string> }[] = [];
+  const file = options.file ?? env.KAFKA_MYSQL_CONFIG ?? null;
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read configuration file ${file}: ${(err as Error).message}`);
+    }
+    layers.push({ source: 'file', values: parseProperties(text) });
+  }
+  const fromEnv = new Map<string, string>();
+  for (const d of BROKER_CONFIG_DEFINITIONS) {
+    const value = env[envNameOf(d.key)];
+    if (value !== undefined) fromEnv.set(d.key, value);
+  }
+  // The one short alias the README promises.
+  if (env.KAFKA_MYSQL_URL !== undefined) fromEnv.set('mysql.url', env.KAFKA_MYSQL_URL);
+  layers.push({ source: 'environment', values: fromEnv });
+  if (options.overrides) {
+    layers.push({
+      source: 'override',
+      values: new Map(Object.entries(options.overrides).map(([k, v]) => [k, String(v)])),
+    });
+  }
+  return new BrokerConfig(layers);
+}

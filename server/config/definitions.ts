@@ -1,0 +1,70 @@
+/**
+ * Every broker configuration key, with Kafka's name where Kafka has one. This table drives
+ * parsing, defaults, DescribeConfigs for the broker resource, and docs/configuration.md
+ * (a test checks the docs list every key).
+ */
+export type ConfigType = 'string' | 'int' | 'long' | 'boolean' | 'list' | 'password';
+
+export interface ConfigDefinition {
+  key: string;
+  type: ConfigType;
+  default: string | null;
+  doc: string;
+  /** Kafka's own key (true) or specific to kafka-mysql (false). */
+  kafka: boolean;
+}
+
+const def = (key: string, type: ConfigType, dflt: string | null, doc: string, kafka = true): ConfigDefinition => ({
+  key,
+  type,
+  default: dflt,
+  doc,
+  kafka,
+});
+
+export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
+  def('broker.id', 'int', '0', 'Node id of this broker, as it appears in Metadata responses.'),
+  def('listeners', 'list', 'PLAINTEXT://127.0.0.1:9092', 'Addresses the broker listens on (one PLAINTEXT listener is served).'),
+  def('advertised.listeners', 'list', null, 'Address given to clients in Metadata; defaults to `listeners`.'),
+  def('broker.rack', 'string', null, 'Rack of this broker, reported in Metadata.'),
+  def('num.partitions', 'int', '1', 'Partitions of a topic created without a partition count (auto-created or -1).'),
+  def('default.replication.factor', 'int', '1', 'Replication factor reported for new topics; durability comes from MySQL, not replicas.'),
+  def('auto.create.topics.enable', 'boolean', 'true', 'Create a topic when a client asks Metadata for a topic that does not exist.'),
+  def('delete.topic.enable', 'boolean', 'true', 'Allow DeleteTopics.'),
+  def('message.max.bytes', 'int', '1048588', 'Largest record batch accepted (topic override: max.message.bytes).'),
+  def('socket.request.max.bytes', 'int', '104857600', 'Largest request frame; a bigger size prefix closes the connection before any allocation.'),
+  def('log.retention.hours', 'int', '720', 'Hours to keep a batch (30 days); used when log.retention.ms and log.retention.minutes are unset.'),
+  def('log.retention.minutes', 'int', null, 'Minutes to keep a batch; overrides log.retention.hours.'),
+  def('log.retention.ms', 'long', null, 'Milliseconds to keep a batch; overrides minutes and hours. -1 keeps forever.'),
+  def('log.retention.bytes', 'long', '-1', 'Bytes to keep per partition (-1 = no limit).'),
+  def('log.retention.check.interval.ms', 'long', '300000', 'How often the retention job runs inside the broker.'),
+  def('log.cleanup.policy', 'list', 'delete', 'Default cleanup.policy for topics (only delete is applied).'),
+  def('log.message.timestamp.type', 'string', 'CreateTime', 'Default message.timestamp.type for topics: CreateTime or LogAppendTime.'),
+  def('log.segment.bytes', 'int', '1073741824', 'Reported as segment.bytes; batches are rows, not segment files.'),
+  def('compression.type', 'string', 'producer', 'Default compression.type for topics; batches are stored as the producer sent them.'),
+  def('min.insync.replicas', 'int', '1', 'Reported for topics; acks=all means committed in MySQL.'),
+  def('group.initial.rebalance.delay.ms', 'int', '3000', 'Delay before the first rebalance of a new, empty group.'),
+  def('group.min.session.timeout.ms', 'int', '6000', 'Smallest session timeout a consumer may ask for.'),
+  def('group.max.session.timeout.ms', 'int', '1800000', 'Largest session timeout a consumer may ask for.'),
+  def('offsets.retention.minutes', 'int', '10080', 'Committed offsets of an empty group expire after this long (7 days).'),
+  def('offset.metadata.max.bytes', 'int', '4096', 'Largest metadata string stored with a committed offset.'),
+  def('connections.max.idle.ms', 'long', '600000', 'Idle connections are closed after this long.'),
+  def('mysql.url', 'password', null, 'MySQL URL of the metadata database (and shard 0), e.g. mysql://user:pass@host:3306/kafka. Unset: a managed local MariaDB under mysql.data.dir. Environment: KAFKA_MYSQL_URL.', false),
+  def('mysql.shards', 'list', null, 'Comma-separated MySQL URLs of the log shards; defaults to mysql.url alone.', false),
+  def('mysql.data.dir', 'string', './data', 'Data directory of the managed local MariaDB (used when mysql.url is unset).', false),
+  def('mysql.managed.port', 'int', '0', 'Port of the managed MariaDB on 127.0.0.1 (0 = pick a free one).', false),
+  def('mysql.pool.size', 'int', '8', 'Connections per MySQL pool.', false),
+  def('log.tail.cache.bytes', 'long', '4194304', 'Bytes of the newest batches kept in memory per partition for consumers reading the tail.', false),
+  def('group.commit.max.delay.ms', 'int', '2', 'Longest an append waits for others to share its MySQL transaction.', false),
+  def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus) and /health; empty disables it.', false),
+  def('log.level', 'string', 'info', 'pino log level: trace, debug, info, warn, error.', false),
+];
+
+export const BROKER_CONFIG_BY_KEY: ReadonlyMap<string, ConfigDefinition> = new Map(
+  BROKER_CONFIG_DEFINITIONS.map((d) => [d.key, d]),
+);
+
+/** Environment variable overriding a key: KAFKA_MYSQL_ + upper case, dots to underscores. */
+export function envNameOf(key: string): string {
+  return 'KAFKA_MYSQL_' + key.toUpperCase().replace(/[.-]/g, '_');
+}

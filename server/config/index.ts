@@ -1,0 +1,13 @@
+export { BrokerConfig, ConfigError, loadConfig, parseListener, type ConfigSource, type ListenerAddress } from './broker-config.js';
+export { BROKER_CONFIG_DEFINITIONS, envNameOf, type ConfigDefinition } from './definitions.js';
+export { parseProperties } from './properties.js';
+export {
+  TOPIC_CONFIG_DEFINITIONS,
+  TOPIC_CONFIG_BY_KEY,
+  effectiveTopicConfig,
+  validateTopicConfig,
+  validateTopicConfigs,
+  type TopicConfigDefinition,
+  type EffectiveTopicConfig,
+} from './topic-configs.js';
+export { ConfigSourceCode, describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from './describe.js';

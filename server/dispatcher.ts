@@ -1,0 +1,133 @@
+import type { Logger } from 'pino';
+import type { ApiDefinition } from '../codec/api.js';
+import { errorCodeOf, ErrorCode } from '../codec/error-codes.js';
+import { decodeRequestHeader, encodeResponseHeader } from '../codec/generated/headers.js';
+import { API_DEFINITIONS } from '../codec/generated/registry.js';
+import { DecodeError } from '../codec/primitives/errors.js';
+import { Reader } from '../codec/primitives/reader.js';
+import { Writer } from '../codec/primitives/writer.js';
+import type { ApiHandler, BrokerContext, RequestContext } from './handler-types.js';
+import { ProtocolViolation, type Connection } from './net/connection.js';
+
+const API_VERSIONS_KEY = 18;
+
+export interface ServedApi {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
+}
+
+/**
+ * Routes a request frame to its handler by (apiKey, apiVersion) and encodes the response.
+ * The registry of handlers is also what ApiVersions advertises, so a version is advertised
+ * exactly when a handler serves it. Unknown APIs and undecodable frames close the connection.
+ */
+export class Dispatcher {
+  private readonly handlers = new Map<number, { handler: ApiHandler; definition: ApiDefinition }>();
+
+  constructor(
+    handlers: readonly ApiHandler[],
+    private readonly broker: BrokerContext,
+  ) {
+    for (const handler of handlers) {
+      const definition = API_DEFINITIONS.get(handler.apiKey);
+      if (!definition) throw new Error(`no codec for API key ${handler.apiKey}`);
+      if (handler.minVersion < definition.minVersion || handler.maxVersion > definition.maxVersion) {
+        throw new Error(`${definition.name}: versions ${handler.minVersion}-${handler.maxVersion} outside the codec's`);
+      }
+      if (this.handlers.has(handler.apiKey)) throw new Error(`two handlers for ${definition.name}`);
+      this.handlers.set(handler.apiKey, { handler, definition });
+    }
+  }
+
+  servedApis(): ServedApi[] {
+    return [...this.handlers.values()]
+      .map(({ handler }) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }))
+      .sort((a, b) => a.apiKey - b.apiKey);
+  }
+
+  handle = async (frame: Buffer, connection: Connection): Promise<Buffer[] | undefined> => {
+    const started = performance.now();
+    if (frame.length < 8) throw new ProtocolViolation(`request of ${frame.length} bytes is too short for a header`);
+    const apiKey = frame.readInt16BE(0);
+    const apiVersion = frame.readInt16BE(2);
+    const entry = this.handlers.get(apiKey);
+    if (!entry) throw new ProtocolViolation(`unsupported API key ${apiKey}`);
+    const { handler, definition } = entry;
+    const metricLabels = { api: definition.name, version: apiVersion };
+
+    if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
+      if (apiKey === API_VERSIONS_KEY) return this.unsupportedApiVersions(frame);
+      throw new ProtocolViolation(`${definition.name} v${apiVersion} is not supported`);
+    }
+
+    const reader = new Reader(frame);
+    let header;
+    let request: unknown;
+    try {
+      header = decodeRequestHeader(reader, definition.requestHeaderVersion(apiVersion));
+      request = definition.decodeRequest(reader, apiVersion);
+    } catch (err) {
+      if (err instanceof DecodeError) throw new ProtocolViolation(`malformed ${definition.name} v${apiVersion}: ${err.message}`);
+      throw err;
+    }
+
+    const ctx: RequestContext = {
+      apiKey,
+      apiVersion,
+      correlationId: header.correlationId,
+      clientId: header.clientId,
+      connectionId: connection.id,
+      clientHost: connection.remoteAddress,
+      broker: this.broker,
+      logger: this.broker.logger,
+    };
+
+    let response: unknown;
+    try {
+      response = await handler.handle(request, ctx);
+    } catch (err) {
+      const code = errorCodeOf(err);
+      if (code === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        this.broker.logger.error({ err, api: definition.name, version: apiVersion }, 'handler failed');
+      }
+      response = this.errorResponse(handler, request, code, ctx);
+      if (response === undefined) {
+        this.broker.metrics.requestErrors.inc({ api: definition.name });
+        throw new ProtocolViolation(`${definition.name} failed and has no error response: ${(err as Error).message}`);
+      }
+    }
+    this.broker.metrics.requests.inc(metricLabels);
+    if (response === undefined) return undefined;
+
+    const writer = new Writer(256);
+    const size = writer.reserveInt32();
+    encodeResponseHeader(writer, { correlationId: header.correlationId }, definition.responseHeaderVersion(apiVersion));
+    definition.encodeResponse(writer, response, apiVersion);
+    writer.patchInt32(size, writer.length - 4);
+    this.broker.metrics.requestSeconds.observe((performance.now() - started) / 1000, { api: definition.name });
+    return writer.toChunks();
+  };
+
+  private errorResponse(handler: ApiHandler, request: unknown, code: number, ctx: RequestContext): unknown {
+    return handler.errorResponse ? handler.errorResponse(request, code, ctx) : undefined;
+  }
+
+  /**
+   * ApiVersions at a version this broker does not know: answered in the v0 layout with
+   * UNSUPPORTED_VERSION and the supported ranges, as Kafka does (KIP-511), so the client can
+   * retry with a version both sides know.
+   */
+  private unsupportedApiVersions(frame: Buffer): Buffer[] {
+    const correlationId = frame.readInt32BE(4);
+    const apis = this.servedApis();
+    const writer = new Writer(16 + apis.length * 6);
+    const size = writer.reserveInt32();
+    writer.int32(correlationId);
+    writer.int16(ErrorCode.UNSUPPORTED_VERSION);
+    writer.int32(apis.length);
+    for (const api of apis) writer.int16(api.apiKey).int16(api.minVersion).int16(api.maxVersion);
+    writer.patchInt32(size, writer.length - 4);
+    return writer.toChunks();
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * DescribeCluster (key 60), versions 0-1.
+ * The live brokers, the controller and the cluster id. Endpoint type controller (v1)
+ * gets MISMATCHED_ENDPOINT_TYPE: clients talk to brokers here, as with a Kafka broker.
+ * Cluster authorized operations are not computed (no ACLs yet).
+ */
+import { ErrorCode } from '../../codec/error-codes.js';
+import type { DescribeClusterRequest, DescribeClusterResponse } from '../../codec/generated/describe-cluster.js';
+import type { ApiHandler } from '../handler-types.js';
+
+const ENDPOINT_BROKERS = 1;
+
+export const describeClusterHandler: ApiHandler<DescribeClusterRequest, DescribeClusterResponse> = {
+  apiKey: 60,
+  minVersion: 0,
+  maxVersion: 1,
+  handle(request, ctx) {
+    const cluster = ctx.broker.cluster;
+    const mismatched = ctx.apiVersion >= 1 && request.endpointType !== ENDPOINT_BROKERS;
+    return {
+      throttleTimeMs: 0,
+      errorCode: mismatched ? ErrorCode.MISMATCHED_ENDPOINT_TYPE : ErrorCode.NONE,
+      errorMessage: mismatched ? 'The request was sent to an endpoint of the wrong type.' : null,
+      endpointType: request.endpointType,
+      clusterId: cluster.clusterId,
+      controllerId: cluster.controllerId(),
+      brokers: mismatched ? [] : cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterAuthorizedOperations: -2147483648,
+    };
+  },
+};

@@ -1,0 +1,77 @@
+/**
+ * DescribeConfigs (key 32), versions 0-4.
+ * Topic resources: every topic config Kafka defines, with the value in force and its source
+ * (topic, static broker config, default) and, when asked (v1+), synonyms from most to least
+ * specific. Broker resources (this broker's id): the broker configuration, read-only, with
+ * passwords (mysql.url) hidden. Documentation (v3+) when asked.
+ * BROKER_LOGGER resources are not served (INVALID_REQUEST).
+ */
+import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../codec/generated/describe-configs.js';
+import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/index.js';
+import type { ApiHandler, RequestContext } from '../handler-types.js';
+
+type Resource = DescribeConfigsRequest['resources'][number];
+type Result = DescribeConfigsResponse['results'][number];
+
+export const RESOURCE_TOPIC = 2;
+export const RESOURCE_BROKER = 4;
+
+export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, DescribeConfigsResponse> = {
+  apiKey: 32,
+  minVersion: 0,
+  maxVersion: 4,
+  handle(request, ctx) {
+    return {
+      throttleTimeMs: 0,
+      results: request.resources.map((resource) => describeResource(resource, request, ctx)),
+    };
+  },
+};
+
+function describeResource(resource: Resource, request: DescribeConfigsRequest, ctx: RequestContext): Result {
+  const result: Result = {
+    errorCode: ErrorCode.NONE,
+    errorMessage: null,
+    resourceType: resource.resourceType,
+    resourceName: resource.resourceName,
+    configs: [],
+  };
+  try {
+    const configs = describe(resource, ctx);
+    result.configs = configs.map((c) => ({
+      name: c.name,
+      value: c.value,
+      readOnly: c.readOnly,
+      isDefault: c.isDefault,
+      configSource: c.source,
+      isSensitive: c.isSensitive,
+      synonyms: request.includeSynonyms ? c.synonyms.map((s) => ({ name: s.name, value: s.value, source: s.source })) : [],
+      configType: c.type,
+      documentation: request.includeDocumentation ? c.documentation : null,
+    }));
+  } catch (err) {
+    result.errorCode = errorCodeOf(err);
+    result.errorMessage = err instanceof Error ? err.message : null;
+  }
+  return result;
+}
+
+function describe(resource: Resource, ctx: RequestContext): DescribedConfig[] {
+  const { broker } = ctx;
+  switch (resource.resourceType) {
+    case RESOURCE_TOPIC: {
+      const topic = broker.catalog.getTopic(resource.resourceName);
+      if (!topic) throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, `Topic ${resource.resourceName} does not exist`);
+      return describeTopicConfigs(topic.configs, broker.config, resource.configurationKeys);
+    }
+    case RESOURCE_BROKER: {
+      if (resource.resourceName !== '' && resource.resourceName !== String(broker.cluster.self.nodeId)) {
+        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.cluster.self.nodeId} but received ${resource.resourceName}`);
+      }
+      return describeBrokerConfigs(broker.config, resource.configurationKeys);
+    }
+    default:
+      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resource.resourceType}`);
+  }
+}

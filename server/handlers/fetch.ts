@@ -1,0 +1,178 @@
+/**
+ * Fetch (key 1), versions 4-17.
+ * Returns stored record batches as they were appended (never decoded or re-encoded), as a
+ * list of buffers written straight to the socket. Limits: partition max bytes and response
+ * max bytes, except that the first batch of the first partition with data is returned even
+ * when larger (KIP-74). Long poll: when fewer than minBytes are available the request waits
+ * up to maxWaitMs and is woken by any commit to one of its partitions. read_committed reads up
+ * to the last stable offset (equal to the high watermark until transactions exist) and
+ * reports an empty aborted-transaction list. v13+ names topics by id.
+ * Fetch sessions (KIP-227) are not kept: every answer carries session id 0, which clients
+ * treat as "no session" and keep sending full fetches; an incremental fetch for a session id
+ * this broker never gave out gets FETCH_SESSION_ID_NOT_FOUND. v0-3 are not served: they need
+ * message format v0/v1 down-conversion, and every supported client uses v4+.
+ */
+import { ErrorCode, errorCodeOf } from '../../codec/error-codes.js';
+import type { FetchRequest, FetchResponse } from '../../codec/generated/fetch.js';
+import type { PartitionLog, TopicRecord } from '../../storage/types.js';
+import type { ApiHandler, RequestContext } from '../handler-types.js';
+
+type TopicResponse = FetchResponse['responses'][number];
+type PartitionResponse = TopicResponse['partitions'][number];
+type RequestTopic = FetchRequest['topics'][number];
+
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+const READ_COMMITTED = 1;
+const NO_EPOCH = { epoch: -1, endOffset: -1n };
+const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+const NO_SNAPSHOT = { endOffset: -1n, epoch: -1 };
+
+interface PartitionPlan {
+  response: PartitionResponse;
+  log: PartitionLog | null;
+  fetchOffset: bigint;
+  partitionMaxBytes: number;
+  topicName: string;
+}
+
+export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
+  apiKey: 1,
+  minVersion: 4,
+  maxVersion: 17,
+  async handle(request, ctx) {
+    if (request.sessionId !== 0) return sessionError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
+    if (request.sessionEpoch > 0) return sessionError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+
+    const responses: TopicResponse[] = [];
+    const plans: PartitionPlan[] = [];
+    for (const requested of request.topics) {
+      const topic = lookupTopic(requested, ctx);
+      const partitions: PartitionResponse[] = [];
+      responses.push({ topic: requested.topic, topicId: requested.topicId, partitions });
+      for (const p of requested.partitions) {
+        const response = emptyPartition(p.partition, ErrorCode.NONE, request.isolationLevel);
+        partitions.push(response);
+        const plan: PartitionPlan = {
+          response,
+          log: null,
+          fetchOffset: p.fetchOffset,
+          partitionMaxBytes: p.partitionMaxBytes,
+          topicName: topic?.name ?? '',
+        };
+        if (!topic) {
+          response.errorCode = ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        if (p.partition < 0 || p.partition >= topic.partitionCount) {
+          response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+          continue;
+        }
+        const epochError = checkLeaderEpoch(p.currentLeaderEpoch, ctx.broker.cluster.leaderEpochOf(topic.topicId, p.partition));
+        if (epochError !== ErrorCode.NONE) {
+          response.errorCode = epochError;
+          continue;
+        }
+        try {
+          plan.log = await ctx.broker.logs.getLog(topic.topicId, p.partition);
+        } catch (err) {
+          response.errorCode = errorCodeOf(err);
+          continue;
+        }
+        plans.push(plan);
+      }
+    }
+
+    const bytes = await readAll(plans, request, ctx);
+    // As in Kafka, an error in any partition answers at once instead of waiting for data.
+    const anyError = responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
+    if (bytes < request.minBytes && request.maxWaitMs > 0 && plans.length > 0 && !anyError) {
+      await waitForAppend(plans, request.maxWaitMs);
+      await readAll(plans, request, ctx);
+    }
+    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
+  },
+};
+
+function lookupTopic(requested: RequestTopic, ctx: RequestContext): TopicRecord | undefined {
+  if (ctx.apiVersion >= 13) {
+    return requested.topicId === ZERO_UUID ? undefined : ctx.broker.catalog.getTopicById(requested.topicId);
+  }
+  return ctx.broker.catalog.getTopic(requested.topic);
+}
+
+function checkLeaderEpoch(requested: number, current: number): number {
+  if (requested < 0 || requested === current) return ErrorCode.NONE;
+  return requested > current ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
+}
+
+/** Reads every planned partition within the request's limits; returns the bytes gathered. */
+async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: RequestContext): Promise<number> {
+  let remaining = request.maxBytes;
+  let total = 0;
+  const readCommitted = request.isolationLevel === READ_COMMITTED;
+  for (const plan of plans) {
+    const log = plan.log!;
+    const response = plan.response;
+    response.errorCode = ErrorCode.NONE;
+    response.highWatermark = log.highWatermark();
+    response.lastStableOffset = log.lastStableOffset();
+    response.logStartOffset = log.logStartOffset();
+    response.records = [];
+    const maxOffset = readCommitted ? response.lastStableOffset : response.highWatermark;
+    if (plan.fetchOffset === maxOffset && plan.fetchOffset >= response.logStartOffset) continue;
+    try {
+      const result = await log.read(plan.fetchOffset, Math.max(0, Math.min(plan.partitionMaxBytes, remaining)), {
+        maxOffset,
+        // KIP-74: the first batch of the first partition with data goes out even if too large.
+        minOneBatch: total === 0,
+      });
+      response.records = result.batches;
+      total += result.bytes;
+      remaining -= result.bytes;
+      if (result.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, result.bytes);
+    } catch (err) {
+      response.errorCode = errorCodeOf(err);
+      if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+        ctx.logger.error({ err, topic: plan.topicName, partition: response.partitionIndex }, 'fetch read failed');
+      }
+    }
+  }
+  return total;
+}
+
+/** Resolves on the first commit to any of the partitions, or after maxWaitMs. */
+function waitForAppend(plans: PartitionPlan[], maxWaitMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const unsubscribers: (() => void)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      if (timer === undefined) return;
+      clearTimeout(timer);
+      timer = undefined;
+      for (const unsubscribe of unsubscribers) unsubscribe();
+      resolve();
+    };
+    timer = setTimeout(done, maxWaitMs);
+    for (const plan of plans) unsubscribers.push(plan.log!.onAppend(done));
+  });
+}
+
+function emptyPartition(partitionIndex: number, errorCode: number, isolationLevel: number): PartitionResponse {
+  return {
+    partitionIndex,
+    errorCode,
+    highWatermark: -1n,
+    lastStableOffset: -1n,
+    logStartOffset: -1n,
+    divergingEpoch: NO_EPOCH,
+    currentLeader: NO_LEADER,
+    snapshotId: NO_SNAPSHOT,
+    abortedTransactions: isolationLevel === READ_COMMITTED ? [] : null,
+    preferredReadReplica: -1,
+    records: [],
+  };
+}
+
+function sessionError(errorCode: number): FetchResponse {
+  return { throttleTimeMs: 0, errorCode, sessionId: 0, responses: [], nodeEndpoints: [] };
+}

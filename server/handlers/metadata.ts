@@ -1,0 +1,110 @@
+/**
+ * Metadata (key 3), versions 0-12.
+ * Lists brokers, the controller and topics with their partitions. Every partition is led
+ * by the broker the cluster view names, with itself as the only replica and ISR: data
+ * durability comes from MySQL, not from Kafka replicas. A missing topic is created when
+ * auto.create.topics.enable is on and the request allows it (v4+ flag; always for v0-3),
+ * and returned at once with its leader (Kafka answers LEADER_NOT_AVAILABLE first; clients
+ * accept either). v10+ topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
+ * Authorized operations are not computed (no ACLs yet): reported as Kafka's "not requested".
+ */
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
+import type { MetadataRequest, MetadataResponse } from '../../codec/generated/metadata.js';
+import type { TopicRecord } from '../../storage/types.js';
+import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { ensureTopic } from '../topics/auto-create.js';
+
+type ResponseTopic = MetadataResponse['topics'][number];
+
+const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
+
+export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
+  apiKey: 3,
+  minVersion: 0,
+  maxVersion: 12,
+  async handle(request, ctx) {
+    const { broker } = ctx;
+    const cluster = broker.cluster;
+    const allTopics = request.topics === null || (ctx.apiVersion === 0 && request.topics.length === 0);
+    const topics: ResponseTopic[] = [];
+    if (allTopics) {
+      for (const topic of broker.catalog.listTopics()) topics.push(describeTopic(topic, ctx));
+    } else {
+      const allowAutoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
+      for (const wanted of request.topics!) {
+        topics.push(await resolveTopic(wanted.name, wanted.topicId, allowAutoCreate, ctx));
+      }
+    }
+    return {
+      throttleTimeMs: 0,
+      brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      clusterId: cluster.clusterId,
+      controllerId: cluster.controllerId(),
+      topics,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+};
+
+async function resolveTopic(
+  name: string | null,
+  topicId: string,
+  allowAutoCreate: boolean,
+  ctx: RequestContext,
+): Promise<ResponseTopic> {
+  const { catalog, config } = ctx.broker;
+  if (name === null) {
+    const byId = topicId !== ZERO_UUID ? catalog.getTopicById(topicId) : undefined;
+    if (!byId) return errorTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+    return describeTopic(byId, ctx);
+  }
+  let topic = catalog.getTopic(name);
+  if (!topic && allowAutoCreate && config.autoCreateTopics) {
+    try {
+      topic = await ensureTopic(ctx.broker, name);
+    } catch (err) {
+      const code = err instanceof KafkaError ? err.code : ErrorCode.UNKNOWN_SERVER_ERROR;
+      if (code === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, topic: name }, 'auto-create failed');
+      return errorTopic(name, ZERO_UUID, code);
+    }
+  }
+  if (!topic) return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  return describeTopic(topic, ctx);
+}
+
+function describeTopic(topic: TopicRecord, ctx: RequestContext): ResponseTopic {
+  const cluster = ctx.broker.cluster;
+  const partitions: ResponseTopic['partitions'] = [];
+  for (let p = 0; p < topic.partitionCount; p++) {
+    const leader = cluster.leaderOf(topic.topicId, p);
+    partitions.push({
+      errorCode: ErrorCode.NONE,
+      partitionIndex: p,
+      leaderId: leader,
+      leaderEpoch: cluster.leaderEpochOf(topic.topicId, p),
+      replicaNodes: [leader],
+      isrNodes: [leader],
+      offlineReplicas: [],
+    });
+  }
+  return {
+    errorCode: ErrorCode.NONE,
+    name: topic.name,
+    topicId: topic.topicId,
+    isInternal: topic.isInternal,
+    partitions,
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}
+
+function errorTopic(name: string | null, topicId: string, errorCode: number): ResponseTopic {
+  return {
+    errorCode,
+    name,
+    topicId,
+    isInternal: false,
+    partitions: [],
+    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Produce (key 0), versions 0-11.
+ * Validates each partition's records without decoding them (length, magic 2, CRC-32C, counts;
+ * Kafka's one-batch-per-partition rule from v3), appends them through the partition log,
+ * which group-commits to MySQL, and answers after the commit: acks=1 and acks=-1 both mean
+ * "committed in MySQL". acks=0 gets no response, as in Kafka. All partitions of a request
+ * are appended concurrently so they share MySQL transactions. v0-v2 message sets (magic 0/1)
+ * are up-converted to one v2 batch.
+ * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
+ * INVALID_RECORD, INVALID_REQUIRED_ACKS, REQUEST_TIMED_OUT (commit slower than timeoutMs),
+ * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable).
+ * Not done yet: idempotent sequence checks and transactions (producer ids are stored as sent).
+ */
+import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
+import { MAGIC } from '../../codec/records/batch-header.js';
+import { upconvertMessageSet } from '../../codec/records/upconvert.js';
+import { parseRecordBatches } from '../../codec/records/validate.js';
+import type { AppendResult, TopicRecord } from '../../storage/types.js';
+import { effectiveTopicConfig } from '../config/index.js';
+import type { ApiHandler, RequestContext } from '../handler-types.js';
+
+type TopicResponse = ProduceResponse['responses'][number];
+type PartitionResponse = TopicResponse['partitionResponses'][number];
+
+const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
+
+export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
+  apiKey: 0,
+  minVersion: 0,
+  maxVersion: 11,
+  async handle(request, ctx) {
+    const acks = request.acks;
+    const validAcks = acks === 0 || acks === 1 || acks === -1;
+    const pending: Promise<void>[] = [];
+    const responses: TopicResponse[] = [];
+    for (const topicData of request.topicData) {
+      const topic = ctx.broker.catalog.getTopic(topicData.name);
+      const partitionResponses: PartitionResponse[] = [];
+      responses.push({ name: topicData.name, partitionResponses });
+      for (const partitionData of topicData.partitionData) {
+        const response = partitionResponse(partitionData.index, ErrorCode.NONE);
+        partitionResponses.push(response);
+        if (!validAcks) response.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
+        else if (!topic || partitionData.index < 0 || partitionData.index >= topic.partitionCount) {
+          response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
+        } else {
+          const records = partitionData.records;
+          pending.push(appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, response, ctx));
+        }
+      }
+    }
+    await Promise.all(pending);
+    if (acks === 0) return undefined;
+    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      responses: request.topicData.map((t) => ({
+        name: t.name,
+        partitionResponses: t.partitionData.map((p) => partitionResponse(p.index, errorCode)),
+      })),
+      throttleTimeMs: 0,
+      nodeEndpoints: [],
+    };
+  },
+};
+
+function partitionResponse(index: number, errorCode: number): PartitionResponse {
+  return {
+    index,
+    errorCode,
+    baseOffset: -1n,
+    logAppendTimeMs: -1n,
+    logStartOffset: -1n,
+    recordErrors: [],
+    errorMessage: null,
+    currentLeader: NO_LEADER,
+  };
+}
+
+async function appendPartition(
+  topic: TopicRecord,
+  partition: number,
+  records: Buffer | null,
+  timeoutMs: number,
+  response: PartitionResponse,
+  ctx: RequestContext,
+): Promise<void> {
+  const { broker } = ctx;
+  try {
+    if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
+    const maxBatchBytes = Number(effectiveTopicConfig('max.message.bytes', topic.configs, broker.config).value);
+    const logAppendTime = effectiveTopicConfig('message.timestamp.type', topic.configs, broker.config).value === 'LogAppendTime';
+    let batchBytes = records;
+    if (records.length > MAGIC && records[MAGIC]! < 2) {
+      if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
+      batchBytes = upconvertMessageSet(records, { maxBatchBytes });
+    }
+    const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    const log = await broker.logs.getLog(topic.topicId, partition);
+    const result = await withTimeout(
+      log.append(batchBytes, batches, {
+        logAppendTime,
+        leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
+      }),
+      timeoutMs,
+    );
+    if (result === null) {
+      response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
+      return;
+    }
+    response.baseOffset = result.baseOffset;
+    response.logAppendTimeMs = result.logAppendTimeMs;
+    response.logStartOffset = result.logStartOffset;
+    broker.metrics.producedBytes.inc({ topic: topic.name }, batchBytes.length);
+    broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
+  } catch (err) {
+    response.errorCode = errorCodeOf(err);
+    response.errorMessage = err instanceof Error ? err.message : null;
+    if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
+      ctx.logger.error({ err, topic: topic.name, partition }, 'append failed');
+    }
+  }
+}
+
+/** Resolves null when the append is not committed within timeoutMs (it may still commit later, as in Kafka). */
+function withTimeout(append: Promise<AppendResult>, timeoutMs: number): Promise<AppendResult | null> {
+  if (timeoutMs <= 0) return append;
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<null>((resolve) => {
+    timer = setTimeout(() => resolve(null), timeoutMs);
+  });
+  return Promise.race([append, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,50 @@
+import { createServer, type Server } from 'node:http';
+import type { Logger } from 'pino';
+import type { MetricsRegistry } from './metrics.js';
+
+/** HTTP side of the broker: /metrics (Prometheus text) and /health. */
+export class HttpEndpoint {
+  private readonly server: Server;
+
+  constructor(
+    registry: MetricsRegistry,
+    private readonly logger: Logger,
+    health: () => Promise<boolean>,
+  ) {
+    this.server = createServer((req, res) => {
+      if (req.url === '/metrics') {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+        res.end(registry.render());
+        return;
+      }
+      if (req.url === '/health') {
+        health().then(
+          (ok) => {
+            res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+            res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+          },
+          () => {
+            res.writeHead(503).end();
+          },
+        );
+        return;
+      }
+      res.writeHead(404).end();
+    });
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host, port }, () => {
+        const address = this.server.address();
+        resolve(typeof address === 'object' && address ? address.port : port);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.server.closeAllConnections?.();
+    return new Promise((resolve) => this.server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,138 @@
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { FrameError, FrameSplitter } from './frame-splitter.js';
+
+/** What the connection asks of the dispatcher: a response (chunks, size prefix included) or none. */
+export type FrameHandler = (frame: Buffer, connection: Connection) => Promise<Buffer[] | undefined>;
+
+/** A request that must close the connection (protocol violation); the broker carries on. */
+export class ProtocolViolation extends Error {
+  override name = 'ProtocolViolation';
+}
+
+const MAX_IN_FLIGHT = 64;
+
+interface Slot {
+  done: boolean;
+  chunks: Buffer[] | undefined;
+}
+
+/**
+ * One client connection. Requests are handled concurrently but responses leave strictly in
+ * request order (Kafka clients match them by order). When too many requests are in flight or
+ * the socket's write buffer is full, the connection stops reading (backpressure).
+ */
+export class Connection {
+  private readonly splitter: FrameSplitter;
+  private readonly queue: Slot[] = [];
+  private paused = false;
+  private closed = false;
+
+  constructor(
+    readonly id: number,
+    readonly socket: Socket,
+    private readonly handler: FrameHandler,
+    private readonly logger: Logger,
+    maxFrameBytes: number,
+    private readonly onClose: (connection: Connection) => void,
+  ) {
+    this.splitter = new FrameSplitter(maxFrameBytes);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', (err) => this.logger.debug({ err: err.message }, 'socket error'));
+    socket.on('close', () => this.handleClose());
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress ?? 'unknown';
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  private onData(chunk: Buffer): void {
+    let frames: Buffer[];
+    try {
+      frames = this.splitter.push(chunk);
+    } catch (err) {
+      this.abort(err instanceof FrameError ? err.message : String(err));
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closed) return;
+      this.dispatch(frame);
+    }
+    this.maybePause();
+  }
+
+  private dispatch(frame: Buffer): void {
+    const slot: Slot = { done: false, chunks: undefined };
+    this.queue.push(slot);
+    this.handler(frame, this).then(
+      (chunks) => {
+        slot.done = true;
+        slot.chunks = chunks;
+        this.flush();
+      },
+      (err: unknown) => {
+        const message = err instanceof Error ? err.message : String(err);
+        if (err instanceof ProtocolViolation) this.abort(message);
+        else {
+          this.logger.error({ err }, 'request failed without a response');
+          this.abort(`internal error: ${message}`);
+        }
+      },
+    );
+  }
+
+  private flush(): void {
+    if (this.closed) return;
+    let wrote = false;
+    while (this.queue.length > 0 && this.queue[0]!.done) {
+      const slot = this.queue.shift()!;
+      if (!slot.chunks) continue;
+      if (!wrote) this.socket.cork();
+      wrote = true;
+      for (const chunk of slot.chunks) this.socket.write(chunk);
+    }
+    if (wrote) process.nextTick(() => this.socket.uncork());
+    this.maybeResume();
+  }
+
+  private maybePause(): void {
+    if (!this.paused && (this.queue.length >= MAX_IN_FLIGHT || this.socket.writableNeedDrain)) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (this.paused && !this.closed && this.queue.length < MAX_IN_FLIGHT / 2 && !this.socket.writableNeedDrain) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Closes this connection after a protocol violation; the broker keeps serving others. */
+  abort(reason: string): void {
+    if (this.closed) return;
+    this.logger.warn({ connection: this.id, remote: this.remoteAddress, reason }, 'closing connection');
+    this.socket.destroy();
+    this.handleClose();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.socket.end();
+    this.handleClose();
+  }
+
+  private handleClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.queue.length = 0;
+    this.onClose(this);
+  }
+}
