@@ -160,6 +160,28 @@ export class Reader {
     return count;
   }
 
+  /** Reads a tagged field's size and returns the offset where the field ends (checked against what is left). */
+  taggedFieldEnd(): number {
+    const size = this.uvarint();
+    if (size > this.remaining) throw new DecodeError(`tagged field of ${size} bytes, ${this.remaining} left`);
+    return this.offset + size;
+  }
+
+  /** Moves past a tagged field whose known part was read; reading beyond its size is an error. */
+  endTaggedField(end: number): void {
+    if (this.offset > end) throw new DecodeError(`tagged field overran its size by ${this.offset - end} bytes`);
+    this.offset = end;
+  }
+
+  /** Reads a tagged-field buffer, skipping every field in it. */
+  skipTaggedFields(): void {
+    const count = this.uvarint();
+    for (let i = 0; i < count; i++) {
+      this.uvarint();
+      this.offset = this.taggedFieldEnd();
+    }
+  }
+
   skip(length: number): void {
     this.need(length);
   }

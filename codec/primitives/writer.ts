@@ -196,6 +196,14 @@ export class Writer {
     return this.uvarint(n + 1);
   }
 
+  /** One tagged field: tag, size, then the bytes `body` holds (linked, not re-encoded). */
+  taggedField(tag: number, body: Writer): this {
+    this.uvarint(tag);
+    this.uvarint(body.length);
+    for (const chunk of body.toChunks()) this.appendRef(chunk);
+    return this;
+  }
+
   /** Reserves 4 bytes for a length/size filled in later with `patchInt32`. */
   reserveInt32(): { chunk: Buffer; at: number } {
     this.ensure(4);
