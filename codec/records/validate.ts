@@ -3,8 +3,9 @@
  *
  * Checked for every batch: the length is sane and the batch is complete, the batch fits
  * `maxBatchBytes`, magic is 2, the CRC-32C is correct, the record count is positive and agrees
- * with lastOffsetDelta, producer fields are consistent, and clients do not write control
- * batches. For uncompressed batches the records themselves are walked (varint lengths and
+ * with lastOffsetDelta, a producer id comes with a sequence, the producer did not claim
+ * LogAppendTime, and clients do not write control batches (Kafka's LogValidator rules for
+ * client appends). For uncompressed batches the records themselves are walked (varint lengths and
  * offset deltas only, nothing allocated) so a malformed record is refused here rather than
  * by a consumer later.
  *
@@ -37,8 +38,12 @@ export interface BatchLimits {
    * (more than one gives INVALID_RECORD). Default: any number of batches, at least one.
    */
   singleBatch?: boolean;
-  /** Accept control batches (transaction markers). Clients may not write them; default false. */
-  allowControl?: boolean;
+  /**
+   * Who wrote the batches. 'client' (default) applies Kafka's client-append rules: positive
+   * record count, no control batches, a sequence with every producer id, no LogAppendTime.
+   * 'internal' (the broker's own writes, e.g. transaction markers) checks structure and CRC only.
+   */
+  origin?: 'client' | 'internal';
 }
 
 /** Smallest batchLength a v2 batch can carry (header without the log overhead, no records). */
@@ -54,7 +59,9 @@ const invalid = (msg: string): KafkaError => new KafkaError(ErrorCode.INVALID_RE
  * Parses and validates one or more v2 batches laid back to back in `records`.
  * Throws KafkaError: CORRUPT_MESSAGE (bad length, truncation, bad magic, CRC mismatch),
  * MESSAGE_TOO_LARGE (batch larger than maxBatchBytes), INVALID_RECORD (inconsistent counts,
- * malformed records, a legacy magic 0/1 set, control batches from clients, bad producer fields).
+ * malformed records, a legacy magic 0/1 set, control batches from clients, a producer id
+ * without a sequence), INVALID_TIMESTAMP (LogAppendTime set by the producer),
+ * UNSUPPORTED_COMPRESSION_TYPE (codec 5-7).
  */
 export function parseRecordBatches(records: Buffer, limits: BatchLimits): BatchInfo[] {
   const out: BatchInfo[] = [];
@@ -94,16 +101,20 @@ function parseOneBatch(buf: Buffer, position: number, limits: BatchLimits): Batc
   if ((info.attributes & COMPRESSION_MASK) > CompressionType.Zstd) {
     throw new KafkaError(ErrorCode.UNSUPPORTED_COMPRESSION_TYPE, `compression codec ${info.attributes & COMPRESSION_MASK}`);
   }
-  if (info.recordCount <= 0) throw invalid(`invalid record count ${info.recordCount}`);
-  if (info.lastOffsetDelta !== info.recordCount - 1) {
+  const client = limits.origin !== 'internal';
+  if (client && info.recordCount <= 0) throw invalid(`invalid record count ${info.recordCount}`);
+  if (info.recordCount < 0) throw corrupt(`negative record count ${info.recordCount}`);
+  if (info.recordCount > 0 && info.lastOffsetDelta !== info.recordCount - 1) {
     throw invalid(`lastOffsetDelta ${info.lastOffsetDelta} disagrees with record count ${info.recordCount}`);
   }
-  if (info.isControl && limits.allowControl !== true) throw invalid('clients may not write control batches');
-  if (info.producerId !== NO_PRODUCER_ID && info.baseSequence < 0) {
-    throw invalid(`producer id ${info.producerId} with invalid base sequence ${info.baseSequence}`);
-  }
-  if (info.isTransactional && info.producerId === NO_PRODUCER_ID) {
-    throw invalid('transactional batch without a producer id');
+  if (client) {
+    if (info.isControl) throw invalid('clients may not write control batches');
+    if (info.producerId !== NO_PRODUCER_ID && info.baseSequence < 0) {
+      throw invalid(`producer id ${info.producerId} with invalid base sequence ${info.baseSequence}`);
+    }
+    if (info.logAppendTime) {
+      throw new KafkaError(ErrorCode.INVALID_TIMESTAMP, 'producers may not set the LogAppendTime timestamp type');
+    }
   }
   if (info.compression === CompressionType.None) {
     walkRecords(buf, position + RECORD_BATCH_OVERHEAD, position + size, info.recordCount);
