@@ -3,23 +3,18 @@
  * Lz4BlockOutputStream): version 01, independent blocks, 64 KiB maximum block size, no block
  * or content checksum, header checksum = second byte of XXH32 over the frame descriptor.
  *
- * Blocks are compressed with lz4js's block compressor (a fresh hash table per block keeps
- * them independent). Decompression is our own bounds-checked block decoder: lz4js trusts its
- * input, and a hostile frame must fail cleanly with CORRUPT_MESSAGE instead.
+ * The block codec is our own, both ways: a greedy single-probe compressor that keeps the LZ4
+ * end-of-block rules (last match starts >= 12 bytes and ends >= 5 bytes before the block end;
+ * decoders that fill a full-size block enforce them, and lz4js's compressor breaks them), and
+ * a bounds-checked decoder, since a hostile frame must fail cleanly with CORRUPT_MESSAGE.
  *
  * Reading accepts what other writers produce too: any block size 64 KiB..4 MiB, dependent
  * blocks, block checksums, content size and content checksum (all verified when present).
  * KAFKA-3160: Kafka before 0.10 (magic 0) computed the header checksum over the magic number
  * as well; `ignoreHeaderChecksum` skips that check for legacy magic 0 message sets.
  */
-import { createRequire } from 'node:module';
 import { corrupt, tooLarge } from './errors.js';
 import { xxh32 } from './xxh32.js';
-
-interface Lz4js {
-  compressBlock(src: Uint8Array, dst: Uint8Array, sIndex: number, sLength: number, hashTable: Uint32Array): number;
-}
-const lz4js = createRequire(import.meta.url)('lz4js') as Lz4js;
 
 const MAGIC = 0x184d2204;
 const FLG_VERSION = 0x40;
@@ -33,6 +28,10 @@ const BD_64KB = 4 << 4;
 const UNCOMPRESSED_BIT = 0x80000000;
 const BLOCK_SIZE = 64 * 1024;
 const MIN_MATCH = 4;
+/** End-of-block rules of the LZ4 block format. */
+const MF_LIMIT = 12;
+const LAST_LITERALS = 5;
+const HASH_LOG = 16;
 
 const blockMaxSize = (bd: number): number => {
   const id = (bd >> 4) & 7;
@@ -49,13 +48,12 @@ export function compressLz4(data: Buffer): Buffer {
   out[5] = BD_64KB;
   out[6] = (xxh32(out, 4, 6) >>> 8) & 0xff;
   let pos = 7;
-  const hashTable = new Uint32Array(1 << 16);
-  const scratch = Buffer.allocUnsafe(BLOCK_SIZE + BLOCK_SIZE / 255 + 16);
+  const table = new Int32Array(1 << HASH_LOG);
+  const scratch = Buffer.allocUnsafe(BLOCK_SIZE + Math.ceil(BLOCK_SIZE / 255) + 16);
   for (let start = 0; start < data.length; start += BLOCK_SIZE) {
     const length = Math.min(BLOCK_SIZE, data.length - start);
-    hashTable.fill(0);
-    const n = lz4js.compressBlock(data, scratch, start, length, hashTable);
-    if (n > 0 && n < length) {
+    const n = compressBlock(data, start, start + length, scratch, table);
+    if (n < length) {
       out.writeUInt32LE(n, pos);
       scratch.copy(out, pos + 4, 0, n);
       pos += 4 + n;
@@ -67,6 +65,60 @@ export function compressLz4(data: Buffer): Buffer {
   }
   out.writeUInt32LE(0, pos);
   return out.subarray(0, pos + 4);
+}
+
+/** Writes an LZ4 length continuation (the part past the 4-bit token field). */
+function writeLength(dst: Buffer, d: number, n: number): number {
+  while (n >= 255) {
+    dst[d++] = 255;
+    n -= 255;
+  }
+  dst[d++] = n;
+  return d;
+}
+
+function writeSequence(src: Buffer, anchor: number, literals: number, dst: Buffer, d: number, offset: number, match: number): number {
+  const m = match - MIN_MATCH;
+  dst[d++] = ((literals >= 15 ? 15 : literals) << 4) | (match === 0 ? 0 : m >= 15 ? 15 : m);
+  if (literals >= 15) d = writeLength(dst, d, literals - 15);
+  src.copy(dst, d, anchor, anchor + literals);
+  d += literals;
+  if (match === 0) return d;
+  dst[d++] = offset & 0xff;
+  dst[d++] = offset >>> 8;
+  if (m >= 15) d = writeLength(dst, d, m - 15);
+  return d;
+}
+
+/**
+ * Compresses src[start, end) as one independent LZ4 block into dst (which must hold
+ * end-start + (end-start)/255 + 16 bytes); returns the compressed size.
+ */
+function compressBlock(src: Buffer, start: number, end: number, dst: Buffer, table: Int32Array): number {
+  table.fill(-1);
+  let d = 0;
+  let anchor = start;
+  let s = start;
+  const matchStartLimit = end - MF_LIMIT;
+  const matchEndLimit = end - LAST_LITERALS;
+  let misses = 0;
+  while (s <= matchStartLimit) {
+    const seq = src.readUInt32LE(s);
+    const h = Math.imul(seq, 2654435761) >>> (32 - HASH_LOG);
+    const ref = table[h]!;
+    table[h] = s;
+    if (ref < 0 || s - ref > 0xffff || src.readUInt32LE(ref) !== seq) {
+      s += 1 + (misses++ >> 6); // skip faster through incompressible data
+      continue;
+    }
+    misses = 0;
+    let length = MIN_MATCH;
+    while (s + length < matchEndLimit && src[s + length] === src[ref + length]) length++;
+    d = writeSequence(src, anchor, s - anchor, dst, d, s - ref, length);
+    s += length;
+    anchor = s;
+  }
+  return writeSequence(src, anchor, end - anchor, dst, d, 0, 0);
 }
 
 export interface Lz4ReadOptions {
