@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { MysqlLogManager } from './log-manager.js';
+import { migrations, runMigrations } from './migrations/index.js';
+import { resolveStorageOptions, type StorageOptions } from './options.js';
+import { ShardMap } from './shards.js';
+import { MysqlTopicCatalog } from './topic-catalog.js';
+
+export type { StorageOptions } from './options.js';
+export type { CommitStats } from './group-commit.js';
+export { MysqlTopicCatalog, validateTopicName } from './topic-catalog.js';
+export { MysqlLogManager } from './log-manager.js';
+export { MysqlPartitionLog } from './partition-log.js';
+export { startManagedMariadb, type ManagedMariadb, type ManagedMariadbOptions } from './managed-mariadb.js';
+export { parseMysqlUrl, formatMysqlUrl, redactUrl } from './mysql.js';
+
+export interface Storage {
+  catalog: MysqlTopicCatalog;
+  logs: MysqlLogManager;
+  metadataPool: Pool;
+  /** Index = shard number; shard 0 may be the metadata pool itself. */
+  shardPools: Pool[];
+  /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
+  clusterId: string;
+  /** A new producer id (InitProducerId), unique across brokers sharing the metadata DB. */
+  allocateProducerId(): Promise<bigint>;
+  /** SELECT 1 on every pool: true when all answer (health endpoint); never throws. */
+  ping(): Promise<boolean>;
+  /** Finishes queued and in-flight appends, then closes every pool. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the storage: runs migrations (metadata DB, then every distinct shard DB), opens the
+ * pools, reads the cluster id and the topic catalog.
+ */
+export async function openStorage(input: StorageOptions): Promise<Storage> {
+  const options = resolveStorageOptions(input);
+  const logger = options.logger;
+  await runMigrations(options.metadataUrl, 'metadata', migrations, logger);
+  for (const url of new Set(options.shardUrls)) await runMigrations(url, 'shard', migrations, logger);
+
+  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize);
+  try {
+    await shards.readServerLimits();
+    const clusterId = await readClusterId(shards.metadataPool);
+    const catalog = new MysqlTopicCatalog(shards, logger);
+    await catalog.refresh();
+    const logs = new MysqlLogManager(shards, catalog, options, logger);
+    catalog.onTopicDeleted((t) => logs.forgetTopic(t.topicId));
+    let closing: Promise<void> | undefined;
+    return {
+      catalog,
+      logs,
+      metadataPool: shards.metadataPool,
+      shardPools: shards.shardPools,
+      clusterId,
+      allocateProducerId: () => allocateProducerId(shards.metadataPool),
+      ping: () => shards.ping().then(
+        () => true,
+        () => false,
+      ),
+      close() {
+        closing ??= (async () => {
+          await logs.close();
+          await shards.close();
+        })();
+        return closing;
+      },
+    };
+  } catch (err) {
+    await shards.close();
+    throw err;
+  }
+}
+
+async function readClusterId(pool: Pool): Promise<string> {
+  await pool.query("INSERT IGNORE INTO cluster_meta (meta_key, meta_value) VALUES ('cluster_id', ?)", [
+    randomBytes(16).toString('base64url'),
+  ]);
+  const [rows] = await pool.query<RowDataPacket[]>("SELECT meta_value FROM cluster_meta WHERE meta_key = 'cluster_id'");
+  return String(rows[0]!.meta_value);
+}
+
+async function allocateProducerId(pool: Pool): Promise<bigint> {
+  const conn: PoolConnection = await pool.getConnection();
+  try {
+    // LAST_INSERT_ID(expr) makes the new value this connection's LAST_INSERT_ID: atomic, no lock held.
+    await conn.query('UPDATE producer_id_seq SET next_id = LAST_INSERT_ID(next_id + 1) WHERE id = 1');
+    const [rows] = await conn.query<RowDataPacket[]>('SELECT LAST_INSERT_ID() AS id');
+    return BigInt(rows[0]!.id) - 1n;
+  } finally {
+    conn.release();
+  }
+}

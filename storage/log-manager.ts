@@ -1,0 +1,147 @@
+import type { Logger } from 'pino';
+import { KafkaError } from '../codec/error-codes.js';
+import { GroupCommitter, type CommitStats } from './group-commit.js';
+import type { ResolvedStorageOptions } from './options.js';
+import { MysqlPartitionLog, readNextOffset } from './partition-log.js';
+import { logTableName } from './schema.js';
+import type { ShardMap } from './shards.js';
+import type { MysqlTopicCatalog } from './topic-catalog.js';
+import type { LogManager } from './types.js';
+
+/** Headroom under max_allowed_packet for the rest of an INSERT row. */
+const PACKET_HEADROOM = 64 * 1024;
+/** At most one catalog refresh per this many ms when an unknown topic id is asked for. */
+const REFRESH_INTERVAL_MS = 500;
+
+/**
+ * Partition logs by (topic id, partition), loaded on first use; one GroupCommitter per shard.
+ * Concurrent getLog calls for one partition share a single load.
+ */
+export class MysqlLogManager implements LogManager {
+  private readonly logs = new Map<string, Promise<MysqlPartitionLog>>();
+  private readonly committers: GroupCommitter[];
+  private lastRefresh = 0;
+  private refreshing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly shards: ShardMap,
+    private readonly catalog: MysqlTopicCatalog,
+    private readonly options: ResolvedStorageOptions,
+    private readonly logger?: Logger,
+  ) {
+    this.committers = shards.shardUrls.map(
+      (url, i) =>
+        new GroupCommitter(i, url, {
+          maxDelayMs: options.groupCommitMaxDelayMs,
+          maxTransactionBytes: options.groupCommitMaxBytes,
+          maxStatementBytes: Math.min(
+            options.insertStatementMaxBytes,
+            Math.max(1024 * 1024, (shards.maxAllowedPacket[i] ?? 4 * 1024 * 1024) - PACKET_HEADROOM),
+          ),
+          logger,
+        }),
+    );
+  }
+
+  getLog(topicId: string, partition: number): Promise<MysqlPartitionLog> {
+    if (this.closed) return Promise.reject(KafkaError.of('KAFKA_STORAGE_ERROR', 'storage is closed'));
+    const key = `${topicId}:${partition}`;
+    let p = this.logs.get(key);
+    if (!p) {
+      p = this.load(topicId, partition).catch((err: unknown) => {
+        if (err instanceof KafkaError) throw err;
+        throw KafkaError.of('KAFKA_STORAGE_ERROR', `cannot load ${topicId}/${partition}: ${(err as Error).message}`);
+      });
+      this.logs.set(key, p);
+      p.catch(() => {
+        if (this.logs.get(key) === p) this.logs.delete(key);
+      });
+    }
+    return p;
+  }
+
+  /** Forgets a deleted topic's logs; appends still queued for them fail with UNKNOWN_TOPIC_OR_PARTITION. */
+  forgetTopic(topicId: string): void {
+    for (const [key, p] of this.logs) {
+      if (!key.startsWith(`${topicId}:`)) continue;
+      this.logs.delete(key);
+      p.then((log) => log.markDeleted(), () => undefined);
+    }
+  }
+
+  /** Group-commit figures per shard (transactions, appends, ...). */
+  commitStats(): CommitStats[] {
+    return this.committers.map((c) => ({ ...c.stats }));
+  }
+
+  /** Sum of commitStats() over shards. */
+  totalCommitStats(): CommitStats {
+    const t: CommitStats = { transactions: 0, failedTransactions: 0, appends: 0, batches: 0, bytes: 0, maxAppendsPerTransaction: 0 };
+    for (const s of this.committers.map((c) => c.stats)) {
+      t.transactions += s.transactions;
+      t.failedTransactions += s.failedTransactions;
+      t.appends += s.appends;
+      t.batches += s.batches;
+      t.bytes += s.bytes;
+      t.maxAppendsPerTransaction = Math.max(t.maxAppendsPerTransaction, s.maxAppendsPerTransaction);
+    }
+    return t;
+  }
+
+  /** Finishes queued and in-flight appends, then closes the committers' connections. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all(this.committers.map((c) => c.close()));
+  }
+
+  private async load(topicId: string, partition: number): Promise<MysqlPartitionLog> {
+    let topic = this.catalog.getTopicById(topicId);
+    if (!topic || partition >= topic.partitionCount) {
+      await this.refreshCatalog();
+      topic = this.catalog.getTopicById(topicId);
+    }
+    if (!topic || !Number.isInteger(partition) || partition < 0 || partition >= topic.partitionCount) {
+      throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${topicId}/${partition}`);
+    }
+    const placement = await this.catalog.loadPartition(topicId, partition);
+    if (!placement) throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `unknown partition ${topic.name}/${partition}`);
+    const shard = placement.shard;
+    const pool = this.shards.pool(shard);
+    const committer = this.committers[shard]!;
+    const table = logTableName(topicId);
+    let nextOffset: bigint;
+    try {
+      nextOffset = await readNextOffset(pool, table, partition, placement.logStartOffset);
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+        throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic.name} has no log table on shard ${shard}`);
+      }
+      throw KafkaError.of('KAFKA_STORAGE_ERROR', `cannot load ${topic.name}/${partition}: ${(err as Error).message}`);
+    }
+    this.logger?.debug({ topic: topic.name, partition, shard, nextOffset: String(nextOffset) }, 'partition log loaded');
+    return new MysqlPartitionLog({
+      topicId,
+      partition,
+      shard,
+      table,
+      pool,
+      committer,
+      maxBatchBytes: Math.max(1024, (this.shards.maxAllowedPacket[shard] ?? 4 * 1024 * 1024) - PACKET_HEADROOM),
+      tailCacheBytes: this.options.tailCacheBytesPerPartition,
+      logStartOffset: placement.logStartOffset,
+      nextOffset,
+      saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),
+    });
+  }
+
+  private async refreshCatalog(): Promise<void> {
+    if (this.refreshing) return this.refreshing;
+    if (Date.now() - this.lastRefresh < REFRESH_INTERVAL_MS) return;
+    this.refreshing = this.catalog.refresh().finally(() => {
+      this.lastRefresh = Date.now();
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
+  }
+}

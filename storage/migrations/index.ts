@@ -1,0 +1,17 @@
+import type { Migration } from './types.js';
+import { migration as m0001 } from './0001-metadata.js';
+import { migration as m0002 } from './0002-shard.js';
+import { migration as m0003 } from './0003-group-offsets.js';
+
+export type { Migration } from './types.js';
+export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
+
+/**
+ * Every migration, in any order (the runner sorts by version). To add one: create
+ * `NNNN-what.ts` exporting `migration: Migration` with the next free version, and add it here.
+ */
+export const migrations: Migration[] = [
+  m0001,
+  m0002,
+  m0003,
+];

@@ -1,0 +1,44 @@
+import type { Logger } from 'pino';
+
+export interface StorageOptions {
+  /** Database holding topics, configs, placement, cluster id, producer ids. */
+  metadataUrl: string;
+  /** Log shards; default [metadataUrl] (the metadata DB is shard 0). */
+  shardUrls?: string[];
+  /** Bytes of recent batches kept in memory per partition for tail reads (default 1 MiB; 0 disables). */
+  tailCacheBytesPerPartition?: number;
+  /** Extra wait before a shard's idle committer starts a transaction, to gather more appends (default 2 ms). */
+  groupCommitMaxDelayMs?: number;
+  /** Payload bytes per group-commit transaction (default 32 MiB; a single larger append still goes alone). */
+  groupCommitMaxBytes?: number;
+  /** Payload bytes per INSERT statement (default 8 MiB; capped below the server's max_allowed_packet). */
+  insertStatementMaxBytes?: number;
+  /** Connections per pool (default 8). */
+  poolSize?: number;
+  logger?: Logger;
+}
+
+export interface ResolvedStorageOptions {
+  metadataUrl: string;
+  shardUrls: string[];
+  tailCacheBytesPerPartition: number;
+  groupCommitMaxDelayMs: number;
+  groupCommitMaxBytes: number;
+  insertStatementMaxBytes: number;
+  poolSize: number;
+  logger: Logger | undefined;
+}
+
+export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions {
+  const shardUrls = o.shardUrls && o.shardUrls.length > 0 ? [...o.shardUrls] : [o.metadataUrl];
+  return {
+    metadataUrl: o.metadataUrl,
+    shardUrls,
+    tailCacheBytesPerPartition: o.tailCacheBytesPerPartition ?? 1024 * 1024,
+    groupCommitMaxDelayMs: o.groupCommitMaxDelayMs ?? 2,
+    groupCommitMaxBytes: o.groupCommitMaxBytes ?? 32 * 1024 * 1024,
+    insertStatementMaxBytes: o.insertStatementMaxBytes ?? 8 * 1024 * 1024,
+    poolSize: o.poolSize ?? 8,
+    logger: o.logger,
+  };
+}

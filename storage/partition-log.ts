@@ -1,0 +1,276 @@
+import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
+import type { BatchInfo } from '../codec/records/batch-header.js';
+import { KafkaError } from '../codec/error-codes.js';
+import type { CommitTarget, GroupCommitter } from './group-commit.js';
+import { quoteIdent } from './mysql.js';
+import { findOffsetForTimestamp, maxTimestampRecord } from './record-lookup.js';
+import { TailCache, type CachedBatch } from './tail-cache.js';
+import type { AppendOptions, AppendResult, OffsetAndTimestamp, PartitionLog, ReadOptions, ReadResult } from './types.js';
+
+/**
+ * One partition's log on its shard's log table. The high watermark (= next offset, since
+ * every commit is durable when it returns) lives in memory, recovered from MAX(last_offset)
+ * when the log is loaded. Appends go through the shard's GroupCommitter; reads come from the
+ * tail cache when it covers the fetch offset, else from MySQL.
+ */
+
+/** Rows examined per MySQL read (a fetch returning fewer bytes than asked is normal). */
+const READ_ROW_LIMIT = 1000;
+
+export interface PartitionLogDeps {
+  topicId: string;
+  partition: number;
+  shard: number;
+  table: string;
+  pool: Pool;
+  committer: GroupCommitter;
+  /** Largest batch the shard accepts in one statement (max_allowed_packet minus headroom). */
+  maxBatchBytes: number;
+  tailCacheBytes: number;
+  logStartOffset: bigint;
+  nextOffset: bigint;
+  /** Persists a new log start offset (metadata DB). */
+  saveLogStartOffset(offset: bigint): Promise<void>;
+}
+
+export class MysqlPartitionLog implements PartitionLog, CommitTarget {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly shard: number;
+  readonly table: string;
+  private hw: bigint;
+  private logStart: bigint;
+  private readonly cache: TailCache;
+  private readonly listeners = new Set<() => void>();
+  private reloadNeeded = false;
+  private deleted = false;
+  private readonly quotedTable: string;
+
+  constructor(private readonly deps: PartitionLogDeps) {
+    this.topicId = deps.topicId;
+    this.partition = deps.partition;
+    this.shard = deps.shard;
+    this.table = deps.table;
+    this.quotedTable = quoteIdent(deps.table);
+    this.hw = deps.nextOffset;
+    this.logStart = deps.logStartOffset;
+    this.cache = new TailCache(deps.tailCacheBytes, this.hw);
+  }
+
+  highWatermark(): bigint {
+    return this.hw;
+  }
+
+  logStartOffset(): bigint {
+    return this.logStart;
+  }
+
+  lastStableOffset(): bigint {
+    return this.hw;
+  }
+
+  /** Tail cache figures, for metrics and tests. */
+  tailCacheInfo(): { coveredFrom: bigint; bytes: number; batches: number } {
+    return { coveredFrom: this.cache.coveredFrom, bytes: this.cache.bytes, batches: this.cache.count };
+  }
+
+  append(records: Buffer, batches: BatchInfo[], options: AppendOptions): Promise<AppendResult> {
+    if (this.deleted) return Promise.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
+    if (batches.length === 0) {
+      return Promise.resolve({ baseOffset: this.hw, logAppendTimeMs: -1n, logStartOffset: this.logStart });
+    }
+    // Copy the batches into one buffer we own: offsets are written into it, and the tail cache
+    // keeps it without pinning the whole socket chunk the request came in.
+    let total = 0;
+    for (const b of batches) {
+      if (b.size > this.deps.maxBatchBytes) {
+        return Promise.reject(
+          KafkaError.of('MESSAGE_TOO_LARGE', `batch of ${b.size} bytes exceeds the shard's limit of ${this.deps.maxBatchBytes}`),
+        );
+      }
+      total += b.size;
+    }
+    const own = Buffer.allocUnsafe(total);
+    const owned: BatchInfo[] = [];
+    let pos = 0;
+    for (const b of batches) {
+      records.copy(own, pos, b.position, b.position + b.size);
+      owned.push({ ...b, position: pos });
+      pos += b.size;
+    }
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.deps.committer.enqueue({ target: this, records: own, batches: owned, options, bytes: total, resolve, reject });
+    });
+  }
+
+  async read(fetchOffset: bigint, maxBytes: number, options: ReadOptions): Promise<ReadResult> {
+    const hw = this.hw;
+    if (fetchOffset < this.logStart || fetchOffset > hw) {
+      throw KafkaError.of(
+        'OFFSET_OUT_OF_RANGE',
+        `fetch offset ${fetchOffset} is outside [${this.logStart}, ${hw}] of partition ${this.partition}`,
+      );
+    }
+    const limit = options.maxOffset < hw ? options.maxOffset : hw;
+    if (fetchOffset >= limit) return { batches: [], bytes: 0 };
+    const cached = this.cache.read(fetchOffset, maxBytes, limit, options.minOneBatch);
+    if (cached) return { batches: cached, bytes: sum(cached) };
+    return this.readFromMysql(fetchOffset, maxBytes, limit, options.minOneBatch);
+  }
+
+  /** The same read, always from MySQL (tests compare it with the tail cache). */
+  async readFromMysql(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
+    // 1. Which batches, from the covering index (no payload pages touched).
+    const [index] = await this.deps.pool.query<RowDataPacket[]>(
+      `SELECT base_offset, byte_size FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
+       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
+       ORDER BY last_offset LIMIT ${READ_ROW_LIMIT}`,
+      [this.partition, fetchOffset.toString(), maxOffset.toString()],
+    );
+    let n = 0;
+    let total = 0;
+    for (const r of index) {
+      const size = Number(r.byte_size);
+      if (total + size > maxBytes && !(n === 0 && minOneBatch)) break;
+      total += size;
+      n++;
+    }
+    if (n === 0) return { batches: [], bytes: 0 };
+    const first = String(index[0]!.base_offset);
+    const last = String(index[n - 1]!.base_offset);
+    // 2. Their payloads, by primary key range.
+    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
+      `SELECT payload FROM ${this.quotedTable}
+       WHERE partition_id = ? AND base_offset >= ? AND base_offset <= ? ORDER BY base_offset`,
+      [this.partition, first, last],
+    );
+    const batches = rows.map((r) => r.payload as Buffer);
+    return { batches, bytes: sum(batches) };
+  }
+
+  async offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
+    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
+      `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
+       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ? AND max_timestamp >= ?
+       ORDER BY last_offset LIMIT 1`,
+      [this.partition, this.logStart.toString(), this.hw.toString(), timestamp.toString()],
+    );
+    if (rows.length === 0) return null;
+    const batch = await this.payloadAt(String(rows[0]!.base_offset));
+    if (!batch) return null;
+    const found = await findOffsetForTimestamp(batch, timestamp);
+    if (found && found.offset < this.logStart) return { offset: this.logStart, timestamp: found.timestamp };
+    return found;
+  }
+
+  async maxTimestamp(): Promise<OffsetAndTimestamp | null> {
+    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
+      `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
+       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
+       ORDER BY max_timestamp DESC, base_offset ASC LIMIT 1`,
+      [this.partition, this.logStart.toString(), this.hw.toString()],
+    );
+    if (rows.length === 0) return null;
+    const batch = await this.payloadAt(String(rows[0]!.base_offset));
+    return batch ? maxTimestampRecord(batch) : null;
+  }
+
+  private async payloadAt(baseOffset: string): Promise<Buffer | undefined> {
+    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
+      `SELECT payload FROM ${this.quotedTable} WHERE partition_id = ? AND base_offset = ?`,
+      [this.partition, baseOffset],
+    );
+    return rows[0]?.payload as Buffer | undefined;
+  }
+
+  onAppend(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Moves the log start offset forward (DeleteRecords, retention) and persists it. Offsets
+   * below it become unreadable (OFFSET_OUT_OF_RANGE); rows are deleted separately by the
+   * retention job. Throws OFFSET_OUT_OF_RANGE when `offset` is beyond the high watermark;
+   * a smaller offset than the current start is ignored. Returns the resulting log start.
+   */
+  async setLogStartOffset(offset: bigint): Promise<bigint> {
+    if (offset > this.hw) {
+      throw KafkaError.of('OFFSET_OUT_OF_RANGE', `log start ${offset} would be beyond the high watermark ${this.hw}`);
+    }
+    if (offset <= this.logStart) return this.logStart;
+    await this.deps.saveLogStartOffset(offset);
+    if (offset > this.logStart) {
+      this.logStart = offset;
+      this.cache.truncateBefore(offset);
+    }
+    return this.logStart;
+  }
+
+  // --- CommitTarget (called by the group committer) ---
+
+  nextOffset(): bigint {
+    return this.hw;
+  }
+
+  isDeleted(): boolean {
+    return this.deleted;
+  }
+
+  needsReload(): boolean {
+    return this.reloadNeeded;
+  }
+
+  markNeedsReload(): void {
+    this.reloadNeeded = true;
+  }
+
+  markDeleted(): void {
+    this.deleted = true;
+  }
+
+  async reload(conn: Connection): Promise<void> {
+    const next = await readNextOffset(conn, this.table, this.partition, this.logStart);
+    if (next !== this.hw) {
+      // Rows committed without our knowing (an ambiguous commit, another writer): the cache
+      // no longer describes the tail; restart it at the new end.
+      this.hw = next;
+      this.cache.clear(next);
+    }
+    this.reloadNeeded = false;
+  }
+
+  committed(nextOffset: bigint, batches: CachedBatch[]): void {
+    for (const b of batches) this.cache.push(b);
+    this.hw = nextOffset;
+    for (const l of this.listeners) {
+      try {
+        l();
+      } catch {
+        /* a listener's failure is its own */
+      }
+    }
+  }
+}
+
+/** MAX(last_offset) + 1 of a partition, or its log start when it has no rows. */
+export async function readNextOffset(
+  conn: Pick<Connection, 'query'>,
+  table: string,
+  partition: number,
+  logStart: bigint,
+): Promise<bigint> {
+  const [rows] = await conn.query<RowDataPacket[]>(
+    `SELECT MAX(last_offset) AS m FROM ${quoteIdent(table)} WHERE partition_id = ?`,
+    [partition],
+  );
+  const m = rows[0]?.m;
+  const next = m === null || m === undefined ? logStart : BigInt(m) + 1n;
+  return next > logStart ? next : logStart;
+}
+
+function sum(buffers: Buffer[]): number {
+  let n = 0;
+  for (const b of buffers) n += b.length;
+  return n;
+}
