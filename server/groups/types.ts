@@ -132,7 +132,8 @@ export interface MemberDescription {
 export interface GroupDescription {
   groupId: string;
   errorCode: number;
-  state: GroupState;
+  /** '' when the group id was refused (Kafka's "no state"). */
+  state: GroupState | '';
   protocolType: string;
   /** Selected protocol when Stable, '' otherwise (as Kafka describes it). */
   protocolName: string;
