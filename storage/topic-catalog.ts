@@ -106,7 +106,7 @@ export class MysqlTopicCatalog implements TopicCatalog {
     this.byId = byId;
   }
 
-  async createTopic(request: CreateTopicRequest & { isInternal?: boolean }): Promise<TopicRecord> {
+  async createTopic(request: CreateTopicRequest): Promise<TopicRecord> {
     validateTopicName(request.name);
     if (!Number.isInteger(request.partitions) || request.partitions < 1) {
       throw KafkaError.of('INVALID_PARTITIONS', `Number of partitions must be at least 1, got ${request.partitions}`);

@@ -25,6 +25,8 @@ export interface CreateTopicRequest {
   name: string;
   partitions: number;
   configs: TopicConfigs;
+  /** Marks the topic internal (Metadata's is_internal); default false. */
+  isInternal?: boolean;
 }
 
 export interface TopicCatalog {

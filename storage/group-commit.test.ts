@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode, KafkaError } from '../codec/error-codes.js';
+import { createTestDatabase, dropTestDatabase } from '../compat-tests/support/mysql.js';
+import { openStorage, type Storage } from './index.js';
+import { quoteIdent } from './mysql.js';
+import { logTableName } from './schema.js';
+import { buildTestBatch, concatBatches } from './testing.js';
+import type { PartitionLog } from './types.js';
+
+const OPTS = { logAppendTime: false, leaderEpoch: 0 };
+
+function append(log: PartitionLog, values: string[]) {
+  const { records, infos } = concatBatches([buildTestBatch({ values })]);
+  return log.append(records, infos, OPTS);
+}
+
+async function errorOf(p: Promise<unknown>): Promise<KafkaError> {
+  const err = await p.then(() => undefined, (e: unknown) => e);
+  expect(err).toBeInstanceOf(KafkaError);
+  return err as KafkaError;
+}
+
+describe('group commit', () => {
+  let url: string;
+  let storage: Storage;
+  beforeAll(async () => {
+    url = await createTestDatabase('gc');
+    storage = await openStorage({ metadataUrl: url, groupCommitMaxDelayMs: 5, insertStatementMaxBytes: 4096 });
+  });
+  afterAll(async () => {
+    await storage.close();
+    await dropTestDatabase(url);
+  });
+
+  it('puts concurrent appends to several partitions into shared transactions with correct offsets', async () => {
+    const a = await storage.catalog.createTopic({ name: 'gc-a', partitions: 4, configs: {} });
+    const b = await storage.catalog.createTopic({ name: 'gc-b', partitions: 2, configs: {} });
+    const logs = [
+      ...(await Promise.all([0, 1, 2, 3].map((p) => storage.logs.getLog(a.topicId, p)))),
+      ...(await Promise.all([0, 1].map((p) => storage.logs.getLog(b.topicId, p)))),
+    ];
+    const before = storage.logs.totalCommitStats();
+    const callers = 120;
+    const jobs = Array.from({ length: callers }, (_, i) => {
+      const log = logs[i % logs.length]!;
+      const values = Array.from({ length: (i % 4) + 1 }, (_, k) => `m${i}.${k}`);
+      return append(log, values).then((r) => ({ log, count: values.length, base: r.baseOffset, i }));
+    });
+    const results = await Promise.all(jobs);
+    const after = storage.logs.totalCommitStats();
+    const transactions = after.transactions - before.transactions;
+    expect(after.appends - before.appends).toBe(callers);
+    expect(transactions).toBeGreaterThanOrEqual(1);
+    expect(transactions).toBeLessThan(callers);
+    expect(after.maxAppendsPerTransaction).toBeGreaterThan(1);
+    // Per partition: callers' ranges tile [0, HW) without gaps or overlaps, in call order.
+    for (const log of logs) {
+      const mine = results.filter((r) => r.log === log).sort((x, y) => Number(x.base - y.base));
+      let next = 0n;
+      for (const r of mine) {
+        expect(r.base).toBe(next);
+        next += BigInt(r.count);
+      }
+      expect(log.highWatermark()).toBe(next);
+      expect(mine.map((r) => r.i)).toEqual([...mine.map((r) => r.i)].sort((x, y) => x - y));
+      const read = await log.read(0n, 1 << 24, { maxOffset: next, minOneBatch: true });
+      expect(read.batches.map((x) => x.readBigInt64BE(0))).toEqual(mine.map((r) => r.base));
+    }
+  });
+
+  it('splits big groups into several INSERT statements and still stores every byte', async () => {
+    const t = await storage.catalog.createTopic({ name: 'gc-big', partitions: 1, configs: {} });
+    const log = await storage.logs.getLog(t.topicId, 0);
+    const payload = 'x'.repeat(1500);
+    const results = await Promise.all(Array.from({ length: 30 }, () => append(log, [payload, payload])));
+    expect(results.map((r) => r.baseOffset).sort((x, y) => Number(x - y))).toEqual(Array.from({ length: 30 }, (_, i) => BigInt(i * 2)));
+    const read = await log.read(0n, 1 << 24, { maxOffset: 60n, minOneBatch: true });
+    expect(read.batches).toHaveLength(30);
+    for (const b of read.batches) expect(b.includes(Buffer.from(payload))).toBe(true);
+  });
+
+  it('rejects a conflicting partition with NOT_LEADER_OR_FOLLOWER, commits the others, then recovers', async () => {
+    const stale = await storage.catalog.createTopic({ name: 'gc-stale', partitions: 1, configs: {} });
+    const other = await storage.catalog.createTopic({ name: 'gc-other', partitions: 1, configs: {} });
+    const staleLog = await storage.logs.getLog(stale.topicId, 0);
+    const otherLog = await storage.logs.getLog(other.topicId, 0);
+    await append(staleLog, ['s0']);
+    // Another writer (a stale leader elsewhere) appends offset 1 behind our back.
+    const [b] = [buildTestBatch({ values: ['intruder'] })];
+    b!.writeBigInt64BE(1n, 0);
+    await storage.shardPools[0]!.query(
+      `INSERT INTO ${quoteIdent(logTableName(stale.topicId))} VALUES (0, 1, 1, 1, 0, 0, -1, -1, -1, 0, 0, ?, ?)`,
+      [b!.length, b],
+    );
+    const [conflict, ok] = await Promise.allSettled([append(staleLog, ['s1']), append(otherLog, ['o0'])]);
+    expect(conflict.status).toBe('rejected');
+    expect(((conflict as PromiseRejectedResult).reason as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+    expect(ok.status).toBe('fulfilled');
+    expect((ok as PromiseFulfilledResult<{ baseOffset: bigint }>).value.baseOffset).toBe(0n);
+    // The partition reloads its end from MySQL: the next append follows the intruder.
+    const again = await append(staleLog, ['s2']);
+    expect(again.baseOffset).toBe(2n);
+    const read = await staleLog.read(0n, 1 << 20, { maxOffset: 3n, minOneBatch: true });
+    expect(read.batches.map((x) => x.readBigInt64BE(0))).toEqual([0n, 1n, 2n]);
+  });
+
+  it('fails appends to a deleted topic with UNKNOWN_TOPIC_OR_PARTITION', async () => {
+    const t = await storage.catalog.createTopic({ name: 'gc-deleted', partitions: 1, configs: {} });
+    const log = await storage.logs.getLog(t.topicId, 0);
+    await append(log, ['before']);
+    await storage.catalog.deleteTopic('gc-deleted');
+    expect((await errorOf(append(log, ['after']))).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect((await errorOf(storage.logs.getLog(t.topicId, 0))).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+  });
+
+  it('fails appends whose table vanished under the committer, without failing the rest', async () => {
+    const gone = await storage.catalog.createTopic({ name: 'gc-gone', partitions: 1, configs: {} });
+    const kept = await storage.catalog.createTopic({ name: 'gc-kept', partitions: 1, configs: {} });
+    const goneLog = await storage.logs.getLog(gone.topicId, 0);
+    const keptLog = await storage.logs.getLog(kept.topicId, 0);
+    // Another broker dropped the topic: this broker's catalog does not know yet.
+    await storage.shardPools[0]!.query(`DROP TABLE ${quoteIdent(logTableName(gone.topicId))}`);
+    const [g, k] = await Promise.allSettled([append(goneLog, ['x']), append(keptLog, ['y'])]);
+    expect(((g as PromiseRejectedResult).reason as KafkaError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(k.status).toBe('fulfilled');
+  });
+
+  it('finishes queued appends on close', async () => {
+    const own = await createTestDatabase('gc_close');
+    const s = await openStorage({ metadataUrl: own, groupCommitMaxDelayMs: 50 });
+    try {
+      const t = await s.catalog.createTopic({ name: 'closing', partitions: 1, configs: {} });
+      const log = await s.logs.getLog(t.topicId, 0);
+      const pending = Array.from({ length: 10 }, (_, i) => append(log, [`c${i}`]));
+      await s.close();
+      const results = await Promise.all(pending);
+      expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i)));
+      expect((await errorOf(append(log, ['late']))).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    } finally {
+      await s.close();
+      await dropTestDatabase(own);
+    }
+  });
+});
