@@ -118,9 +118,6 @@ function parseOneBatch(buf: Buffer, position: number, limits: BatchLimits): Batc
   }
   if (info.compression === CompressionType.None) {
     walkRecords(buf, position + RECORD_BATCH_OVERHEAD, position + size, info.recordCount);
-  } else if (info.recordCount > size * 8) {
-    // Compression cannot shrink a record below a few bits; refuse absurd counts cheaply.
-    throw invalid(`record count ${info.recordCount} cannot fit in ${size} compressed bytes`);
   }
   return info;
 }
