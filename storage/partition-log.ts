@@ -119,7 +119,11 @@ export class MysqlPartitionLog implements PartitionLog, CommitTarget {
   }
 
   /** The same read, always from MySQL (tests compare it with the tail cache). */
-  async readFromMysql(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
+  readFromMysql(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
+    return asStorageError(this.queryBatches(fetchOffset, maxBytes, maxOffset, minOneBatch));
+  }
+
+  private async queryBatches(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
     // 1. Which batches, from the covering index (no payload pages touched).
     const [index] = await this.deps.pool.query<RowDataPacket[]>(
       `SELECT base_offset, byte_size FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
@@ -148,7 +152,11 @@ export class MysqlPartitionLog implements PartitionLog, CommitTarget {
     return { batches, bytes: sum(batches) };
   }
 
-  async offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
+  offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
+    return asStorageError(this.queryOffsetForTimestamp(timestamp));
+  }
+
+  private async queryOffsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
     const [rows] = await this.deps.pool.query<RowDataPacket[]>(
       `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
        WHERE partition_id = ? AND last_offset >= ? AND base_offset < ? AND max_timestamp >= ?
@@ -163,7 +171,11 @@ export class MysqlPartitionLog implements PartitionLog, CommitTarget {
     return found;
   }
 
-  async maxTimestamp(): Promise<OffsetAndTimestamp | null> {
+  maxTimestamp(): Promise<OffsetAndTimestamp | null> {
+    return asStorageError(this.queryMaxTimestamp());
+  }
+
+  private async queryMaxTimestamp(): Promise<OffsetAndTimestamp | null> {
     const [rows] = await this.deps.pool.query<RowDataPacket[]>(
       `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
        WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
@@ -199,7 +211,7 @@ export class MysqlPartitionLog implements PartitionLog, CommitTarget {
       throw KafkaError.of('OFFSET_OUT_OF_RANGE', `log start ${offset} would be beyond the high watermark ${this.hw}`);
     }
     if (offset <= this.logStart) return this.logStart;
-    await this.deps.saveLogStartOffset(offset);
+    await asStorageError(this.deps.saveLogStartOffset(offset));
     if (offset > this.logStart) {
       this.logStart = offset;
       this.cache.truncateBefore(offset);
@@ -267,6 +279,19 @@ export async function readNextOffset(
   const m = rows[0]?.m;
   const next = m === null || m === undefined ? logStart : BigInt(m) + 1n;
   return next > logStart ? next : logStart;
+}
+
+/** MySQL failures (unreachable, lost connection) reach clients as the retriable KAFKA_STORAGE_ERROR. */
+async function asStorageError<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (err) {
+    if (err instanceof KafkaError) throw err;
+    if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
+      throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'the topic was deleted');
+    }
+    throw KafkaError.of('KAFKA_STORAGE_ERROR', `storage error: ${(err as Error).message}`);
+  }
 }
 
 function sum(buffers: Buffer[]): number {
