@@ -4,10 +4,13 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { decodeRequestFrame, encodeRequestFrame } from './client.js';
 import type { ApiVersionsRequest } from './generated/api-versions.js';
+import { decodeConsumerProtocolSubscription } from './generated/consumer-protocol.js';
+import type { JoinGroupRequest } from './generated/join-group.js';
 import type { MetadataRequest } from './generated/metadata.js';
 import type { ProduceRequest } from './generated/produce.js';
 import { ApiKey } from './generated/registry.js';
 import { DecodeError } from './primitives/errors.js';
+import { Reader } from './primitives/reader.js';
 
 interface GoldenFile {
   client: string;
@@ -89,5 +92,20 @@ describe('golden request frames captured from real clients', () => {
     });
     const md = decodeRequestFrame(frameOf(g, ApiKey.Metadata, 0)).body as MetadataRequest;
     expect(md.topics).toEqual([]);
+  });
+});
+
+describe('golden consumer-group frames', () => {
+  it.each(['kafka-python', 'kafkajs', 'kcat'])('%s JoinGroup carries a consumer subscription to golden', (client) => {
+    const join = decodeRequestFrame(frameOf(golden(client), ApiKey.JoinGroup)).body as JoinGroupRequest;
+    expect(join.groupId).toBe('golden-group');
+    expect(join.protocolType).toBe('consumer');
+    expect(join.protocols.length).toBeGreaterThan(0);
+    for (const p of join.protocols) {
+      const r = new Reader(p.metadata);
+      const version = r.int16();
+      const subscription = decodeConsumerProtocolSubscription(r, Math.min(version, 3));
+      expect(subscription.topics).toEqual(['golden']);
+    }
   });
 });

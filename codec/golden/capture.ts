@@ -4,9 +4,9 @@
  *   npx tsx codec/golden/capture.ts
  *
  * Starts a throwaway listener on 127.0.0.1 (random port) that answers just enough for the
- * clients to proceed (ApiVersions, Metadata with one broker and a topic "golden" with one
- * partition, Produce), points kafkajs (in process), kcat (librdkafka) and kafka-python at it,
- * and writes every distinct (api key, version) request frame each client sent as hex.
+ * clients to proceed (see responder.ts), points kafkajs (in process), kcat (librdkafka) and
+ * kafka-python at it, producing to and consuming topic "golden", and writes the first frame
+ * of every (api key, version) each client sent, as hex.
  * Every client run is bounded by a timeout; only processes started here are stopped.
  */
 import { spawn } from 'node:child_process';
@@ -15,35 +15,12 @@ import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { decodeRequestFrame, encodeResponseFrame } from '../client.js';
-import { createApiVersionsResponse } from '../generated/api-versions.js';
-import { createMetadataResponse } from '../generated/metadata.js';
-import { createProduceResponse, type ProduceRequest } from '../generated/produce.js';
+import type { FetchRequest } from '../generated/fetch.js';
 import { API_DEFINITIONS, ApiKey } from '../generated/registry.js';
+import { respond } from './responder.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PYTHON = '/usr/bin/python3';
-
-/** Version ranges advertised to the clients. */
-const ADVERTISED: ReadonlyArray<readonly [number, number, number]> = [
-  [ApiKey.Produce, 0, 9],
-  [ApiKey.Fetch, 4, 12],
-  [ApiKey.ListOffsets, 0, 7],
-  [ApiKey.Metadata, 0, 9],
-  [ApiKey.OffsetCommit, 0, 8],
-  [ApiKey.OffsetFetch, 0, 8],
-  [ApiKey.FindCoordinator, 0, 4],
-  [ApiKey.JoinGroup, 0, 9],
-  [ApiKey.Heartbeat, 0, 4],
-  [ApiKey.LeaveGroup, 0, 5],
-  [ApiKey.SyncGroup, 0, 5],
-  [ApiKey.DescribeGroups, 0, 5],
-  [ApiKey.ListGroups, 0, 4],
-  [ApiKey.ApiVersions, 0, 3],
-  [ApiKey.CreateTopics, 0, 7],
-  [ApiKey.DeleteTopics, 0, 6],
-  [ApiKey.InitProducerId, 0, 4],
-  [ApiKey.DescribeConfigs, 0, 4],
-];
 
 export interface GoldenFrame {
   apiKey: number;
@@ -98,82 +75,24 @@ class CaptureBroker {
       while (pending.length >= 4 && pending.length >= 4 + pending.readInt32BE(0)) {
         const frame = Buffer.from(pending.subarray(0, 4 + pending.readInt32BE(0)));
         pending = pending.subarray(frame.length);
-        const reply = this.handle(frame);
-        if (reply) socket.write(reply);
+        this.handle(frame, socket);
       }
     });
   }
 
-  private handle(frame: Buffer): Buffer | null {
+  private handle(frame: Buffer, socket: Socket): void {
     const apiKey = frame.readInt16BE(4);
     const apiVersion = frame.readInt16BE(6);
     const api = API_DEFINITIONS.get(apiKey)?.name ?? `unknown-${apiKey}`;
     this.frames.push({ apiKey, apiVersion, api, hex: frame.toString('hex') });
     const { header, body } = decodeRequestFrame(frame);
-    const corr = header.correlationId;
-    switch (apiKey) {
-      case ApiKey.ApiVersions:
-        return encodeResponseFrame(
-          ApiKey.ApiVersions,
-          apiVersion,
-          corr,
-          createApiVersionsResponse({
-            apiKeys: ADVERTISED.map(([k, lo, hi]) => ({ apiKey: k, minVersion: lo, maxVersion: hi })),
-          }),
-        );
-      case ApiKey.Metadata:
-        return encodeResponseFrame(ApiKey.Metadata, apiVersion, corr, this.metadata());
-      case ApiKey.Produce: {
-        const req = body as ProduceRequest;
-        if (req.acks === 0) return null;
-        const resp = createProduceResponse({
-          responses: req.topicData.map((t) => ({
-            name: t.name,
-            partitionResponses: t.partitionData.map((p) => ({
-              index: p.index,
-              errorCode: 0,
-              baseOffset: 0n,
-              logAppendTimeMs: -1n,
-              logStartOffset: 0n,
-              recordErrors: [],
-              errorMessage: null,
-              currentLeader: { leaderId: -1, leaderEpoch: -1 },
-            })),
-          })),
-        });
-        return encodeResponseFrame(ApiKey.Produce, apiVersion, corr, resp);
-      }
-      default:
-        return null;
-    }
-  }
-
-  private metadata() {
-    return createMetadataResponse({
-      brokers: [{ nodeId: 0, host: '127.0.0.1', port: this.port, rack: null }],
-      clusterId: 'golden-capture',
-      controllerId: 0,
-      topics: [
-        {
-          errorCode: 0,
-          name: 'golden',
-          topicId: 'AAAAAAAAAAAAAAAAAAAAAA',
-          isInternal: false,
-          partitions: [
-            {
-              errorCode: 0,
-              partitionIndex: 0,
-              leaderId: 0,
-              leaderEpoch: 0,
-              replicaNodes: [0],
-              isrNodes: [0],
-              offlineReplicas: [],
-            },
-          ],
-          topicAuthorizedOperations: -2147483648,
-        },
-      ],
-    });
+    const reply = respond(apiKey, body, this.port);
+    if (reply === null) return;
+    const out = encodeResponseFrame(apiKey, apiVersion, header.correlationId, reply);
+    // An empty fetch waits a little, as a broker would, so consumers do not spin.
+    const delay = apiKey === ApiKey.Fetch ? Math.min((body as FetchRequest).maxWaitMs, 200) : 0;
+    if (delay > 0) setTimeout(() => socket.writable && socket.write(out), delay);
+    else socket.write(out);
   }
 }
 
@@ -184,11 +103,18 @@ function run(cmd: string, args: string[], input: string, ms: number): Promise<st
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), ms);
+    // SIGTERM first so a consumer can leave its group; SIGKILL if it does not exit.
+    let hard: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      child.kill('SIGTERM');
+      hard = setTimeout(() => child.kill('SIGKILL'), 3_000);
+    }, ms);
     child.on('close', () => {
       clearTimeout(timer);
+      clearTimeout(hard);
       resolve(out);
     });
+    child.stdin.on('error', () => {}); // a child that exits without reading stdin
     child.stdin.end(input);
   });
 }
@@ -216,11 +142,17 @@ async function captureKafkajs(broker: CaptureBroker): Promise<GoldenFile> {
     10_000,
   );
   await withTimeout(producer.disconnect(), 5_000);
+  const consumer = kafka.consumer({ groupId: 'golden-group', heartbeatInterval: 500, maxWaitTimeInMs: 200 });
+  await withTimeout(consumer.connect(), 10_000);
+  await withTimeout(consumer.subscribe({ topics: ['golden'], fromBeginning: true }), 10_000);
+  await withTimeout(consumer.run({ autoCommitInterval: 500, eachMessage: async () => {} }), 10_000);
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  await withTimeout(consumer.disconnect(), 5_000);
   const pkg = JSON.parse(readFileSync(join(here, '../../node_modules/kafkajs/package.json'), 'utf8')) as { version: string };
   return {
     client: 'kafkajs',
     version: pkg.version,
-    note: 'admin().connect(), then producer.send() of one record to topic golden',
+    note: 'admin().connect(); producer.send() of one record to topic golden; a group consumer of golden for 3 s',
     frames: broker.take(),
   };
 }
@@ -229,12 +161,14 @@ async function captureKcat(broker: CaptureBroker): Promise<GoldenFile> {
   const bootstrap = `127.0.0.1:${broker.port}`;
   await run('kcat', ['-b', bootstrap, '-L', '-m', '5'], '', 10_000);
   await run('kcat', ['-b', bootstrap, '-P', '-t', 'golden', '-p', '0', '-K', ':'], 'k:golden value\n', 10_000);
+  await run('kcat', ['-b', bootstrap, '-C', '-t', 'golden', '-o', 'beginning', '-e'], '', 10_000);
+  await run('kcat', ['-b', bootstrap, '-G', 'golden-group', 'golden'], '', 6_000);
   const v = await run('kcat', ['-V'], '', 5_000);
   const version = /Version (\S+).*?(librdkafka \S+)/s.exec(v);
   return {
     client: 'kcat',
     version: version ? `${version[1]} (${version[2]})` : 'unknown',
-    note: 'kcat -L, then kcat -P of one keyed record to topic golden partition 0',
+    note: 'kcat -L; kcat -P of one keyed record to golden partition 0; kcat -C -e of golden; kcat -G golden-group golden for 6 s',
     frames: broker.take(),
   };
 }
@@ -245,13 +179,17 @@ async function captureKafkaPython(broker: CaptureBroker): Promise<GoldenFile> {
     `p = KafkaProducer(bootstrap_servers='127.0.0.1:${broker.port}', client_id='golden-kafka-python')`,
     "p.send('golden', key=b'k', value=b'golden value', partition=0, timestamp_ms=1700000000000).get(timeout=5)",
     'p.close(timeout=2)',
+    'from kafka import KafkaConsumer',
+    `c = KafkaConsumer('golden', bootstrap_servers='127.0.0.1:${broker.port}', group_id='golden-group', client_id='golden-kafka-python', auto_offset_reset='earliest', consumer_timeout_ms=3000, fetch_max_wait_ms=200)`,
+    'for _ in c: pass',
+    'c.close()',
   ].join('\n');
-  await run(PYTHON, ['-c', script], '', 20_000);
+  await run(PYTHON, ['-c', script], '', 30_000);
   const v = await run(PYTHON, ['-c', 'import kafka; print(kafka.__version__)'], '', 5_000);
   return {
     client: 'kafka-python',
     version: v.trim(),
-    note: 'KafkaProducer(...) start-up probe, then send() of one record to topic golden',
+    note: 'KafkaProducer start-up probe and send() of one record to golden; a KafkaConsumer in golden-group for 3 s',
     frames: broker.take(),
   };
 }
