@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignBatchOffsets, MAX_TIMESTAMP, PARTITION_LEADER_EPOCH, TIMESTAMP_TYPE_LOG_APPEND, ATTRIBUTES } from '../codec/records/batch-header.js';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
+import { buildRecordBatch } from '../codec/records/records.js';
+import { CompressionType } from '../codec/records/batch-header.js';
 import { buildTestBatch, concatBatches } from './testing.js';
 import type { AppendOptions, PartitionLog } from './types.js';
 
@@ -192,6 +194,25 @@ export function describePartitionLog(name: string, factory: () => Promise<Partit
       expect(stored.readBigInt64BE(MAX_TIMESTAMP)).toBe(r.logAppendTimeMs);
       expect(stored.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND).toBe(TIMESTAMP_TYPE_LOG_APPEND);
       expect(await log.maxTimestamp()).toEqual({ offset: 0n, timestamp: r.logAppendTimeMs });
+    });
+
+    it('stores compressed batches as they are and finds timestamps inside them', async () => {
+      const log = await harness.newLog();
+      const gz = buildRecordBatch({
+        compression: CompressionType.Gzip,
+        records: [
+          { value: 'a'.repeat(500), timestamp: 2000n },
+          { value: 'b'.repeat(500), timestamp: 2050n },
+          { value: 'c'.repeat(500), timestamp: 2020n },
+        ],
+      });
+      await appendBatches(log, [buildTestBatch({ values: ['first'], baseTimestamp: 1000n })]);
+      const r = await appendBatches(log, [gz]);
+      expect(r.baseOffset).toBe(1n);
+      const read = await log.read(1n, 1 << 20, { maxOffset: log.highWatermark(), minOneBatch: true });
+      expect(read.batches[0]!.equals(expected(gz, 1n))).toBe(true);
+      expect(await log.offsetForTimestamp(2001n)).toEqual({ offset: 2n, timestamp: 2050n });
+      expect(await log.maxTimestamp()).toEqual({ offset: 2n, timestamp: 2050n });
     });
 
     it('notifies onAppend listeners after commits until unsubscribed', async () => {

@@ -1,9 +1,9 @@
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import type { BatchInfo } from '../codec/records/batch-header.js';
 import { KafkaError } from '../codec/error-codes.js';
+import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
-import { findOffsetForTimestamp, maxTimestampRecord } from './record-lookup.js';
 import { TailCache, type CachedBatch } from './tail-cache.js';
 import type { AppendOptions, AppendResult, OffsetAndTimestamp, PartitionLog, ReadOptions, ReadResult } from './types.js';
 
@@ -166,7 +166,7 @@ export class MysqlPartitionLog implements PartitionLog, CommitTarget {
     if (rows.length === 0) return null;
     const batch = await this.payloadAt(String(rows[0]!.base_offset));
     if (!batch) return null;
-    const found = await findOffsetForTimestamp(batch, timestamp);
+    const found = findOffsetForTimestamp(batch, timestamp);
     if (found && found.offset < this.logStart) return { offset: this.logStart, timestamp: found.timestamp };
     return found;
   }
