@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
 import { createTestDatabase, dropTestDatabase } from '../compat-tests/support/mysql.js';
 import { openStorage, type Storage } from './index.js';
-import { quoteIdent } from './mysql.js';
+import { connect, quoteIdent } from './mysql.js';
 import { logTableName } from './schema.js';
 import { buildTestBatch, concatBatches } from './testing.js';
 import type { PartitionLog } from './types.js';
@@ -123,6 +123,25 @@ describe('group commit', () => {
     const [g, k] = await Promise.allSettled([append(goneLog, ['x']), append(keptLog, ['y'])]);
     expect(((g as PromiseRejectedResult).reason as KafkaError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(k.status).toBe('fulfilled');
+  });
+
+  it('recovers when MySQL kills its connections', async () => {
+    const t = await storage.catalog.createTopic({ name: 'gc-killed', partitions: 1, configs: {} });
+    const log = await storage.logs.getLog(t.topicId, 0);
+    await append(log, ['before']);
+    const admin = await connect(url);
+    try {
+      const [rows] = await admin.query(
+        'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID()',
+      );
+      expect((rows as unknown[]).length).toBeGreaterThan(0);
+      for (const r of rows as Array<{ id: number }>) await admin.query(`KILL ${Number(r.id)}`).catch(() => undefined);
+    } finally {
+      await admin.end();
+    }
+    expect((await append(log, ['after'])).baseOffset).toBe(1n);
+    const read = await log.readFromMysql(0n, 1 << 20, 2n, true);
+    expect(read.batches).toHaveLength(2);
   });
 
   it('finishes queued appends on close', async () => {

@@ -212,7 +212,16 @@ export class GroupCommitter {
       conn = await this.connection();
       const targets = new Set(group.map((p) => p.target));
       for (const t of targets) if (t.needsReload()) await t.reload(conn);
+      await conn.query('BEGIN');
     } catch (err) {
+      this.dropConnection();
+      // A connection that died while idle (server restarted, network cut) is only noticed
+      // now, before anything was written: try once more on a fresh one.
+      if ((err as { fatal?: boolean }).fatal && attempt === 0) {
+        this.options.logger?.warn({ shard: this.shard, err: (err as Error).message }, 'reconnecting the group-commit connection');
+        await this.commitGroup(group, attempt + 1);
+        return;
+      }
       this.fail(group, err);
       return;
     }
@@ -262,7 +271,6 @@ export class GroupCommitter {
 
     let failedTable: string | undefined;
     try {
-      await conn.query('BEGIN');
       for (const [table, rows] of rowsByTable) {
         failedTable = table;
         await this.insertRows(conn, table, rows);
