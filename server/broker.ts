@@ -68,7 +68,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const handlers = createHandlers(context);
   const dispatcher = new Dispatcher(handlers, context);
   context.services.set('dispatcher', dispatcher);
-  const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes);
+  const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'));
   const port = await listener.listen(config.listener.host, config.listener.port);
   // A listener configured on port 0 advertises the port it actually got.
   if (config.advertised.port === 0) self.port = port;

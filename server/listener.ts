@@ -14,6 +14,7 @@ export class KafkaListener {
     private readonly logger: Logger,
     private readonly metrics: BrokerMetrics,
     private readonly maxFrameBytes: number,
+    private readonly idleTimeoutMs = 0,
   ) {
     this.server = createServer((socket) => {
       const connection = new Connection(
@@ -26,6 +27,7 @@ export class KafkaListener {
           this.connections.delete(closed);
           this.metrics.connections.set(this.connections.size);
         },
+        this.idleTimeoutMs,
       );
       this.connections.add(connection);
       this.metrics.connections.set(this.connections.size);

@@ -35,9 +35,16 @@ export class Connection {
     private readonly logger: Logger,
     maxFrameBytes: number,
     private readonly onClose: (connection: Connection) => void,
+    idleTimeoutMs = 0,
   ) {
     this.splitter = new FrameSplitter(maxFrameBytes);
     socket.setNoDelay(true);
+    // connections.max.idle.ms: an idle connection is closed, as Kafka's selector does.
+    if (idleTimeoutMs > 0) {
+      socket.setTimeout(idleTimeoutMs, () => {
+        if (this.queue.length === 0) this.abort('idle for connections.max.idle.ms', 'debug');
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'socket error'));
@@ -116,9 +123,9 @@ export class Connection {
   }
 
   /** Closes this connection after a protocol violation; the broker keeps serving others. */
-  abort(reason: string): void {
+  abort(reason: string, level: 'warn' | 'debug' = 'warn'): void {
     if (this.closed) return;
-    this.logger.warn({ connection: this.id, remote: this.remoteAddress, reason }, 'closing connection');
+    this.logger[level]({ connection: this.id, remote: this.remoteAddress, reason }, 'closing connection');
     this.socket.destroy();
     this.handleClose();
   }
