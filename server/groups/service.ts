@@ -1,0 +1,23 @@
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
+import type { RequestContext } from '../handler-types.js';
+import type { GroupCoordinator } from './coordinator.js';
+
+/** Name under which the broker registers the coordinator in BrokerContext.services. */
+export const GROUP_COORDINATOR_SERVICE = 'groupCoordinator';
+
+/** The coordinator of this broker; COORDINATOR_NOT_AVAILABLE until one is registered. */
+export function groupCoordinatorOf(ctx: RequestContext): GroupCoordinator {
+  const coordinator = ctx.broker.services.get(GROUP_COORDINATOR_SERVICE) as GroupCoordinator | undefined;
+  if (!coordinator) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no group coordinator');
+  return coordinator;
+}
+
+/** The client address as Kafka reports it (InetAddress.toString of a literal: `/ip`). */
+export function clientHostOf(ctx: RequestContext): string {
+  const host = ctx.clientHost.startsWith('::ffff:') ? ctx.clientHost.slice(7) : ctx.clientHost;
+  return host.startsWith('/') ? host : `/${host}`;
+}
+
+/** DescribeGroups authorized operations without an authorizer: all a group supports (READ, DELETE, DESCRIBE). */
+export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
+export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;

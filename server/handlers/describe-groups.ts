@@ -1,0 +1,56 @@
+/**
+ * DescribeGroups (key 15), versions 0-5.
+ * State, protocol type, selected protocol and members of each group. Member metadata and
+ * assignments are filled only when the group is Stable, and the protocol is '' otherwise, as
+ * in Kafka. A group this broker does not know is reported Dead with no error (v0-5 semantics);
+ * a group known only by its offsets is Empty. v3+ may ask for authorized operations: with no
+ * authorizer these are all a group supports (READ, DELETE, DESCRIBE), as Kafka answers; v4+
+ * reports group instance ids.
+ */
+import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../codec/generated/describe-groups.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_AUTHORIZED_OPERATIONS, groupCoordinatorOf } from '../groups/service.js';
+import type { ApiHandler } from '../handler-types.js';
+
+export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGroupsResponse> = {
+  apiKey: 15,
+  minVersion: 0,
+  maxVersion: 5,
+  async handle(request, ctx) {
+    const operations =
+      ctx.apiVersion >= 3 && request.includeAuthorizedOperations ? GROUP_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const described = await groupCoordinatorOf(ctx).describeGroups(request.groups);
+    return {
+      throttleTimeMs: 0,
+      groups: described.map((g) => ({
+        errorCode: g.errorCode,
+        groupId: g.groupId,
+        groupState: g.state,
+        protocolType: g.protocolType,
+        protocolData: g.protocolName,
+        members: g.members.map((m) => ({
+          memberId: m.memberId,
+          groupInstanceId: m.groupInstanceId,
+          clientId: m.clientId,
+          clientHost: m.clientHost,
+          memberMetadata: m.metadata,
+          memberAssignment: m.assignment,
+        })),
+        authorizedOperations: operations,
+      })),
+    };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      groups: request.groups.map((groupId) => ({
+        errorCode,
+        groupId,
+        groupState: '',
+        protocolType: '',
+        protocolData: '',
+        members: [],
+        authorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      })),
+    };
+  },
+};
