@@ -69,6 +69,14 @@ describe('managed MariaDB', () => {
     expect(rows).toEqual([{ id: 42 }]);
   });
 
+  it('runs one server when two start-ups race on one data directory', async () => {
+    const dataDir = path.join(root, 'race');
+    const [a, b] = await Promise.all([startManagedMariadb({ dataDir, ...SMALL }), startManagedMariadb({ dataDir, ...SMALL })]);
+    started.push(a);
+    expect(b.pid).toBe(a.pid);
+    expect([a.adopted, b.adopted].sort()).toEqual([false, true]);
+  });
+
   it('ignores a stale pid file naming a process that is not its server', async () => {
     const dataDir = path.join(root, 'stale');
     await fs.mkdir(dataDir, { recursive: true });

@@ -63,6 +63,7 @@ interface StateFile {
 export const PID_FILE = 'mariadbd.pid';
 export const STATE_FILE = 'kafka-mysql-managed.json';
 const ERROR_LOG = 'mariadbd.err';
+const START_LOCK = 'kafka-mysql-start.lock';
 const SEARCH_DIRS = ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin', '/usr/libexec'];
 
 export const NOT_INSTALLED_MESSAGE =
@@ -82,13 +83,26 @@ export function findExecutable(names: string[]): string | undefined {
 }
 
 export async function startManagedMariadb(options: ManagedMariadbOptions): Promise<ManagedMariadb> {
-  const logger = options.logger;
   const dataDir = path.resolve(options.dataDir);
   const database = options.database ?? 'kafka_mysql';
   const server = findExecutable(['mariadbd', 'mysqld']);
   if (!server) throw new Error(NOT_INSTALLED_MESSAGE);
   await fs.mkdir(dataDir, { recursive: true });
+  const release = await takeStartLock(dataDir, options.startTimeoutMs ?? 60_000);
+  try {
+    return await startLocked(server, dataDir, database, options);
+  } finally {
+    await release();
+  }
+}
 
+async function startLocked(
+  server: string,
+  dataDir: string,
+  database: string,
+  options: ManagedMariadbOptions,
+): Promise<ManagedMariadb> {
+  const logger = options.logger;
   // 1. A server left behind by a previous broker on this data directory?
   const leftover = await findLeftoverServer(dataDir);
   if (leftover !== undefined) {
@@ -382,6 +396,49 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Serializes start-ups on one data directory (two brokers started at once must not both
+ * launch a server): an exclusive lock file holding the starter's pid. A lock whose holder is
+ * dead, or older than the start timeout, is taken over.
+ */
+async function takeStartLock(dataDir: string, timeoutMs: number): Promise<() => Promise<void>> {
+  const lockPath = path.join(dataDir, START_LOCK);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fh = await fs.open(lockPath, 'wx');
+      await fh.writeFile(`${process.pid}\n`);
+      await fh.close();
+      return () => fs.rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    let stale = false;
+    try {
+      const [text, st] = await Promise.all([fs.readFile(lockPath, 'utf8'), fs.stat(lockPath)]);
+      const holder = Number(text.trim());
+      stale = !Number.isInteger(holder) || holder <= 0 || !isAlive(holder) || Date.now() - st.mtimeMs > timeoutMs;
+    } catch {
+      stale = false; // removed meanwhile: just retry
+    }
+    if (stale) {
+      await fs.rm(lockPath, { force: true });
+      continue;
+    }
+    if (Date.now() > deadline) throw new Error(`another process is starting MariaDB on ${dataDir} (lock ${lockPath})`);
+    await sleep(100);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isRoot(): boolean {
