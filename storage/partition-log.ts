@@ -5,7 +5,7 @@ import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/rec
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
 import { TailCache, type CachedBatch } from './tail-cache.js';
-import type { AppendOptions, AppendResult, OffsetAndTimestamp, PartitionLog, ReadOptions, ReadResult } from './types.js';
+import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, ReadResult, TruncatablePartitionLog } from './types.js';
 
 /**
  * One partition's log on its shard's log table. The high watermark (= next offset, since
@@ -33,7 +33,7 @@ export interface PartitionLogDeps {
   saveLogStartOffset(offset: bigint): Promise<void>;
 }
 
-export class MysqlPartitionLog implements PartitionLog, CommitTarget {
+export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget {
   readonly topicId: string;
   readonly partition: number;
   readonly shard: number;

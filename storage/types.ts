@@ -105,3 +105,20 @@ export interface LogManager {
   /** Loads (recovering the next offset from MySQL) on first use. Throws UNKNOWN_TOPIC_OR_PARTITION. */
   getLog(topicId: string, partition: number): Promise<PartitionLog>;
 }
+
+/**
+ * A log whose start can move forward (DeleteRecords, retention.ms / retention.bytes). The MySQL
+ * logs returned by LogManager.getLog implement it.
+ */
+export interface TruncatablePartitionLog extends PartitionLog {
+  /**
+   * Persists a new log start offset; offsets below it become unreadable (OFFSET_OUT_OF_RANGE).
+   * Only moves forward (a smaller value is ignored); beyond the high watermark throws
+   * OFFSET_OUT_OF_RANGE. Resolves with the resulting log start offset.
+   */
+  setLogStartOffset(offset: bigint): Promise<bigint>;
+}
+
+export function isTruncatable(log: PartitionLog): log is TruncatablePartitionLog {
+  return typeof (log as Partial<TruncatablePartitionLog>).setLogStartOffset === 'function';
+}
