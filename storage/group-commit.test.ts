@@ -125,6 +125,18 @@ describe('group commit', () => {
     expect(k.status).toBe('fulfilled');
   });
 
+  it('fails appends whose table vanished while the partition had to reload its end', async () => {
+    const gone = await storage.catalog.createTopic({ name: 'gc-gone-reload', partitions: 1, configs: {} });
+    const kept = await storage.catalog.createTopic({ name: 'gc-kept-reload', partitions: 1, configs: {} });
+    const goneLog = await storage.logs.getLog(gone.topicId, 0);
+    const keptLog = await storage.logs.getLog(kept.topicId, 0);
+    goneLog.markNeedsReload(); // as after a failed commit
+    await storage.shardPools[0]!.query(`DROP TABLE ${quoteIdent(logTableName(gone.topicId))}`);
+    const [g, k] = await Promise.allSettled([append(goneLog, ['x']), append(keptLog, ['y'])]);
+    expect(((g as PromiseRejectedResult).reason as KafkaError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    expect(k.status).toBe('fulfilled');
+  });
+
   it('recovers when MySQL kills its connections', async () => {
     const t = await storage.catalog.createTopic({ name: 'gc-killed', partitions: 1, configs: {} });
     const log = await storage.logs.getLog(t.topicId, 0);

@@ -200,18 +200,25 @@ export class GroupCommitter {
   }
 
   private async commitGroup(input: PendingAppend[], attempt: number): Promise<void> {
-    const group: PendingAppend[] = [];
-    for (const p of input) {
-      if (p.target.isDeleted()) p.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
-      else group.push(p);
-    }
-    if (group.length === 0) return;
-
     let conn: Connection;
+    let group: PendingAppend[];
     try {
       conn = await this.connection();
-      const targets = new Set(group.map((p) => p.target));
-      for (const t of targets) if (t.needsReload()) await t.reload(conn);
+      for (const t of new Set(input.map((p) => p.target))) {
+        if (t.isDeleted() || !t.needsReload()) continue;
+        try {
+          await t.reload(conn);
+        } catch (err) {
+          if ((err as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw err;
+          t.markDeleted();
+        }
+      }
+      group = [];
+      for (const p of input) {
+        if (p.target.isDeleted()) p.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
+        else group.push(p);
+      }
+      if (group.length === 0) return;
       await conn.query('BEGIN');
     } catch (err) {
       this.dropConnection();
@@ -219,10 +226,10 @@ export class GroupCommitter {
       // now, before anything was written: try once more on a fresh one.
       if ((err as { fatal?: boolean }).fatal && attempt === 0) {
         this.options.logger?.warn({ shard: this.shard, err: (err as Error).message }, 'reconnecting the group-commit connection');
-        await this.commitGroup(group, attempt + 1);
+        await this.commitGroup(input, attempt + 1);
         return;
       }
-      this.fail(group, err);
+      this.fail(input, err);
       return;
     }
 
