@@ -165,6 +165,8 @@ async function launch(
     '--sync-binlog=1',
     '--server-id=1',
     '--binlog-format=ROW',
+    // The binlog is only there for durability (and a future replica): keep three days of it.
+    '--binlog-expire-logs-seconds=259200',
     '--max-allowed-packet=1G',
     `--innodb-buffer-pool-size=${options.bufferPoolSize ?? '512M'}`,
     `--innodb-log-file-size=${options.logFileSize ?? '128M'}`,
