@@ -110,6 +110,11 @@ export class GroupCoordinator {
     this.waiting.clear();
   }
 
+  /** Broker shutdown hook (services with shutdown() are stopped by server/broker.ts). */
+  async shutdown(): Promise<void> {
+    this.close();
+  }
+
   /** The in-memory group, if any (tests, console). */
   group(groupId: string): Group | undefined {
     return this.groups.get(groupId);
