@@ -369,12 +369,12 @@ export async function kcatConsume(bootstrap: string, topic: string, partition: n
 }
 
 /** Writes a Python script into a fresh temp dir and runs it with Debian's python3. */
-export async function runPython(script: string, args: string[] = [], timeoutMs = 90_000): Promise<ProcessResult> {
+export async function runPython(script: string, args: string[] = [], opts: { input?: string; timeoutMs?: number } = {}): Promise<ProcessResult> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-py-'));
   try {
     const file = path.join(dir, 'script.py');
     await fs.writeFile(file, script);
-    return await runProcess(PYTHON, [file, ...args], { timeoutMs, cwd: dir });
+    return await runProcess(PYTHON, [file, ...args], { timeoutMs: opts.timeoutMs ?? 90_000, cwd: dir, input: opts.input });
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
