@@ -6,10 +6,13 @@ import { SingleBrokerCluster } from './cluster/single-broker.js';
 import type { BrokerConfig } from './config/index.js';
 import { Dispatcher } from './dispatcher.js';
 import type { BrokerContext } from './handler-types.js';
+import type { TopicDeletedListener } from './handlers/delete-topics.js';
 import { createHandlers } from './handlers/index.js';
+import { GROUP_COORDINATOR_SERVICE, MysqlOffsetStore, createGroupCoordinator, groupHandlers } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
 import { KafkaListener } from './listener.js';
 import { createBrokerMetrics } from './metrics.js';
+import { RetentionService } from './retention/service.js';
 
 export interface RunningBroker {
   /** Port the Kafka listener is bound to (useful when configured as 0). */
@@ -65,7 +68,27 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     now: () => Date.now(),
   };
 
-  const handlers = createHandlers(context);
+  const coordinator = createGroupCoordinator({
+    offsetStore: new MysqlOffsetStore(storage.metadataPool),
+    config: {
+      initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
+      minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
+      maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
+      offsetsRetentionMinutes: config.int('offsets.retention.minutes'),
+      offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
+    },
+    logger,
+  });
+  context.services.set(GROUP_COORDINATOR_SERVICE, coordinator);
+  const onTopicDeleted: TopicDeletedListener = (topic) => coordinator.onTopicsDeleted([topic.name]);
+  context.services.set('topicDeleted', [onTopicDeleted]);
+
+  // Retention job (every log.retention.check.interval.ms) and log start refresh; DeleteRecords uses its cleaner.
+  const retention = new RetentionService(storage, config, logger);
+  context.services.set('retention', retention);
+  retention.start();
+
+  const handlers = [...createHandlers(context), ...groupHandlers];
   const dispatcher = new Dispatcher(handlers, context);
   context.services.set('dispatcher', dispatcher);
   const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'));
