@@ -8,7 +8,8 @@ import {
   type OffsetStore,
   type TopicPartitions,
 } from '../../storage/offset-store.js';
-import { Group, errorJoin, errorSync, type Effect } from './group.js';
+import { errorJoin, errorSync, type Effect } from './effects.js';
+import { Group } from './group.js';
 import {
   DEFAULT_GROUP_CONFIG,
   type CommitParams,

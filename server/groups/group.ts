@@ -1,6 +1,8 @@
 import { ErrorCode } from '../../codec/error-codes.js';
-import { CONSUMER_PROTOCOL_TYPE, subscribedTopicsOf } from './consumer-protocol.js';
+import { CONSUMER_PROTOCOL_TYPE } from './consumer-protocol.js';
+import { EffectSink, errorJoin, errorSync, type Effect } from './effects.js';
 import { Member } from './member.js';
+import { ProtocolVotes, subscribedTopics } from './protocols.js';
 import type {
   GroupDescription,
   GroupOverview,
@@ -14,24 +16,6 @@ import type {
   SyncParams,
   SyncResult,
 } from './types.js';
-
-/**
- * One classic consumer group as a state machine, after Apache Kafka's GroupCoordinator and
- * GroupMetadata: every event (a request, a timer firing) changes the state synchronously and
- * returns the effects for the caller to carry out: replies to requests that were waiting, and
- * timers to (re)schedule or cancel. No sockets, no clock of its own, no I/O, so it is tested by
- * feeding events and reading effects.
- *
- * Replies are addressed by tokens the caller hands in with JoinGroup and SyncGroup requests;
- * a request may be answered at once (an effect of its own event) or later (an effect of
- * another member's request or of a timer).
- */
-
-export type Effect =
-  | { type: 'join-reply'; token: number; result: JoinResult }
-  | { type: 'sync-reply'; token: number; result: SyncResult }
-  | { type: 'schedule'; timer: string; delayMs: number }
-  | { type: 'cancel'; timer: string };
 
 /** Kafka's limit on how long a new member may sit in a join phase (5 minutes). */
 export const NEW_MEMBER_JOIN_TIMEOUT_MS = 5 * 60 * 1000;
@@ -60,7 +44,18 @@ type JoinPhase = { kind: 'initial'; delayMs: number; remainingMs: number } | { k
 
 const EMPTY = Buffer.alloc(0);
 
-export class Group {
+/**
+ * One classic consumer group as a state machine, after Apache Kafka's GroupCoordinator and
+ * GroupMetadata: every event (a request, a timer firing) changes the state synchronously and
+ * returns the effects for the caller to carry out: replies to requests that were waiting, and
+ * timers to (re)schedule or cancel. No sockets, no clock of its own, no I/O, so it is tested by
+ * feeding events and reading effects.
+ *
+ * Replies are addressed by tokens the caller hands in with JoinGroup and SyncGroup requests;
+ * a request may be answered at once (an effect of its own event) or later (an effect of
+ * another member's request or of a timer).
+ */
+export class Group extends EffectSink {
   state: GroupState = 'Empty';
   /** When the group entered its current state (offset expiration counts from Empty). */
   stateTimestamp: number;
@@ -73,17 +68,17 @@ export class Group {
   private readonly staticMembers = new Map<string, string>();
   private readonly pendingMembers = new Set<string>();
   private readonly pendingSync = new Set<string>();
-  private readonly supportedProtocols = new Map<string, number>();
+  private readonly votes = new ProtocolVotes();
   private numAwaitingJoin = 0;
   private newMemberAdded = false;
   private joinPhase: JoinPhase | null = null;
   private subscribedTopics: Set<string> | null = null;
-  private effects: Effect[] = [];
 
   constructor(
     readonly groupId: string,
     private readonly options: GroupOptions,
   ) {
+    super();
     this.stateTimestamp = options.now();
   }
 
@@ -394,9 +389,9 @@ export class Group {
   }
 
   private updateMember(member: Member, p: JoinParams, token: number): void {
-    this.countProtocols(member, -1);
+    this.votes.remove(member);
     member.protocols = p.protocols;
-    this.countProtocols(member, +1);
+    this.votes.add(member);
     member.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
     member.sessionTimeoutMs = p.sessionTimeoutMs;
     if (member.joinToken !== null) {
@@ -459,7 +454,7 @@ export class Group {
     if (this.members.size === 0) this.protocolType = member.protocolType;
     if (this.leaderId === null) this.leaderId = member.memberId;
     this.members.set(member.memberId, member);
-    this.countProtocols(member, +1);
+    this.votes.add(member);
     member.joinToken = token;
     this.numAwaitingJoin++;
     this.pendingMembers.delete(member.memberId);
@@ -469,7 +464,7 @@ export class Group {
     const member = this.members.get(memberId);
     if (member) {
       this.members.delete(memberId);
-      this.countProtocols(member, -1);
+      this.votes.remove(member);
       if (member.awaitingJoin) this.numAwaitingJoin--;
       if (member.groupInstanceId !== null && this.staticMembers.get(member.groupInstanceId) === memberId) {
         this.staticMembers.delete(member.groupInstanceId);
@@ -600,7 +595,7 @@ export class Group {
     this.generationId++;
     if (this.members.size > 0) {
       this.protocolName = this.selectProtocol();
-      this.subscribedTopics = this.computeSubscribedTopics();
+      this.subscribedTopics = subscribedTopics(this.protocolType, this.protocolName, this.members.values());
       this.transition('CompletingRebalance');
     } else {
       this.protocolName = null;
@@ -630,60 +625,14 @@ export class Group {
     };
   }
 
-  // ---- protocols -----------------------------------------------------------------------
-
-  private countProtocols(member: Member, delta: number): void {
-    for (const p of member.protocols) {
-      const n = (this.supportedProtocols.get(p.name) ?? 0) + delta;
-      if (n === 0) this.supportedProtocols.delete(p.name);
-      else this.supportedProtocols.set(p.name, n);
-    }
-  }
-
-  private candidateProtocols(): Set<string> {
-    const all = new Set<string>();
-    for (const [name, n] of this.supportedProtocols) if (n === this.members.size) all.add(name);
-    return all;
-  }
-
   private supportsProtocols(protocolType: string, names: readonly string[]): boolean {
     if (this.state === 'Empty') return protocolType !== '' && names.length > 0;
-    if (this.protocolType !== protocolType) return false;
-    return names.some((n) => this.supportedProtocols.get(n) === this.members.size);
+    return this.protocolType === protocolType && this.votes.anySupportedByAll(names, this.members.size);
   }
 
-  /**
-   * Every member votes for its most preferred protocol among those all members support; the
-   * most votes win. Kafka leaves ties to hash order; here the earliest member's vote wins.
-   */
+  /** The protocol the next generation would use (Kafka's selectProtocol). */
   selectProtocol(): string {
-    const candidates = this.candidateProtocols();
-    const votes = new Map<string, number>();
-    for (const m of this.members.values()) {
-      const vote = m.vote(candidates);
-      if (vote !== undefined) votes.set(vote, (votes.get(vote) ?? 0) + 1);
-    }
-    let best: string | null = null;
-    let bestVotes = 0;
-    for (const [name, n] of votes) {
-      if (n > bestVotes) {
-        best = name;
-        bestVotes = n;
-      }
-    }
-    if (best === null) throw new Error(`no common protocol in group ${this.groupId}`);
-    return best;
-  }
-
-  private computeSubscribedTopics(): Set<string> | null {
-    if (this.protocolType !== CONSUMER_PROTOCOL_TYPE || this.protocolName === null) return null;
-    const topics = new Set<string>();
-    for (const m of this.members.values()) {
-      const t = subscribedTopicsOf(m.metadataFor(this.protocolName));
-      if (t === null) return null;
-      for (const name of t) topics.add(name);
-    }
-    return topics;
+    return this.votes.select(this.members.values(), this.members.size);
   }
 
   // ---- sync ----------------------------------------------------------------------------
@@ -780,43 +729,4 @@ export class Group {
     member.syncToken = null;
     return true;
   }
-
-  private replyJoin(token: number, result: JoinResult): void {
-    this.effects.push({ type: 'join-reply', token, result });
-  }
-
-  private replySync(token: number, result: SyncResult): void {
-    this.effects.push({ type: 'sync-reply', token, result });
-  }
-
-  private schedule(timer: string, delayMs: number): void {
-    this.effects.push({ type: 'schedule', timer, delayMs });
-  }
-
-  private cancel(timer: string): void {
-    this.effects.push({ type: 'cancel', timer });
-  }
-
-  private drain(): Effect[] {
-    const out = this.effects;
-    this.effects = [];
-    return out;
-  }
-}
-
-export function errorJoin(memberId: string, errorCode: number): JoinResult {
-  return {
-    errorCode,
-    generationId: -1,
-    protocolType: null,
-    protocolName: null,
-    leader: '',
-    skipAssignment: false,
-    memberId,
-    members: [],
-  };
-}
-
-export function errorSync(errorCode: number): SyncResult {
-  return { errorCode, protocolType: null, protocolName: null, assignment: EMPTY };
 }
