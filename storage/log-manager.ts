@@ -61,6 +61,16 @@ export class MysqlLogManager implements LogManager {
     return p;
   }
 
+  /** The log of a partition if this broker has loaded it (retention updates its log start). */
+  loadedLog(topicId: string, partition: number): Promise<MysqlPartitionLog> | undefined {
+    return this.logs.get(`${topicId}:${partition}`);
+  }
+
+  /** Every loaded log (for refreshing log start offsets changed by other processes). */
+  loadedLogs(): Promise<MysqlPartitionLog>[] {
+    return [...this.logs.values()];
+  }
+
   /** Forgets a deleted topic's logs; appends still queued for them fail with UNKNOWN_TOPIC_OR_PARTITION. */
   forgetTopic(topicId: string): void {
     for (const [key, p] of this.logs) {
@@ -132,6 +142,7 @@ export class MysqlLogManager implements LogManager {
       logStartOffset: placement.logStartOffset,
       nextOffset,
       saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),
+      loadLogStartOffset: async () => (await this.catalog.loadPartition(topicId, partition))?.logStartOffset ?? 0n,
     });
   }
 

@@ -31,6 +31,11 @@ export interface PartitionLogDeps {
   nextOffset: bigint;
   /** Persists a new log start offset (metadata DB). */
   saveLogStartOffset(offset: bigint): Promise<void>;
+  /**
+   * Reads the persisted log start offset (metadata DB). Used when a read finds rows missing
+   * below the high watermark: another process (the retention CLI) deleted them.
+   */
+  loadLogStartOffset?(): Promise<bigint>;
 }
 
 export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget {
@@ -131,6 +136,16 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
        ORDER BY last_offset LIMIT ${READ_ROW_LIMIT}`,
       [this.partition, fetchOffset.toString(), maxOffset.toString()],
     );
+    // Offsets are contiguous, so a first batch starting after the fetch offset (or none at all
+    // below the high watermark) means rows were deleted by a retention run in another process:
+    // pick up its log start and answer OFFSET_OUT_OF_RANGE as Kafka would.
+    const firstBase = index.length > 0 ? BigInt(index[0]!.base_offset) : null;
+    if ((firstBase === null || firstBase > fetchOffset) && fetchOffset < maxOffset && this.deps.loadLogStartOffset) {
+      this.applyLogStartOffset(await this.deps.loadLogStartOffset());
+      if (fetchOffset < this.logStart) {
+        throw KafkaError.of('OFFSET_OUT_OF_RANGE', `fetch offset ${fetchOffset} is below the log start ${this.logStart} of partition ${this.partition}`);
+      }
+    }
     let n = 0;
     let total = 0;
     for (const r of index) {
@@ -217,6 +232,16 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       this.cache.truncateBefore(offset);
     }
     return this.logStart;
+  }
+
+  /**
+   * Learns a log start offset already persisted (by a retention run, in this process or
+   * another): memory only, forward only; the tail cache drops what lies below it.
+   */
+  applyLogStartOffset(offset: bigint): void {
+    if (offset <= this.logStart) return;
+    this.logStart = offset;
+    this.cache.truncateBefore(offset);
   }
 
   // --- CommitTarget (called by the group committer) ---

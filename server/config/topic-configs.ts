@@ -60,6 +60,8 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('remote.storage.enable', 'boolean', null, 'false'),
   t('retention.bytes', 'long', 'log.retention.bytes', '-1', true),
   t('retention.ms', 'long', 'log.retention.ms', '2592000000', true, { min: -1 }),
+  // kafka-mysql's own key (not Kafka's): where the retention job moves deleted batches.
+  t('retention.archive', 'string', null, 'none', true, { validValues: ['none', 'table', 'file'] }),
   t('segment.bytes', 'int', 'log.segment.bytes', '1073741824', false, { min: 14 }),
   t('segment.index.bytes', 'int', null, '10485760', false, { min: 4 }),
   t('segment.jitter.ms', 'long', null, '0', false, { min: 0 }),

@@ -1,0 +1,127 @@
+import { resolve } from 'node:path';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Logger } from 'pino';
+import type { Storage } from '../../storage/index.js';
+import { createPool } from '../../storage/mysql.js';
+import { RetentionCleaner, type CleanOptions, type RetentionRunResult } from '../../storage/retention.js';
+import type { BrokerConfig } from '../config/index.js';
+import { retentionTargets } from './policy.js';
+
+/**
+ * Retention inside the broker: runs the cleaner over every topic each
+ * log.retention.check.interval.ms (first run after min(30 s, interval), as Kafka delays its
+ * first check), and re-reads log start offsets every log.start.offset.refresh.ms so that
+ * deletions made by another process (the `retention run` CLI, another broker) reach this
+ * broker's in-memory logs. Registered in the broker's services as 'retention'; shutdown()
+ * stops the timers and waits for a run in progress to finish its current chunk.
+ */
+export class RetentionService {
+  readonly cleaner: RetentionCleaner;
+  private readonly archivePool: Pool | null;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private running: Promise<RetentionRunResult> | undefined;
+  private readonly abort = new AbortController();
+  private stopped = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+  ) {
+    const built = createRetentionCleaner(storage, config, logger, (topicId, partition, offset) => {
+      const log = storage.logs.loadedLog(topicId, partition);
+      log?.then((l) => l.applyLogStartOffset(offset), () => undefined);
+    });
+    this.cleaner = built.cleaner;
+    this.archivePool = built.archivePool;
+  }
+
+  start(): void {
+    const interval = this.config.retentionCheckIntervalMs;
+    const schedule = (delay: number) => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.runOnce().then(
+          () => schedule(interval),
+          () => schedule(interval),
+        );
+      }, delay);
+      this.timer.unref();
+    };
+    schedule(Math.min(30_000, interval));
+    const refreshMs = this.config.int('log.start.offset.refresh.ms');
+    if (refreshMs > 0) {
+      this.refreshTimer = setInterval(() => {
+        this.refreshLogStarts().catch((err: unknown) => this.logger.warn({ err }, 'log start refresh failed'));
+      }, refreshMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** One pass over every topic (skipped if one is already running). */
+  runOnce(options: CleanOptions = {}): Promise<RetentionRunResult> {
+    this.running ??= (async () => {
+      try {
+        await this.storage.catalog.refresh();
+        const targets = retentionTargets(this.storage.catalog.listTopics(), this.config);
+        const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
+        if (result.batches > 0 || result.errors.length > 0) {
+          this.logger.info({ batches: result.batches, bytes: result.bytes, ms: result.ms, errors: result.errors.length }, 'retention run finished');
+        }
+        return result;
+      } catch (err) {
+        this.logger.error({ err }, 'retention run failed');
+        throw err;
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  /** Applies log start offsets persisted by other processes to this broker's loaded logs. */
+  async refreshLogStarts(): Promise<void> {
+    const loaded = this.storage.logs.loadedLogs();
+    if (loaded.length === 0) return;
+    const [rows] = await this.storage.metadataPool.query<RowDataPacket[]>('SELECT topic_id, partition_id, log_start_offset FROM partitions');
+    const starts = new Map(rows.map((r) => [`${String(r.topic_id)}:${Number(r.partition_id)}`, BigInt(r.log_start_offset)]));
+    for (const p of loaded) {
+      const log = await p.catch(() => null);
+      const start = log && starts.get(`${log.topicId}:${log.partition}`);
+      if (log && start !== undefined && start !== null) log.applyLogStartOffset(start);
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.refreshTimer);
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+    await this.archivePool?.end().catch(() => undefined);
+  }
+}
+
+/** The cleaner with this configuration's chunk sizes and archive locations (broker and CLI). */
+export function createRetentionCleaner(
+  storage: Storage,
+  config: BrokerConfig,
+  logger: Logger | undefined,
+  onLogStartAdvanced?: (topicId: string, partition: number, offset: bigint) => void,
+): { cleaner: RetentionCleaner; archivePool: Pool | null } {
+  const archiveUrl = config.string('retention.archive.mysql.url');
+  const archivePool = archiveUrl ? createPool(archiveUrl, { connectionLimit: 2 }) : null;
+  const cleaner = new RetentionCleaner({
+    metadataPool: storage.metadataPool,
+    shardPools: storage.shardPools,
+    catalog: storage.catalog,
+    chunkBatches: config.int('retention.chunk.batches'),
+    chunkBytes: config.int('retention.chunk.bytes'),
+    archivePool,
+    archiveDir: resolve(config.string('retention.archive.dir') ?? './archive'),
+    logger,
+    onLogStartAdvanced,
+  });
+  return { cleaner, archivePool };
+}
