@@ -46,11 +46,13 @@ async function start(args: string[]): Promise<void> {
     if (signalled) return;
     signalled = true;
     logger.info({ signal }, 'signal received');
+    // Flush pino's buffered output before exiting, or the last lines are lost.
+    const exit = (code: number) => logger.flush(() => process.exit(code));
     broker.stop().then(
-      () => process.exit(0),
+      () => exit(0),
       (err: unknown) => {
         logger.error({ err }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };

@@ -240,8 +240,15 @@ async function terminate(pid: number, dataDir: string, exited: Promise<unknown> 
     return;
   }
   const gone = exited ? exited.then(() => true) : waitForExit(pid, dataDir, 120_000);
-  const timeout = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 120_000).unref());
-  if (!(await Promise.race([gone, timeout]))) {
+  // This timer stays referenced: the server child is unref'd, so without it Node could exit
+  // (with stop() still pending) before the server's exit is observed.
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 120_000);
+  });
+  const stopped = await Promise.race([gone, timeout]);
+  clearTimeout(timer);
+  if (!stopped) {
     logger?.warn({ pid }, 'managed MariaDB did not stop after SIGTERM; sending SIGKILL');
     if (exited || (await isSameServer(pid, dataDir))) {
       try {
