@@ -1,12 +1,32 @@
 #!/usr/bin/env node
 import { pino } from 'pino';
 import { startBroker } from './broker.js';
+import { archiveCommand, ARCHIVE_USAGE } from './cli/archive.js';
+import { CommandError, UsageError } from './cli/args.js';
+import { ConnectError } from './cli/common.js';
+import { configsCommand, CONFIGS_USAGE } from './cli/configs.js';
+import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
+import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
+import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
 import { ConfigError, loadConfig } from './config/index.js';
 
 const USAGE = `usage: kafka-mysql <command> [options]
 
 commands:
   start [--config FILE] [--set KEY=VALUE ...]   run a broker (managed MariaDB under ./data unless mysql.url is set)
+  \${TOPICS_USAGE}
+  \${GROUPS_USAGE}
+  \${CONFIGS_USAGE}
+  \${RETENTION_USAGE}
+  \${ARCHIVE_USAGE}
+
+options of every admin command:
+  --bootstrap-server HOST:PORT   broker to talk to (default: the advertised listener of the configuration)
+  --config FILE, --set KEY=VALUE configuration, loaded as for start
+  --json                         machine-readable output
+
+exit codes: 0 done, 1 the operation failed (Kafka or MySQL error, unknown topic/group, refused),
+            2 usage or configuration error, 3 cannot reach the broker
 
 Configuration keys and their environment variables are listed in docs/configuration.md.`;
 
@@ -65,6 +85,16 @@ async function main(argv: string[]): Promise<void> {
   switch (command) {
     case 'start':
       return start(rest);
+    case 'topics':
+      return topicsCommand(rest);
+    case 'groups':
+      return groupsCommand(rest);
+    case 'configs':
+      return configsCommand(rest);
+    case 'retention':
+      return retentionCommand(rest);
+    case 'archive':
+      return archiveCommand(rest);
     case undefined:
     case '-h':
     case '--help':
@@ -79,5 +109,6 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv.slice(2)).catch((err: unknown) => {
   console.error(err instanceof Error ? `kafka-mysql: ${err.message}` : err);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  const code = err instanceof ConfigError || err instanceof UsageError ? 2 : err instanceof ConnectError ? 3 : err instanceof CommandError ? 1 : 1;
+  process.exit(code);
 });

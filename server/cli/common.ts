@@ -1,0 +1,85 @@
+import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { loadConfig, type BrokerConfig } from '../config/index.js';
+import { parsePairs, type ParsedArgs, UsageError } from './args.js';
+
+/**
+ * What every CLI command shares: configuration loading (the same as `start`: --config FILE,
+ * KAFKA_MYSQL_* environment, --set KEY=VALUE), the bootstrap server (--bootstrap-server, else
+ * the configured advertised listener), a kafkajs admin client, and output (text or --json).
+ */
+export function configFrom(args: ParsedArgs): BrokerConfig {
+  return loadConfig({ file: args.get('--config') ?? null, overrides: parsePairs(args.all('--set'), '--set') });
+}
+
+export function bootstrapFrom(args: ParsedArgs): string {
+  const explicit = args.get('--bootstrap-server');
+  if (explicit) return explicit;
+  const config = configFrom(args);
+  const host = config.advertised.host === '0.0.0.0' ? '127.0.0.1' : config.advertised.host;
+  return `${host}:${config.advertised.port}`;
+}
+
+export function splitHostPort(bootstrap: string): { host: string; port: number } {
+  const first = bootstrap.split(',')[0]!.trim();
+  const at = first.lastIndexOf(':');
+  const port = Number(first.slice(at + 1));
+  if (at <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad --bootstrap-server '${bootstrap}' (expected HOST:PORT)`);
+  return { host: first.slice(0, at).replace(/^\[|\]$/g, ''), port };
+}
+
+export function kafkaFrom(args: ParsedArgs): Kafka {
+  const brokers = bootstrapFrom(args)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  return new Kafka({
+    clientId: 'kafka-mysql-cli',
+    brokers,
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: 5000,
+    requestTimeout: 30000,
+    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+  });
+}
+
+/** Runs `fn` with a connected admin client, always disconnecting. */
+export async function withAdmin<T>(args: ParsedArgs, fn: (admin: Admin) => Promise<T>): Promise<T> {
+  const admin = kafkaFrom(args).admin();
+  try {
+    await admin.connect();
+  } catch (err) {
+    throw new ConnectError(`cannot connect to ${bootstrapFrom(args)}: ${(err as Error).message}`);
+  }
+  try {
+    return await fn(admin);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+export class ConnectError extends Error {
+  override name = 'ConnectError';
+}
+
+/** Writes JSON (with bigints as strings) or the text form. */
+export function output(args: ParsedArgs, json: unknown, text: () => string): void {
+  if (args.has('--json')) process.stdout.write(JSON.stringify(json, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+  else {
+    const t = text();
+    if (t.length > 0) process.stdout.write(t.endsWith('\n') ? t : t + '\n');
+  }
+}
+
+/** A plain aligned table. */
+export function table(headers: string[], rows: Array<Array<string | number | bigint | null | undefined>>): string {
+  const cells = [headers, ...rows.map((r) => r.map((c) => (c === null || c === undefined ? '-' : String(c))))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
+}
+
+/** Kafka errors from kafkajs carry `type` (e.g. INVALID_PARTITIONS); show it with the message. */
+export function describeKafkaError(err: unknown): string {
+  const e = err as { type?: string; message?: string; errors?: unknown[] };
+  const base = e.type && e.message && !e.message.includes(e.type) ? `${e.type}: ${e.message}` : (e.message ?? String(err));
+  return base;
+}

@@ -1,0 +1,110 @@
+import { destination, pino } from 'pino';
+import { openStorage } from '../../storage/index.js';
+import type { PartitionRetentionResult } from '../../storage/retention.js';
+import { retentionTargets } from '../retention/policy.js';
+import { createRetentionCleaner } from '../retention/service.js';
+import { CommandError, parseArgs, UsageError } from './args.js';
+import { configFrom, output, table } from './common.js';
+
+/**
+ * `kafka-mysql retention run [--topic T ...] [--dry-run]`: the broker's retention job, run
+ * once directly against MySQL (for cron). Configuration is loaded as `start` loads it and
+ * must name mysql.url. Takes the same per-partition locks as the brokers, so it never deletes
+ * concurrently with them. Prints partitions, batches, bytes and new log start offsets; logs
+ * (pino, chunk sizes and times) go to stderr. Exits 1 when any partition failed, 130/143
+ * when interrupted (the chunk in progress finishes first).
+ */
+export const RETENTION_USAGE = `retention run [--topic T ...] [--dry-run] [--config FILE] [--set KEY=VALUE ...]
+        delete what retention.ms / retention.bytes / DeleteRecords allow, directly in MySQL (needs mysql.url)`;
+
+export async function retentionCommand(argv: string[]): Promise<void> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'run') throw new UsageError(`unknown retention command '${sub ?? ''}'\nusage: kafka-mysql ${RETENTION_USAGE}`);
+  const args = parseArgs(rest, { booleans: ['--dry-run', '--all'], repeatable: ['--topic'] });
+  const config = configFrom(args);
+  if (!config.mysqlUrl) throw new UsageError('retention run needs mysql.url (--config FILE, KAFKA_MYSQL_URL or --set mysql.url=...)');
+  const logger = pino({ level: config.logLevel, base: { tool: 'retention' } }, destination(2));
+  const storage = await openStorage({
+    metadataUrl: config.mysqlUrl,
+    shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [config.mysqlUrl],
+    poolSize: 2,
+    logger,
+  });
+  const { cleaner, archivePool } = createRetentionCleaner(storage, config, logger);
+  const abort = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    signalled = signal;
+    abort.abort();
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    const only = args.all('--topic');
+    let targets;
+    try {
+      targets = retentionTargets(storage.catalog.listTopics(), config, only.length > 0 ? only : null);
+    } catch (err) {
+      throw new CommandError((err as Error).message);
+    }
+    const dryRun = args.has('--dry-run');
+    const result = await cleaner.run(targets, { dryRun, signal: abort.signal });
+    const shown = args.has('--all') ? result.partitions : result.partitions.filter((p) => p.batches > 0 || p.skipped || p.logStartAfter !== p.logStartBefore);
+    output(
+      args,
+      {
+        dryRun,
+        interrupted: signalled !== null,
+        batches: result.batches,
+        bytes: result.bytes,
+        ms: result.ms,
+        partitions: result.partitions.map(jsonOf),
+        errors: result.errors,
+      },
+      () => {
+        const rows = shown.map((p) => [
+          p.topic,
+          p.partition,
+          p.skipped ? `skipped (${p.skipped})` : p.reasons.join('+') || '-',
+          p.batches,
+          p.bytes,
+          p.logStartBefore < 0n ? '-' : p.logStartBefore,
+          p.logStartAfter < 0n ? '-' : p.logStartAfter,
+          p.archive,
+        ]);
+        const verb = dryRun ? 'would delete' : 'deleted';
+        const summary = `${verb} ${result.batches} batches, ${result.bytes} bytes in ${result.partitions.length} partitions (${result.ms} ms)${signalled ? ' — interrupted' : ''}`;
+        const errors = result.errors.map((e) => `error: ${e.topic}/${e.partition}: ${e.error}`).join('\n');
+        return [rows.length > 0 ? table(['TOPIC', 'PARTITION', 'REASON', 'BATCHES', 'BYTES', 'LOG-START-BEFORE', 'LOG-START-AFTER', 'ARCHIVE'], rows) : '', summary, errors]
+          .filter(Boolean)
+          .join('\n');
+      },
+    );
+    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
+    else if (result.errors.length > 0) throw new CommandError(`retention failed for ${result.errors.length} partition(s)`);
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await archivePool?.end().catch(() => undefined);
+    await storage.close();
+    await new Promise<void>((resolve) => logger.flush(() => resolve()));
+  }
+}
+
+function jsonOf(p: PartitionRetentionResult) {
+  return {
+    topic: p.topic,
+    partition: p.partition,
+    shard: p.shard,
+    reasons: p.reasons,
+    skipped: p.skipped,
+    batches: p.batches,
+    bytes: p.bytes,
+    chunks: p.chunks,
+    ms: p.ms,
+    logStartBefore: p.logStartBefore.toString(),
+    logStartAfter: p.logStartAfter.toString(),
+    archive: p.archive,
+    archiveFiles: p.archiveFiles,
+  };
+}
