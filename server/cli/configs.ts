@@ -1,8 +1,11 @@
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { ErrorCode } from '../../codec/error-codes.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { bootstrapFrom, describeKafkaError, output, splitHostPort, table, withAdmin } from './common.js';
 import { RawConnection } from './raw-client.js';
+
+// kafkajs is CommonJS and ConfigResourceTypes is not one of the names Node can import from it directly.
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * `kafka-mysql configs describe|alter`, in the spirit of kafka-configs.sh. describe goes

@@ -1,6 +1,9 @@
-import { ConfigResourceTypes } from 'kafkajs';
+import kafkajs from 'kafkajs';
 import { CommandError, parseArgs, parseInteger, parsePairs, UsageError } from './args.js';
 import { describeKafkaError, output, table, withAdmin } from './common.js';
+
+// kafkajs is CommonJS and ConfigResourceTypes is not one of the names Node can import from it directly.
+const { ConfigResourceTypes } = kafkajs;
 
 /**
  * `kafka-mysql topics list|describe|create|delete|alter`, in the spirit of kafka-topics.sh,
