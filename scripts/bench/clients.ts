@@ -1,0 +1,98 @@
+/**
+ * Real clients as separate processes, with their own CPU use: kafkajs (kafkajs-worker.js) and
+ * kcat (librdkafka) producing from a file. Each is bounded by a timeout and stopped by pid.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ClientJob {
+  mode: 'produce' | 'consume' | 'kcat';
+  brokers: string[];
+  topic: string;
+  partitions: number;
+  durationMs: number;
+  producers?: number;
+  batchRecords?: number;
+  recordBytes?: number;
+  targetRecords?: number;
+  groupId?: string;
+  fromBeginning?: boolean;
+}
+
+export interface ClientResult {
+  seconds: number;
+  records: number;
+  cpuSeconds: number;
+  joinSeconds?: number | null;
+}
+
+const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kafkajs-worker.js');
+const KCAT = '/usr/bin/kcat';
+
+function runProcess(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function runClients(job: ClientJob, log: (m: string) => void): Promise<ClientResult> {
+  if (job.mode === 'kcat') return runKcat(job, log);
+  const r = await runProcess(process.execPath, [WORKER, JSON.stringify(job)], job.durationMs + 60_000);
+  if (r.code !== 0) throw new Error(`kafkajs worker exited ${r.code}: ${r.stderr.slice(-2000)}`);
+  const out = JSON.parse(r.stdout.trim().split('\n').pop()!) as ClientResult;
+  log(`  kafkajs ${job.mode}: ${out.records} records in ${out.seconds.toFixed(2)} s, client CPU ${out.cpuSeconds.toFixed(2)} s`);
+  return out;
+}
+
+/** kcat -P from a file of newline-separated records; CPU from the shell's `times` (children). */
+async function runKcat(job: ClientJob, log: (m: string) => void): Promise<ClientResult> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-kcat-'));
+  try {
+    const file = path.join(dir, 'records.txt');
+    const line = Buffer.alloc(job.recordBytes!, 0x63);
+    line[line.length - 1] = 0x0a; // the newline is the delimiter: records of recordBytes - 1 bytes
+    await writeFile(file, Buffer.concat(Array.from({ length: job.targetRecords! }, () => line)));
+    const kcatArgs = [
+      '-P', '-b', job.brokers[0]!, '-t', job.topic, '-l',
+      '-X', 'acks=all',
+      '-X', 'linger.ms=5',
+      '-X', `batch.num.messages=${job.batchRecords}`,
+      '-X', `batch.size=${(job.batchRecords! * (job.recordBytes! + 16)) | 0}`,
+      '-X', 'queue.buffering.max.kbytes=1048576',
+      '-X', 'compression.codec=none',
+      '-X', 'api.version.request=true',
+      file,
+    ];
+    const quoted = kcatArgs.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+    const script = `s=$(date +%s.%N); ${KCAT} ${quoted} || exit $?; e=$(date +%s.%N); echo "elapsed $s $e"; times`;
+    const r = await runProcess('/bin/bash', ['-c', script], job.durationMs);
+    if (r.code !== 0) throw new Error(`kcat exited ${r.code}: ${r.stderr.slice(-2000)}`);
+    const m = /elapsed (\S+) (\S+)/.exec(r.stdout);
+    const seconds = m ? Number(m[2]) - Number(m[1]) : NaN;
+    // `times` prints the shell's user/sys, then its children's: "0m1.234s 0m0.567s".
+    const timeLines = r.stdout.trim().split('\n').filter((l) => /^\d+m[\d.]+s \d+m[\d.]+s$/.test(l.trim()));
+    const toSec = (t: string) => {
+      const mm = /(\d+)m([\d.]+)s/.exec(t)!;
+      return Number(mm[1]) * 60 + Number(mm[2]);
+    };
+    const children = timeLines[timeLines.length - 1]?.trim().split(' ') ?? ['0m0s', '0m0s'];
+    const cpuSeconds = toSec(children[0]!) + toSec(children[1]!);
+    log(`  kcat: ${job.targetRecords} records in ${seconds.toFixed(2)} s, kcat CPU ${cpuSeconds.toFixed(2)} s`);
+    return { seconds, records: job.targetRecords!, cpuSeconds };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
