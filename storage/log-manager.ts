@@ -39,6 +39,7 @@ export class MysqlLogManager implements LogManager {
             options.insertStatementMaxBytes,
             Math.max(1024 * 1024, (shards.maxAllowedPacket[i] ?? 4 * 1024 * 1024) - PACKET_HEADROOM),
           ),
+          logInsertDriver: options.logInsertDriver,
           logger,
         }),
     );

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { LogInsertDriver } from './group-commit.js';
 
 export interface StorageOptions {
   /** Database holding topics, configs, placement, cluster id, producer ids. */
@@ -15,6 +16,10 @@ export interface StorageOptions {
   insertStatementMaxBytes?: number;
   /** Connections per pool (default 8). */
   poolSize?: number;
+  /** Bytes of the tail caches of all partitions together (default 256 MiB; 0 = no global cap). */
+  tailCacheTotalBytes?: number;
+  /** Driver of the log INSERTs: 'auto' (default: the mariadb connector's bulk execute on MariaDB, mysql2 elsewhere), 'mysql2', 'mariadb'. */
+  logInsertDriver?: LogInsertDriver;
   logger?: Logger;
 }
 
@@ -26,6 +31,8 @@ export interface ResolvedStorageOptions {
   groupCommitMaxBytes: number;
   insertStatementMaxBytes: number;
   poolSize: number;
+  tailCacheTotalBytes: number;
+  logInsertDriver: LogInsertDriver;
   logger: Logger | undefined;
 }
 
@@ -39,6 +46,8 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     groupCommitMaxBytes: o.groupCommitMaxBytes ?? 32 * 1024 * 1024,
     insertStatementMaxBytes: o.insertStatementMaxBytes ?? 8 * 1024 * 1024,
     poolSize: o.poolSize ?? 8,
+    tailCacheTotalBytes: o.tailCacheTotalBytes ?? 256 * 1024 * 1024,
+    logInsertDriver: o.logInsertDriver ?? 'auto',
     logger: o.logger,
   };
 }
