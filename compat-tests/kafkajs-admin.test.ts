@@ -273,6 +273,25 @@ describe('kafkajs admin', () => {
     expect(await admin.listTopics()).not.toContain('admin-not-created');
   });
 
+  it('describes the cluster (kafkajs describeCluster, raw DescribeCluster v0 and v1)', async () => {
+    const cluster = await admin.describeCluster();
+    expect(cluster.brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port: tb.port }]);
+    expect(cluster.controller).toBe(0);
+    expect(cluster.clusterId).toMatch(/\S/);
+    const client = await RawClient.connect(tb.port);
+    try {
+      for (const version of [0, 1]) {
+        const described = await client.request(60, version, { includeClusterAuthorizedOperations: false, endpointType: 1 });
+        expect(described).toMatchObject({ errorCode: 0, clusterId: cluster.clusterId, controllerId: 0, brokers: [{ brokerId: 0, host: '127.0.0.1', port: tb.port, rack: null }] });
+      }
+      // Endpoint type 2 (controller): clients talk to brokers here.
+      const controller = await client.request(60, 1, { includeClusterAuthorizedOperations: false, endpointType: 2 });
+      expect(controller.errorCode).toBe(114);
+    } finally {
+      client.close();
+    }
+  });
+
   it('does not auto-create when auto.create.topics.enable=false', async () => {
     const strict = await startTestBroker('kafkajs admin strict', { 'auto.create.topics.enable': false });
     const client = new Kafka({ clientId: 'compat-admin-strict', brokers: [strict.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 1, initialRetryTime: 50 } });
