@@ -3,7 +3,8 @@ import { pino, type Logger } from 'pino';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { SingleBrokerCluster } from './cluster/single-broker.js';
-import type { BrokerConfig } from './config/index.js';
+import { ConfigError, type BrokerConfig } from './config/index.js';
+import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher } from './dispatcher.js';
 import type { BrokerContext } from './handler-types.js';
 import type { TopicDeletedListener } from './handlers/delete-topics.js';
@@ -31,6 +32,11 @@ export interface StartBrokerOptions {
   keepManagedMysql?: boolean;
 }
 
+function logInsertDriver(value: string | null): LogInsertDriver {
+  if (value === null || value === 'auto' || value === 'mysql2' || value === 'mariadb') return value ?? 'auto';
+  throw new ConfigError(`mysql.log.insert.driver must be auto, mysql2 or mariadb, not '${value}'`);
+}
+
 export async function startBroker(config: BrokerConfig, options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { broker: config.brokerId } });
   let managed: ManagedMariadb | null = null;
@@ -50,6 +56,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
     tailCacheBytesPerPartition: config.tailCacheBytes,
     groupCommitMaxDelayMs: config.groupCommitMaxDelayMs,
+    tailCacheTotalBytes: config.int('log.tail.cache.total.bytes'),
+    logInsertDriver: logInsertDriver(config.string('mysql.log.insert.driver')),
     poolSize: config.mysqlPoolSize,
     logger,
   });

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { KafkaError } from '../codec/error-codes.js';
 import { GroupCommitter, type CommitStats } from './group-commit.js';
+import { TailCacheBudget } from './tail-cache.js';
 import type { ResolvedStorageOptions } from './options.js';
 import { MysqlPartitionLog, readNextOffset } from './partition-log.js';
 import { logTableName } from './schema.js';
@@ -20,6 +21,7 @@ const REFRESH_INTERVAL_MS = 500;
 export class MysqlLogManager implements LogManager {
   private readonly logs = new Map<string, Promise<MysqlPartitionLog>>();
   private readonly committers: GroupCommitter[];
+  private readonly tailCacheBudget: TailCacheBudget | undefined;
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
   private closed = false;
@@ -30,6 +32,7 @@ export class MysqlLogManager implements LogManager {
     private readonly options: ResolvedStorageOptions,
     private readonly logger?: Logger,
   ) {
+    this.tailCacheBudget = options.tailCacheTotalBytes > 0 ? new TailCacheBudget(options.tailCacheTotalBytes) : undefined;
     this.committers = shards.shardUrls.map(
       (url, i) =>
         new GroupCommitter(i, url, {
@@ -140,6 +143,7 @@ export class MysqlLogManager implements LogManager {
       committer,
       maxBatchBytes: Math.max(1024, (this.shards.maxAllowedPacket[shard] ?? 4 * 1024 * 1024) - PACKET_HEADROOM),
       tailCacheBytes: this.options.tailCacheBytesPerPartition,
+      tailCacheBudget: this.tailCacheBudget,
       logStartOffset: placement.logStartOffset,
       nextOffset,
       saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),

@@ -4,7 +4,7 @@ import { KafkaError } from '../codec/error-codes.js';
 import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
-import { TailCache, type CachedBatch } from './tail-cache.js';
+import { TailCache, type CachedBatch, type TailCacheBudget } from './tail-cache.js';
 import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, ReadResult, TruncatablePartitionLog } from './types.js';
 
 /**
@@ -27,6 +27,8 @@ export interface PartitionLogDeps {
   /** Largest batch the shard accepts in one statement (max_allowed_packet minus headroom). */
   maxBatchBytes: number;
   tailCacheBytes: number;
+  /** Byte budget shared by all partitions' tail caches. */
+  tailCacheBudget?: TailCacheBudget;
   logStartOffset: bigint;
   nextOffset: bigint;
   /** Persists a new log start offset (metadata DB). */
@@ -59,7 +61,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.quotedTable = quoteIdent(deps.table);
     this.hw = deps.nextOffset;
     this.logStart = deps.logStartOffset;
-    this.cache = new TailCache(deps.tailCacheBytes, this.hw);
+    this.cache = new TailCache(deps.tailCacheBytes, this.hw, deps.tailCacheBudget);
   }
 
   highWatermark(): bigint {

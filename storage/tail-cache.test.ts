@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TailCache } from './tail-cache.js';
+import { TailCache, TailCacheBudget } from './tail-cache.js';
 
 const batch = (base: bigint, count: number, size: number) => ({
   baseOffset: base,
@@ -57,5 +57,37 @@ describe('TailCache', () => {
     c.truncateBefore(6n);
     expect(c.count).toBe(0);
     expect(c.coveredFrom).toBe(6n);
+  });
+});
+
+describe('TailCacheBudget', () => {
+  it('bounds the caches of all partitions together, evicting the batches cached longest ago', () => {
+    const budget = new TailCacheBudget(100);
+    const a = new TailCache(80, 0n, budget);
+    const b = new TailCache(80, 0n, budget);
+    a.push(batch(0n, 1, 30));
+    b.push(batch(0n, 1, 30));
+    a.push(batch(1n, 1, 30));
+    expect(budget.bytes).toBe(90);
+    b.push(batch(1n, 1, 30)); // 120 > 100: a's first batch (the oldest overall) goes
+    expect(budget.bytes).toBe(90);
+    expect(a.coveredFrom).toBe(1n);
+    expect(a.read(0n, 1000, 2n, true)).toBeUndefined();
+    expect(b.read(0n, 1000, 2n, true)!.length).toBe(2);
+    b.push(batch(2n, 1, 30)); // b's oldest goes next
+    expect(b.coveredFrom).toBe(1n);
+    expect(budget.bytes).toBe(90);
+  });
+
+  it('releases what a cache evicts or clears by itself', () => {
+    const budget = new TailCacheBudget(1000);
+    const a = new TailCache(50, 0n, budget);
+    for (let i = 0n; i < 100n; i++) a.push(batch(i, 1, 20));
+    expect(a.bytes).toBe(40);
+    expect(budget.bytes).toBe(40);
+    a.clear(100n);
+    expect(budget.bytes).toBe(0);
+    a.push(batch(100n, 1, 60)); // larger than the partition cap: not cached at all
+    expect(budget.bytes).toBe(0);
   });
 });

@@ -11,8 +11,58 @@ export interface CachedBatch {
   bytes: Buffer;
 }
 
+interface Entry {
+  batch: CachedBatch;
+  owner: TailCache;
+  live: boolean;
+}
+
+/**
+ * One byte budget shared by the tail caches of all partitions, so memory stays bounded however
+ * many partitions there are: when the caches together exceed it, the batches cached longest
+ * ago (across all partitions) are evicted first. Each cache still keeps its own per-partition cap.
+ */
+export class TailCacheBudget {
+  private queue: Entry[] = [];
+  private head = 0;
+  private used = 0;
+  private live = 0;
+
+  constructor(readonly capacityBytes: number) {}
+
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** @internal */
+  added(e: Entry): void {
+    this.queue.push(e);
+    this.used += e.batch.bytes.length;
+    this.live++;
+    while (this.used > this.capacityBytes && this.head < this.queue.length) {
+      const oldest = this.queue[this.head++]!;
+      if (oldest.live) oldest.owner.evictOldest();
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    // Entries evicted by their own cache stay queued until reached; drop them when they dominate.
+    if (this.queue.length - this.head > 2 * this.live + 1024) {
+      this.queue = this.queue.slice(this.head).filter((x) => x.live);
+      this.head = 0;
+    }
+  }
+
+  /** @internal */
+  removed(e: Entry): void {
+    this.used -= e.batch.bytes.length;
+    this.live--;
+  }
+}
+
 export class TailCache {
-  private batches: CachedBatch[] = [];
+  private batches: Entry[] = [];
   private head = 0;
   private size = 0;
   private from: bigint;
@@ -21,6 +71,8 @@ export class TailCache {
     private readonly capacityBytes: number,
     /** Offset from which the cache is complete: the high watermark when the log is loaded. */
     start: bigint,
+    /** Shared budget of all partitions' caches (optional). */
+    private readonly budget?: TailCacheBudget,
   ) {
     this.from = start;
   }
@@ -43,13 +95,16 @@ export class TailCache {
       this.clear(batch.lastOffset + 1n);
       return;
     }
-    this.batches.push(batch);
+    const entry: Entry = { batch, owner: this, live: true };
+    this.batches.push(entry);
     this.size += batch.bytes.length;
     while (this.size > this.capacityBytes) this.evictOne();
+    this.budget?.added(entry);
   }
 
   /** Drops everything; the cache then covers only offsets >= `from`. */
   clear(from: bigint): void {
+    for (let i = this.head; i < this.batches.length; i++) this.release(this.batches[i]!);
     this.batches = [];
     this.head = 0;
     this.size = 0;
@@ -58,7 +113,7 @@ export class TailCache {
 
   /** Forgets batches entirely below `offset` (log start moved). */
   truncateBefore(offset: bigint): void {
-    while (this.head < this.batches.length && this.batches[this.head]!.lastOffset < offset) this.evictOne();
+    while (this.head < this.batches.length && this.batches[this.head]!.batch.lastOffset < offset) this.evictOne();
     if (this.from < offset && this.count === 0) this.from = offset;
   }
 
@@ -73,13 +128,13 @@ export class TailCache {
     let hi = this.batches.length;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.batches[mid]!.lastOffset < fetchOffset) lo = mid + 1;
+      if (this.batches[mid]!.batch.lastOffset < fetchOffset) lo = mid + 1;
       else hi = mid;
     }
     const out: Buffer[] = [];
     let total = 0;
     for (let i = lo; i < this.batches.length; i++) {
-      const b = this.batches[i]!;
+      const b = this.batches[i]!.batch;
       if (b.baseOffset >= maxOffset) break;
       if (total + b.bytes.length > maxBytes && !(out.length === 0 && minOneBatch)) break;
       out.push(b.bytes);
@@ -88,11 +143,24 @@ export class TailCache {
     return out;
   }
 
+  /** Evicts this cache's oldest batch (the shared budget's way of making room). */
+  evictOldest(): void {
+    if (this.head < this.batches.length) this.evictOne();
+  }
+
+  private release(e: Entry): void {
+    if (!e.live) return;
+    e.live = false;
+    this.budget?.removed(e);
+  }
+
   private evictOne(): void {
-    const b = this.batches[this.head]!;
+    const e = this.batches[this.head]!;
+    const b = e.batch;
+    this.release(e);
     this.size -= b.bytes.length;
     this.head++;
-    this.from = this.head < this.batches.length ? this.batches[this.head]!.baseOffset : b.lastOffset + 1n;
+    this.from = this.head < this.batches.length ? this.batches[this.head]!.batch.baseOffset : b.lastOffset + 1n;
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
       this.batches = this.batches.slice(this.head);
       this.head = 0;

@@ -60,6 +60,8 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('mysql.managed.port', 'int', '0', 'Port of the managed MariaDB on 127.0.0.1 (0 = pick a free one).', false),
   def('mysql.pool.size', 'int', '8', 'Connections per MySQL pool.', false),
   def('log.tail.cache.bytes', 'long', '4194304', 'Bytes of the newest batches kept in memory per partition for consumers reading the tail.', false),
+  def('log.tail.cache.total.bytes', 'long', '268435456', 'Bytes of the tail caches of all partitions together (256 MiB); the batches cached longest ago are evicted first. 0 = no global cap.', false),
+  def('mysql.log.insert.driver', 'string', 'auto', 'Driver writing log rows: auto (the mariadb connector\'s bulk execute when the server is MariaDB, mysql2 otherwise), mysql2 or mariadb.', false),
   def('group.commit.max.delay.ms', 'int', '2', 'Longest an append waits for others to share its MySQL transaction.', false),
   def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus) and /health; empty disables it.', false),
   def('log.level', 'string', 'info', 'pino log level: trace, debug, info, warn, error.', false),
