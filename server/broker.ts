@@ -57,6 +57,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     tailCacheBytesPerPartition: config.tailCacheBytes,
     groupCommitMaxDelayMs: config.groupCommitMaxDelayMs,
     tailCacheTotalBytes: config.int('log.tail.cache.total.bytes'),
+    groupCommitLanes: config.int('group.commit.lanes'),
     logInsertDriver: logInsertDriver(config.string('mysql.log.insert.driver')),
     poolSize: config.mysqlPoolSize,
     logger,

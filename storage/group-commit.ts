@@ -67,6 +67,8 @@ export interface GroupCommitOptions {
   maxDelayMs: number;
   maxTransactionBytes: number;
   maxStatementBytes: number;
+  /** Independent commit lanes (connections, transactions in flight) per shard; default 1. */
+  lanes?: number;
   /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
   logger?: Logger;
@@ -108,7 +110,63 @@ interface LogConnection {
   end(): Promise<void>;
 }
 
+/**
+ * A shard's committer: `lanes` independent lanes, each with its own connection and at most one
+ * transaction in flight. A partition always goes to the same lane (by a hash of topic id and
+ * partition), so its appends stay in order and its offsets are assigned by one lane only;
+ * partitions on different lanes commit in parallel, letting MySQL overlap their fsyncs and
+ * use more than one server thread (the binlog's group commit then shares the fsyncs).
+ */
 export class GroupCommitter {
+  private readonly lanes: CommitLane[];
+  private readonly laneOf = new WeakMap<CommitTarget, CommitLane>();
+
+  constructor(
+    readonly shard: number,
+    url: string,
+    options: GroupCommitOptions,
+  ) {
+    const n = Math.max(1, Math.floor(options.lanes ?? 1));
+    this.lanes = Array.from({ length: n }, () => new CommitLane(shard, url, options));
+  }
+
+  /** Totals over the lanes. */
+  get stats(): CommitStats {
+    const total: CommitStats = { transactions: 0, failedTransactions: 0, appends: 0, batches: 0, bytes: 0, maxAppendsPerTransaction: 0 };
+    for (const l of this.lanes) {
+      total.transactions += l.stats.transactions;
+      total.failedTransactions += l.stats.failedTransactions;
+      total.appends += l.stats.appends;
+      total.batches += l.stats.batches;
+      total.bytes += l.stats.bytes;
+      total.maxAppendsPerTransaction = Math.max(total.maxAppendsPerTransaction, l.stats.maxAppendsPerTransaction);
+    }
+    return total;
+  }
+
+  enqueue(p: PendingAppend): void {
+    let lane = this.laneOf.get(p.target);
+    if (!lane) {
+      lane = this.lanes[laneIndex(p.target.topicId, p.target.partition, this.lanes.length)]!;
+      this.laneOf.set(p.target, lane);
+    }
+    lane.enqueue(p);
+  }
+
+  /** Stops accepting appends, finishes queued and in-flight ones, closes the connections. */
+  async close(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.close()));
+  }
+}
+
+function laneIndex(topicId: string, partition: number, lanes: number): number {
+  if (lanes === 1) return 0;
+  let h = partition | 0;
+  for (let i = 0; i < topicId.length; i++) h = (Math.imul(h, 31) + topicId.charCodeAt(i)) | 0;
+  return (h >>> 0) % lanes;
+}
+
+class CommitLane {
   readonly stats: CommitStats = {
     transactions: 0,
     failedTransactions: 0,

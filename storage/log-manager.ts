@@ -43,6 +43,7 @@ export class MysqlLogManager implements LogManager {
             Math.max(1024 * 1024, (shards.maxAllowedPacket[i] ?? 4 * 1024 * 1024) - PACKET_HEADROOM),
           ),
           logInsertDriver: options.logInsertDriver,
+          lanes: options.groupCommitLanes,
           logger,
         }),
     );

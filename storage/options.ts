@@ -16,6 +16,8 @@ export interface StorageOptions {
   insertStatementMaxBytes?: number;
   /** Connections per pool (default 8). */
   poolSize?: number;
+  /** Group-commit lanes per shard: connections each with one transaction in flight; a partition always uses the same lane (default 2). */
+  groupCommitLanes?: number;
   /** Bytes of the tail caches of all partitions together (default 256 MiB; 0 = no global cap). */
   tailCacheTotalBytes?: number;
   /** Driver of the log INSERTs: 'auto' (default: the mariadb connector's bulk execute on MariaDB, mysql2 elsewhere), 'mysql2', 'mariadb'. */
@@ -31,6 +33,7 @@ export interface ResolvedStorageOptions {
   groupCommitMaxBytes: number;
   insertStatementMaxBytes: number;
   poolSize: number;
+  groupCommitLanes: number;
   tailCacheTotalBytes: number;
   logInsertDriver: LogInsertDriver;
   logger: Logger | undefined;
@@ -46,6 +49,7 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     groupCommitMaxBytes: o.groupCommitMaxBytes ?? 32 * 1024 * 1024,
     insertStatementMaxBytes: o.insertStatementMaxBytes ?? 8 * 1024 * 1024,
     poolSize: o.poolSize ?? 8,
+    groupCommitLanes: o.groupCommitLanes ?? 2,
     tailCacheTotalBytes: o.tailCacheTotalBytes ?? 256 * 1024 * 1024,
     logInsertDriver: o.logInsertDriver ?? 'auto',
     logger: o.logger,
