@@ -14,11 +14,11 @@ const USAGE = `usage: kafka-mysql <command> [options]
 
 commands:
   start [--config FILE] [--set KEY=VALUE ...]   run a broker (managed MariaDB under ./data unless mysql.url is set)
-  \${TOPICS_USAGE}
-  \${GROUPS_USAGE}
-  \${CONFIGS_USAGE}
-  \${RETENTION_USAGE}
-  \${ARCHIVE_USAGE}
+  ${TOPICS_USAGE}
+  ${GROUPS_USAGE}
+  ${CONFIGS_USAGE}
+  ${RETENTION_USAGE}
+  ${ARCHIVE_USAGE}
 
 options of every admin command:
   --bootstrap-server HOST:PORT   broker to talk to (default: the advertised listener of the configuration)

@@ -1,4 +1,5 @@
 import kafkajs from 'kafkajs';
+import { validateTopicConfig } from '../config/index.js';
 import { CommandError, parseArgs, parseInteger, parsePairs, UsageError } from './args.js';
 import { describeKafkaError, output, table, withAdmin } from './common.js';
 
@@ -70,6 +71,14 @@ export async function topicsCommand(argv: string[]): Promise<void> {
         const numPartitions = args.get('--partitions') === undefined ? -1 : parseInteger(args.get('--partitions')!, '--partitions');
         const replicationFactor = args.get('--replication-factor') === undefined ? -1 : parseInteger(args.get('--replication-factor')!, '--replication-factor');
         const configs = parsePairs(args.all('--topic-config'), '--topic-config');
+        // The broker applies the same rules; checking here names the key (kafkajs drops the broker's message).
+        for (const [key, value] of Object.entries(configs)) {
+          try {
+            validateTopicConfig(key, value);
+          } catch (err) {
+            throw new CommandError(`cannot create topic ${topic}: INVALID_CONFIG: ${(err as Error).message}`);
+          }
+        }
         let created: boolean;
         try {
           created = await admin.createTopics({
