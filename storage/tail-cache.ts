@@ -12,8 +12,11 @@ export interface CachedBatch {
 }
 
 interface Entry {
+  /** Replaced by an empty batch once evicted, so nothing queued pins the buffer. */
   batch: CachedBatch;
-  owner: TailCache;
+  size: number;
+  /** The budget's reference to the owner; dropped on eviction so a dead entry pins nothing. */
+  owner: TailCache | null;
   live: boolean;
 }
 
@@ -37,18 +40,20 @@ export class TailCacheBudget {
   /** @internal */
   added(e: Entry): void {
     this.queue.push(e);
-    this.used += e.batch.bytes.length;
+    this.used += e.size;
     this.live++;
     while (this.used > this.capacityBytes && this.head < this.queue.length) {
-      const oldest = this.queue[this.head++]!;
-      if (oldest.live) oldest.owner.evictOldest();
+      const oldest = this.queue[this.head]!;
+      this.queue[this.head++] = DEAD;
+      if (oldest.live) oldest.owner!.evictOldest();
     }
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
-    // Entries evicted by their own cache stay queued until reached; drop them when they dominate.
-    if (this.queue.length - this.head > 2 * this.live + 1024) {
+    // Entries evicted by their own cache stay queued (holding no buffer) until reached; drop
+    // them when they dominate.
+    if (this.queue.length - this.head > 2 * this.live + 256) {
       this.queue = this.queue.slice(this.head).filter((x) => x.live);
       this.head = 0;
     }
@@ -56,10 +61,13 @@ export class TailCacheBudget {
 
   /** @internal */
   removed(e: Entry): void {
-    this.used -= e.batch.bytes.length;
+    this.used -= e.size;
     this.live--;
   }
 }
+
+const EVICTED: CachedBatch = { baseOffset: -1n, lastOffset: -1n, bytes: Buffer.alloc(0) };
+const DEAD: Entry = { batch: EVICTED, size: 0, owner: null, live: false };
 
 export class TailCache {
   private batches: Entry[] = [];
@@ -95,7 +103,7 @@ export class TailCache {
       this.clear(batch.lastOffset + 1n);
       return;
     }
-    const entry: Entry = { batch, owner: this, live: true };
+    const entry: Entry = { batch, size: batch.bytes.length, owner: this, live: true };
     this.batches.push(entry);
     this.size += batch.bytes.length;
     while (this.size > this.capacityBytes) this.evictOne();
@@ -151,6 +159,8 @@ export class TailCache {
   private release(e: Entry): void {
     if (!e.live) return;
     e.live = false;
+    e.owner = null;
+    e.batch = EVICTED;
     this.budget?.removed(e);
   }
 
@@ -159,6 +169,8 @@ export class TailCache {
     const b = e.batch;
     this.release(e);
     this.size -= b.bytes.length;
+    // Evicted slots below head are kept until the array is compacted: they must not pin buffers.
+    this.batches[this.head] = DEAD;
     this.head++;
     this.from = this.head < this.batches.length ? this.batches[this.head]!.batch.baseOffset : b.lastOffset + 1n;
     if (this.head > 1024 && this.head * 2 > this.batches.length) {
