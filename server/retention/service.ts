@@ -9,8 +9,7 @@ import { retentionTargets } from './policy.js';
 
 /**
  * Retention inside the broker: runs the cleaner over every topic each
- * log.retention.check.interval.ms (first run after min(30 s, interval), as Kafka delays its
- * first check), and re-reads log start offsets every log.start.offset.refresh.ms so that
+ * log.retention.check.interval.ms (the first run one interval after start-up), and re-reads log start offsets every log.start.offset.refresh.ms so that
  * deletions made by another process (the `retention run` CLI, another broker) reach this
  * broker's in-memory logs. Registered in the broker's services as 'retention'; shutdown()
  * stops the timers and waits for a run in progress to finish its current chunk.
@@ -49,7 +48,7 @@ export class RetentionService {
       }, delay);
       this.timer.unref();
     };
-    schedule(Math.min(30_000, interval));
+    schedule(interval);
     const refreshMs = this.config.int('log.start.offset.refresh.ms');
     if (refreshMs > 0) {
       this.refreshTimer = setInterval(() => {
