@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
-import { isSameServer, PID_FILE, startManagedMariadb, type ManagedMariadb } from './managed-mariadb.js';
+import { findRunningManagedMariadb, isSameServer, PID_FILE, startManagedMariadb, type ManagedMariadb } from './managed-mariadb.js';
 import { connect } from './mysql.js';
 import { openStorage } from './index.js';
 import { buildTestBatch, concatBatches } from './testing.js';
@@ -48,6 +48,9 @@ describe('managed MariaDB', () => {
       sync_binlog: '1',
     });
     expect(Number(await fs.readFile(path.join(dataDir, PID_FILE), 'utf8'))).toBe(first.pid);
+    // CLI commands next to a running broker find its server without starting one.
+    expect(await findRunningManagedMariadb(dataDir)).toBe(first.url);
+    expect(await findRunningManagedMariadb(path.join(root, 'no-such-dir'))).toBeUndefined();
 
     // As after a broker crash: the server is still running; the next start adopts it.
     const second = await startManagedMariadb({ dataDir, ...SMALL });
@@ -59,6 +62,7 @@ describe('managed MariaDB', () => {
     await second.stop();
     started.pop();
     expect(await isSameServer(first.pid, path.resolve(dataDir))).toBe(false);
+    expect(await findRunningManagedMariadb(dataDir)).toBeUndefined();
 
     const third = await startManagedMariadb({ dataDir, ...SMALL });
     started.push(third);

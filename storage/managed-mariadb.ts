@@ -96,6 +96,17 @@ export async function startManagedMariadb(options: ManagedMariadbOptions): Promi
   }
 }
 
+/**
+ * URL of the managed MariaDB a broker is running on `dataDir`, if one is (for CLI commands
+ * that work on MySQL directly, such as `retention run`, next to `npm start`). Never starts one.
+ */
+export async function findRunningManagedMariadb(dataDir: string, database = 'kafka_mysql'): Promise<string | undefined> {
+  const resolved = path.resolve(dataDir);
+  const state = await readState(resolved);
+  if (!state || !(await isSameServer(state.pid, resolved))) return undefined;
+  return formatMysqlUrl({ host: '127.0.0.1', port: state.port, user: 'root', password: '', database });
+}
+
 async function startLocked(
   server: string,
   dataDir: string,

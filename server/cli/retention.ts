@@ -1,5 +1,6 @@
 import { destination, pino } from 'pino';
 import { openStorage } from '../../storage/index.js';
+import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
 import type { PartitionRetentionResult } from '../../storage/retention.js';
 import { retentionTargets } from '../retention/policy.js';
 import { createRetentionCleaner } from '../retention/service.js';
@@ -8,25 +9,30 @@ import { configFrom, output, table } from './common.js';
 
 /**
  * `kafka-mysql retention run [--topic T ...] [--dry-run]`: the broker's retention job, run
- * once directly against MySQL (for cron). Configuration is loaded as `start` loads it and
- * must name mysql.url. Takes the same per-partition locks as the brokers, so it never deletes
+ * once directly against MySQL (for cron). Configuration is loaded as `start` loads it; without
+ * mysql.url it uses the managed MariaDB a broker runs under mysql.data.dir. Takes the same per-partition locks as the brokers, so it never deletes
  * concurrently with them. Prints partitions, batches, bytes and new log start offsets; logs
  * (pino, chunk sizes and times) go to stderr. Exits 1 when any partition failed, 130/143
  * when interrupted (the chunk in progress finishes first).
  */
 export const RETENTION_USAGE = `retention run [--topic T ...] [--dry-run] [--config FILE] [--set KEY=VALUE ...]
-        delete what retention.ms / retention.bytes / DeleteRecords allow, directly in MySQL (needs mysql.url)`;
+        delete what retention.ms / retention.bytes / DeleteRecords allow, directly in MySQL (mysql.url, or the managed MariaDB running under mysql.data.dir)`;
 
 export async function retentionCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
   if (sub !== 'run') throw new UsageError(`unknown retention command '${sub ?? ''}'\nusage: kafka-mysql ${RETENTION_USAGE}`);
   const args = parseArgs(rest, { booleans: ['--dry-run', '--all'], repeatable: ['--topic'] });
   const config = configFrom(args);
-  if (!config.mysqlUrl) throw new UsageError('retention run needs mysql.url (--config FILE, KAFKA_MYSQL_URL or --set mysql.url=...)');
+  const mysqlUrl = config.mysqlUrl ?? (await findRunningManagedMariadb(config.mysqlDataDir));
+  if (!mysqlUrl) {
+    throw new UsageError(
+      `retention run needs mysql.url (--config FILE, KAFKA_MYSQL_URL or --set mysql.url=...), or a broker running its managed MariaDB under mysql.data.dir (${config.mysqlDataDir})`,
+    );
+  }
   const logger = pino({ level: config.logLevel, base: { tool: 'retention' } }, destination(2));
   const storage = await openStorage({
-    metadataUrl: config.mysqlUrl,
-    shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [config.mysqlUrl],
+    metadataUrl: mysqlUrl,
+    shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
     poolSize: 2,
     logger,
   });
