@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { BATCH_COLUMNS_SQL, LOG_INSERT_COLUMNS } from './schema.js';
 
 /**
  * Cold storage for batches the retention job deletes (topic config `retention.archive`).
@@ -27,41 +28,15 @@ export function createArchiveTableSql(): string {
   return `CREATE TABLE IF NOT EXISTS \`${ARCHIVE_TABLE}\` (
   topic_id CHAR(22) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   topic_name VARCHAR(249) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
-  partition_id INT NOT NULL,
-  base_offset BIGINT NOT NULL,
-  last_offset BIGINT NOT NULL,
-  record_count INT NOT NULL,
-  first_timestamp BIGINT NOT NULL,
-  max_timestamp BIGINT NOT NULL,
-  producer_id BIGINT NOT NULL,
-  producer_epoch SMALLINT NOT NULL,
-  base_sequence INT NOT NULL,
-  is_transactional TINYINT NOT NULL,
-  is_control TINYINT NOT NULL,
-  byte_size INT NOT NULL,
-  payload LONGBLOB NOT NULL,
+${BATCH_COLUMNS_SQL}
   archived_at TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
   PRIMARY KEY (topic_id, partition_id, base_offset),
   KEY idx_archive_name (topic_name, partition_id, base_offset)
 ) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 }
 
-/** Log-table columns copied into the archive, in order. */
-export const ARCHIVED_COLUMNS = [
-  'partition_id',
-  'base_offset',
-  'last_offset',
-  'record_count',
-  'first_timestamp',
-  'max_timestamp',
-  'producer_id',
-  'producer_epoch',
-  'base_sequence',
-  'is_transactional',
-  'is_control',
-  'byte_size',
-  'payload',
-] as const;
+/** Log-table columns copied into the archive, in order: all of them. */
+export const ARCHIVED_COLUMNS = LOG_INSERT_COLUMNS;
 
 /** One archived batch as read back. */
 export interface ArchivedBatch {

@@ -17,16 +17,8 @@ export function logTableName(topicId: string): string {
 
 export const LOG_TABLE_PATTERN = /^log_[0-9a-f]{32}$/;
 
-/**
- * One row per stored record batch. The payload is the batch exactly as fetched (base offset and
- * leader epoch written in). PRIMARY KEY (partition_id, base_offset) makes a second writer's
- * append with the same offsets fail instead of forking the log. idx_last_offset finds "the batch
- * containing offset X" and, being covering for (byte_size, max_timestamp), lets reads size their
- * result and ListOffsets scan timestamps without touching payload pages.
- */
-export function createLogTableSql(table: string): string {
-  return `CREATE TABLE IF NOT EXISTS \`${table}\` (
-  partition_id INT NOT NULL,
+/** Column definitions of a stored batch row, shared by log tables and the archive table. */
+export const BATCH_COLUMNS_SQL = `  partition_id INT NOT NULL,
   base_offset BIGINT NOT NULL,
   last_offset BIGINT NOT NULL,
   record_count INT NOT NULL,
@@ -38,7 +30,18 @@ export function createLogTableSql(table: string): string {
   is_transactional TINYINT NOT NULL,
   is_control TINYINT NOT NULL,
   byte_size INT NOT NULL,
-  payload LONGBLOB NOT NULL,
+  payload LONGBLOB NOT NULL,`;
+
+/**
+ * One row per stored record batch. The payload is the batch exactly as fetched (base offset and
+ * leader epoch written in). PRIMARY KEY (partition_id, base_offset) makes a second writer's
+ * append with the same offsets fail instead of forking the log. idx_last_offset finds "the batch
+ * containing offset X" and, being covering for (byte_size, max_timestamp), lets reads size their
+ * result and ListOffsets scan timestamps without touching payload pages.
+ */
+export function createLogTableSql(table: string): string {
+  return `CREATE TABLE IF NOT EXISTS \`${table}\` (
+${BATCH_COLUMNS_SQL}
   PRIMARY KEY (partition_id, base_offset),
   KEY idx_last_offset (partition_id, last_offset, byte_size, max_timestamp)
 ) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
