@@ -108,7 +108,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   let http: HttpEndpoint | null = null;
   let metricsPort: number | null = null;
   if (config.metricsListener) {
-    http = new HttpEndpoint(metrics.registry, logger, async () => storage.ping());
+    http = new HttpEndpoint(metrics.registry, async () => storage.ping());
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');

@@ -1,4 +1,3 @@
-import type { Logger } from 'pino';
 import type { ApiDefinition } from '../codec/api.js';
 import { errorCodeOf, ErrorCode } from '../codec/error-codes.js';
 import { decodeRequestHeader, encodeResponseHeader } from '../codec/generated/headers.js';

@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { Logger } from 'pino';
 import type { MetricsRegistry } from './metrics.js';
 
 /** HTTP side of the broker: /metrics (Prometheus text) and /health. */
@@ -8,7 +7,6 @@ export class HttpEndpoint {
 
   constructor(
     registry: MetricsRegistry,
-    private readonly logger: Logger,
     health: () => Promise<boolean>,
   ) {
     this.server = createServer((req, res) => {

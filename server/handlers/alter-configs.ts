@@ -9,11 +9,12 @@
  * answer for keys that cannot be updated dynamically; BROKER_LOGGER and other resource types
  * get INVALID_REQUEST too.
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../../codec/generated/alter-configs.js';
 import { validateTopicConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from './describe-configs.js';
+import { recordFailure } from './errors.js';
 
 type Result = AlterConfigsResponse['responses'][number];
 
@@ -36,9 +37,7 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
           rejectNonTopic(resource.resourceType, resource.resourceName, resource.configs.map((c) => c.name), ctx);
         }
       } catch (err) {
-        result.errorCode = errorCodeOf(err);
-        result.errorMessage = err instanceof Error ? err.message : null;
-        if (result.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, resource: resource.resourceName }, 'alter configs failed');
+        recordFailure(result, err, ctx, 'alter configs failed', { resource: resource.resourceName });
       }
       responses.push(result);
     }

@@ -10,12 +10,13 @@
  * holds the partition's lock for longer than the request's timeout, the log start still
  * moves at once and the rows are removed by the job's next run.
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../../codec/generated/delete-records.js';
 import { isTruncatable } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import type { RetentionService } from '../retention/service.js';
 import { retentionPolicyOf } from '../retention/policy.js';
+import { recordFailure } from './errors.js';
 
 type TopicResult = DeleteRecordsResponse['topics'][number];
 type PartitionResult = TopicResult['partitions'][number];
@@ -71,8 +72,7 @@ async function deleteOne(name: string, partition: number, offset: bigint, timeou
     }
     result.lowWatermark = log.logStartOffset();
   } catch (err) {
-    result.errorCode = errorCodeOf(err);
-    if (result.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, topic: name, partition }, 'delete records failed');
+    recordFailure(result, err, ctx, 'delete records failed', { topic: name, partition });
   }
   return result;
 }

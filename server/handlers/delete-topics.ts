@@ -4,10 +4,11 @@
  * notifies listeners registered under services 'topicDeleted' (the group coordinator drops
  * the topic's committed offsets). TOPIC_DELETION_DISABLED when delete.topic.enable=false.
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../../codec/generated/delete-topics.js';
 import type { TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { recordFailure } from './errors.js';
 
 type Result = DeleteTopicsResponse['responses'][number];
 
@@ -50,9 +51,7 @@ async function deleteOne(name: string | null, topicId: string, ctx: RequestConte
     for (const listener of listeners) await listener(deleted);
     broker.logger.info({ topic: deleted.name }, 'topic deleted');
   } catch (err) {
-    response.errorCode = errorCodeOf(err);
-    response.errorMessage = err instanceof Error ? err.message : null;
-    if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, topic: name }, 'delete topic failed');
+    recordFailure(response, err, ctx, 'delete topic failed', { topic: name });
   }
   return response;
 }

@@ -6,10 +6,11 @@
  * passwords (mysql.url) hidden. Documentation (v3+) when asked.
  * BROKER_LOGGER resources are not served (INVALID_REQUEST).
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../codec/generated/describe-configs.js';
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { recordFailure } from './errors.js';
 
 type Resource = DescribeConfigsRequest['resources'][number];
 type Result = DescribeConfigsResponse['results'][number];
@@ -51,8 +52,7 @@ function describeResource(resource: Resource, request: DescribeConfigsRequest, c
       documentation: request.includeDocumentation ? c.documentation : null,
     }));
   } catch (err) {
-    result.errorCode = errorCodeOf(err);
-    result.errorMessage = err instanceof Error ? err.message : null;
+    recordFailure(result, err, ctx, 'describe configs failed', { resource: resource.resourceName });
   }
   return result;
 }

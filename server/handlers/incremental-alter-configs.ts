@@ -9,12 +9,13 @@
  * and written in one transaction; validate_only stops before writing.
  * Broker resources: static configuration, INVALID_REQUEST for any change (see AlterConfigs).
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../codec/generated/incremental-alter-configs.js';
 import { TOPIC_CONFIG_BY_KEY, effectiveTopicConfig, validateTopicConfig, validateTopicConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { rejectNonTopic, replaceTopicConfigs, requireTopic } from './alter-configs.js';
 import { RESOURCE_TOPIC } from './describe-configs.js';
+import { recordFailure } from './errors.js';
 
 type Resource = IncrementalAlterConfigsRequest['resources'][number];
 type Result = IncrementalAlterConfigsResponse['responses'][number];
@@ -40,9 +41,7 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
         if (resource.resourceType === RESOURCE_TOPIC) await alterTopic(resource, request.validateOnly, ctx);
         else rejectNonTopic(resource.resourceType, resource.resourceName, names, ctx);
       } catch (err) {
-        result.errorCode = errorCodeOf(err);
-        result.errorMessage = err instanceof Error ? err.message : null;
-        if (result.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, resource: resource.resourceName }, 'incremental alter configs failed');
+        recordFailure(result, err, ctx, 'incremental alter configs failed', { resource: resource.resourceName });
       }
       responses.push(result);
     }
