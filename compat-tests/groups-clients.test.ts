@@ -16,10 +16,11 @@ import { AssignerProtocol, Kafka, logLevel, PartitionAssigners, type Admin, type
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../codec/error-codes.js';
 import { createJoinGroupRequest } from '../codec/generated/join-group.js';
+import { createListGroupsRequest } from '../codec/generated/list-groups.js';
 import type { GroupCoordinator } from '../server/groups/coordinator.js';
 import { GROUP_COORDINATOR_SERVICE } from '../server/groups/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { KCAT, PYTHON, RawClient, requireKcat, requirePython, runProcess } from './support/clients.js';
+import { KCAT, PYTHON, RawClient, requireKcat, requirePython, runProcess, runPython } from './support/clients.js';
 
 function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 40_000): Promise<void> {
   const started = Date.now();
@@ -455,4 +456,80 @@ describe('consumer groups with kcat, confluent-kafka-python, kafka-python', () =
     await a3.close();
     await b.close();
   }, 120_000);
+  it('kafka-python admin lists, describes, fetches offsets with metadata and deletes groups; ListGroups filters by state', async () => {
+    const topic = 'py-admin';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }] });
+    await produce(topic, 'a', 9);
+    const result = await runPython(
+      String.raw`
+import json, sys
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import KafkaAdminClient
+from kafka.structs import OffsetAndMetadata
+bootstrap, topic = sys.argv[1], sys.argv[2]
+c = KafkaConsumer(topic, bootstrap_servers=bootstrap, group_id='py-admin-group', client_id='py-admin-member', auto_offset_reset='earliest',
+                  enable_auto_commit=False, session_timeout_ms=6000, heartbeat_interval_ms=500)
+n = 0
+while n < 9:
+    n += sum(len(r) for r in c.poll(timeout_ms=200).values())
+c.commit({TopicPartition(topic, 0): OffsetAndMetadata(3, 'checkpoint-0'), TopicPartition(topic, 1): OffsetAndMetadata(2, '')})
+a = KafkaAdminClient(bootstrap_servers=bootstrap)
+out = {}
+out['listed'] = sorted(list(g) for g in a.list_consumer_groups())
+g = a.describe_consumer_groups(['py-admin-group'])[0]
+out['described'] = [g.error_code, g.state, g.protocol_type, g.protocol,
+                     [[m.client_id, m.client_host, m.member_metadata.subscription, [[t, p] for t, p in m.member_assignment.assignment]] for m in g.members]]
+out['offsets'] = sorted([tp.partition, om.offset, om.metadata] for tp, om in a.list_consumer_group_offsets('py-admin-group').items())
+out['delete_active'] = [[gid, err.__name__] for gid, err in a.delete_consumer_groups(['py-admin-group'])]
+c.close()
+g = a.describe_consumer_groups(['py-admin-group'])[0]
+out['after_close'] = [g.state, g.protocol, len(g.members)]
+out['delete_empty'] = [[gid, err.__name__] for gid, err in a.delete_consumer_groups(['py-admin-group'])]
+out['listed_after'] = [g[0] for g in a.list_consumer_groups()]
+a.close()
+print(json.dumps(out))
+`,
+      [broker.bootstrap, topic],
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout.toString()) as Record<string, unknown>;
+    expect(out.listed).toContainEqual(['py-admin-group', 'consumer']);
+    expect(out.described).toEqual([0, 'Stable', 'consumer', 'range', [['py-admin-member', '/127.0.0.1', [topic], [[topic, [0, 1, 2]]]]]]);
+    expect(out.offsets).toEqual([
+      [0, 3, 'checkpoint-0'],
+      [1, 2, ''],
+    ]);
+    expect(out.delete_active).toEqual([['py-admin-group', 'NonEmptyGroupError']]);
+    expect(out.after_close).toEqual(['Empty', '', 0]);
+    expect(out.delete_empty).toEqual([['py-admin-group', 'NoError']]);
+    expect(out.listed_after).not.toContain('py-admin-group');
+    // The metadata string committed by kafka-python comes back through kafkajs too (deleted now: -1).
+    expect((await admin.fetchOffsets({ groupId: 'py-admin-group', topics: [topic] }))[0]!.partitions.map((p) => p.offset)).toEqual(['-1', '-1', '-1']);
+
+    // ListGroups v4 with a state filter (case-insensitive, as Kafka compares).
+    const js = kafka.consumer({ groupId: 'filter-stable', sessionTimeout: 6000, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
+    consumers.push(js);
+    await js.connect();
+    await js.subscribe({ topic, fromBeginning: true });
+    await js.run({ eachMessage: async () => undefined });
+    await stable('filter-stable', 1);
+    await admin.setOffsets({ groupId: 'filter-empty', topic, partitions: [{ partition: 0, offset: '1' }] });
+    const raw = await RawClient.connect(broker.port);
+    try {
+      const list = async (states: string[]) =>
+        (await raw.request(16, 4, createListGroupsRequest({ statesFilter: states }))).groups
+          .filter((g) => g.groupId.startsWith('filter-'))
+          .map((g) => [g.groupId, g.groupState])
+          .sort();
+      expect(await list([])).toEqual([
+        ['filter-empty', 'Empty'],
+        ['filter-stable', 'Stable'],
+      ]);
+      expect(await list(['stable'])).toEqual([['filter-stable', 'Stable']]);
+      expect(await list(['Empty', 'Dead'])).toEqual([['filter-empty', 'Empty']]);
+      expect(await list(['PreparingRebalance'])).toEqual([]);
+    } finally {
+      raw.close();
+    }
+  }, 90_000);
 });
