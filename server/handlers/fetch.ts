@@ -16,6 +16,7 @@ import { ErrorCode, errorCodeOf } from '../../codec/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../codec/generated/fetch.js';
 import type { PartitionLog, TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { assembleFetch, concurrentReadLimit, type PartitionReadOutcome } from './fetch-assembly.js';
 
 type TopicResponse = FetchResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitions'][number];
@@ -105,12 +106,15 @@ function checkLeaderEpoch(requested: number, current: number): number {
   return requested > current ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
 }
 
-/** Reads every planned partition within the request's limits; returns the bytes gathered. */
+/**
+ * Reads every planned partition within the request's limits; returns the bytes gathered. The
+ * partitions are read concurrently, each with as much as it could be given, and the response
+ * budget is applied afterwards in request order (fetch-assembly.ts), so the answer is the one
+ * reading them one after another would give.
+ */
 async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: RequestContext): Promise<number> {
-  let remaining = request.maxBytes;
-  let total = 0;
   const readCommitted = request.isolationLevel === READ_COMMITTED;
-  for (const plan of plans) {
+  const reads = plans.map((plan): Promise<PartitionReadOutcome> => {
     const log = plan.log!;
     const response = plan.response;
     response.errorCode = ErrorCode.NONE;
@@ -119,25 +123,35 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
     response.logStartOffset = log.logStartOffset();
     response.records = [];
     const maxOffset = readCommitted ? response.lastStableOffset : response.highWatermark;
-    if (plan.fetchOffset === maxOffset && plan.fetchOffset >= response.logStartOffset) continue;
-    try {
-      const result = await log.read(plan.fetchOffset, Math.max(0, Math.min(plan.partitionMaxBytes, remaining)), {
-        maxOffset,
-        // KIP-74: the first batch of the first partition with data goes out even if too large.
-        minOneBatch: total === 0,
-      });
-      response.records = result.batches;
-      total += result.bytes;
-      remaining -= result.bytes;
-      if (result.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, result.bytes);
-    } catch (err) {
-      response.errorCode = errorCodeOf(err);
+    if (plan.fetchOffset === maxOffset && plan.fetchOffset >= response.logStartOffset) return Promise.resolve(null);
+    const limit = concurrentReadLimit(plan.partitionMaxBytes, request.maxBytes);
+    return log.read(plan.fetchOffset, limit, { maxOffset, minOneBatch: true }).then(
+      (result) => ({ batches: result.batches }),
+      (error: unknown) => ({ error }),
+    );
+  });
+  const outcomes = await Promise.all(reads);
+  const assembled = assembleFetch(
+    outcomes,
+    plans.map((p) => p.partitionMaxBytes),
+    request.maxBytes,
+  );
+  for (let i = 0; i < plans.length; i++) {
+    const plan = plans[i]!;
+    const outcome = outcomes[i];
+    const part = assembled.partitions[i];
+    if (part) {
+      plan.response.records = part.batches;
+      if (part.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, part.bytes);
+    } else if (outcome && 'error' in outcome) {
+      const response = plan.response;
+      response.errorCode = errorCodeOf(outcome.error);
       if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
-        ctx.logger.error({ err, topic: plan.topicName, partition: response.partitionIndex }, 'fetch read failed');
+        ctx.logger.error({ err: outcome.error, topic: plan.topicName, partition: response.partitionIndex }, 'fetch read failed');
       }
     }
   }
-  return total;
+  return assembled.total;
 }
 
 /** Resolves on the first commit to any of the partitions, or after maxWaitMs. */
