@@ -84,6 +84,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
       maxSessionTimeoutMs: config.int('group.max.session.timeout.ms'),
       offsetsRetentionMinutes: config.int('offsets.retention.minutes'),
+      offsetsRetentionCheckIntervalMs: config.int('offsets.retention.check.interval.ms'),
       offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
     },
     logger,

@@ -52,6 +52,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('group.min.session.timeout.ms', 'int', '6000', 'Smallest session timeout a consumer may ask for.'),
   def('group.max.session.timeout.ms', 'int', '1800000', 'Largest session timeout a consumer may ask for.'),
   def('offsets.retention.minutes', 'int', '10080', 'Committed offsets of an empty group expire after this long (7 days).'),
+  def('offsets.retention.check.interval.ms', 'long', '600000', 'How often committed offsets are checked for expiry.'),
   def('offset.metadata.max.bytes', 'int', '4096', 'Largest metadata string stored with a committed offset.'),
   def('connections.max.idle.ms', 'long', '600000', 'Idle connections are closed after this long.'),
   def('mysql.url', 'password', null, 'MySQL URL of the metadata database (and shard 0), e.g. mysql://user:pass@host:3306/kafka. Unset: a managed local MariaDB under mysql.data.dir. Environment: KAFKA_MYSQL_URL.', false),
