@@ -112,7 +112,7 @@ describe('consumer groups across a broker restart', () => {
 
     // Two kafkajs members read everything and commit each record.
     const seen = new Map<string, number>();
-    for (const name of ['js-1', 'js-2']) {
+    for (let member = 0; member < 2; member++) {
       const consumer = kafka.consumer({ groupId: 'journal-readers', sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 250 });
       consumers.push(consumer);
       await consumer.connect();

@@ -7,7 +7,7 @@ import { GroupCoordinator } from './coordinator.js';
 import { FakeClock } from './fake-clock.js';
 import { NEW_MEMBER_JOIN_TIMEOUT_MS } from './group.js';
 import { MemoryOffsetStore } from './memory-offset-store.js';
-import type { CommitPartition, JoinParams, JoinResult, SyncParams, SyncResult } from './types.js';
+import type { CommitPartition, JoinParams, JoinResult, SyncParams } from './types.js';
 
 const INITIAL_DELAY = 3000;
 const SESSION = 10_000;
