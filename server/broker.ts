@@ -12,7 +12,7 @@ import { createHandlers } from './handlers/index.js';
 import { GROUP_COORDINATOR_SERVICE, MysqlOffsetStore, createGroupCoordinator, groupHandlers } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
 import { KafkaListener } from './listener.js';
-import { createBrokerMetrics } from './metrics.js';
+import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
 import { RetentionService } from './retention/service.js';
 
 export interface RunningBroker {
@@ -99,6 +99,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   retention.start();
 
   const handlers = [...createHandlers(context), ...groupHandlers];
+  registerStorageMetrics(metrics, storage, coordinator);
   const dispatcher = new Dispatcher(handlers, context);
   context.services.set('dispatcher', dispatcher);
   const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'));

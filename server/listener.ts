@@ -25,6 +25,7 @@ export class KafkaListener {
         this.maxFrameBytes,
         (closed) => {
           this.connections.delete(closed);
+          this.metrics.connectionsClosed.inc({ reason: closed.closeReason });
           this.metrics.connections.set(this.connections.size);
         },
         this.idleTimeoutMs,

@@ -23,6 +23,15 @@ abstract class Metric {
 
 export class Counter extends Metric {
   private readonly values = new Map<string, number>();
+  private readonly collectors: (() => void)[] = [];
+  /** Reads a running total kept elsewhere (e.g. storage's commit statistics) at scrape time. */
+  collect(fn: (counter: Counter) => void): this {
+    this.collectors.push(() => fn(this));
+    return this;
+  }
+  set(value: number, labels?: Labels): void {
+    this.values.set(labelKey(labels), value);
+  }
   inc(labels?: Labels, by = 1): void {
     const key = labelKey(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
@@ -31,6 +40,7 @@ export class Counter extends Metric {
     return this.values.get(labelKey(labels)) ?? 0;
   }
   render(): string {
+    for (const c of this.collectors) c();
     let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
     for (const [key, value] of this.values) out += `${this.name}${key} ${value}\n`;
     return out;
@@ -120,7 +130,7 @@ export function createBrokerMetrics(registry = new MetricsRegistry()) {
       0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
     ]),
     connections: registry.gauge('kafka_mysql_connections', 'Open client connections.'),
-    connectionsClosed: registry.counter('kafka_mysql_connections_closed_total', 'Connections closed, by reason (client, protocol).'),
+    connectionsClosed: registry.counter('kafka_mysql_connections_closed_total', 'Connections closed, by reason (client, protocol, idle, shutdown).'),
     producedBytes: registry.counter('kafka_mysql_produced_bytes_total', 'Record batch bytes appended, by topic.'),
     producedBatches: registry.counter('kafka_mysql_produced_batches_total', 'Record batches appended, by topic.'),
     fetchedBytes: registry.counter('kafka_mysql_fetched_bytes_total', 'Record batch bytes returned by Fetch, by topic.'),
@@ -128,3 +138,33 @@ export function createBrokerMetrics(registry = new MetricsRegistry()) {
 }
 
 export type BrokerMetrics = ReturnType<typeof createBrokerMetrics>;
+
+/** What registerStorageMetrics reads; narrow so metrics.ts does not depend on storage's classes. */
+export interface StorageMetricsSource {
+  logs: {
+    totalCommitStats(): { transactions: number; failedTransactions: number; appends: number; batches: number; bytes: number };
+    tailCacheBytes(): number;
+    loadedLogs(): unknown[];
+  };
+}
+
+/** Metrics read at scrape time from storage's and the group coordinator's own counters. */
+export function registerStorageMetrics(
+  metrics: BrokerMetrics,
+  storage: StorageMetricsSource,
+  groups: { groupCountsByState(): Map<string, number> },
+): void {
+  const { registry } = metrics;
+  const stat = (name: string, help: string, read: (s: ReturnType<StorageMetricsSource['logs']['totalCommitStats']>) => number) =>
+    registry.counter(name, help).collect((c) => c.set(read(storage.logs.totalCommitStats())));
+  stat('kafka_mysql_group_commit_transactions_total', 'MySQL transactions committed by group commit.', (s) => s.transactions);
+  stat('kafka_mysql_group_commit_failed_transactions_total', 'Group-commit transactions that failed (rolled back).', (s) => s.failedTransactions);
+  stat('kafka_mysql_group_commit_appends_total', 'Partition appends committed (one per partition per produce request).', (s) => s.appends);
+  stat('kafka_mysql_group_commit_bytes_total', 'Record batch bytes committed to MySQL.', (s) => s.bytes);
+  registry.gauge('kafka_mysql_tail_cache_bytes', 'Bytes of recent batches held in memory for tail reads.').collect((g) => g.set(storage.logs.tailCacheBytes()));
+  registry.gauge('kafka_mysql_partitions_loaded', 'Partition logs loaded by this broker.').collect((g) => g.set(storage.logs.loadedLogs().length));
+  registry.gauge('kafka_mysql_consumer_groups', 'Consumer groups held by the coordinator, by state.').collect((g) => {
+    for (const state of ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable']) g.set(0, { state });
+    for (const [state, count] of groups.groupCountsByState()) g.set(count, { state });
+  });
+}

@@ -85,6 +85,11 @@ export class MysqlLogManager implements LogManager {
     }
   }
 
+  /** Bytes held by the tail caches of all partitions (0 without a global budget). */
+  tailCacheBytes(): number {
+    return this.tailCacheBudget?.bytes ?? 0;
+  }
+
   /** Group-commit figures per shard (transactions, appends, ...). */
   commitStats(): CommitStats[] {
     return this.committers.map((c) => ({ ...c.stats }));

@@ -337,6 +337,13 @@ export class GroupCoordinator {
    * restart; Kafka lists those too, loaded from its offsets topic), optionally filtered by
    * state names (case-insensitive, as Kafka compares them).
    */
+  /** Groups held in memory, by state (for metrics; groups known only by stored offsets are not counted). */
+  groupCountsByState(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const g of this.groups.values()) counts.set(g.state, (counts.get(g.state) ?? 0) + 1);
+    return counts;
+  }
+
   async listGroups(statesFilter: readonly string[] = []): Promise<GroupOverview[]> {
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const out: GroupOverview[] = [];

@@ -27,6 +27,8 @@ export class Connection {
   private readonly queue: Slot[] = [];
   private paused = false;
   private closed = false;
+  /** Why the connection ended, for metrics: the client left, a protocol violation, idleness, or broker shutdown. */
+  closeReason: 'client' | 'protocol' | 'idle' | 'shutdown' = 'client';
 
   constructor(
     readonly id: number,
@@ -125,6 +127,7 @@ export class Connection {
   /** Closes this connection after a protocol violation; the broker keeps serving others. */
   abort(reason: string, level: 'warn' | 'debug' = 'warn'): void {
     if (this.closed) return;
+    this.closeReason = level === 'debug' ? 'idle' : 'protocol';
     this.logger[level]({ connection: this.id, remote: this.remoteAddress, reason }, 'closing connection');
     this.socket.destroy();
     this.handleClose();
@@ -132,6 +135,7 @@ export class Connection {
 
   close(): void {
     if (this.closed) return;
+    this.closeReason = 'shutdown';
     this.socket.end();
     this.handleClose();
   }

@@ -1,0 +1,51 @@
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBroker, type TestBroker } from './support/broker.js';
+
+let broker: TestBroker;
+
+beforeAll(async () => {
+  broker = await startTestBroker('metrics', { 'metrics.listener': '127.0.0.1:0' });
+});
+
+afterAll(async () => {
+  await broker?.stop();
+});
+
+async function scrape(path: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(`http://127.0.0.1:${broker.broker.metricsPort}${path}`);
+  return { status: response.status, body: await response.text() };
+}
+
+/** The value of one series in Prometheus text, or undefined. */
+function valueOf(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(series + ' '));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('metrics and health endpoints', () => {
+  it('reports requests, produced bytes, group commit and connections after kafkajs traffic', async () => {
+    const kafka = new Kafka({ clientId: 'metrics', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    await producer.send({ topic: 'metered', acks: -1, messages: [{ value: 'a' }, { value: 'b' }] });
+    await producer.disconnect();
+
+    const { status, body } = await scrape('/metrics');
+    expect(status).toBe(200);
+    expect(valueOf(body, 'kafka_mysql_requests_total{api="Produce",version="7"}')).toBe(1);
+    expect(valueOf(body, 'kafka_mysql_produced_batches_total{topic="metered"}')).toBe(1);
+    expect(valueOf(body, 'kafka_mysql_produced_bytes_total{topic="metered"}')).toBeGreaterThan(0);
+    expect(valueOf(body, 'kafka_mysql_group_commit_transactions_total')).toBeGreaterThanOrEqual(1);
+    expect(valueOf(body, 'kafka_mysql_group_commit_appends_total')).toBe(1);
+    expect(valueOf(body, 'kafka_mysql_partitions_loaded')).toBe(1);
+    expect(valueOf(body, 'kafka_mysql_connections_closed_total{reason="client"}')).toBeGreaterThanOrEqual(1);
+    expect(body).toContain('# TYPE kafka_mysql_request_duration_seconds histogram');
+    expect(valueOf(body, 'kafka_mysql_consumer_groups{state="Stable"}')).toBe(0);
+  });
+
+  it('answers /health with MySQL reachable, and 404 elsewhere', async () => {
+    expect(await scrape('/health')).toEqual({ status: 200, body: '{"status":"ok"}' });
+    expect((await scrape('/nothing')).status).toBe(404);
+  });
+});
