@@ -133,6 +133,28 @@ export function describePartitionLog(name: string, factory: () => Promise<Partit
         expect(none.bytes).toBe(0);
       });
 
+      it('cuts at maxBytes exactly (a batch ending on the limit is kept)', async () => {
+        const exact = await log.read(0n, size() * 3, { maxOffset: 10n, minOneBatch: false });
+        expect(exact.batches.map((b) => b.readBigInt64BE(0))).toEqual([0n, 2n, 4n]);
+        const under = await log.read(0n, size() * 3 - 1, { maxOffset: 10n, minOneBatch: false });
+        expect(under.batches.map((b) => b.readBigInt64BE(0))).toEqual([0n, 2n]);
+        expect(under.bytes).toBe(size() * 2);
+      });
+
+      it('cuts at maxBytes from a middle offset, before maxOffset', async () => {
+        const r = await log.read(5n, size() * 2, { maxOffset: 10n, minOneBatch: true });
+        expect(r.batches.map((b) => b.readBigInt64BE(0))).toEqual([4n, 6n]);
+        const capped = await log.read(5n, 1 << 20, { maxOffset: 7n, minOneBatch: false });
+        expect(capped.batches.map((b) => b.readBigInt64BE(0))).toEqual([4n, 6n]);
+      });
+
+      it('maxBytes 0: one batch with minOneBatch, else none', async () => {
+        const one = await log.read(9n, 0, { maxOffset: 10n, minOneBatch: true });
+        expect(one.batches.map((b) => b.readBigInt64BE(0))).toEqual([8n]);
+        expect(one.batches[0]!.equals(batches[4]!)).toBe(true);
+        expect(await log.read(9n, 0, { maxOffset: 10n, minOneBatch: false })).toEqual({ batches: [], bytes: 0 });
+      });
+
       it('ends before maxOffset', async () => {
         const r = await log.read(0n, 1 << 20, { maxOffset: 6n, minOneBatch: true });
         expect(r.batches.map((b) => b.readBigInt64BE(0))).toEqual([0n, 2n, 4n]);

@@ -52,6 +52,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   private reloadNeeded = false;
   private deleted = false;
   private readonly quotedTable: string;
+  private cachedReadSql: string | undefined;
 
   constructor(private readonly deps: PartitionLogDeps) {
     this.topicId = deps.topicId;
@@ -130,43 +131,67 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     return asStorageError(this.queryBatches(fetchOffset, maxBytes, maxOffset, minOneBatch));
   }
 
+  /**
+   * One query: the covering index picks up to READ_ROW_LIMIT rows from the batch containing
+   * the fetch offset, a running SUM(byte_size) in offset order cuts them at maxBytes (the first
+   * row passes anyway with minOneBatch: it is the only row whose running sum equals its own
+   * size), and only the rows kept are joined to their payloads by primary key.
+   */
   private async queryBatches(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
-    // 1. Which batches, from the covering index (no payload pages touched).
-    const [index] = await this.deps.pool.query<RowDataPacket[]>(
-      `SELECT base_offset, byte_size FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
-       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
-       ORDER BY last_offset LIMIT ${READ_ROW_LIMIT}`,
-      [this.partition, fetchOffset.toString(), maxOffset.toString()],
-    );
+    const [rows] = await this.deps.pool.query<RowDataPacket[]>(this.readSql, [
+      this.partition,
+      fetchOffset.toString(),
+      maxOffset.toString(),
+      this.partition,
+      maxBytes,
+      minOneBatch ? 1 : 0,
+    ]);
     // Offsets are contiguous, so a first batch starting after the fetch offset (or none at all
     // below the high watermark) means rows were deleted by a retention run in another process:
-    // pick up its log start and answer OFFSET_OUT_OF_RANGE as Kafka would.
-    const firstBase = index.length > 0 ? BigInt(index[0]!.base_offset) : null;
+    // pick up its log start and answer OFFSET_OUT_OF_RANGE as Kafka would. When nothing was
+    // kept (no rows, or a first batch over maxBytes without minOneBatch), ask the index which.
+    let firstBase: bigint | null = rows.length > 0 ? BigInt(rows[0]!.base_offset) : null;
+    if (firstBase === null && fetchOffset < maxOffset) firstBase = await this.firstBaseOffset(fetchOffset, maxOffset);
     if ((firstBase === null || firstBase > fetchOffset) && fetchOffset < maxOffset && this.deps.loadLogStartOffset) {
       this.applyLogStartOffset(await this.deps.loadLogStartOffset());
       if (fetchOffset < this.logStart) {
         throw KafkaError.of('OFFSET_OUT_OF_RANGE', `fetch offset ${fetchOffset} is below the log start ${this.logStart} of partition ${this.partition}`);
       }
     }
-    let n = 0;
-    let total = 0;
-    for (const r of index) {
-      const size = Number(r.byte_size);
-      if (total + size > maxBytes && !(n === 0 && minOneBatch)) break;
-      total += size;
-      n++;
+    if (rows.length === 0) return { batches: [], bytes: 0 };
+    const batches: Buffer[] = new Array(rows.length);
+    let bytes = 0;
+    for (let i = 0; i < rows.length; i++) {
+      const b = rows[i]!.payload as Buffer;
+      batches[i] = b;
+      bytes += b.length;
     }
-    if (n === 0) return { batches: [], bytes: 0 };
-    const first = String(index[0]!.base_offset);
-    const last = String(index[n - 1]!.base_offset);
-    // 2. Their payloads, by primary key range.
-    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
-      `SELECT payload FROM ${this.quotedTable}
-       WHERE partition_id = ? AND base_offset >= ? AND base_offset <= ? ORDER BY base_offset`,
-      [this.partition, first, last],
+    return { batches, bytes };
+  }
+
+  /** Base offset of the batch containing fetchOffset (or the first after it), below maxOffset. */
+  private async firstBaseOffset(fetchOffset: bigint, maxOffset: bigint): Promise<bigint | null> {
+    const [index] = await this.deps.pool.query<RowDataPacket[]>(
+      `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
+       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
+       ORDER BY last_offset LIMIT 1`,
+      [this.partition, fetchOffset.toString(), maxOffset.toString()],
     );
-    const batches = rows.map((r) => r.payload as Buffer);
-    return { batches, bytes: sum(batches) };
+    return index.length > 0 ? BigInt(index[0]!.base_offset) : null;
+  }
+
+  /** The read statement (see queryBatches); parameters: partition, fetch offset, max offset, partition, max bytes, min one batch. */
+  private get readSql(): string {
+    return (this.cachedReadSql ??= `SELECT w.base_offset, t.payload FROM (
+        SELECT base_offset, byte_size,
+               SUM(byte_size) OVER (ORDER BY last_offset ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+        FROM (SELECT base_offset, last_offset, byte_size FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
+              WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
+              ORDER BY last_offset LIMIT ${READ_ROW_LIMIT}) i
+      ) w
+      JOIN ${this.quotedTable} t ON t.partition_id = ? AND t.base_offset = w.base_offset
+      WHERE w.cum <= ? OR (? = 1 AND w.cum = w.byte_size)
+      ORDER BY w.base_offset`);
   }
 
   offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
