@@ -32,6 +32,8 @@ export async function startBrokerProcess(opts: {
   mysqlUrl: string;
   settings: Record<string, string>;
   cpuProfileDir?: string;
+  /** Extra node flags for the broker process (e.g. --max-semi-space-size=64). */
+  nodeArgs?: string[];
   log: (line: string) => void;
 }): Promise<BrokerProcess> {
   const port = await freePort();
@@ -44,7 +46,7 @@ export async function startBrokerProcess(opts: {
     'group.initial.rebalance.delay.ms': '0',
     ...opts.settings,
   };
-  const args: string[] = [];
+  const args: string[] = [...(opts.nodeArgs ?? [])];
   if (opts.cpuProfileDir) args.push('--cpu-prof', `--cpu-prof-dir=${opts.cpuProfileDir}`);
   args.push(path.join(DIST_ROOT, 'scripts/bench/broker-entry.js'));
   for (const [k, v] of Object.entries(sets)) args.push('--set', `${k}=${v}`);

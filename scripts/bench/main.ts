@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'tail', 'latency', 'sweep', 'idle'];
     if (!phasesNeedingBroker.some(run)) return finish(results, o);
     if (o.profileDir) await mkdir(o.profileDir, { recursive: true });
-    broker = await startBrokerProcess({ mysqlUrl: db.url, settings: o.brokerSettings, cpuProfileDir: o.profileDir ?? undefined, log });
+    broker = await startBrokerProcess({ mysqlUrl: db.url, settings: o.brokerSettings, cpuProfileDir: o.profileDir ?? undefined, nodeArgs: o.brokerNodeArgs, log });
     log(`broker pid ${broker.pid} on 127.0.0.1:${broker.port}`);
     const host = '127.0.0.1';
     const port = broker.port;

@@ -24,6 +24,8 @@ export interface BenchOptions {
   profileDir: string | null;
   /** Broker settings (--set key=value), e.g. to compare group.commit.max.delay.ms. */
   brokerSettings: Record<string, string>;
+  /** Extra node flags for the broker process (--node-arg, repeatable). */
+  brokerNodeArgs: string[];
   note: string;
 }
 
@@ -33,7 +35,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--record-bytes 
   [--partitions N] [--producers N] [--in-flight N] [--mysql-connections N] [--kafkajs-producers N]
   [--kcat-records N] [--sweep-partitions 1,10,100,1000] [--sweep-producers 1,4,16,64]
   [--sweep-seconds S] [--sweep-batch-records N] [--idle-connections N]
-  [--only ${PHASES.join(',')}] [--profile DIR] [--set broker.key=value] [--note TEXT]`;
+  [--only ${PHASES.join(',')}] [--profile DIR] [--set broker.key=value] [--node-arg FLAG] [--note TEXT]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
@@ -56,6 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     only: null,
     profileDir: null,
     brokerSettings: {},
+    brokerNodeArgs: [],
     note: '',
   };
   const num = (v: string | undefined, flag: string): number => {
@@ -98,6 +101,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         i++;
         break;
       }
+      case '--node-arg': if (!v) throw new Error(`--node-arg needs a value\n${USAGE}`); o.brokerNodeArgs.push(v); i++; break;
       case '--note': o.note = v ?? ''; i++; break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
