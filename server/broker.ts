@@ -58,6 +58,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     groupCommitMaxDelayMs: config.groupCommitMaxDelayMs,
     tailCacheTotalBytes: config.int('log.tail.cache.total.bytes'),
     groupCommitLanes: config.int('group.commit.lanes'),
+    groupCommitPipelineDepth: config.int('group.commit.pipeline.depth'),
     logInsertDriver: logInsertDriver(config.string('mysql.log.insert.driver')),
     poolSize: config.mysqlPoolSize,
     logger,

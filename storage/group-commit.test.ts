@@ -6,6 +6,7 @@ import { connect, quoteIdent } from './mysql.js';
 import { logTableName } from './schema.js';
 import { buildTestBatch, concatBatches } from './testing.js';
 import type { PartitionLog } from './types.js';
+import type { Connection } from 'mysql2/promise';
 
 const OPTS = { logAppendTime: false, leaderEpoch: 0 };
 
@@ -168,6 +169,208 @@ describe('group commit', () => {
       expect(results.map((r) => r.baseOffset)).toEqual(Array.from({ length: 10 }, (_, i) => BigInt(i)));
       expect((await errorOf(append(log, ['late']))).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
     } finally {
+      await s.close();
+      await dropTestDatabase(own);
+    }
+  });
+});
+
+/** An uncommitted row at (partition 0, offset) of a topic's log table, held by another connection. */
+async function holdOffset(url: string, topicId: string, offset: bigint): Promise<Connection> {
+  const admin = await connect(url);
+  const b = buildTestBatch({ values: ['intruder'] });
+  b.writeBigInt64BE(offset, 0);
+  await admin.query('BEGIN');
+  await admin.query(
+    `INSERT INTO ${quoteIdent(logTableName(topicId))} VALUES (0, ?, ?, 1, 0, 0, -1, -1, -1, 0, 0, ?, ?)`,
+    [offset.toString(), offset.toString(), b.length, b],
+  );
+  return admin;
+}
+
+/** The id of the connection whose statement touches the table (the committer's INSERT waiting on a row lock). */
+async function waitForInsert(url: string, topicId: string, exclude: number): Promise<number> {
+  const admin = await connect(url);
+  try {
+    for (let i = 0; i < 500; i++) {
+      const [rows] = await admin.query(
+        'SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE ? AND ID <> ? AND ID <> CONNECTION_ID()',
+        [`%${logTableName(topicId)}%`, exclude],
+      );
+      const r = (rows as Array<{ id: number }>)[0];
+      if (r) return Number(r.id);
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    throw new Error('the committer never blocked');
+  } finally {
+    await admin.end();
+  }
+}
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((res) => setTimeout(res, 10));
+  expect(cond()).toBe(true);
+}
+
+async function offsetsOf(log: PartitionLog, end: bigint): Promise<bigint[]> {
+  const read = await log.read(0n, 1 << 24, { maxOffset: end, minOneBatch: true });
+  return read.batches.map((x) => x.readBigInt64BE(0));
+}
+
+describe('group commit pipeline (two transactions in flight per lane)', () => {
+  let url: string;
+  let storage: Storage;
+  beforeAll(async () => {
+    url = await createTestDatabase('gcpipe');
+    // One lane, so every partition shares it; small transactions, so there are many.
+    storage = await openStorage({
+      metadataUrl: url,
+      groupCommitMaxDelayMs: 1,
+      groupCommitMaxBytes: 600,
+      groupCommitLanes: 1,
+      groupCommitPipelineDepth: 2,
+    });
+  });
+  afterAll(async () => {
+    await storage.close();
+    await dropTestDatabase(url);
+  });
+
+  it('gives concurrent appends across partitions contiguous offsets while transactions overlap', async () => {
+    const t = await storage.catalog.createTopic({ name: 'pipe-many', partitions: 5, configs: {} });
+    const logs = await Promise.all([0, 1, 2, 3, 4].map((p) => storage.logs.getLog(t.topicId, p)));
+    const before = storage.logs.totalCommitStats();
+    const jobs: Array<Promise<{ log: PartitionLog; base: bigint; count: number; i: number }>> = [];
+    for (let wave = 0; wave < 6; wave++) {
+      for (let k = 0; k < 40; k++) {
+        const i = wave * 40 + k;
+        const log = logs[i % logs.length]!;
+        const values = Array.from({ length: (i % 3) + 1 }, (_, j) => `p${i}.${j}`);
+        jobs.push(append(log, values).then((r) => ({ log, base: r.baseOffset, count: values.length, i })));
+      }
+      await new Promise((res) => setTimeout(res, 2));
+    }
+    const results = await Promise.all(jobs);
+    const after = storage.logs.totalCommitStats();
+    expect(after.pipelinedTransactions - before.pipelinedTransactions).toBeGreaterThan(0);
+    expect(after.failedTransactions - before.failedTransactions).toBe(0);
+    for (const log of logs) {
+      const mine = results.filter((r) => r.log === log).sort((x, y) => x.i - y.i);
+      let next = 0n;
+      for (const r of mine) {
+        expect(r.base).toBe(next);
+        next += BigInt(r.count);
+      }
+      expect(log.highWatermark()).toBe(next);
+      expect(await offsetsOf(log, next)).toEqual(mine.map((r) => r.base));
+    }
+  });
+
+  it('rolls back the next transaction and runs it again when the one before it hits a duplicate key', async () => {
+    const x = await storage.catalog.createTopic({ name: 'pipe-dup-x', partitions: 1, configs: {} });
+    const y = await storage.catalog.createTopic({ name: 'pipe-dup-y', partitions: 1, configs: {} });
+    const xLog = await storage.logs.getLog(x.topicId, 0);
+    const yLog = await storage.logs.getLog(y.topicId, 0);
+    expect((await append(xLog, ['x0'])).baseOffset).toBe(0n);
+    // Another writer is inserting offset 1: transaction N (x1 at offset 1) waits on its row lock.
+    const intruder = await holdOffset(url, x.topicId, 1n);
+    const before = storage.logs.totalCommitStats();
+    try {
+      const n = append(xLog, ['x1']).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      const blocked = await waitForInsert(url, x.topicId, intruder.threadId!);
+      expect(blocked).toBeGreaterThan(0);
+      // Transaction N+1 starts on the lane's second connection, continuing from N's offsets.
+      const n1 = [append(yLog, ['y0']), append(xLog, ['x2', 'x3'])];
+      await until(() => storage.logs.totalCommitStats().pipelinedTransactions > before.pipelinedTransactions);
+      await intruder.query('COMMIT');
+      const err = await n;
+      expect(err).toBeInstanceOf(KafkaError);
+      expect((err as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      const [y0, x2] = await Promise.all(n1);
+      expect(y0!.baseOffset).toBe(0n);
+      // N+1 was rolled back and ran again after the partition reloaded its end (the intruder's row).
+      expect(x2!.baseOffset).toBe(2n);
+    } finally {
+      await intruder.end();
+    }
+    const after = storage.logs.totalCommitStats();
+    expect(after.abortedTransactions - before.abortedTransactions).toBeGreaterThanOrEqual(1);
+    expect(xLog.highWatermark()).toBe(4n);
+    expect(await offsetsOf(xLog, 4n)).toEqual([0n, 1n, 2n]);
+    expect(await offsetsOf(yLog, 1n)).toEqual([0n]);
+    expect((await append(xLog, ['x4'])).baseOffset).toBe(4n);
+  });
+
+  it('fails the killed transaction, runs the next one again, and leaves no gap', async () => {
+    const x = await storage.catalog.createTopic({ name: 'pipe-kill-x', partitions: 1, configs: {} });
+    const y = await storage.catalog.createTopic({ name: 'pipe-kill-y', partitions: 1, configs: {} });
+    const xLog = await storage.logs.getLog(x.topicId, 0);
+    const yLog = await storage.logs.getLog(y.topicId, 0);
+    await append(xLog, ['x0']);
+    await append(yLog, ['y0']);
+    const holder = await holdOffset(url, x.topicId, 1n);
+    const before = storage.logs.totalCommitStats();
+    let killedAppend: unknown;
+    let n1: Array<{ baseOffset: bigint }>;
+    try {
+      const n = append(xLog, ['x1']).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      const connA = await waitForInsert(url, x.topicId, holder.threadId!);
+      const pending = [append(yLog, ['y1']), append(xLog, ['x2'])];
+      await until(() => storage.logs.totalCommitStats().pipelinedTransactions > before.pipelinedTransactions);
+      // Connection A dies with N in flight; N+1 has inserted on connection B and waits for N.
+      const killer = await connect(url);
+      await killer.query(`KILL ${connA}`);
+      await killer.end();
+      killedAppend = await n;
+      // Release offset 1: N never committed, so N+1 runs again from offset 1.
+      await holder.query('ROLLBACK');
+      n1 = await Promise.all(pending);
+    } finally {
+      await holder.end();
+    }
+    expect(killedAppend).toBeInstanceOf(KafkaError);
+    expect((killedAppend as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    expect(n1.map((r) => r.baseOffset)).toEqual([1n, 1n]);
+    expect(storage.logs.totalCommitStats().abortedTransactions - before.abortedTransactions).toBeGreaterThanOrEqual(1);
+    expect(xLog.highWatermark()).toBe(2n);
+    expect(yLog.highWatermark()).toBe(2n);
+    expect(await offsetsOf(xLog, 2n)).toEqual([0n, 1n]);
+    expect(await offsetsOf(yLog, 2n)).toEqual([0n, 1n]);
+    const fromMysql = await xLog.readFromMysql(0n, 1 << 20, 2n, true);
+    expect(fromMysql.batches.map((b) => b.readBigInt64BE(0))).toEqual([0n, 1n]);
+    expect((await append(xLog, ['x3'])).baseOffset).toBe(2n);
+  });
+
+  it('finishes both transactions in flight on close', async () => {
+    const own = await createTestDatabase('gcpipe_close');
+    const s = await openStorage({ metadataUrl: own, groupCommitMaxDelayMs: 1, groupCommitMaxBytes: 600, groupCommitLanes: 1, groupCommitPipelineDepth: 2 });
+    let holder: Connection | undefined;
+    try {
+      const t = await s.catalog.createTopic({ name: 'pipe-closing', partitions: 1, configs: {} });
+      const log = await s.logs.getLog(t.topicId, 0);
+      await append(log, ['c0']);
+      // Hold offset 1 so that transaction N (offset 1) waits while N+1 is in flight; then release it.
+      holder = await holdOffset(own, t.topicId, 1n);
+      const before = s.logs.totalCommitStats();
+      const first = append(log, ['c1']);
+      await waitForInsert(own, t.topicId, holder.threadId!);
+      const second = append(log, ['c2', 'c3']);
+      await until(() => s.logs.totalCommitStats().pipelinedTransactions > before.pipelinedTransactions);
+      const closing = s.close();
+      await holder.query('ROLLBACK');
+      await closing;
+      expect((await first).baseOffset).toBe(1n);
+      expect((await second).baseOffset).toBe(2n);
+      expect(log.highWatermark()).toBe(4n);
+      expect((await errorOf(append(log, ['late']))).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    } finally {
+      await holder?.end();
       await s.close();
       await dropTestDatabase(own);
     }

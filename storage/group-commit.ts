@@ -11,11 +11,16 @@ import type { AppendOptions, AppendResult } from './types.js';
 import type { CachedBatch } from './tail-cache.js';
 
 /**
- * Group commit, one committer per shard. A shard has at most ONE transaction in flight; appends
- * that arrive meanwhile queue up and all go in the next transaction (multi-row INSERTs, one
- * COMMIT, one fsync). An idle committer waits `maxDelayMs` after the first append before it
- * starts, to gather more. Offsets are assigned at flush time from each partition's committed
- * next offset, so a failed transaction advances nothing and the offsets are reused.
+ * Group commit, one committer per shard, `lanes` lanes per committer. A lane has at most
+ * `pipelineDepth` transactions in flight, each on its own connection; appends that arrive while
+ * all are busy queue up and all go in the next transaction (multi-row INSERTs, one COMMIT, one
+ * fsync). An idle lane waits `maxDelayMs` after the first append before it starts, to gather
+ * more. Offsets are assigned at flush time from each partition's next offset: the committed one,
+ * or the tentative one of the lane's transaction in flight (pipelining: N+1 inserts while N
+ * commits). COMMITs go in order (N+1's only after N's succeeded), so the high watermark only
+ * ever covers committed rows; if N does not commit, N+1 rolls back and its appends run again
+ * once nothing is in flight, after the failed partitions re-read their end. A failed
+ * transaction advances nothing and its offsets are reused.
  *
  * Failures: a duplicate key (someone else wrote those offsets: a stale leader, or an earlier
  * commit whose outcome was lost) rejects that table's appends with NOT_LEADER_OR_FOLLOWER and
@@ -67,8 +72,13 @@ export interface GroupCommitOptions {
   maxDelayMs: number;
   maxTransactionBytes: number;
   maxStatementBytes: number;
-  /** Independent commit lanes (connections, transactions in flight) per shard; default 1. */
+  /** Independent commit lanes per shard; default 1. */
   lanes?: number;
+  /**
+   * Transactions in flight per lane (one connection each); default 1. With 2, a lane BEGINs and
+   * INSERTs transaction N+1 while N's COMMIT (its fsync) is in flight; N+1 COMMITs only after N did.
+   */
+  pipelineDepth?: number;
   /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
   logger?: Logger;
@@ -81,6 +91,10 @@ export interface CommitStats {
   transactions: number;
   /** Transactions that failed (rolled back). */
   failedTransactions: number;
+  /** Transactions rolled back because the one before them in the pipeline did not commit (their appends run again). */
+  abortedTransactions: number;
+  /** Transactions started while another of their lane was in flight. */
+  pipelinedTransactions: number;
   appends: number;
   batches: number;
   bytes: number;
@@ -111,8 +125,8 @@ interface LogConnection {
 }
 
 /**
- * A shard's committer: `lanes` independent lanes, each with its own connection and at most one
- * transaction in flight. A partition always goes to the same lane (by a hash of topic id and
+ * A shard's committer: `lanes` independent lanes, each with `pipelineDepth` connections and at
+ * most that many transactions in flight. A partition always goes to the same lane (by a hash of topic id and
  * partition), so its appends stay in order and its offsets are assigned by one lane only;
  * partitions on different lanes commit in parallel, letting MySQL overlap their fsyncs and
  * use more than one server thread (the binlog's group commit then shares the fsyncs).
@@ -132,10 +146,21 @@ export class GroupCommitter {
 
   /** Totals over the lanes. */
   get stats(): CommitStats {
-    const total: CommitStats = { transactions: 0, failedTransactions: 0, appends: 0, batches: 0, bytes: 0, maxAppendsPerTransaction: 0 };
+    const total: CommitStats = {
+      transactions: 0,
+      failedTransactions: 0,
+      abortedTransactions: 0,
+      pipelinedTransactions: 0,
+      appends: 0,
+      batches: 0,
+      bytes: 0,
+      maxAppendsPerTransaction: 0,
+    };
     for (const l of this.lanes) {
       total.transactions += l.stats.transactions;
       total.failedTransactions += l.stats.failedTransactions;
+      total.abortedTransactions += l.stats.abortedTransactions;
+      total.pipelinedTransactions += l.stats.pipelinedTransactions;
       total.appends += l.stats.appends;
       total.batches += l.stats.batches;
       total.bytes += l.stats.bytes;
@@ -166,10 +191,26 @@ function laneIndex(topicId: string, partition: number, lanes: number): number {
   return (h >>> 0) % lanes;
 }
 
+/** One connection of a lane; a transaction holds it from BEGIN to COMMIT/ROLLBACK. */
+interface Slot {
+  conn: LogConnection | undefined;
+  busy: boolean;
+}
+
+/** A transaction of a lane, from its offset assignment until it committed or rolled back. */
+interface Txn {
+  /** true once COMMIT succeeded and the appends were resolved; false when it rolled back. */
+  readonly done: Promise<boolean>;
+  /** Next offset per partition after this transaction (tentative until it commits). */
+  next: Map<CommitTarget, bigint>;
+}
+
 class CommitLane {
   readonly stats: CommitStats = {
     transactions: 0,
     failedTransactions: 0,
+    abortedTransactions: 0,
+    pipelinedTransactions: 0,
     appends: 0,
     batches: 0,
     bytes: 0,
@@ -177,9 +218,18 @@ class CommitLane {
   };
   private queue: PendingAppend[] = [];
   private queuedBytes = 0;
+  /** Appends of rolled-back transactions to run again, in order, ahead of the queue. */
+  private retry: PendingAppend[] = [];
+  /** A transaction failed: start nothing new until every transaction in flight has ended. */
+  private broken = false;
   private running = false;
   private timer: NodeJS.Timeout | undefined;
-  private conn: LogConnection | undefined;
+  private readonly depth: number;
+  private readonly slots: Slot[];
+  /** Transactions in flight, oldest first; each COMMITs only after the one before it. */
+  private readonly inflight: Txn[] = [];
+  /** Next offset per partition assuming every transaction in flight commits. */
+  private readonly tentative = new Map<CommitTarget, { next: bigint; owner: Txn }>();
   /** Learnt from SELECT VERSION() on the first connection. */
   private serverIsMariadb: boolean | undefined;
   private closed = false;
@@ -190,7 +240,10 @@ class CommitLane {
     readonly shard: number,
     private readonly url: string,
     private readonly options: GroupCommitOptions,
-  ) {}
+  ) {
+    this.depth = Math.max(1, Math.floor(options.pipelineDepth ?? 1));
+    this.slots = Array.from({ length: this.depth }, () => ({ conn: undefined, busy: false }));
+  }
 
   enqueue(p: PendingAppend): void {
     if (this.closed) {
@@ -202,7 +255,7 @@ class CommitLane {
     this.schedule();
   }
 
-  /** Stops accepting appends, finishes queued and in-flight ones, closes the connection. */
+  /** Stops accepting appends, finishes queued and in-flight ones, closes the connections. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) {
@@ -210,10 +263,18 @@ class CommitLane {
       this.timer = undefined;
       if (!this.running) this.start(false);
     }
-    await this.idle;
-    const c = this.conn;
-    this.conn = undefined;
-    await c?.end().catch(() => undefined);
+    for (;;) {
+      await this.idle;
+      if (this.inflight.length > 0) await Promise.all(this.inflight.map((t) => t.done));
+      else if (!this.running) break;
+    }
+    await Promise.all(
+      this.slots.map(async (s) => {
+        const c = s.conn;
+        s.conn = undefined;
+        await c?.end().catch(() => undefined);
+      }),
+    );
   }
 
   private schedule(): void {
@@ -237,16 +298,37 @@ class CommitLane {
     else void this.loop();
   }
 
+  /**
+   * Starts transactions while appends are queued and a connection is free. The loop stays
+   * while all connections are busy (appends queue up meanwhile and go in the next transaction)
+   * and ends when the queue is empty; transactions in flight then finish on their own.
+   */
   private async loop(): Promise<void> {
     try {
-      while (this.queue.length > 0) {
-        const group = this.take();
-        try {
-          await this.commitGroup(group, 0);
-        } catch (err) {
-          // commitGroup settles every append itself; this is a last line of defence.
-          this.fail(group, err);
+      for (;;) {
+        if (this.broken) {
+          // Transactions after a failed one roll back; once none is in flight, the appends to
+          // run again go first, and partitions that failed reload their end from MySQL.
+          while (this.inflight.length > 0) await Promise.all(this.inflight.map((t) => t.done));
+          this.broken = false;
+          if (this.retry.length > 0) {
+            for (const p of this.retry) this.queuedBytes += p.bytes;
+            this.queue = this.retry.concat(this.queue);
+            this.retry = [];
+          }
         }
+        if (this.inflight.length >= this.depth) {
+          await this.inflight[0]!.done;
+          continue;
+        }
+        if (this.queue.length === 0) break;
+        const n = this.takeCount();
+        if (this.inflight.length > 0 && this.anyNeedsReload(n)) {
+          // A partition's end must be re-read from MySQL with nothing of it in flight.
+          await Promise.all(this.inflight.map((t) => t.done));
+          continue;
+        }
+        await this.begin(this.take(n));
       }
     } finally {
       this.running = false;
@@ -254,8 +336,8 @@ class CommitLane {
     }
   }
 
-  /** The next transaction's appends: as many queued as fit in maxTransactionBytes (at least one). */
-  private take(): PendingAppend[] {
+  /** How many queued appends the next transaction takes: as many as fit in maxTransactionBytes (at least one). */
+  private takeCount(): number {
     let bytes = 0;
     let n = 0;
     while (n < this.queue.length) {
@@ -264,13 +346,63 @@ class CommitLane {
       bytes += b;
       n++;
     }
+    return n;
+  }
+
+  private anyNeedsReload(n: number): boolean {
+    for (let i = 0; i < n; i++) if (this.queue[i]!.target.needsReload()) return true;
+    return false;
+  }
+
+  private take(n: number): PendingAppend[] {
     const group = this.queue.splice(0, n);
-    this.queuedBytes -= bytes;
+    for (const p of group) this.queuedBytes -= p.bytes;
     return group;
   }
 
-  private async connection(): Promise<LogConnection> {
-    if (this.conn) return this.conn;
+  /** Puts appends of a rolled-back transaction back, to run again once nothing is in flight. */
+  private requeue(group: PendingAppend[]): void {
+    if (group.length === 0) return;
+    this.broken = true;
+    for (const p of group) this.retry.push(p);
+    this.schedule();
+  }
+
+  /**
+   * Starts a transaction on a free connection; resolves once its offsets are assigned (or it
+   * ended), so the next transaction continues from its tentative next offsets.
+   */
+  private begin(group: PendingAppend[]): Promise<void> {
+    const slot = this.slots.find((s) => !s.busy)!;
+    slot.busy = true;
+    const prev = this.inflight.length > 0 ? this.inflight[this.inflight.length - 1]!.done : Promise.resolve(true);
+    if (this.inflight.length > 0) this.stats.pipelinedTransactions++;
+    let settle!: (ok: boolean) => void;
+    const txn: Txn = { done: new Promise<boolean>((r) => (settle = r)), next: new Map() };
+    this.inflight.push(txn);
+    let assigned!: () => void;
+    const offsetsAssigned = new Promise<void>((r) => (assigned = r));
+    void (async () => {
+      let ok = false;
+      try {
+        ok = await this.run(txn, slot, group, prev, assigned);
+      } catch (err) {
+        // run() settles every append itself; this is a last line of defence.
+        this.broken = true;
+        this.fail(group, err);
+      } finally {
+        for (const t of txn.next.keys()) if (this.tentative.get(t)?.owner === txn) this.tentative.delete(t);
+        slot.busy = false;
+        this.inflight.splice(this.inflight.indexOf(txn), 1);
+        assigned();
+        settle(ok);
+      }
+    })();
+    return offsetsAssigned;
+  }
+
+  private async connection(slot: Slot): Promise<LogConnection> {
+    if (slot.conn) return slot.conn;
     const wanted = this.options.logInsertDriver ?? 'auto';
     const m2 = await mysql.createConnection({ ...connectionOptions(parseMysqlUrl(this.url)), maxPreparedStatements: 256 });
     let conn: LogConnection;
@@ -283,17 +415,17 @@ class CommitLane {
       const useMariadb = wanted === 'mariadb' || (wanted === 'auto' && this.serverIsMariadb === true);
       if (useMariadb) {
         await m2.end().catch(() => undefined);
-        conn = await this.openMariadb();
-      } else conn = this.wrapMysql2(m2);
+        conn = await this.openMariadb(slot);
+      } else conn = this.wrapMysql2(m2, slot);
     } catch (err) {
       m2.destroy();
       throw err;
     }
-    this.conn = conn;
+    slot.conn = conn;
     return conn;
   }
 
-  private wrapMysql2(m2: Connection): LogConnection {
+  private wrapMysql2(m2: Connection, slot: Slot): LogConnection {
     const conn: LogConnection = {
       driver: 'mysql2',
       run: async (sql) => {
@@ -305,12 +437,12 @@ class CommitLane {
       end: () => m2.end(),
     };
     m2.on('error', () => {
-      if (this.conn === conn) this.conn = undefined;
+      if (slot.conn === conn) slot.conn = undefined;
     });
     return conn;
   }
 
-  private async openMariadb(): Promise<LogConnection> {
+  private async openMariadb(slot: Slot): Promise<LogConnection> {
     const loc = parseMysqlUrl(this.url);
     const mc = await mariadb.createConnection({
       ...(loc.socketPath ? { socketPath: loc.socketPath } : { host: loc.host, port: loc.port }),
@@ -338,59 +470,70 @@ class CommitLane {
       end: () => mc.end(),
     };
     mc.on('error', () => {
-      if (this.conn === conn) this.conn = undefined;
+      if (slot.conn === conn) slot.conn = undefined;
     });
     return conn;
   }
 
-  private dropConnection(): void {
-    const c = this.conn;
-    this.conn = undefined;
+  private dropConnection(slot: Slot): void {
+    const c = slot.conn;
+    slot.conn = undefined;
     c?.destroy();
   }
 
-  private async commitGroup(input: PendingAppend[], attempt: number): Promise<void> {
+  /**
+   * One transaction: reloads, BEGIN, offsets (from the tentative ends of the transactions in
+   * flight before it), INSERTs; then waits for the previous transaction: COMMIT only if that
+   * one committed, else ROLLBACK and run the appends again. Resolves true when committed.
+   */
+  private async run(txn: Txn, slot: Slot, input: PendingAppend[], prev: Promise<boolean>, assigned: () => void): Promise<boolean> {
     let conn: LogConnection;
     let group: PendingAppend[];
-    try {
-      conn = await this.connection();
-      for (const t of new Set(input.map((p) => p.target))) {
-        if (t.isDeleted() || !t.needsReload()) continue;
-        try {
-          await t.reload(conn.queryConn);
-        } catch (err) {
-          if ((err as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw err;
-          t.markDeleted();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        conn = await this.connection(slot);
+        for (const t of new Set(input.map((p) => p.target))) {
+          if (t.isDeleted() || !t.needsReload()) continue;
+          try {
+            await t.reload(conn.queryConn);
+          } catch (err) {
+            if ((err as { code?: string }).code !== 'ER_NO_SUCH_TABLE') throw err;
+            t.markDeleted();
+          }
         }
+        group = [];
+        for (const p of input) {
+          if (p.target.isDeleted()) p.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
+          else group.push(p);
+        }
+        // Nothing to write: this transaction stands for its predecessor's outcome.
+        if (group.length === 0) return await prev;
+        await conn.run('BEGIN');
+        break;
+      } catch (err) {
+        this.dropConnection(slot);
+        // A connection that died while idle (server restarted, network cut) is only noticed
+        // now, before anything was written: try once more on a fresh one.
+        if ((err as { fatal?: boolean }).fatal && attempt === 0) {
+          this.options.logger?.warn({ shard: this.shard, err: (err as Error).message }, 'reconnecting the group-commit connection');
+          continue;
+        }
+        this.broken = true;
+        this.fail(input, err);
+        return false;
       }
-      group = [];
-      for (const p of input) {
-        if (p.target.isDeleted()) p.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
-        else group.push(p);
-      }
-      if (group.length === 0) return;
-      await conn.run('BEGIN');
-    } catch (err) {
-      this.dropConnection();
-      // A connection that died while idle (server restarted, network cut) is only noticed
-      // now, before anything was written: try once more on a fresh one.
-      if ((err as { fatal?: boolean }).fatal && attempt === 0) {
-        this.options.logger?.warn({ shard: this.shard, err: (err as Error).message }, 'reconnecting the group-commit connection');
-        await this.commitGroup(input, attempt + 1);
-        return;
-      }
-      this.fail(input, err);
-      return;
     }
 
-    // Assign offsets from each partition's committed next offset.
+    // Assign offsets from each partition's next offset: the committed one, or the tentative one
+    // of the transaction in flight before this one (assumed to commit; if it does not, this one
+    // rolls back too).
     const now = BigInt(Date.now());
-    const next = new Map<CommitTarget, bigint>();
+    const next = txn.next;
     const results: AppendResult[] = [];
     const rowsByTable = new Map<string, Row[]>();
     const cached = new Map<CommitTarget, CachedBatch[]>();
     for (const p of group) {
-      let offset = next.get(p.target) ?? p.target.nextOffset();
+      let offset = next.get(p.target) ?? this.tentative.get(p.target)?.next ?? p.target.nextOffset();
       const appendTime = p.options.logAppendTime ? now : -1n;
       results.push({ baseOffset: offset, logAppendTimeMs: appendTime, logStartOffset: p.target.logStartOffset() });
       let rows = rowsByTable.get(p.target.table);
@@ -425,20 +568,39 @@ class CommitLane {
       }
       next.set(p.target, offset);
     }
+    for (const [t, offset] of next) this.tentative.set(t, { next: offset, owner: txn });
+    assigned();
 
     let failedTable: string | undefined;
+    let prevOk: boolean | undefined;
     try {
       for (const [table, rows] of rowsByTable) {
         failedTable = table;
         await conn.insertRows(table, rows);
       }
       failedTable = undefined;
+      // COMMITs go in order: this one only after the previous transaction committed.
+      prevOk = await prev;
+      if (!prevOk) {
+        this.stats.abortedTransactions++;
+        await conn.run('ROLLBACK').catch(() => this.dropConnection(slot));
+        this.requeue(group);
+        return false;
+      }
       await conn.run('COMMIT');
     } catch (err) {
       this.stats.failedTransactions++;
       const code = (err as { code?: string }).code;
-      await conn.run('ROLLBACK').catch(() => this.dropConnection());
-      if (failedTable !== undefined && (code === 'ER_DUP_ENTRY' || code === 'ER_NO_SUCH_TABLE') && attempt < 3) {
+      // Settle in order: the previous transaction's outcome first.
+      if (prevOk === undefined) prevOk = await prev;
+      await conn.run('ROLLBACK').catch(() => this.dropConnection(slot));
+      if (!prevOk) {
+        // Offsets were assigned after a transaction that did not commit: run again.
+        this.requeue(group);
+        return false;
+      }
+      this.broken = true;
+      if (failedTable !== undefined && (code === 'ER_DUP_ENTRY' || code === 'ER_NO_SUCH_TABLE')) {
         const bad = group.filter((p) => p.target.table === failedTable);
         const rest = group.filter((p) => p.target.table !== failedTable);
         for (const p of bad) {
@@ -451,12 +613,12 @@ class CommitLane {
           }
         }
         this.options.logger?.warn({ shard: this.shard, table: failedTable, code }, 'append conflict; retrying the other appends');
-        await this.commitGroup(rest, attempt + 1);
-        return;
+        this.requeue(rest);
+        return false;
       }
-      this.dropConnection();
+      this.dropConnection(slot);
       this.fail(group, err);
-      return;
+      return false;
     }
 
     this.stats.transactions++;
@@ -468,6 +630,7 @@ class CommitLane {
     }
     for (const [target, offset] of next) target.committed(offset, cached.get(target) ?? []);
     group.forEach((p, i) => p.resolve(results[i]!));
+    return true;
   }
 
   private fail(group: PendingAppend[], err: unknown): void {

@@ -44,6 +44,7 @@ export class MysqlLogManager implements LogManager {
           ),
           logInsertDriver: options.logInsertDriver,
           lanes: options.groupCommitLanes,
+          pipelineDepth: options.groupCommitPipelineDepth,
           logger,
         }),
     );
@@ -97,10 +98,21 @@ export class MysqlLogManager implements LogManager {
 
   /** Sum of commitStats() over shards. */
   totalCommitStats(): CommitStats {
-    const t: CommitStats = { transactions: 0, failedTransactions: 0, appends: 0, batches: 0, bytes: 0, maxAppendsPerTransaction: 0 };
+    const t: CommitStats = {
+      transactions: 0,
+      failedTransactions: 0,
+      abortedTransactions: 0,
+      pipelinedTransactions: 0,
+      appends: 0,
+      batches: 0,
+      bytes: 0,
+      maxAppendsPerTransaction: 0,
+    };
     for (const s of this.committers.map((c) => c.stats)) {
       t.transactions += s.transactions;
       t.failedTransactions += s.failedTransactions;
+      t.abortedTransactions += s.abortedTransactions;
+      t.pipelinedTransactions += s.pipelinedTransactions;
       t.appends += s.appends;
       t.batches += s.batches;
       t.bytes += s.bytes;

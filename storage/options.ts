@@ -18,6 +18,8 @@ export interface StorageOptions {
   poolSize?: number;
   /** Group-commit lanes per shard: connections each with one transaction in flight; a partition always uses the same lane (default 2). */
   groupCommitLanes?: number;
+  /** Group-commit transactions in flight per lane (default 2): transaction N+1 inserts while N commits, and commits after it; 1 = one at a time. */
+  groupCommitPipelineDepth?: number;
   /** Bytes of the tail caches of all partitions together (default 256 MiB; 0 = no global cap). */
   tailCacheTotalBytes?: number;
   /** Driver of the log INSERTs: 'auto' (default: the mariadb connector's bulk execute on MariaDB, mysql2 elsewhere), 'mysql2', 'mariadb'. */
@@ -34,6 +36,7 @@ export interface ResolvedStorageOptions {
   insertStatementMaxBytes: number;
   poolSize: number;
   groupCommitLanes: number;
+  groupCommitPipelineDepth: number;
   tailCacheTotalBytes: number;
   logInsertDriver: LogInsertDriver;
   logger: Logger | undefined;
@@ -50,6 +53,7 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     insertStatementMaxBytes: o.insertStatementMaxBytes ?? 8 * 1024 * 1024,
     poolSize: o.poolSize ?? 8,
     groupCommitLanes: o.groupCommitLanes ?? 2,
+    groupCommitPipelineDepth: o.groupCommitPipelineDepth ?? 2,
     tailCacheTotalBytes: o.tailCacheTotalBytes ?? 256 * 1024 * 1024,
     logInsertDriver: o.logInsertDriver ?? 'auto',
     logger: o.logger,
