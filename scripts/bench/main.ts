@@ -164,9 +164,9 @@ async function main(): Promise<void> {
     // ---- 3b. kcat -------------------------------------------------------------------------------
     if (run('kcat')) {
       await createTopic('bench-kcat', o.partitions);
-      log(`kcat: ${o.kcatRecords} records of ${o.recordBytes} B from a file`);
+      log(`kcat: ${o.kcatRecords} records of ${o.recordBytes} B from a file, ${o.kcatProcs} kcat processes`);
       const w = bwatch();
-      const k = await runClients({ mode: 'kcat', brokers: [`${host}:${port}`], topic: 'bench-kcat', partitions: o.partitions, durationMs: 120_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords }, log);
+      const k = await runClients({ mode: 'kcat', brokers: [`${host}:${port}`], topic: 'bench-kcat', partitions: o.partitions, durationMs: 120_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs: o.kcatProcs }, log);
       brokerFigure('broker.kcat', k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds });
       await deleteTopic('bench-kcat');
     }

@@ -13,6 +13,8 @@ export interface BenchOptions {
   mysqlConnections: number;
   kafkajsProducers: number;
   kcatRecords: number;
+  /** kcat processes producing at once (each kcatRecords / kcatProcs records, all partitions). */
+  kcatProcs: number;
   sweepPartitions: number[];
   sweepProducers: number[];
   sweepSeconds: number;
@@ -33,7 +35,7 @@ export const PHASES = ['ceiling', 'naive', 'replayer', 'consume', 'kcat', 'kafka
 
 const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--record-bytes N] [--batch-records N]
   [--partitions N] [--producers N] [--in-flight N] [--mysql-connections N] [--kafkajs-producers N]
-  [--kcat-records N] [--sweep-partitions 1,10,100,1000] [--sweep-producers 1,4,16,64]
+  [--kcat-records N] [--kcat-procs N] [--sweep-partitions 1,10,100,1000] [--sweep-producers 1,4,16,64]
   [--sweep-seconds S] [--sweep-batch-records N] [--idle-connections N]
   [--only ${PHASES.join(',')}] [--profile DIR] [--set broker.key=value] [--node-arg FLAG] [--note TEXT]`;
 
@@ -49,7 +51,8 @@ export function parseOptions(argv: string[]): BenchOptions {
     inFlight: 4,
     mysqlConnections: 4,
     kafkajsProducers: 4,
-    kcatRecords: quick ? 20_000 : 200_000,
+    kcatRecords: quick ? 40_000 : 400_000,
+    kcatProcs: 2,
     sweepPartitions: quick ? [1, 100, 1000] : [1, 10, 100, 1000],
     sweepProducers: quick ? [1, 16] : [1, 4, 16, 64],
     sweepSeconds: quick ? 1 : 4,
@@ -81,6 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--mysql-connections': o.mysqlConnections = num(v, a); i++; break;
       case '--kafkajs-producers': o.kafkajsProducers = num(v, a); i++; break;
       case '--kcat-records': o.kcatRecords = num(v, a); i++; break;
+      case '--kcat-procs': o.kcatProcs = num(v, a); i++; break;
       case '--sweep-partitions': o.sweepPartitions = list(v, a); i++; break;
       case '--sweep-producers': o.sweepProducers = list(v, a); i++; break;
       case '--sweep-seconds': o.sweepSeconds = num(v, a); i++; break;
