@@ -133,7 +133,8 @@ async function main(): Promise<void> {
     // ---- 3a. replayer: the figure held against the ceiling ------------------------------------
     let maxRequestsPerSec = 0;
     const mainTopic = 'bench-replay';
-    if (run('replayer') || run('consume') || run('latency')) {
+    const needReplayer = run('replayer') || run('consume') || (run('latency') && o.latencyRate === null);
+    if (needReplayer) {
       await createTopic(mainTopic, o.partitions);
       log(`replayer: ${o.producers} connections x ${o.inFlight} in flight, ${o.partitions} partitions`);
       const w = bwatch();
@@ -159,7 +160,7 @@ async function main(): Promise<void> {
       const kw = w.end();
       brokerFigure('broker.consume.backlog.kafkajs', k.seconds, k.records * bytesPerRecord, k.records, kw, { clientCpu: k.cpuSeconds / k.seconds, joinSeconds: k.joinSeconds });
     }
-    if (run('replayer') || run('consume') || run('latency')) await deleteTopic(mainTopic);
+    if (needReplayer) await deleteTopic(mainTopic);
 
     // ---- 3b. kcat -------------------------------------------------------------------------------
     if (run('kcat')) {
@@ -199,11 +200,12 @@ async function main(): Promise<void> {
 
     // ---- 5. latency at half the max rate ----------------------------------------------------------
     if (run('latency')) {
-      if (maxRequestsPerSec === 0) throw new Error('latency needs the replayer phase');
-      const rate = maxRequestsPerSec / 2;
+      if (o.latencyRate === null && maxRequestsPerSec === 0) throw new Error('latency needs the replayer phase (or --latency-rate)');
+      const rate = o.latencyRate !== null ? (o.latencyRate * MB) / batch.length : maxRequestsPerSec / 2;
       const conns = o.producers;
       await createTopic('bench-latency', conns);
-      log(`latency: ${rate.toFixed(0)} requests/s (half the max), ${conns} connections, end-to-end via a Fetch follower`);
+      log(`latency: ${rate.toFixed(0)} requests/s (${o.latencyRate !== null ? '--latency-rate' : 'half the max'}), ${conns} connections, end-to-end via a Fetch follower`);
+      const status0 = await serverStatus(db.url);
       const sent = new Map<string, number>();
       const received = new Map<string, number>();
       const e2e: number[] = [];
@@ -234,14 +236,21 @@ async function main(): Promise<void> {
         }),
       ]);
       const pw = w.end();
+      const brokerStatus = statusDelta(status0, await serverStatus(db.url));
       const produce = latencySummary(p.latencyMs);
       const endToEnd = latencySummary(e2e);
       await deleteTopic('bench-latency');
       // MariaDB's commit latency at the same load: the same bytes per second, one batch per transaction.
-      const driver: Driver = (results.figures['ceiling.mariadb']?.mbps ?? 0) > (results.figures['ceiling.mysql2']?.mbps ?? 0) ? 'mariadb' : 'mysql2';
+      // The better ceiling's driver; without the ceiling phase, the connector the broker uses on this server.
+      const ceilings = results.figures['ceiling.mariadb'] && results.figures['ceiling.mysql2'];
+      const driver: Driver = ceilings
+        ? (results.figures['ceiling.mariadb']!.mbps ?? 0) > (results.figures['ceiling.mysql2']!.mbps ?? 0) ? 'mariadb' : 'mysql2'
+        : /mariadb/i.test(String(results.machine.mysqlVersion)) ? 'mariadb' : 'mysql2';
       log(`latency: MariaDB commit latency at the same load (${driver}, one batch per transaction)`);
       await truncateRawTables(rawUrl);
+      const status1 = await serverStatus(db.url);
       const c = await insertCeiling({ driver, url: rawUrl, connections: conns, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: rate });
+      const rawStatus = statusDelta(status1, await serverStatus(db.url));
       await truncateRawTables(rawUrl);
       const commit = latencySummary(c.commitMs);
       results.figures['latency'] = {
@@ -252,8 +261,16 @@ async function main(): Promise<void> {
         endToEndMs: endToEnd,
         mariadbCommitMs: commit,
         p99OverCommitP99: produce.p99 / commit.p99,
+        fixedRate: o.latencyRate !== null,
+        // Produce p99 per second of the phase: whether slow requests cluster (e.g. right after the previous phase).
+        produceP99BySecond: p99BySecond(p.latencyMs, p.sentAtMs),
+        commitDriver: driver,
         cpu: { broker: pw.broker!.cpuSeconds / p.seconds, mariadb: pw.mariadb!.cpuSeconds / p.seconds },
+        // MariaDB counters over each half: binlog group commits, row-lock waits, fsyncs.
+        mariadbStatus: { broker: brokerStatus, rawCommit: rawStatus },
       };
+      log(`latency: MariaDB during produce ${JSON.stringify(brokerStatus)}; during raw commits ${JSON.stringify(rawStatus)}`);
+      log(`latency: produce p99 per second ${JSON.stringify(results.figures['latency'].produceP99BySecond)}`);
       log(`latency: produce p50 ${produce.p50.toFixed(1)} p99 ${produce.p99.toFixed(1)} p999 ${produce.p999.toFixed(1)} ms; e2e p99 ${endToEnd.p99.toFixed(1)} ms; MariaDB commit p99 ${commit.p99.toFixed(1)} ms`);
     }
 
@@ -312,6 +329,46 @@ async function main(): Promise<void> {
     await db.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
+}
+
+function p99BySecond(latencyMs: number[], sentAtMs: number[]): number[] {
+  const buckets: number[][] = [];
+  latencyMs.forEach((l, i) => (buckets[Math.floor(sentAtMs[i]! / 1000)] ??= []).push(l));
+  return Array.from(buckets, (b) => +(b && b.length > 0 ? latencySummary(b).p99 : 0).toFixed(1));
+}
+
+/** MariaDB/MySQL global counters that explain commit latency: binlog group commit, row-lock waits, fsyncs. */
+const STATUS_NAMES = [
+  'Binlog_commits', 'Binlog_group_commits', 'Binlog_group_commit_trigger_count', 'Binlog_group_commit_trigger_lock_wait',
+  'Binlog_group_commit_trigger_timeout', 'Binlog_cache_disk_use', 'Innodb_row_lock_waits', 'Innodb_row_lock_time',
+  'Innodb_row_lock_time_max', 'Innodb_data_fsyncs', 'Innodb_os_log_fsyncs', 'Com_commit', 'Com_rollback',
+  'Innodb_buffer_pool_pages_flushed', 'Innodb_data_written', 'Innodb_buffer_pool_pages_dirty', 'Innodb_checkpoint_age',
+];
+/** Gauges: reported as the value at the start and at the end instead of a difference. */
+const STATUS_GAUGES = new Set(['Innodb_buffer_pool_pages_dirty', 'Innodb_checkpoint_age']);
+
+async function serverStatus(url: string): Promise<Record<string, number>> {
+  const conn = await mysql.createConnection(connectionOptions(parseMysqlUrl(url)));
+  try {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>(`SHOW GLOBAL STATUS WHERE Variable_name IN (${STATUS_NAMES.map(() => '?').join(',')})`, STATUS_NAMES);
+    const out: Record<string, number> = {};
+    for (const r of rows) out[String(r.Variable_name)] = Number(r.Value);
+    return out;
+  } finally {
+    await conn.end();
+  }
+}
+
+/** Differences of counters (Innodb_row_lock_time_max is a maximum: the later value is kept; gauges: start and end). */
+function statusDelta(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b)) {
+    if (STATUS_GAUGES.has(k)) {
+      out[`${k}_start`] = a[k] ?? 0;
+      out[`${k}_end`] = v;
+    } else out[k] = k.endsWith('_max') ? v : v - (a[k] ?? 0);
+  }
+  return out;
 }
 
 async function finish(results: Results, o: BenchOptions): Promise<void> {

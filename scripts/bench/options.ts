@@ -20,6 +20,8 @@ export interface BenchOptions {
   sweepSeconds: number;
   sweepBatchRecords: number;
   idleConnections: number;
+  /** Latency phase rate in MB/s (null = half the replayer's max), so runs can be compared at the same load. */
+  latencyRate: number | null;
   /** Phases to run (default all). */
   only: Set<string> | null;
   /** Write a V8 CPU profile of the broker into this directory. */
@@ -36,7 +38,7 @@ export const PHASES = ['ceiling', 'naive', 'replayer', 'consume', 'kcat', 'kafka
 const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--record-bytes N] [--batch-records N]
   [--partitions N] [--producers N] [--in-flight N] [--mysql-connections N] [--kafkajs-producers N]
   [--kcat-records N] [--kcat-procs N] [--sweep-partitions 1,10,100,1000] [--sweep-producers 1,4,16,64]
-  [--sweep-seconds S] [--sweep-batch-records N] [--idle-connections N]
+  [--sweep-seconds S] [--sweep-batch-records N] [--idle-connections N] [--latency-rate MBps]
   [--only ${PHASES.join(',')}] [--profile DIR] [--set broker.key=value] [--node-arg FLAG] [--note TEXT]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -58,6 +60,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     sweepSeconds: quick ? 1 : 4,
     sweepBatchRecords: 100,
     idleConnections: 1000,
+    latencyRate: null,
     only: null,
     profileDir: null,
     brokerSettings: {},
@@ -90,6 +93,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       case '--sweep-seconds': o.sweepSeconds = num(v, a); i++; break;
       case '--sweep-batch-records': o.sweepBatchRecords = num(v, a); i++; break;
       case '--idle-connections': o.idleConnections = num(v, a); i++; break;
+      case '--latency-rate': o.latencyRate = num(v, a); i++; break;
       case '--only': {
         const names = (v ?? '').split(',');
         for (const n of names) if (!(PHASES as readonly string[]).includes(n)) throw new Error(`unknown phase ${n}\n${USAGE}`);

@@ -142,12 +142,14 @@ export interface ProduceLoadResult {
   errors: number;
   errorCodes: Record<number, number>;
   latencyMs: number[];
+  /** Send time of each entry of latencyMs, ms since the start of the load. */
+  sentAtMs: number[];
 }
 
 export async function produceLoad(o: ProduceLoadOptions): Promise<ProduceLoadResult> {
   const conns = await Promise.all(Array.from({ length: o.connections }, () => RawConnection.connect(o.host, o.port)));
   const parts = Array.from({ length: o.partitions }, (_, p) => produceFrameParts(o.topic, p, o.batch, -1));
-  const result: ProduceLoadResult = { seconds: 0, requests: 0, bytes: 0, records: 0, errors: 0, errorCodes: {}, latencyMs: [] };
+  const result: ProduceLoadResult = { seconds: 0, requests: 0, bytes: 0, records: 0, errors: 0, errorCodes: {}, latencyMs: [], sentAtMs: [] };
   const start = performance.now();
   const deadline = start + o.durationMs;
   const progress = o.onProgress
@@ -171,6 +173,7 @@ export async function produceLoad(o: ProduceLoadOptions): Promise<ProduceLoadRes
       return;
     }
     result.latencyMs.push(latency);
+    result.sentAtMs.push(sentAt - start);
     result.bytes += o.batch.length;
     result.records += o.recordsPerBatch;
     o.onAck?.(partition, pr.baseOffset, sentAt);

@@ -60,7 +60,7 @@ export function printReport(r: Results): void {
     const e = lat.endToEndMs as Record<string, number>;
     const c = lat.mariadbCommitMs as Record<string, number>;
     console.log(
-      `\nlatency at ${f1(lat.mbps)} MB/s (${int(lat.requestsPerSec)} requests/s, half the max): produce p50 ${f1(p.p50)} / p99 ${f1(p.p99)} / p999 ${f1(p.p999)} ms;` +
+      `\nlatency at ${f1(lat.mbps)} MB/s (${int(lat.requestsPerSec)} requests/s, ${lat.fixedRate ? '--latency-rate' : 'half the max'}): produce p50 ${f1(p.p50)} / p99 ${f1(p.p99)} / p999 ${f1(p.p999)} ms;` +
         ` end-to-end p50 ${f1(e.p50)} / p99 ${f1(e.p99)} ms; MariaDB commit at that load p50 ${f1(c.p50)} / p99 ${f1(c.p99)} ms; produce p99 / commit p99 = ${f2(lat.p99OverCommitP99)}`,
     );
   }
