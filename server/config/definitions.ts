@@ -63,7 +63,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('log.tail.cache.bytes', 'long', '4194304', 'Bytes of the newest batches kept in memory per partition for consumers reading the tail.', false),
   def('log.tail.cache.total.bytes', 'long', '268435456', 'Bytes of the tail caches of all partitions together (256 MiB); the batches cached longest ago are evicted first. 0 = no global cap.', false),
   def('mysql.log.insert.driver', 'string', 'auto', 'Driver writing log rows: auto (the mariadb connector\'s bulk execute when the server is MariaDB, mysql2 otherwise), mysql2 or mariadb.', false),
-  def('group.commit.lanes', 'int', '2', 'Group-commit lanes per MySQL shard: each has its own connection and one transaction in flight; a partition always uses the same lane, so its appends stay in order.', false),
+  def('group.commit.lanes', 'int', '2', 'Group-commit lanes per MySQL shard: each has its own connections (group.commit.pipeline.depth of them) and transactions; a partition always uses the same lane, so its appends stay in order.', false),
   def('group.commit.pipeline.depth', 'int', '2', 'Group-commit transactions in flight per lane, each on its own connection: with 2, transaction N+1 is inserted while N commits (its fsync), and commits only after N did; if N fails, N+1 rolls back and its appends run again. 1 = one transaction at a time.', false),
   def('group.commit.max.delay.ms', 'int', '2', 'Longest an append waits for others to share its MySQL transaction.', false),
   def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus) and /health; empty disables it.', false),
