@@ -3,9 +3,13 @@
  * `npm start`) and a broker process, and measures in one run: the raw INSERT ceilings with
  * mysql2 and the mariadb connector, the naive row-per-message table, the broker loaded by a
  * raw-socket Produce replayer, kcat and kafkajs, consumption from backlog and tail against
- * the raw SELECT ceiling, latency at half the replayer's max rate, a partitions x producers
- * sweep with broker RSS, and idle connections. Prints a table and writes JSON under
- * bench/results/. `--quick` runs in under a minute. See docs/benchmarks.md.
+ * the raw SELECT ceiling, latency at half the replayer's max rate against MariaDB's commit
+ * latency at that rate, a partitions x producers sweep with broker RSS, and idle connections.
+ * The pairs a ratio is taken from (ceiling/naive/replayer, SELECT ceiling/raw backlog Fetch,
+ * produce latency/commit latency) run interleaved in `--rounds` rounds (3; 1 with --quick), so
+ * each ratio is taken within a round and reported as the median of the rounds with its range.
+ * Prints a table and writes JSON (every sample) under bench/results/. `--quick` runs in under
+ * a minute. See docs/benchmarks.md.
  */
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
@@ -21,7 +25,7 @@ import { parseOptions, type BenchOptions } from './options.js';
 import { ProcWatch, latencySummary, sleep } from './proc.js';
 import { createRawTables, insertCeiling, naiveInsert, selectCeiling, truncateRawTables, type Driver, type InsertResult } from './raw-mysql.js';
 import { fetchLoad, makeBatch, produceLoad, RawConnection } from './replayer.js';
-import { printReport, type Results } from './report.js';
+import { computeRatios, median, printReport, summarizeSamples, type Results, type Sample } from './report.js';
 
 const t0 = performance.now();
 export function log(msg: string): void {
@@ -41,7 +45,7 @@ async function main(): Promise<void> {
   };
   const batch = makeBatch(o.batchRecords, o.recordBytes);
   const bytesPerRecord = batch.length / o.batchRecords;
-  log(`batch: ${o.batchRecords} records of ${o.recordBytes} B = ${batch.length} B; ${o.duration} s per phase${o.quick ? ' (quick)' : ''}`);
+  log(`batch: ${o.batchRecords} records of ${o.recordBytes} B = ${batch.length} B; ${o.duration} s per phase, ${o.rounds} round(s) of each pair${o.quick ? ' (quick)' : ''}`);
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-bench-'));
   log(`starting MariaDB in ${dataDir}`);
@@ -57,118 +61,179 @@ async function main(): Promise<void> {
     await createRawTables(rawUrl);
     const self = process.pid;
 
-    // ---- 1. ceilings: raw inserts of the same batch bytes, both drivers -----------------------
-    const watch = (extra: Record<string, number> = {}) => new ProcWatch({ mariadb: db.pid, bench: self, ...extra }).begin();
-    const insertFigure = (name: string, r: InsertResult, w: ReturnType<ProcWatch['end']>, recordBytes: number) => {
+    // Which halves of the paired rounds run: a ratio needs both, so consume brings the ceilings along.
+    const needCeiling = run('ceiling') || run('consume');
+    const needReplayer = run('replayer') || run('consume') || (run('latency') && o.latencyRate === null);
+    const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'tail', 'latency', 'sweep', 'idle'];
+    const needBroker = phasesNeedingBroker.some(run);
+
+    // The broker runs (idle) during the raw phases too, so the rounds can interleave them.
+    if (needBroker) {
+      if (o.profileDir) await mkdir(o.profileDir, { recursive: true });
+      broker = await startBrokerProcess({ mysqlUrl: db.url, settings: o.brokerSettings, cpuProfileDir: o.profileDir ?? undefined, nodeArgs: o.brokerNodeArgs, log });
+      log(`broker pid ${broker.pid} on 127.0.0.1:${broker.port}`);
+    }
+    const pids = () => ({ mariadb: db.pid, bench: self, ...(broker ? { broker: broker.pid } : {}) });
+    const watch = () => new ProcWatch(pids()).begin();
+    type Watched = ReturnType<ProcWatch['end']>;
+    const cpuOf = (w: Watched, seconds: number): Record<string, number> =>
+      Object.fromEntries(Object.entries(w).map(([k, v]) => [k, v.cpuSeconds / seconds]));
+    const addSample = (name: string, sample: Sample) => {
+      const f = (results.figures[name] ??= { samples: [] });
+      (f.samples as Sample[]).push(sample);
+      Object.assign(f, summarizeSamples(f.samples as Sample[]));
+    };
+    const insertSample = (name: string, round: number, r: InsertResult, w: Watched, recordBytes: number) => {
       const commit = latencySummary(r.commitMs);
-      results.figures[name] = {
+      addSample(name, {
+        round,
         mbps: r.bytes / MB / r.seconds,
         recordsPerSec: r.records / r.seconds,
+        seconds: r.seconds,
         bytesPerRecord: recordBytes,
         transactions: r.transactions,
         commitMsP50: commit.p50,
         commitMsP99: commit.p99,
-        cpu: { mariadb: w.mariadb!.cpuSeconds / r.seconds, client: w.bench!.cpuSeconds / r.seconds },
-      };
-      log(`${name}: ${(r.bytes / MB / r.seconds).toFixed(1)} MB/s, ${Math.round(r.records / r.seconds)} records/s, commit p50 ${commit.p50.toFixed(1)} ms`);
+        cpu: cpuOf(w, r.seconds),
+      });
+      log(`${name} (round ${round}): ${(r.bytes / MB / r.seconds).toFixed(1)} MB/s, ${Math.round(r.records / r.seconds)} records/s, commit p50 ${commit.p50.toFixed(1)} ms, MariaDB CPU ${(w.mariadb!.cpuSeconds / r.seconds).toFixed(2)}`);
     };
-    const rowsPerStatement = Math.max(1, Math.floor((8 << 20) / batch.length));
-    if (run('ceiling')) {
-      for (const driver of ['mysql2', 'mariadb'] as Driver[]) {
-        await truncateRawTables(rawUrl);
-        log(`ceiling (${driver}): ${o.mysqlConnections} connections, ${rowsPerStatement} batches per transaction`);
-        const w = watch();
-        const r = await insertCeiling({ driver, url: rawUrl, connections: o.mysqlConnections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 });
-        insertFigure(`ceiling.${driver}`, r, w.end(), bytesPerRecord);
-      }
-      // What the mariadb pass left in bench_log is read back for the SELECT ceiling.
-      log('select ceiling: reading the stored batches back');
-      const w = watch();
-      const s = await selectCeiling(rawUrl, o.mysqlConnections, 8, Number.MAX_SAFE_INTEGER, o.duration * 1000);
-      const we = w.end();
-      results.figures['ceiling.select'] = { mbps: s.bytes / MB / s.seconds, recordsPerSec: (s.rows * o.batchRecords) / s.seconds, cpu: { mariadb: we.mariadb!.cpuSeconds / s.seconds, client: we.bench!.cpuSeconds / s.seconds } };
-      log(`select ceiling: ${(s.bytes / MB / s.seconds).toFixed(1)} MB/s`);
-      await truncateRawTables(rawUrl);
-    }
-    if (run('naive')) {
-      const value = Buffer.alloc(o.recordBytes, 0x61);
-      for (const driver of ['mysql2', 'mariadb'] as Driver[]) {
-        log(`naive row-per-message (${driver}): ${o.mysqlConnections} connections, ${o.batchRecords} rows per transaction`);
-        const w = watch();
-        const r = await naiveInsert({ driver, url: rawUrl, connections: o.mysqlConnections, value, rowsPerTransaction: o.batchRecords, durationMs: o.duration * 1000 });
-        insertFigure(`naive.${driver}`, r, w.end(), o.recordBytes);
-        await truncateRawTables(rawUrl);
-      }
-    }
+    const brokerSample = (name: string, round: number, seconds: number, bytes: number, records: number, w: Watched, extra: Record<string, unknown> = {}) => {
+      addSample(name, {
+        round,
+        mbps: bytes / MB / seconds,
+        recordsPerSec: records / seconds,
+        seconds,
+        cpu: cpuOf(w, seconds),
+        brokerPeakRssMB: (w.broker?.peakRssBytes ?? 0) / MB,
+        ...extra,
+      });
+      log(`${name}${round > 0 ? ` (round ${round})` : ''}: ${(bytes / MB / seconds).toFixed(1)} MB/s, ${Math.round(records / seconds)} records/s, broker CPU ${((w.broker?.cpuSeconds ?? 0) / seconds).toFixed(2)}, mariadb CPU ${(w.mariadb!.cpuSeconds / seconds).toFixed(2)}`);
+    };
 
-    // ---- the broker ---------------------------------------------------------------------------
-    const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'tail', 'latency', 'sweep', 'idle'];
-    if (!phasesNeedingBroker.some(run)) return finish(results, o);
-    if (o.profileDir) await mkdir(o.profileDir, { recursive: true });
-    broker = await startBrokerProcess({ mysqlUrl: db.url, settings: o.brokerSettings, cpuProfileDir: o.profileDir ?? undefined, nodeArgs: o.brokerNodeArgs, log });
-    log(`broker pid ${broker.pid} on 127.0.0.1:${broker.port}`);
     const host = '127.0.0.1';
-    const port = broker.port;
+    const port = broker?.port ?? 0;
     const kafka = new Kafka({ clientId: 'bench-admin', brokers: [`${host}:${port}`], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
-    await admin.connect();
+    if (broker) await admin.connect();
     const createTopic = async (topic: string, partitions: number) => {
       await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
     };
     const deleteTopic = async (topic: string) => {
       await admin.deleteTopics({ topics: [topic] }).catch((e: unknown) => log(`delete ${topic}: ${(e as Error).message}`));
     };
-    const bwatch = () => watch({ broker: broker!.pid });
-    const brokerFigure = (name: string, seconds: number, bytes: number, records: number, w: ReturnType<ProcWatch['end']>, extra: Record<string, unknown> = {}) => {
-      results.figures[name] = {
-        mbps: bytes / MB / seconds,
-        recordsPerSec: records / seconds,
-        cpu: { broker: w.broker!.cpuSeconds / seconds, mariadb: w.mariadb!.cpuSeconds / seconds, bench: w.bench!.cpuSeconds / seconds },
-        brokerPeakRssMB: w.broker!.peakRssBytes / MB,
-        ...extra,
-      };
-      log(`${name}: ${(bytes / MB / seconds).toFixed(1)} MB/s, ${Math.round(records / seconds)} records/s, broker CPU ${(w.broker!.cpuSeconds / seconds).toFixed(2)}, mariadb CPU ${(w.mariadb!.cpuSeconds / seconds).toFixed(2)}`);
+
+    // ---- 1. produce rounds: ceiling, naive and replayer, interleaved ---------------------------
+    // Round 1 measures both drivers for the ceiling and the naive table; later rounds repeat the
+    // better one. Odd rounds run the raw phases first, even rounds the replayer first, and each
+    // round starts from an empty ceiling table and a fresh replayer topic, so neither side always
+    // inherits the other's dirty pages.
+    const rowsPerStatement = Math.max(1, Math.floor((8 << 20) / batch.length));
+    const maxRequestsPerSec: number[] = [];
+    let ceilingDrivers: Driver[] = ['mysql2', 'mariadb'];
+    let naiveDrivers: Driver[] = ['mysql2', 'mariadb'];
+    let replayTopic: string | null = null;
+    const better = (a: string, b: string): Driver[] => {
+      const ma = results.figures[a]?.mbps ?? 0;
+      const mb = results.figures[b]?.mbps ?? 0;
+      return [ma >= mb ? 'mysql2' : 'mariadb'];
     };
-
-    // ---- 3a. replayer: the figure held against the ceiling ------------------------------------
-    let maxRequestsPerSec = 0;
-    const mainTopic = 'bench-replay';
-    const needReplayer = run('replayer') || run('consume') || (run('latency') && o.latencyRate === null);
-    if (needReplayer) {
-      await createTopic(mainTopic, o.partitions);
-      log(`replayer: ${o.producers} connections x ${o.inFlight} in flight, ${o.partitions} partitions`);
-      const w = bwatch();
-      const r = await produceLoad({ host, port, topic: mainTopic, partitions: o.partitions, connections: o.producers, inFlight: o.inFlight, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, onProgress: (b, s) => log(`  replayer ${(b / MB / s).toFixed(1)} MB/s`) });
-      const lat = latencySummary(r.latencyMs);
-      brokerFigure('broker.replayer', r.seconds, r.bytes, r.records, w.end(), { errors: r.errorCodes, produceMsP50: lat.p50, produceMsP99: lat.p99 });
-      maxRequestsPerSec = r.requests / r.seconds;
+    if (needCeiling || run('naive') || needReplayer) {
+      for (let round = 1; round <= o.rounds; round++) {
+        if (needCeiling) await truncateRawTables(rawUrl, ['bench_log']);
+        if (replayTopic) await deleteTopic(replayTopic);
+        replayTopic = null;
+        const ceilingStep = async () => {
+          if (!needCeiling) return;
+          for (const driver of ceilingDrivers) {
+            await truncateRawTables(rawUrl, ['bench_log']);
+            log(`ceiling (${driver}, round ${round}): ${o.mysqlConnections} connections, ${rowsPerStatement} batches per transaction`);
+            const w = watch();
+            const r = await insertCeiling({ driver, url: rawUrl, connections: o.mysqlConnections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 });
+            insertSample(`ceiling.${driver}`, round, r, w.end(), bytesPerRecord);
+          }
+          ceilingDrivers = better('ceiling.mysql2', 'ceiling.mariadb');
+        };
+        const naiveStep = async () => {
+          if (!run('naive')) return;
+          const value = Buffer.alloc(o.recordBytes, 0x61);
+          for (const driver of naiveDrivers) {
+            log(`naive row-per-message (${driver}, round ${round}): ${o.mysqlConnections} connections, ${o.batchRecords} rows per transaction`);
+            const w = watch();
+            const r = await naiveInsert({ driver, url: rawUrl, connections: o.mysqlConnections, value, rowsPerTransaction: o.batchRecords, durationMs: o.duration * 1000 });
+            insertSample(`naive.${driver}`, round, r, w.end(), o.recordBytes);
+            await truncateRawTables(rawUrl, ['bench_naive']);
+          }
+          naiveDrivers = better('naive.mysql2', 'naive.mariadb');
+        };
+        const replayerStep = async () => {
+          if (!needReplayer) return;
+          replayTopic = `bench-replay-${round}`;
+          await createTopic(replayTopic, o.partitions);
+          log(`replayer (round ${round}): ${o.producers} connections x ${o.inFlight} in flight, ${o.partitions} partitions`);
+          const w = watch();
+          const r = await produceLoad({ host, port, topic: replayTopic, partitions: o.partitions, connections: o.producers, inFlight: o.inFlight, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, onProgress: (b, s) => log(`  replayer ${(b / MB / s).toFixed(1)} MB/s`) });
+          const lat = latencySummary(r.latencyMs);
+          brokerSample('broker.replayer', round, r.seconds, r.bytes, r.records, w.end(), { errors: r.errorCodes, produceMsP50: lat.p50, produceMsP99: lat.p99 });
+          maxRequestsPerSec.push(r.requests / r.seconds);
+        };
+        const steps = round % 2 === 1 ? [ceilingStep, naiveStep, replayerStep] : [replayerStep, naiveStep, ceilingStep];
+        for (const step of steps) await step();
+      }
     }
 
-    // ---- 4. consume the backlog: raw Fetch and kafkajs ----------------------------------------
-    if (run('consume')) {
-      const offsets = await admin.fetchTopicOffsets(mainTopic);
-      const ends = offsets.sort((a, b) => a.partition - b.partition).map((x) => BigInt(x.high));
-      const parts = ends.map((_, i) => i);
-      log(`consume backlog (raw Fetch): ${parts.length} partitions, ${ends.reduce((a, b) => a + b, 0n)} records`);
-      let w = bwatch();
-      const f = await fetchLoad({ host, port, topic: mainTopic, partitions: parts, from: parts.map(() => 0n), until: ends, durationMs: o.duration * 1000, maxBytes: 16 << 20, partitionMaxBytes: 8 << 20, maxWaitMs: 100 });
-      brokerFigure('broker.consume.backlog.raw', f.seconds, f.bytes, f.records, w.end(), { errors: f.errors });
-      const total = Number(ends.reduce((a, b) => a + b, 0n));
-      log('consume backlog (kafkajs consumer group)');
-      w = bwatch();
-      const k = await runClients({ mode: 'consume', brokers: [`${host}:${port}`], topic: mainTopic, partitions: o.partitions, durationMs: o.duration * 1000 + 10_000, targetRecords: total, groupId: 'bench-backlog', fromBeginning: true }, log);
-      const kw = w.end();
-      brokerFigure('broker.consume.backlog.kafkajs', k.seconds, k.records * bytesPerRecord, k.records, kw, { clientCpu: k.cpuSeconds / k.seconds, joinSeconds: k.joinSeconds });
+    // ---- 2. consume rounds: SELECT ceiling and raw backlog Fetch, interleaved --------------------
+    // Both read what the last produce round wrote (the ceiling table, the replayer topic), from the
+    // first row, starting again at the end, for the whole phase.
+    if (needCeiling || run('consume')) {
+      const rawConsume = run('consume') && replayTopic !== null;
+      let ends: bigint[] = [];
+      if (rawConsume) {
+        const offsets = await admin.fetchTopicOffsets(replayTopic!);
+        ends = offsets.sort((a, b) => a.partition - b.partition).map((x) => BigInt(x.high));
+      }
+      for (let round = 1; round <= o.rounds; round++) {
+        const selectStep = async () => {
+          log(`select ceiling (round ${round}): reading the stored batches back, ${o.mysqlConnections} connections`);
+          const w = watch();
+          const s = await selectCeiling(rawUrl, o.mysqlConnections, 8, o.duration * 1000);
+          const we = w.end();
+          addSample('ceiling.select', { round, mbps: s.bytes / MB / s.seconds, recordsPerSec: (s.rows * o.batchRecords) / s.seconds, seconds: s.seconds, cpu: cpuOf(we, s.seconds) });
+          log(`select ceiling (round ${round}): ${(s.bytes / MB / s.seconds).toFixed(1)} MB/s`);
+        };
+        const fetchStep = async () => {
+          if (!rawConsume) return;
+          const parts = ends.map((_, i) => i);
+          log(`consume backlog (raw Fetch, round ${round}): ${parts.length} partitions, ${ends.reduce((a, b) => a + b, 0n)} records, from offset 0 again at the end`);
+          const w = watch();
+          const f = await fetchLoad({ host, port, topic: replayTopic!, partitions: parts, from: parts.map(() => 0n), until: ends, wrap: true, durationMs: o.duration * 1000, maxBytes: 16 << 20, partitionMaxBytes: 8 << 20, maxWaitMs: 100 });
+          brokerSample('broker.consume.backlog.raw', round, f.seconds, f.bytes, f.records, w.end(), { errors: f.errors });
+        };
+        const steps = round % 2 === 1 ? [selectStep, fetchStep] : [fetchStep, selectStep];
+        for (const step of steps) await step();
+      }
+      if (rawConsume) {
+        const total = Number(ends.reduce((a, b) => a + b, 0n));
+        log('consume backlog (kafkajs consumer group)');
+        const w = watch();
+        const k = await runClients({ mode: 'consume', brokers: [`${host}:${port}`], topic: replayTopic!, partitions: o.partitions, durationMs: o.duration * 1000 + 10_000, targetRecords: total, groupId: 'bench-backlog', fromBeginning: true }, log);
+        brokerSample('broker.consume.backlog.kafkajs', 0, k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds, joinSeconds: k.joinSeconds });
+      }
     }
-    if (needReplayer) await deleteTopic(mainTopic);
+    if (replayTopic) await deleteTopic(replayTopic);
+    if (needCeiling) await truncateRawTables(rawUrl, ['bench_log']);
+    if (!needBroker) {
+      await finish(results, o);
+      return;
+    }
 
     // ---- 3b. kcat -------------------------------------------------------------------------------
     if (run('kcat')) {
       await createTopic('bench-kcat', o.partitions);
       log(`kcat: ${o.kcatRecords} records of ${o.recordBytes} B from a file, ${o.kcatProcs} kcat processes`);
-      const w = bwatch();
+      const w = watch();
       const k = await runClients({ mode: 'kcat', brokers: [`${host}:${port}`], topic: 'bench-kcat', partitions: o.partitions, durationMs: 120_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs: o.kcatProcs }, log);
-      brokerFigure('broker.kcat', k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds });
+      brokerSample('broker.kcat', 0, k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds });
       await deleteTopic('bench-kcat');
     }
 
@@ -176,9 +241,9 @@ async function main(): Promise<void> {
     if (run('kafkajs')) {
       await createTopic('bench-kafkajs', o.partitions);
       log(`kafkajs: ${o.kafkajsProducers} producers, acks=-1, ${o.batchRecords} records per send`);
-      const w = bwatch();
+      const w = watch();
       const k = await runClients({ mode: 'produce', brokers: [`${host}:${port}`], topic: 'bench-kafkajs', partitions: o.partitions, producers: o.kafkajsProducers, batchRecords: o.batchRecords, recordBytes: o.recordBytes, durationMs: o.duration * 1000 }, log);
-      brokerFigure('broker.kafkajs', k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds });
+      brokerSample('broker.kafkajs', 0, k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds });
       await deleteTopic('bench-kafkajs');
     }
 
@@ -187,91 +252,102 @@ async function main(): Promise<void> {
       await createTopic('bench-tail', o.partitions);
       log('tail: replayer producing while a raw Fetch follower reads the tail');
       const parts = Array.from({ length: o.partitions }, (_, i) => i);
-      const w = bwatch();
+      const w = watch();
       const [p, f] = await Promise.all([
         produceLoad({ host, port, topic: 'bench-tail', partitions: o.partitions, connections: o.producers, inFlight: o.inFlight, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords }),
         fetchLoad({ host, port, topic: 'bench-tail', partitions: parts, from: parts.map(() => 0n), durationMs: o.duration * 1000 + 500, maxBytes: 16 << 20, partitionMaxBytes: 8 << 20, maxWaitMs: 100 }),
       ]);
       const we = w.end();
-      brokerFigure('broker.tail.produce', p.seconds, p.bytes, p.records, we);
-      brokerFigure('broker.tail.consume', f.seconds, f.bytes, f.records, we, { consumedOverProduced: f.records / Math.max(1, p.records) });
+      brokerSample('broker.tail.produce', 0, p.seconds, p.bytes, p.records, we);
+      brokerSample('broker.tail.consume', 0, f.seconds, f.bytes, f.records, we, { consumedOverProduced: f.records / Math.max(1, p.records) });
       await deleteTopic('bench-tail');
     }
 
-    // ---- 5. latency at half the max rate ----------------------------------------------------------
+    // ---- 5. latency rounds: produce at half the max rate, and MariaDB's commits at that rate -------
     if (run('latency')) {
-      if (o.latencyRate === null && maxRequestsPerSec === 0) throw new Error('latency needs the replayer phase (or --latency-rate)');
-      const rate = o.latencyRate !== null ? (o.latencyRate * MB) / batch.length : maxRequestsPerSec / 2;
+      if (o.latencyRate === null && maxRequestsPerSec.length === 0) throw new Error('latency needs the replayer phase (or --latency-rate)');
+      const rate = o.latencyRate !== null ? (o.latencyRate * MB) / batch.length : median(maxRequestsPerSec) / 2;
       const conns = o.producers;
-      await createTopic('bench-latency', conns);
-      log(`latency: ${rate.toFixed(0)} requests/s (${o.latencyRate !== null ? '--latency-rate' : 'half the max'}), ${conns} connections, end-to-end via a Fetch follower`);
-      const status0 = await serverStatus(db.url);
-      const sent = new Map<string, number>();
-      const received = new Map<string, number>();
-      const e2e: number[] = [];
-      const parts = Array.from({ length: conns }, (_, i) => i);
-      const w = bwatch();
-      const [p] = await Promise.all([
-        produceLoad({
-          host, port, topic: 'bench-latency', partitions: conns, connections: conns, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, requestsPerSecond: rate,
-          onAck: (part, base, at) => {
-            const key = `${part}:${base}`;
-            const r = received.get(key);
-            if (r !== undefined) {
-              e2e.push(r - at);
-              received.delete(key);
-            } else sent.set(key, at);
-          },
-        }),
-        fetchLoad({
-          host, port, topic: 'bench-latency', partitions: parts, from: parts.map(() => 0n), durationMs: o.duration * 1000 + 1000, maxBytes: 16 << 20, partitionMaxBytes: 8 << 20, maxWaitMs: 500,
-          onBatch: (part, base, _n, at) => {
-            const key = `${part}:${base}`;
-            const s = sent.get(key);
-            if (s !== undefined) {
-              e2e.push(at - s);
-              sent.delete(key);
-            } else received.set(key, at);
-          },
-        }),
-      ]);
-      const pw = w.end();
-      const brokerStatus = statusDelta(status0, await serverStatus(db.url));
-      const produce = latencySummary(p.latencyMs);
-      const endToEnd = latencySummary(e2e);
-      await deleteTopic('bench-latency');
-      // MariaDB's commit latency at the same load: the same bytes per second, one batch per transaction.
-      // The better ceiling's driver; without the ceiling phase, the connector the broker uses on this server.
-      const ceilings = results.figures['ceiling.mariadb'] && results.figures['ceiling.mysql2'];
-      const driver: Driver = ceilings
-        ? (results.figures['ceiling.mariadb']!.mbps ?? 0) > (results.figures['ceiling.mysql2']!.mbps ?? 0) ? 'mariadb' : 'mysql2'
+      // MariaDB's commit latency at the same load: the same bytes per second, one batch per transaction,
+      // through the better ceiling's driver (without the ceiling phase, the connector the broker uses).
+      const driver: Driver = results.figures['ceiling.mariadb'] || results.figures['ceiling.mysql2']
+        ? ceilingDrivers[0]!
         : /mariadb/i.test(String(results.machine.mysqlVersion)) ? 'mariadb' : 'mysql2';
-      log(`latency: MariaDB commit latency at the same load (${driver}, one batch per transaction)`);
-      await truncateRawTables(rawUrl);
-      const status1 = await serverStatus(db.url);
-      const c = await insertCeiling({ driver, url: rawUrl, connections: conns, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: rate });
-      const rawStatus = statusDelta(status1, await serverStatus(db.url));
-      await truncateRawTables(rawUrl);
-      const commit = latencySummary(c.commitMs);
-      results.figures['latency'] = {
-        requestsPerSec: p.requests / p.seconds,
-        mbps: p.bytes / MB / p.seconds,
-        recordsPerSec: p.records / p.seconds,
-        produceMs: produce,
-        endToEndMs: endToEnd,
-        mariadbCommitMs: commit,
-        p99OverCommitP99: produce.p99 / commit.p99,
-        fixedRate: o.latencyRate !== null,
-        // Produce p99 per second of the phase: whether slow requests cluster (e.g. right after the previous phase).
-        produceP99BySecond: p99BySecond(p.latencyMs, p.sentAtMs),
-        commitDriver: driver,
-        cpu: { broker: pw.broker!.cpuSeconds / p.seconds, mariadb: pw.mariadb!.cpuSeconds / p.seconds },
-        // MariaDB counters over each half: binlog group commits, row-lock waits, fsyncs.
-        mariadbStatus: { broker: brokerStatus, rawCommit: rawStatus },
-      };
-      log(`latency: MariaDB during produce ${JSON.stringify(brokerStatus)}; during raw commits ${JSON.stringify(rawStatus)}`);
-      log(`latency: produce p99 per second ${JSON.stringify(results.figures['latency'].produceP99BySecond)}`);
-      log(`latency: produce p50 ${produce.p50.toFixed(1)} p99 ${produce.p99.toFixed(1)} p999 ${produce.p999.toFixed(1)} ms; e2e p99 ${endToEnd.p99.toFixed(1)} ms; MariaDB commit p99 ${commit.p99.toFixed(1)} ms`);
+      const samples: Record<string, unknown>[] = [];
+      for (let round = 1; round <= o.rounds; round++) {
+        const sample: Record<string, unknown> = { round };
+        const produceStep = async () => {
+          const topic = `bench-latency-${round}`;
+          await createTopic(topic, conns);
+          log(`latency (round ${round}): ${rate.toFixed(0)} requests/s (${o.latencyRate !== null ? '--latency-rate' : 'half the median max'}), ${conns} connections, end-to-end via a Fetch follower`);
+          const status0 = await serverStatus(db.url);
+          const sent = new Map<string, number>();
+          const received = new Map<string, number>();
+          const e2e: number[] = [];
+          const parts = Array.from({ length: conns }, (_, i) => i);
+          const w = watch();
+          const [p] = await Promise.all([
+            produceLoad({
+              host, port, topic, partitions: conns, connections: conns, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, requestsPerSecond: rate,
+              onAck: (part, base, at) => {
+                const key = `${part}:${base}`;
+                const r = received.get(key);
+                if (r !== undefined) {
+                  e2e.push(r - at);
+                  received.delete(key);
+                } else sent.set(key, at);
+              },
+            }),
+            fetchLoad({
+              host, port, topic, partitions: parts, from: parts.map(() => 0n), durationMs: o.duration * 1000 + 1000, maxBytes: 16 << 20, partitionMaxBytes: 8 << 20, maxWaitMs: 500,
+              onBatch: (part, base, _n, at) => {
+                const key = `${part}:${base}`;
+                const s = sent.get(key);
+                if (s !== undefined) {
+                  e2e.push(at - s);
+                  sent.delete(key);
+                } else received.set(key, at);
+              },
+            }),
+          ]);
+          const pw = w.end();
+          const produce = latencySummary(p.latencyMs);
+          Object.assign(sample, {
+            requestsPerSec: p.requests / p.seconds,
+            mbps: p.bytes / MB / p.seconds,
+            recordsPerSec: p.records / p.seconds,
+            produceMs: produce,
+            endToEndMs: latencySummary(e2e),
+            // Produce p99 per second of the phase: whether slow requests cluster.
+            produceP99BySecond: p99BySecond(p.latencyMs, p.sentAtMs),
+            cpu: cpuOf(pw, p.seconds),
+            mariadbStatusProduce: statusDelta(status0, await serverStatus(db.url)),
+          });
+          await deleteTopic(topic);
+          log(`latency (round ${round}): produce p50 ${produce.p50.toFixed(1)} p99 ${produce.p99.toFixed(1)} p999 ${produce.p999.toFixed(1)} ms at ${(p.bytes / MB / p.seconds).toFixed(1)} MB/s`);
+        };
+        const commitStep = async () => {
+          log(`latency (round ${round}): MariaDB commit latency at the same load (${driver}, one batch per transaction)`);
+          await truncateRawTables(rawUrl, ['bench_log']);
+          const status1 = await serverStatus(db.url);
+          const c = await insertCeiling({ driver, url: rawUrl, connections: conns, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: rate });
+          sample.mariadbStatusCommit = statusDelta(status1, await serverStatus(db.url));
+          await truncateRawTables(rawUrl, ['bench_log']);
+          const commit = latencySummary(c.commitMs);
+          sample.mariadbCommitMs = commit;
+          sample.commitMbps = c.bytes / MB / c.seconds;
+          log(`latency (round ${round}): MariaDB commit p50 ${commit.p50.toFixed(1)} p99 ${commit.p99.toFixed(1)} ms`);
+        };
+        sample.order = round % 2 === 1 ? 'produce, commit' : 'commit, produce';
+        const steps = round % 2 === 1 ? [produceStep, commitStep] : [commitStep, produceStep];
+        for (const step of steps) await step();
+        const pp99 = (sample.produceMs as { p99: number }).p99;
+        const cp99 = (sample.mariadbCommitMs as { p99: number }).p99;
+        sample.p99OverCommitP99 = pp99 / cp99;
+        samples.push(sample);
+        log(`latency (round ${round}): produce p99 / commit p99 = ${(pp99 / cp99).toFixed(2)}; MariaDB during produce ${JSON.stringify(sample.mariadbStatusProduce)}; during raw commits ${JSON.stringify(sample.mariadbStatusCommit)}`);
+      }
+      results.figures['latency'] = { samples, fixedRate: o.latencyRate !== null, requestsPerSecTarget: rate, commitDriver: driver };
     }
 
     // ---- scale sweep --------------------------------------------------------------------------------
@@ -282,7 +358,7 @@ async function main(): Promise<void> {
         const topic = `bench-sweep-${partitions}`;
         await createTopic(topic, partitions);
         for (const producers of o.sweepProducers) {
-          const w = bwatch();
+          const w = watch();
           const r = await produceLoad({ host, port, topic, partitions, connections: producers, inFlight: 2, durationMs: o.sweepSeconds * 1000, batch: sweepBatch, recordsPerBatch: o.sweepBatchRecords });
           const we = w.end();
           const point = {
@@ -305,7 +381,7 @@ async function main(): Promise<void> {
     }
 
     // ---- idle connections ----------------------------------------------------------------------------
-    if (run('idle')) {
+    if (run('idle') && broker) {
       await sleep(500);
       const before = new ProcWatch({ broker: broker.pid }).begin().end().broker!.rssBytes;
       log(`idle: opening ${o.idleConnections} connections (each sends ApiVersions once)`);
@@ -375,6 +451,7 @@ async function finish(results: Results, o: BenchOptions): Promise<void> {
   results.finishedAt = new Date().toISOString();
   results.machine.loadAvgAtEnd = os.loadavg();
   results.seconds = (performance.now() - t0) / 1000;
+  results.ratios = computeRatios(results);
   const dir = path.resolve('bench/results');
   await mkdir(dir, { recursive: true });
   const file = path.join(dir, `bench-${results.startedAt.replace(/[:.]/g, '-')}${o.quick ? '-quick' : ''}.json`);

@@ -3,6 +3,11 @@ export interface BenchOptions {
   quick: boolean;
   /** Seconds per throughput phase. */
   duration: number;
+  /**
+   * Rounds of the paired phases (ceiling/naive/replayer, SELECT ceiling/raw backlog Fetch,
+   * produce latency/commit latency), interleaved so each ratio is taken within one round.
+   */
+  rounds: number;
   recordBytes: number;
   batchRecords: number;
   partitions: number;
@@ -35,7 +40,7 @@ export interface BenchOptions {
 
 export const PHASES = ['ceiling', 'naive', 'replayer', 'consume', 'kcat', 'kafkajs', 'tail', 'latency', 'sweep', 'idle'] as const;
 
-const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--record-bytes N] [--batch-records N]
+const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--record-bytes N] [--batch-records N]
   [--partitions N] [--producers N] [--in-flight N] [--mysql-connections N] [--kafkajs-producers N]
   [--kcat-records N] [--kcat-procs N] [--sweep-partitions 1,10,100,1000] [--sweep-producers 1,4,16,64]
   [--sweep-seconds S] [--sweep-batch-records N] [--idle-connections N] [--latency-rate MBps]
@@ -46,6 +51,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const o: BenchOptions = {
     quick,
     duration: quick ? 2 : 10,
+    rounds: quick ? 1 : 3,
     recordBytes: 1024,
     batchRecords: 1000,
     partitions: 8,
@@ -79,6 +85,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     switch (a) {
       case '--quick': break;
       case '--duration': o.duration = num(v, a); i++; break;
+      case '--rounds': o.rounds = Math.round(num(v, a)); i++; break;
       case '--record-bytes': o.recordBytes = num(v, a); i++; break;
       case '--batch-records': o.batchRecords = num(v, a); i++; break;
       case '--partitions': o.partitions = num(v, a); i++; break;

@@ -90,10 +90,9 @@ export async function createRawTables(url: string): Promise<void> {
   await c.close();
 }
 
-export async function truncateRawTables(url: string): Promise<void> {
+export async function truncateRawTables(url: string, tables: readonly string[] = ['bench_log', 'bench_naive']): Promise<void> {
   const c = await openRawConn('mysql2', url);
-  await c.exec('TRUNCATE TABLE bench_log');
-  await c.exec('TRUNCATE TABLE bench_naive');
+  for (const t of tables) await c.exec(`TRUNCATE TABLE ${t}`);
   await c.close();
 }
 
@@ -202,8 +201,10 @@ export interface SelectResult {
 /**
  * Reads back what insertCeiling wrote (partition c on connection c), by primary-key range in
  * chunks of `rowsPerQuery` batches, as the broker's MySQL reads do: the raw read ceiling.
+ * At the end of a partition a connection starts again from its first row, so the phase lasts
+ * `durationMs` whatever the table holds.
  */
-export async function selectCeiling(url: string, connections: number, rowsPerQuery: number, maxBytes: number, durationMs: number): Promise<SelectResult> {
+export async function selectCeiling(url: string, connections: number, rowsPerQuery: number, durationMs: number): Promise<SelectResult> {
   const loc = parseMysqlUrl(url);
   const conns = await Promise.all(Array.from({ length: connections }, () => mysql.createConnection(connectionOptions(loc))));
   const result: SelectResult = { seconds: 0, bytes: 0, rows: 0 };
@@ -212,12 +213,16 @@ export async function selectCeiling(url: string, connections: number, rowsPerQue
   await Promise.all(
     conns.map(async (conn, c) => {
       let from = '0';
-      while (performance.now() < deadline && result.bytes < maxBytes) {
+      while (performance.now() < deadline) {
         const [rows] = await conn.query<mysql.RowDataPacket[]>(
           'SELECT base_offset, last_offset, payload FROM bench_log WHERE partition_id = ? AND base_offset >= ? ORDER BY base_offset LIMIT ?',
           [c, from, rowsPerQuery],
         );
-        if (rows.length === 0) break;
+        if (rows.length === 0) {
+          if (from === '0') break; // nothing stored for this partition
+          from = '0';
+          continue;
+        }
         for (const r of rows) {
           result.bytes += (r.payload as Buffer).length;
           result.rows++;

@@ -221,6 +221,8 @@ export interface FetchLoadOptions {
   from: bigint[];
   /** Stop a partition at this offset (backlog); undefined = follow the tail until the deadline. */
   until?: bigint[];
+  /** With `until`: start the partition again from `from` when it reaches `until`, until the deadline. */
+  wrap?: boolean;
   durationMs: number;
   maxBytes: number;
   partitionMaxBytes: number;
@@ -248,7 +250,11 @@ export async function fetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult> {
       let offset = o.from[i]!;
       const until = o.until?.[i];
       try {
-        while (performance.now() < deadline && (until === undefined || offset < until)) {
+        while (performance.now() < deadline) {
+          if (until !== undefined && offset >= until) {
+            if (!o.wrap || until <= o.from[i]!) break;
+            offset = o.from[i]!;
+          }
           const frame = encodeRequestFrame(1, FETCH_VERSION, conn.correlation++, 'bench', {
             clusterId: null,
             replicaId: -1,

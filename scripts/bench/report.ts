@@ -1,9 +1,39 @@
-/** The results object (written as JSON) and the table printed at the end of a run. */
+/**
+ * The results object (written as JSON) and the table printed at the end of a run. Figures
+ * measured in rounds keep every sample; the table shows the median and the min-max range, and
+ * each ratio is taken within a round (broker and reference of the same round) and reported as
+ * the median of the rounds' ratios with their range.
+ */
+
+/** One measurement of a figure (one phase of one round; round 0 = a phase run once). */
+export interface Sample {
+  round: number;
+  mbps: number;
+  recordsPerSec: number;
+  cpu: Record<string, number>;
+  brokerPeakRssMB?: number;
+  [key: string]: unknown;
+}
 
 export interface Figure {
   mbps?: number;
   recordsPerSec?: number;
+  samples?: unknown[];
   [key: string]: unknown;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+}
+
+export interface Ratio extends Spread {
+  /** What is divided by what. */
+  of: string;
+  /** Per round: [round, ratio] (a single-sample figure is held against the reference's median). */
+  perRound: Array<[number, number]>;
 }
 
 export interface Results {
@@ -13,11 +43,85 @@ export interface Results {
   options: object;
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; mysqlVersion?: string; loadAvgAtStart: number[]; loadAvgAtEnd?: number[] };
   figures: Record<string, Figure>;
+  ratios?: Record<string, Ratio>;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const s = [...values].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export function spread(values: number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values), n: values.length };
+}
+
+/** Summary fields of a figure from its samples: medians (CPU per process too), MB/s range, peak RSS over all. */
+export function summarizeSamples(samples: Sample[]): Record<string, unknown> {
+  const mbps = spread(samples.map((s) => s.mbps));
+  const cpu: Record<string, number> = {};
+  for (const k of new Set(samples.flatMap((s) => Object.keys(s.cpu)))) cpu[k] = median(samples.map((s) => s.cpu[k] ?? 0));
+  const out: Record<string, unknown> = {
+    n: samples.length,
+    mbps: mbps.median,
+    mbpsMin: mbps.min,
+    mbpsMax: mbps.max,
+    recordsPerSec: median(samples.map((s) => s.recordsPerSec)),
+    cpu,
+  };
+  const rss = samples.map((s) => s.brokerPeakRssMB).filter((x): x is number => typeof x === 'number' && x > 0);
+  if (rss.length > 0) out.brokerPeakRssMB = Math.max(...rss);
+  const clientCpu = samples.map((s) => s.clientCpu).filter((x): x is number => typeof x === 'number');
+  if (clientCpu.length > 0) out.clientCpu = median(clientCpu);
+  return out;
+}
+
+const samplesOf = (r: Results, name: string): Sample[] => (r.figures[name]?.samples as Sample[] | undefined) ?? [];
+
+/** The better driver's sample of each round (the ceiling of that round). */
+function bestByRound(r: Results, names: string[], key: 'mbps' | 'recordsPerSec'): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const n of names) for (const s of samplesOf(r, n)) out.set(s.round, Math.max(out.get(s.round) ?? 0, s[key]));
+  return out;
+}
+
+function ratio(of: string, pairs: Array<[number, number]>): Ratio | undefined {
+  const ok = pairs.filter(([, v]) => Number.isFinite(v));
+  if (ok.length === 0) return undefined;
+  return { of, ...spread(ok.map(([, v]) => v)), perRound: ok };
+}
+
+/** Every ratio of the report, per round where both sides were measured in the same round. */
+export function computeRatios(r: Results): Record<string, Ratio> {
+  const out: Record<string, Ratio | undefined> = {};
+  const ceiling = bestByRound(r, ['ceiling.mysql2', 'ceiling.mariadb'], 'mbps');
+  const naive = bestByRound(r, ['naive.mysql2', 'naive.mariadb'], 'recordsPerSec');
+  const select = bestByRound(r, ['ceiling.select'], 'mbps');
+  const ceilingMedian = median([...ceiling.values()]);
+  const naiveMedian = median([...naive.values()]);
+  const selectMedian = median([...select.values()]);
+  const paired = (name: string, ref: Map<number, number>, key: 'mbps' | 'recordsPerSec', refMedian: number): Array<[number, number]> =>
+    samplesOf(r, name).map((s) => [s.round, s[key] / (s.round > 0 && ref.has(s.round) ? ref.get(s.round)! : refMedian)]);
+  for (const n of ['ceiling.mysql2', 'ceiling.mariadb', 'broker.replayer', 'broker.kcat', 'broker.kafkajs', 'broker.tail.produce', 'naive.mysql2', 'naive.mariadb']) {
+    if (ceiling.size > 0) out[`${n}/ceiling`] = ratio(`${n} MB/s / the round's ceiling MB/s`, paired(n, ceiling, 'mbps', ceilingMedian));
+    if (naive.size > 0 && !n.startsWith('naive')) out[`${n}/naive`] = ratio(`${n} records/s / the round's naive records/s`, paired(n, naive, 'recordsPerSec', naiveMedian));
+  }
+  for (const n of ['broker.consume.backlog.raw', 'broker.consume.backlog.kafkajs']) {
+    if (select.size > 0) out[`${n}/select`] = ratio(`${n} MB/s / the round's SELECT ceiling MB/s`, paired(n, select, 'mbps', selectMedian));
+  }
+  const tail = samplesOf(r, 'broker.tail.consume')[0];
+  if (tail) out['tail.consumed/produced'] = ratio('records consumed from the tail / records produced', [[0, tail.consumedOverProduced as number]]);
+  const lat = (r.figures['latency']?.samples as Array<Record<string, unknown>> | undefined) ?? [];
+  if (lat.length > 0) out['latency.p99/commitP99'] = ratio("produce p99 / the round's MariaDB commit p99 at the same rate", lat.map((s) => [s.round as number, s.p99OverCommitP99 as number]));
+  return Object.fromEntries(Object.entries(out).filter((e): e is [string, Ratio] => e[1] !== undefined));
 }
 
 const f1 = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(1) : '-');
 const f2 = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(2) : '-');
 const int = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+const range = (lo: unknown, hi: unknown, f: (n: unknown) => string) => (lo === hi ? '' : `${f(lo)}-${f(hi)}`);
+const ratioCell = (x: Ratio | undefined, f: (n: unknown) => string) => (x ? `${f(x.median)}${x.n > 1 ? ` (${f(x.min)}-${f(x.max)})` : ''}` : '-');
 
 function pad(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
@@ -26,10 +130,8 @@ function pad(rows: string[][]): string {
 
 export function printReport(r: Results): void {
   const fig = r.figures;
-  const ceiling = Math.max(fig['ceiling.mysql2']?.mbps ?? 0, fig['ceiling.mariadb']?.mbps ?? 0);
-  const naiveRecords = Math.max(fig['naive.mysql2']?.recordsPerSec ?? 0, fig['naive.mariadb']?.recordsPerSec ?? 0);
-  const selectCeiling = fig['ceiling.select']?.mbps ?? 0;
-  const rows: string[][] = [['figure', 'MB/s', 'records/s', 'vs ceiling', 'vs naive', 'broker CPU', 'MariaDB CPU', 'client CPU', 'broker RSS MB']];
+  const ratios = r.ratios ?? computeRatios(r);
+  const rows: string[][] = [['figure', 'n', 'MB/s', 'range', 'records/s', 'vs ceiling', 'vs naive', 'broker CPU', 'MariaDB CPU', 'client CPU', 'broker RSS MB']];
   const order = [
     'ceiling.mysql2', 'ceiling.mariadb', 'naive.mysql2', 'naive.mariadb',
     'broker.replayer', 'broker.kcat', 'broker.kafkajs',
@@ -39,30 +141,36 @@ export function printReport(r: Results): void {
     const x = fig[name];
     if (!x) continue;
     const cpu = (x.cpu ?? {}) as Record<string, number>;
-    const isConsume = name.includes('consume') || name === 'ceiling.select';
-    const base = isConsume ? selectCeiling : ceiling;
+    const vsCeiling = name === 'ceiling.select' ? '1.00' : name === 'broker.tail.consume' ? `${ratioCell(ratios['tail.consumed/produced'], f2)} of produced` : ratioCell(ratios[`${name}/ceiling`] ?? ratios[`${name}/select`], f2);
+    const client = (x.clientCpu as number | undefined) ?? (name.startsWith('ceiling') || name.startsWith('naive') ? cpu.bench : undefined);
     rows.push([
       name,
+      String(x.n ?? 1),
       f1(x.mbps),
+      range(x.mbpsMin, x.mbpsMax, f1),
       int(x.recordsPerSec),
-      base > 0 && x.mbps !== undefined ? f2(x.mbps / base) : '-',
-      naiveRecords > 0 && x.recordsPerSec !== undefined && !isConsume ? f1(x.recordsPerSec / naiveRecords) : '-',
+      vsCeiling,
+      ratioCell(ratios[`${name}/naive`], f1),
       f2(cpu.broker),
       f2(cpu.mariadb),
-      f2((x.clientCpu as number | undefined) ?? cpu.client),
+      f2(client),
       f1(x.brokerPeakRssMB),
     ]);
   }
-  console.log('\n' + pad(rows));
-  const lat = fig['latency'] as Record<string, Record<string, number> | number> | undefined;
-  if (lat) {
-    const p = lat.produceMs as Record<string, number>;
-    const e = lat.endToEndMs as Record<string, number>;
-    const c = lat.mariadbCommitMs as Record<string, number>;
-    console.log(
-      `\nlatency at ${f1(lat.mbps)} MB/s (${int(lat.requestsPerSec)} requests/s, ${lat.fixedRate ? '--latency-rate' : 'half the max'}): produce p50 ${f1(p.p50)} / p99 ${f1(p.p99)} / p999 ${f1(p.p999)} ms;` +
-        ` end-to-end p50 ${f1(e.p50)} / p99 ${f1(e.p99)} ms; MariaDB commit at that load p50 ${f1(c.p50)} / p99 ${f1(c.p99)} ms; produce p99 / commit p99 = ${f2(lat.p99OverCommitP99)}`,
-    );
+  console.log('\n(medians over n samples; range = min-max; vs ceiling / vs naive = median of the per-round ratios (range))\n' + pad(rows));
+  const lat = fig['latency'] as { samples: Array<Record<string, unknown>>; fixedRate: boolean } | undefined;
+  if (lat && lat.samples.length > 0) {
+    const lrows = [['latency round', 'order', 'MB/s', 'produce p50', 'p99', 'p999', 'e2e p99', 'commit p50', 'commit p99', 'p99 / commit p99']];
+    for (const s of lat.samples) {
+      const p = s.produceMs as Record<string, number>;
+      const e = s.endToEndMs as Record<string, number>;
+      const c = s.mariadbCommitMs as Record<string, number>;
+      lrows.push([String(s.round), String(s.order), f1(s.mbps), f1(p.p50), f1(p.p99), f1(p.p999), f1(e.p99), f1(c.p50), f1(c.p99), f2(s.p99OverCommitP99)]);
+    }
+    const med = (get: (s: Record<string, unknown>) => number) => median(lat.samples.map(get));
+    const pm = (k: string, sub: string) => (s: Record<string, unknown>) => (s[k] as Record<string, number>)[sub]!;
+    lrows.push(['median', '', f1(med((s) => s.mbps as number)), f1(med(pm('produceMs', 'p50'))), f1(med(pm('produceMs', 'p99'))), f1(med(pm('produceMs', 'p999'))), f1(med(pm('endToEndMs', 'p99'))), f1(med(pm('mariadbCommitMs', 'p50'))), f1(med(pm('mariadbCommitMs', 'p99'))), ratioCell(ratios['latency.p99/commitP99'], f2)]);
+    console.log(`\nlatency (${lat.fixedRate ? '--latency-rate' : 'half the median replayer max'}, ms):\n` + pad(lrows));
   }
   const sweep = fig['sweep']?.points as Array<Record<string, number>> | undefined;
   if (sweep) {
@@ -72,5 +180,23 @@ export function printReport(r: Results): void {
   }
   const idle = fig['idle'] as Record<string, number> | undefined;
   if (idle) console.log(`\nidle: ${idle.connections} connections, broker RSS ${f1(idle.brokerRssBeforeMB)} -> ${f1(idle.brokerRssAfterMB)} MB (${f1(idle.perConnectionKB)} KB each)`);
+
+  // The issue's targets, by median ratio.
+  const trows = [['target', 'median', 'range', 'rounds', 'met']];
+  const target = (label: string, x: Ratio | undefined, ok: (v: number) => boolean, f: (n: unknown) => string) => {
+    if (x) trows.push([label, f(x.median), x.n > 1 ? `${f(x.min)}-${f(x.max)}` : '', String(x.n), ok(x.median) ? 'yes' : 'no']);
+  };
+  target('produce: replayer / ceiling >= 0.8', ratios['broker.replayer/ceiling'], (v) => v >= 0.8, f2);
+  target('produce: replayer / naive >= 10 (records/s)', ratios['broker.replayer/naive'], (v) => v >= 10, f1);
+  target('consume: raw backlog / SELECT ceiling >= 0.8', ratios['broker.consume.backlog.raw/select'], (v) => v >= 0.8, f2);
+  target('tail: consumed / produced >= 0.99 (records)', ratios['tail.consumed/produced'], (v) => v >= 0.99, f2);
+  target('latency: produce p99 / commit p99 <= 2', ratios['latency.p99/commitP99'], (v) => v <= 2, f2);
+  if (sweep && sweep.length > 0) {
+    // Bound: ~250 MB of runtime, code and pools + the tail-cache cap (256 MiB) + requests in flight.
+    const bound = 250 + 268 + Math.max(...sweep.map((p) => p.producers)) * 2 * 0.11;
+    const peak = Math.max(...sweep.map((p) => p.brokerPeakRssMB));
+    trows.push([`RSS: sweep peak <= ${bound.toFixed(0)} MB (bound)`, f1(peak), '', '1', peak <= bound ? 'yes' : 'no']);
+  }
+  if (trows.length > 1) console.log('\n' + pad(trows));
   console.log(`\nmachine: ${r.machine.cpus} x ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, node ${r.machine.node}, ${r.machine.mysqlVersion ?? ''}; load average at start ${r.machine.loadAvgAtStart.map((x) => x.toFixed(2)).join(' ')}`);
 }
