@@ -40,6 +40,29 @@ export interface PartitionLogDeps {
   loadLogStartOffset?(): Promise<bigint>;
 }
 
+/** Record buffers whose next append may keep them instead of copying (see handOverRecords). */
+const handedOver = new WeakSet<Buffer>();
+
+/**
+ * Hands `records` over to the partition log: its next append of this very buffer keeps it
+ * (writes offsets into it, caches it) instead of copying it. Only for bytes that nobody else
+ * holds or writes afterwards and that do not pin a much larger buffer, such as a request frame
+ * the connection assembled from several socket chunks.
+ */
+export function handOverRecords(records: Buffer): void {
+  handedOver.add(records);
+}
+
+/** True when the batches are laid end to end from position 0 to `length`. */
+function contiguous(batches: BatchInfo[], length: number): boolean {
+  let pos = 0;
+  for (const b of batches) {
+    if (b.position !== pos) return false;
+    pos += b.size;
+  }
+  return pos === length;
+}
+
 export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget {
   readonly topicId: string;
   readonly partition: number;
@@ -98,13 +121,21 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       }
       total += b.size;
     }
-    const own = Buffer.allocUnsafe(total);
-    const owned: BatchInfo[] = [];
-    let pos = 0;
-    for (const b of batches) {
-      records.copy(own, pos, b.position, b.position + b.size);
-      owned.push({ ...b, position: pos });
-      pos += b.size;
+    let own: Buffer;
+    let owned: BatchInfo[];
+    if (handedOver.delete(records) && contiguous(batches, records.length)) {
+      // The caller handed these bytes over (a request frame assembled for this request alone).
+      own = records;
+      owned = batches;
+    } else {
+      own = Buffer.allocUnsafe(total);
+      owned = [];
+      let pos = 0;
+      for (const b of batches) {
+        records.copy(own, pos, b.position, b.position + b.size);
+        owned.push({ ...b, position: pos });
+        pos += b.size;
+      }
     }
     return new Promise<AppendResult>((resolve, reject) => {
       this.deps.committer.enqueue({ target: this, records: own, batches: owned, options, bytes: total, resolve, reject });

@@ -16,9 +16,11 @@ import type { ProduceRequest, ProduceResponse } from '../../codec/generated/prod
 import { MAGIC } from '../../codec/records/batch-header.js';
 import { upconvertMessageSet } from '../../codec/records/upconvert.js';
 import { parseRecordBatches } from '../../codec/records/validate.js';
+import { handOverRecords } from '../../storage/partition-log.js';
 import type { AppendResult, TopicRecord } from '../../storage/types.js';
 import { effectiveTopicConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { isAssembledView } from '../net/frame-splitter.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
@@ -98,6 +100,9 @@ async function appendPartition(
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
     const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    // Records inside a frame the connection assembled from several chunks (or up-converted here)
+    // belong to this request alone: the log keeps them instead of copying.
+    if (batchBytes !== records || isAssembledView(records)) handOverRecords(batchBytes);
     const log = await broker.logs.getLog(topic.topicId, partition);
     const result = await withTimeout(
       log.append(batchBytes, batches, {

@@ -7,6 +7,22 @@ export class FrameError extends Error {
   override name = 'FrameError';
 }
 
+/**
+ * Memory the splitter allocated itself to assemble a frame that spanned chunks: nothing else
+ * holds or writes it, so a consumer of that frame's bytes (the partition log) may keep them
+ * instead of copying. A view of a socket chunk is never in here.
+ */
+const assembled = new WeakSet<ArrayBufferLike>();
+
+/**
+ * True when `bytes` lies in a buffer the splitter assembled and covers at least half of it, so
+ * keeping `bytes` pins little else (the rest is the assembled frame's header and at most the
+ * start of the next frame).
+ */
+export function isAssembledView(bytes: Buffer): boolean {
+  return assembled.has(bytes.buffer) && bytes.length * 2 >= bytes.buffer.byteLength;
+}
+
 export class FrameSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -27,6 +43,8 @@ export class FrameSplitter {
       data = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
+      // Only a buffer of its own (not a slice of Buffer's shared pool for small sizes).
+      if (data.byteOffset === 0 && data.buffer.byteLength === data.length) assembled.add(data.buffer);
     }
     let at = 0;
     while (data.length - at >= 4) {
