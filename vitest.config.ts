@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['codec/**/*.test.ts', 'server/**/*.test.ts', 'storage/**/*.test.ts', 'compat-tests/**/*.test.ts'],
     // One private MariaDB for the whole run; each test file makes its own database in it.
     globalSetup: ['compat-tests/support/global-setup.ts'],
+    // vitest's own summary, then a plain `N passed, N failed` closing line.
+    reporters: ['default', './compat-tests/support/summary-reporter.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
