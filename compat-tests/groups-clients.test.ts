@@ -21,24 +21,8 @@ import type { GroupCoordinator } from '../server/groups/coordinator.js';
 import { GROUP_COORDINATOR_SERVICE } from '../server/groups/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { KCAT, PYTHON, RawClient, requireKcat, requirePython, runProcess, runPython } from './support/clients.js';
+import { waitFor } from './support/wait.js';
 
-function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 40_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = async (): Promise<void> => {
-      let ok = false;
-      try {
-        ok = await check();
-      } catch {
-        ok = false;
-      }
-      if (ok) resolve();
-      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  });
-}
 
 /** A line a consumer script prints. */
 interface Line {

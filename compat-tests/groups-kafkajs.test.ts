@@ -13,29 +13,13 @@ import type { GroupCoordinator } from '../server/groups/coordinator.js';
 import { GROUP_COORDINATOR_SERVICE } from '../server/groups/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { RawClient } from './support/clients.js';
+import { waitFor } from './support/wait.js';
 
 const KAFKAJS = createRequire(import.meta.url).resolve('kafkajs');
 
 /** Session timeouts short enough for a test; kafkajs heartbeats and polls often enough for them. */
 const CONSUMER = { sessionTimeout: 6000, rebalanceTimeout: 10_000, heartbeatInterval: 500, maxWaitTimeInMs: 250 } as const;
 
-function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 40_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = async (): Promise<void> => {
-      let ok = false;
-      try {
-        ok = await check();
-      } catch {
-        ok = false;
-      }
-      if (ok) resolve();
-      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  });
-}
 
 /** What each consumer saw: value -> names of the consumers that processed it. */
 class Seen {

@@ -11,24 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
 import { requirePython, runPython } from './support/clients.js';
 import { createTestDatabase, dropTestDatabase } from './support/mysql.js';
+import { waitFor as waitUntil } from './support/wait.js';
 
-function waitFor(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 45_000): Promise<void> {
-  const started = Date.now();
-  return new Promise((resolve, reject) => {
-    const poll = async (): Promise<void> => {
-      let ok = false;
-      try {
-        ok = await check();
-      } catch {
-        ok = false;
-      }
-      if (ok) resolve();
-      else if (Date.now() - started > timeoutMs) reject(new Error(`timed out waiting for ${what}`));
-      else setTimeout(() => void poll(), 100);
-    };
-    void poll();
-  });
-}
+/** This file's waits include a broker restart: a longer default. */
+const waitFor = (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 45_000) => waitUntil(check, what, timeoutMs);
+
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
