@@ -4,7 +4,7 @@ import { ErrorCode, KafkaError } from '../codec/error-codes.js';
 import { buildRecordBatch } from '../codec/records/records.js';
 import { CompressionType } from '../codec/records/batch-header.js';
 import { buildTestBatch, concatBatches } from './testing.js';
-import type { AppendOptions, PartitionLog } from './types.js';
+import { isTruncatable, type AppendOptions, type PartitionLog } from './types.js';
 
 /**
  * The behaviour every PartitionLog implementation must show, written once (like
@@ -246,6 +246,93 @@ export function describePartitionLog(name: string, factory: () => Promise<Partit
       off();
       await appendBatches(log, [buildTestBatch({ values: ['4'] })]);
       expect(seen).toEqual([1n, 3n]);
+    });
+
+    describe('sequential reads (a MySQL log may read ahead)', () => {
+      /** A log of n batches of 2 records each (offsets 2i, 2i+1) and their stored bytes. */
+      async function filled(n: number): Promise<{ log: PartitionLog; stored: Buffer[] }> {
+        const log = await harness.newLog();
+        const stored: Buffer[] = [];
+        for (let i = 0; i < n; i++) {
+          const b = buildTestBatch({ values: [`s${i}a`, `s${i}b`] });
+          stored.push(expected(b, log.highWatermark()));
+          await appendBatches(log, [b]);
+        }
+        return { log, stored };
+      }
+      const bases = (r: { batches: Buffer[] }) => r.batches.map((b) => b.readBigInt64BE(0));
+      const same = (r: { batches: Buffer[]; bytes: number }, want: Buffer[]) => {
+        expect(r.batches).toHaveLength(want.length);
+        r.batches.forEach((b, i) => expect(b.equals(want[i]!)).toBe(true));
+        expect(r.bytes).toBe(want.reduce((a, b) => a + b.length, 0));
+      };
+
+      it('returns the stored bytes read after read, two batches at a time', async () => {
+        const { log, stored } = await filled(7);
+        const two = stored[0]!.length * 2;
+        for (let i = 0; i < 7; i += 2) {
+          const r = await log.read(BigInt(i * 2), two, { maxOffset: log.highWatermark(), minOneBatch: true });
+          same(r, stored.slice(i, i + 2));
+        }
+      });
+
+      it('honours a different maxBytes, maxOffset or minOneBatch on the next read', async () => {
+        const { log, stored } = await filled(8);
+        const size = stored[0]!.length;
+        same(await log.read(0n, size * 2, { maxOffset: 16n, minOneBatch: true }), stored.slice(0, 2));
+        same(await log.read(4n, size * 3, { maxOffset: 16n, minOneBatch: true }), stored.slice(2, 5));
+        same(await log.read(10n, size * 2, { maxOffset: 12n, minOneBatch: true }), stored.slice(5, 6));
+        same(await log.read(12n, size * 2, { maxOffset: 16n, minOneBatch: true }), stored.slice(6, 8));
+        same(await log.read(0n, size, { maxOffset: 16n, minOneBatch: true }), stored.slice(0, 1));
+        same(await log.read(2n, size - 1, { maxOffset: 16n, minOneBatch: false }), []);
+        same(await log.read(2n, size - 1, { maxOffset: 16n, minOneBatch: true }), stored.slice(1, 2));
+        // Out of order: back to the start after reading further on.
+        same(await log.read(8n, size, { maxOffset: 16n, minOneBatch: true }), stored.slice(4, 5));
+        same(await log.read(0n, size * 8, { maxOffset: 16n, minOneBatch: true }), stored);
+      });
+
+      it('sees appends made between reads', async () => {
+        const { log, stored } = await filled(4);
+        const two = stored[0]!.length * 2;
+        same(await log.read(0n, two, { maxOffset: log.highWatermark(), minOneBatch: true }), stored.slice(0, 2));
+        for (let i = 4; i < 7; i++) {
+          const b = buildTestBatch({ values: [`s${i}a`, `s${i}b`] });
+          stored.push(expected(b, log.highWatermark()));
+          await appendBatches(log, [b]);
+        }
+        same(await log.read(4n, two * 2, { maxOffset: log.highWatermark(), minOneBatch: true }), stored.slice(2, 6));
+        same(await log.read(12n, two * 2, { maxOffset: log.highWatermark(), minOneBatch: true }), stored.slice(6, 7));
+        same(await log.read(14n, two, { maxOffset: log.highWatermark(), minOneBatch: true }), []);
+      });
+
+      it('answers OFFSET_OUT_OF_RANGE below a log start moved between reads, and the stored bytes above it', async () => {
+        const { log, stored } = await filled(6);
+        if (!isTruncatable(log)) return;
+        const two = stored[0]!.length * 2;
+        same(await log.read(0n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(0, 2));
+        expect(await log.setLogStartOffset(6n)).toBe(6n);
+        await expectKafkaError(log.read(4n, two, { maxOffset: 12n, minOneBatch: true }), ErrorCode.OFFSET_OUT_OF_RANGE);
+        same(await log.read(6n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(3, 5));
+        expect(await log.setLogStartOffset(7n)).toBe(7n);
+        expect(bases(await log.read(10n, two, { maxOffset: 12n, minOneBatch: true }))).toEqual([10n]);
+        expect(bases(await log.read(7n, two, { maxOffset: 12n, minOneBatch: true }))).toEqual([6n, 8n]);
+      });
+
+      it('gives concurrent sequential readers the same bytes', async () => {
+        const { log, stored } = await filled(9);
+        const two = stored[0]!.length * 2;
+        const reader = async () => {
+          const got: Buffer[] = [];
+          for (let off = 0n; off < 18n; ) {
+            const r = await log.read(off, two, { maxOffset: 18n, minOneBatch: true });
+            got.push(...r.batches);
+            off = r.batches[r.batches.length - 1]!.readBigInt64BE(0) + 2n;
+          }
+          return got;
+        };
+        const [a, b, c] = await Promise.all([reader(), reader(), reader()]);
+        for (const got of [a!, b!, c!]) same({ batches: got, bytes: got.reduce((x, y) => x + y.length, 0) }, stored);
+      });
     });
   });
 }

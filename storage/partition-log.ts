@@ -40,6 +40,18 @@ export interface PartitionLogDeps {
   loadLogStartOffset?(): Promise<bigint>;
 }
 
+/** A read started ahead of the reader (see MysqlPartitionLog.startReadAhead). */
+interface ReadAhead {
+  offset: bigint;
+  maxBytes: number;
+  limit: bigint;
+  minOneBatch: boolean;
+  epoch: number;
+  /** The read's result, or null when it failed or was invalidated (the reader reads again). */
+  result: Promise<ReadResult | null>;
+  release(): void;
+}
+
 /** Record buffers whose next append may keep them instead of copying (see handOverRecords). */
 const handedOver = new WeakSet<Buffer>();
 
@@ -76,6 +88,10 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   private deleted = false;
   private readonly quotedTable: string;
   private cachedReadSql: string | undefined;
+  /** The one read-ahead of this partition (see startReadAhead), or null. */
+  private ahead: ReadAhead | null = null;
+  /** Bumped whenever rows a read-ahead may hold could stop being what a direct read returns. */
+  private readEpoch = 0;
 
   constructor(private readonly deps: PartitionLogDeps) {
     this.topicId = deps.topicId;
@@ -154,7 +170,62 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (fetchOffset >= limit) return { batches: [], bytes: 0 };
     const cached = this.cache.read(fetchOffset, maxBytes, limit, options.minOneBatch);
     if (cached) return { batches: cached, bytes: sum(cached) };
-    return this.readFromMysql(fetchOffset, maxBytes, limit, options.minOneBatch);
+    const minOneBatch = options.minOneBatch;
+    let result: ReadResult | null = null;
+    const ahead = this.ahead;
+    if (ahead) {
+      this.dropReadAhead();
+      if (ahead.offset === fetchOffset && ahead.maxBytes === maxBytes && ahead.limit === limit && ahead.minOneBatch === minOneBatch) {
+        result = await ahead.result;
+        if (ahead.epoch !== this.readEpoch) result = null;
+      }
+    }
+    result ??= await this.readFromMysql(fetchOffset, maxBytes, limit, minOneBatch);
+    this.startReadAhead(result, maxBytes, limit, minOneBatch);
+    return result;
+  }
+
+  /**
+   * Sequential readers: after a MySQL read that stopped before `limit` (cut at maxBytes), the
+   * next range is read in the background with the same limits, one outstanding per partition,
+   * its bytes reserved in the tail-cache budget, and served to the next read at exactly that
+   * offset with the same limits (anything else drops it). It is the same query a direct read
+   * would run; log start moves, reloads and deletion drop it.
+   */
+  private startReadAhead(result: ReadResult, maxBytes: number, limit: bigint, minOneBatch: boolean): void {
+    if (this.ahead || this.deleted || result.batches.length === 0 || maxBytes <= 0) return;
+    const last = result.batches[result.batches.length - 1]!;
+    if (last.length < 27) return;
+    const next = last.readBigInt64BE(0) + BigInt(last.readInt32BE(23)) + 1n;
+    if (next >= limit || next >= this.cache.coveredFrom) return;
+    const budget = this.deps.tailCacheBudget;
+    if (budget ? !budget.reserveAhead(maxBytes) : maxBytes > this.deps.tailCacheBytes) return;
+    const epoch = this.readEpoch;
+    const ahead: ReadAhead = {
+      offset: next,
+      maxBytes,
+      limit,
+      minOneBatch,
+      epoch,
+      result: this.readFromMysql(next, maxBytes, limit, minOneBatch).then(
+        (r) => (epoch === this.readEpoch ? r : null),
+        () => null,
+      ),
+      release: () => budget?.releaseAhead(maxBytes),
+    };
+    this.ahead = ahead;
+  }
+
+  private dropReadAhead(): void {
+    const ahead = this.ahead;
+    if (!ahead) return;
+    this.ahead = null;
+    ahead.release();
+  }
+
+  private invalidateReads(): void {
+    this.readEpoch++;
+    this.dropReadAhead();
   }
 
   /** The same read, always from MySQL (tests compare it with the tail cache). */
@@ -288,6 +359,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (offset > this.logStart) {
       this.logStart = offset;
       this.cache.truncateBefore(offset);
+      this.invalidateReads();
     }
     return this.logStart;
   }
@@ -300,6 +372,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (offset <= this.logStart) return;
     this.logStart = offset;
     this.cache.truncateBefore(offset);
+    this.invalidateReads();
   }
 
   // --- CommitTarget (called by the group committer) ---
@@ -322,6 +395,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
 
   markDeleted(): void {
     this.deleted = true;
+    this.invalidateReads();
   }
 
   async reload(conn: Connection): Promise<void> {
@@ -331,6 +405,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       // no longer describes the tail; restart it at the new end.
       this.hw = next;
       this.cache.clear(next);
+      this.invalidateReads();
     }
     this.reloadNeeded = false;
   }

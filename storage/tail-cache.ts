@@ -30,11 +30,37 @@ export class TailCacheBudget {
   private head = 0;
   private used = 0;
   private live = 0;
+  private ahead = 0;
 
   constructor(readonly capacityBytes: number) {}
 
+  /** Bytes held by the tail caches and by read-aheads. */
   get bytes(): number {
-    return this.used;
+    return this.used + this.ahead;
+  }
+
+  /**
+   * Reserves `n` bytes for a read-ahead (partition-log.ts): the oldest cached batches are
+   * evicted to make room. Refused (false) when read-aheads would hold more than half the budget.
+   */
+  reserveAhead(n: number): boolean {
+    if (this.ahead + n > this.capacityBytes / 2) return false;
+    this.ahead += n;
+    this.evict();
+    return true;
+  }
+
+  /** Returns bytes reserved by reserveAhead. */
+  releaseAhead(n: number): void {
+    this.ahead -= n;
+  }
+
+  private evict(): void {
+    while (this.used + this.ahead > this.capacityBytes && this.head < this.queue.length) {
+      const oldest = this.queue[this.head]!;
+      this.queue[this.head++] = DEAD;
+      if (oldest.live) oldest.owner!.evictOldest();
+    }
   }
 
   /** @internal */
@@ -42,11 +68,7 @@ export class TailCacheBudget {
     this.queue.push(e);
     this.used += e.size;
     this.live++;
-    while (this.used > this.capacityBytes && this.head < this.queue.length) {
-      const oldest = this.queue[this.head]!;
-      this.queue[this.head++] = DEAD;
-      if (oldest.live) oldest.owner!.evictOldest();
-    }
+    this.evict();
     if (this.head > 1024 && this.head * 2 > this.queue.length) {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
