@@ -90,4 +90,27 @@ describe('TailCacheBudget', () => {
     a.push(batch(100n, 1, 60)); // larger than the partition cap: not cached at all
     expect(budget.bytes).toBe(0);
   });
+
+  it('makes room for read-aheads by evicting the oldest batches, up to half the budget', () => {
+    const budget = new TailCacheBudget(100);
+    const a = new TailCache(100, 0n, budget);
+    a.push(batch(0n, 1, 30));
+    a.push(batch(1n, 1, 30));
+    a.push(batch(2n, 1, 30));
+    expect(budget.reserveAhead(20)).toBe(true); // 110 > 100: the oldest batch goes
+    expect(a.coveredFrom).toBe(1n);
+    expect(budget.bytes).toBe(80);
+    expect(budget.reserveAhead(40)).toBe(false); // 60 > 50: refused, nothing evicted
+    expect(a.coveredFrom).toBe(1n);
+    expect(budget.reserveAhead(30)).toBe(true);
+    expect(a.coveredFrom).toBe(2n);
+    expect(budget.bytes).toBe(80);
+    a.push(batch(3n, 1, 30)); // cached batches make room while read-aheads are held
+    expect(a.coveredFrom).toBe(3n);
+    expect(budget.bytes).toBe(80);
+    budget.releaseAhead(50);
+    expect(budget.bytes).toBe(30);
+    a.push(batch(4n, 1, 30));
+    expect(a.coveredFrom).toBe(3n);
+  });
 });
