@@ -267,6 +267,15 @@ export function describePartitionLog(name: string, factory: () => Promise<Partit
         expect(r.bytes).toBe(want.reduce((a, b) => a + b.length, 0));
       };
 
+      it('returns the stored bytes when a reader asks for the same offset again', async () => {
+        const { log, stored } = await filled(6);
+        const two = stored[0]!.length * 2;
+        same(await log.read(0n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(0, 2));
+        same(await log.read(4n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(2, 4));
+        same(await log.read(4n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(2, 4));
+        same(await log.read(8n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(4, 6));
+      });
+
       it('returns the stored bytes read after read, two batches at a time', async () => {
         const { log, stored } = await filled(7);
         const two = stored[0]!.length * 2;
@@ -293,8 +302,10 @@ export function describePartitionLog(name: string, factory: () => Promise<Partit
 
       it('sees appends made between reads', async () => {
         const { log, stored } = await filled(4);
-        const two = stored[0]!.length * 2;
-        same(await log.read(0n, two, { maxOffset: log.highWatermark(), minOneBatch: true }), stored.slice(0, 2));
+        const size = stored[0]!.length;
+        const two = size * 2;
+        same(await log.read(0n, size, { maxOffset: log.highWatermark(), minOneBatch: true }), stored.slice(0, 1));
+        same(await log.read(2n, size, { maxOffset: log.highWatermark(), minOneBatch: true }), stored.slice(1, 2));
         for (let i = 4; i < 7; i++) {
           const b = buildTestBatch({ values: [`s${i}a`, `s${i}b`] });
           stored.push(expected(b, log.highWatermark()));
@@ -306,12 +317,14 @@ export function describePartitionLog(name: string, factory: () => Promise<Partit
       });
 
       it('answers OFFSET_OUT_OF_RANGE below a log start moved between reads, and the stored bytes above it', async () => {
-        const { log, stored } = await filled(6);
+        const { log, stored } = await filled(8);
         if (!isTruncatable(log)) return;
-        const two = stored[0]!.length * 2;
-        same(await log.read(0n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(0, 2));
+        const size = stored[0]!.length;
+        const two = size * 2;
+        same(await log.read(0n, size, { maxOffset: 16n, minOneBatch: true }), stored.slice(0, 1));
+        same(await log.read(2n, size, { maxOffset: 16n, minOneBatch: true }), stored.slice(1, 2));
         expect(await log.setLogStartOffset(6n)).toBe(6n);
-        await expectKafkaError(log.read(4n, two, { maxOffset: 12n, minOneBatch: true }), ErrorCode.OFFSET_OUT_OF_RANGE);
+        await expectKafkaError(log.read(4n, size, { maxOffset: 16n, minOneBatch: true }), ErrorCode.OFFSET_OUT_OF_RANGE);
         same(await log.read(6n, two, { maxOffset: 12n, minOneBatch: true }), stored.slice(3, 5));
         expect(await log.setLogStartOffset(7n)).toBe(7n);
         expect(bases(await log.read(10n, two, { maxOffset: 12n, minOneBatch: true }))).toEqual([10n]);

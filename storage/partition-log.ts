@@ -92,6 +92,8 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   private ahead: ReadAhead | null = null;
   /** Bumped whenever rows a read-ahead may hold could stop being what a direct read returns. */
   private readEpoch = 0;
+  /** Where the last MySQL read of this partition ended (its last batch's last offset + 1). */
+  private lastReadEnd = -1n;
 
   constructor(private readonly deps: PartitionLogDeps) {
     this.topicId = deps.topicId;
@@ -172,6 +174,9 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (cached) return { batches: cached, bytes: sum(cached) };
     const minOneBatch = options.minOneBatch;
     let result: ReadResult | null = null;
+    // Read ahead only for a reader seen reading on from where the previous read ended (a Fetch
+    // whose budget dropped this partition's answer asks for the same offset again).
+    const sequential = fetchOffset === this.lastReadEnd;
     const ahead = this.ahead;
     if (ahead) {
       this.dropReadAhead();
@@ -181,22 +186,24 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       }
     }
     result ??= await this.readFromMysql(fetchOffset, maxBytes, limit, minOneBatch);
-    this.startReadAhead(result, maxBytes, limit, minOneBatch);
+    const next = endOf(result);
+    if (next !== null) {
+      this.lastReadEnd = next;
+      if (sequential) this.startReadAhead(next, maxBytes, limit, minOneBatch);
+    }
     return result;
   }
 
   /**
-   * Sequential readers: after a MySQL read that stopped before `limit` (cut at maxBytes), the
+   * Sequential readers: after a MySQL read that went on from where the previous one ended and
+   * stopped before `limit` (cut at maxBytes), the
    * next range is read in the background with the same limits, one outstanding per partition,
    * its bytes reserved in the tail-cache budget, and served to the next read at exactly that
    * offset with the same limits (anything else drops it). It is the same query a direct read
    * would run; log start moves, reloads and deletion drop it.
    */
-  private startReadAhead(result: ReadResult, maxBytes: number, limit: bigint, minOneBatch: boolean): void {
-    if (this.ahead || this.deleted || result.batches.length === 0 || maxBytes <= 0) return;
-    const last = result.batches[result.batches.length - 1]!;
-    if (last.length < 27) return;
-    const next = last.readBigInt64BE(0) + BigInt(last.readInt32BE(23)) + 1n;
+  private startReadAhead(next: bigint, maxBytes: number, limit: bigint, minOneBatch: boolean): void {
+    if (this.ahead || this.deleted || maxBytes <= 0) return;
     if (next >= limit || next >= this.cache.coveredFrom) return;
     const budget = this.deps.tailCacheBudget;
     if (budget ? !budget.reserveAhead(maxBytes) : maxBytes > this.deps.tailCacheBytes) return;
@@ -450,6 +457,13 @@ async function asStorageError<T>(p: Promise<T>): Promise<T> {
     }
     throw KafkaError.of('KAFKA_STORAGE_ERROR', `storage error: ${(err as Error).message}`);
   }
+}
+
+/** The offset after a read's last batch (its last offset + 1), or null when it has none. */
+function endOf(result: ReadResult): bigint | null {
+  const last = result.batches[result.batches.length - 1];
+  if (!last || last.length < 27) return null;
+  return last.readBigInt64BE(0) + BigInt(last.readInt32BE(23)) + 1n;
 }
 
 function sum(buffers: Buffer[]): number {
