@@ -27,7 +27,7 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
   async handle(request, ctx) {
     const responses: Result[] = [];
     for (const resource of request.resources) {
-      const result: Result = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName };
+      const result: Result = resourceResult(resource);
       try {
         if (resource.resourceType === RESOURCE_TOPIC) {
           const configs: Record<string, string> = {};
@@ -46,10 +46,18 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
   errorResponse(request, errorCode) {
     return {
       throttleTimeMs: 0,
-      responses: request.resources.map((r) => ({ errorCode, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName })),
+      responses: request.resources.map((r) => resourceResult(r, errorCode)),
     };
   },
 };
+
+/** One resource's result in an (Incremental)AlterConfigs response: its type and name, the error code. */
+export function resourceResult(
+  resource: { resourceType: number; resourceName: string },
+  errorCode: number = ErrorCode.NONE,
+): { errorCode: number; errorMessage: string | null; resourceType: number; resourceName: string } {
+  return { errorCode, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName };
+}
 
 /** The topic as the catalog knows it (refreshing once); UNKNOWN_TOPIC_OR_PARTITION if absent. */
 export async function requireTopic(name: string, ctx: RequestContext) {

@@ -13,7 +13,7 @@ import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../codec/generated/incremental-alter-configs.js';
 import { TOPIC_CONFIG_BY_KEY, effectiveTopicConfig, validateTopicConfig, validateTopicConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
-import { rejectNonTopic, replaceTopicConfigs, requireTopic } from './alter-configs.js';
+import { rejectNonTopic, replaceTopicConfigs, requireTopic, resourceResult } from './alter-configs.js';
 import { RESOURCE_TOPIC } from './describe-configs.js';
 import { recordFailure } from './errors.js';
 
@@ -32,7 +32,7 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
   async handle(request, ctx) {
     const responses: Result[] = [];
     for (const resource of request.resources) {
-      const result: Result = { errorCode: ErrorCode.NONE, errorMessage: null, resourceType: resource.resourceType, resourceName: resource.resourceName };
+      const result: Result = resourceResult(resource);
       try {
         const names = resource.configs.map((c) => c.name);
         if (new Set(names).size !== names.length) {
@@ -50,7 +50,7 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
   errorResponse(request, errorCode) {
     return {
       throttleTimeMs: 0,
-      responses: request.resources.map((r) => ({ errorCode, errorMessage: null, resourceType: r.resourceType, resourceName: r.resourceName })),
+      responses: request.resources.map((r) => resourceResult(r, errorCode)),
     };
   },
 };
