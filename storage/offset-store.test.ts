@@ -1,28 +1,23 @@
 import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase } from '../compat-tests/support/mysql.js';
-import { migrations, runMigrations } from './migrations/index.js';
-import { createPool } from './mysql.js';
-import { MysqlOffsetStore, type OffsetRecord } from './offset-store.js';
+import { openTestOffsetStore } from '../compat-tests/support/mysql.js';
+import type { MysqlOffsetStore, OffsetRecord } from './offset-store.js';
 
 function record(topic: string, partition: number, offset: bigint, over: Partial<OffsetRecord> = {}): OffsetRecord {
   return { topic, partition, offset, leaderEpoch: -1, metadata: '', commitTimestamp: 1000, expireTimestamp: null, ...over };
 }
 
 describe('MysqlOffsetStore', () => {
-  let url: string;
+  let fixture: Awaited<ReturnType<typeof openTestOffsetStore>>;
   let pool: Pool;
   let store: MysqlOffsetStore;
 
   beforeAll(async () => {
-    url = await createTestDatabase('offset store');
-    await runMigrations(url, 'metadata', migrations);
-    pool = createPool(url, { connectionLimit: 4 });
-    store = new MysqlOffsetStore(pool);
+    fixture = await openTestOffsetStore('offset store');
+    ({ pool, store } = fixture);
   });
   afterAll(async () => {
-    await pool.end();
-    await dropTestDatabase(url);
+    await fixture.close();
   });
   beforeEach(async () => {
     await pool.query('DELETE FROM group_offsets');

@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
-import { connect, parseMysqlUrl, quoteIdent, withDatabase } from '../../storage/mysql.js';
+import type { Pool } from 'mysql2/promise';
+import { migrations, runMigrations } from '../../storage/migrations/index.js';
+import { connect, createPool, parseMysqlUrl, quoteIdent, withDatabase } from '../../storage/mysql.js';
+import { MysqlOffsetStore } from '../../storage/offset-store.js';
 import './vitest-context.js';
 
 /** URL of the test run's MariaDB (from the global setup). */
@@ -40,4 +43,19 @@ export async function dropTestDatabase(url: string): Promise<void> {
   } finally {
     await conn.end();
   }
+}
+
+/** A fresh database with the metadata schema migrated, and an offset store on a small pool. */
+export async function openTestOffsetStore(prefix: string): Promise<{ pool: Pool; store: MysqlOffsetStore; close(): Promise<void> }> {
+  const url = await createTestDatabase(prefix);
+  await runMigrations(url, 'metadata', migrations);
+  const pool = createPool(url, { connectionLimit: 4 });
+  return {
+    pool,
+    store: new MysqlOffsetStore(pool),
+    async close() {
+      await pool.end();
+      await dropTestDatabase(url);
+    },
+  };
 }

@@ -1,26 +1,21 @@
 import type { Pool } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase } from '../../compat-tests/support/mysql.js';
-import { migrations, runMigrations } from '../../storage/migrations/index.js';
-import { createPool } from '../../storage/mysql.js';
+import { openTestOffsetStore } from '../../compat-tests/support/mysql.js';
 import { MysqlOffsetStore } from '../../storage/offset-store.js';
 import { GroupCoordinator } from './coordinator.js';
 
 describe('group coordinator on MySQL', () => {
-  let url: string;
+  let fixture: Awaited<ReturnType<typeof openTestOffsetStore>>;
   let pool: Pool;
   let store: MysqlOffsetStore;
 
   beforeAll(async () => {
-    url = await createTestDatabase('group restart');
-    await runMigrations(url, 'metadata', migrations);
-    pool = createPool(url, { connectionLimit: 4 });
-    store = new MysqlOffsetStore(pool);
+    fixture = await openTestOffsetStore('group restart');
+    ({ pool, store } = fixture);
   });
   afterAll(async () => {
-    await pool.end();
-    await dropTestDatabase(url);
+    await fixture.close();
   });
 
   it('keeps committed offsets across a coordinator restart, and lists the group as Empty', async () => {
