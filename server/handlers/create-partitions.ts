@@ -7,9 +7,10 @@
  * (INVALID_REPLICA_ASSIGNMENT otherwise) and are otherwise only reported, as placement is by
  * shard. A topic named twice in one request fails with INVALID_REQUEST, as in Kafka.
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../codec/generated/create-partitions.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { recordFailure } from './errors.js';
 
 type Topic = CreatePartitionsRequest['topics'][number];
 type Result = CreatePartitionsResponse['results'][number];
@@ -76,8 +77,8 @@ async function createOne(topic: Topic, validateOnly: boolean, ctx: RequestContex
     }
     return { name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null };
   } catch (err) {
-    const code = errorCodeOf(err);
-    if (code === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, topic: topic.name }, 'create partitions failed');
-    return { name: topic.name, errorCode: code, errorMessage: err instanceof Error ? err.message : null };
+    const failed = { name: topic.name, errorCode: ErrorCode.NONE, errorMessage: null as string | null };
+    recordFailure(failed, err, ctx, 'create partitions failed', { topic: topic.name });
+    return failed;
   }
 }

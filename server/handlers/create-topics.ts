@@ -8,11 +8,12 @@
  * number of brokers); MySQL provides the durability, so the factor is reported but not
  * acted on. A request naming a topic twice fails both with INVALID_REQUEST, as in Kafka.
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../../codec/generated/create-topics.js';
 import { describeTopicConfigs, validateTopicConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { validateTopicName } from '../topics/names.js';
+import { recordFailure } from './errors.js';
 
 type Creatable = CreateTopicsRequest['topics'][number];
 type Result = CreateTopicsResponse['topics'][number];
@@ -77,9 +78,9 @@ async function createOne(topic: Creatable, validateOnly: boolean, ctx: RequestCo
       })),
     };
   } catch (err) {
-    const code = errorCodeOf(err);
-    if (code === ErrorCode.UNKNOWN_SERVER_ERROR) ctx.logger.error({ err, topic: topic.name }, 'create topic failed');
-    return result(topic.name, code, err instanceof Error ? err.message : null);
+    const failed = result(topic.name, ErrorCode.NONE, null);
+    recordFailure(failed, err, ctx, 'create topic failed', { topic: topic.name });
+    return failed;
   }
 }
 

@@ -12,11 +12,12 @@
  * this broker never gave out gets FETCH_SESSION_ID_NOT_FOUND. v0-3 are not served: they need
  * message format v0/v1 down-conversion, and every supported client uses v4+.
  */
-import { ErrorCode, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode } from '../../codec/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../codec/generated/fetch.js';
 import type { PartitionLog, TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { assembleFetch, concurrentReadLimit, type PartitionReadOutcome } from './fetch-assembly.js';
+import { recordFailure } from './errors.js';
 
 type TopicResponse = FetchResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitions'][number];
@@ -76,7 +77,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
         try {
           plan.log = await ctx.broker.logs.getLog(topic.topicId, p.partition);
         } catch (err) {
-          response.errorCode = errorCodeOf(err);
+          recordFailure(response, err, ctx, 'fetch: partition log unavailable', { topic: topic.name, partition: p.partition });
           continue;
         }
         plans.push(plan);
@@ -144,11 +145,7 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
       plan.response.records = part.batches;
       if (part.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, part.bytes);
     } else if (outcome && 'error' in outcome) {
-      const response = plan.response;
-      response.errorCode = errorCodeOf(outcome.error);
-      if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
-        ctx.logger.error({ err: outcome.error, topic: plan.topicName, partition: response.partitionIndex }, 'fetch read failed');
-      }
+      recordFailure(plan.response, outcome.error, ctx, 'fetch read failed', { topic: plan.topicName, partition: plan.response.partitionIndex });
     }
   }
   return assembled.total;

@@ -7,10 +7,11 @@
  * record gives offset -1 and timestamp -1, as in Kafka. v0 answers in the old-style offsets
  * array (MaxNumOffsets is not honoured beyond one offset).
  */
-import { ErrorCode, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode } from '../../codec/error-codes.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../codec/generated/list-offsets.js';
 import type { PartitionLog } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { recordFailure } from './errors.js';
 
 type TopicResponse = ListOffsetsResponse['topics'][number];
 type PartitionResponse = TopicResponse['partitions'][number];
@@ -54,7 +55,7 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
             response.timestamp = found.timestamp;
           }
         } catch (err) {
-          response.errorCode = errorCodeOf(err);
+          recordFailure(response, err, ctx, 'list offsets failed', { topic: requested.name, partition: p.partitionIndex });
         }
       }
     }

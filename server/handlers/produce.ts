@@ -11,7 +11,7 @@
  * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable).
  * Not done yet: idempotent sequence checks and transactions (producer ids are stored as sent).
  */
-import { ErrorCode, KafkaError, errorCodeOf } from '../../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
 import { MAGIC } from '../../codec/records/batch-header.js';
 import { upconvertMessageSet } from '../../codec/records/upconvert.js';
@@ -21,6 +21,7 @@ import type { AppendResult, TopicRecord } from '../../storage/types.js';
 import { effectiveTopicConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { isAssembledView } from '../net/frame-splitter.js';
+import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitionResponses'][number];
@@ -121,11 +122,7 @@ async function appendPartition(
     broker.metrics.producedBytes.inc({ topic: topic.name }, batchBytes.length);
     broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
   } catch (err) {
-    response.errorCode = errorCodeOf(err);
-    response.errorMessage = err instanceof Error ? err.message : null;
-    if (response.errorCode === ErrorCode.UNKNOWN_SERVER_ERROR) {
-      ctx.logger.error({ err, topic: topic.name, partition }, 'append failed');
-    }
+    recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
   }
 }
 
