@@ -8,6 +8,7 @@
 import * as net from 'node:net';
 import { decodeResponseFrame, encodeRequestFrame } from '../../codec/client.js';
 import { buildRecordBatch } from '../../codec/records/records.js';
+import { StreamingFetchConnection } from './fetch-stream.js';
 
 const PRODUCE_VERSION = 9;
 const FETCH_VERSION = 11;
@@ -239,14 +240,14 @@ export interface FetchLoadResult {
   errors: number;
 }
 
-/** One connection per partition, each fetching its partition in a loop. */
+/** One connection per partition, each fetching its partition in a loop (responses parsed as they stream in). */
 export async function fetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult> {
   const result: FetchLoadResult = { seconds: 0, bytes: 0, records: 0, requests: 0, errors: 0 };
   const start = performance.now();
   const deadline = start + o.durationMs;
   await Promise.all(
     o.partitions.map(async (partition, i) => {
-      const conn = await RawConnection.connect(o.host, o.port);
+      const conn = await StreamingFetchConnection.connect(o.host, o.port);
       let offset = o.from[i]!;
       const until = o.until?.[i];
       try {
@@ -277,34 +278,20 @@ export async function fetchLoad(o: FetchLoadOptions): Promise<FetchLoadResult> {
             forgottenTopicsData: [],
             rackId: '',
           });
-          const response = await conn.request([frame]);
+          const answer = await conn.request(frame);
           const at = performance.now();
           result.requests++;
-          const { body } = decodeResponseFrame(1, FETCH_VERSION, response);
-          const pr = body.responses[0]?.partitions[0];
-          if (!pr || pr.errorCode !== 0) {
+          if (answer.errorCode !== 0) {
             result.errors++;
             await new Promise((r) => setTimeout(r, 50));
             continue;
           }
-          const recs = pr.records;
-          const chunks: Buffer[] = recs === null ? [] : Buffer.isBuffer(recs) ? [recs] : [...(recs as readonly Buffer[])];
-          for (const buf of chunks) {
-            let pos = 0;
-            while (buf.length - pos >= 61) {
-              const base = buf.readBigInt64BE(pos);
-              const size = buf.readInt32BE(pos + 8) + 12;
-              if (pos + size > buf.length) break;
-              const count = buf.readInt32BE(pos + 57);
-              const last = base + BigInt(buf.readInt32BE(pos + 23));
-              if (last >= offset) {
-                result.bytes += size;
-                result.records += count;
-                o.onBatch?.(partition, base, count, at);
-                offset = last + 1n;
-              }
-              pos += size;
-            }
+          for (const b of answer.batches) {
+            if (b.lastOffset < offset) continue;
+            result.bytes += b.bytes;
+            result.records += b.records;
+            o.onBatch?.(partition, b.baseOffset, b.records, at);
+            offset = b.lastOffset + 1n;
           }
         }
       } finally {

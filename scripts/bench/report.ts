@@ -142,7 +142,9 @@ export function printReport(r: Results): void {
     if (!x) continue;
     const cpu = (x.cpu ?? {}) as Record<string, number>;
     const vsCeiling = name === 'ceiling.select' ? '1.00' : name === 'broker.tail.consume' ? `${ratioCell(ratios['tail.consumed/produced'], f2)} of produced` : ratioCell(ratios[`${name}/ceiling`] ?? ratios[`${name}/select`], f2);
-    const client = (x.clientCpu as number | undefined) ?? (name.startsWith('ceiling') || name.startsWith('naive') ? cpu.bench : undefined);
+    // The harness process is the client of the raw phases (ceilings, naive, replayer, raw Fetch).
+    const harnessIsClient = name.startsWith('ceiling') || name.startsWith('naive') || name === 'broker.replayer' || name.endsWith('.raw') || name.startsWith('broker.tail');
+    const client = (x.clientCpu as number | undefined) ?? (harnessIsClient ? cpu.bench : undefined);
     rows.push([
       name,
       String(x.n ?? 1),
