@@ -1,6 +1,8 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type Server, type Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { Connection, type FrameHandler } from './net/connection.js';
+import { FrameReader } from './net/frame-reader.js';
+import { withInPlaceReads } from './net/in-place-socket.js';
 import type { BrokerMetrics } from './metrics.js';
 
 /** The Kafka TCP listener: accepts connections and hands their frames to the dispatcher. */
@@ -16,24 +18,32 @@ export class KafkaListener {
     private readonly maxFrameBytes: number,
     private readonly idleTimeoutMs = 0,
   ) {
-    this.server = createServer((socket) => {
-      const connection = new Connection(
-        this.nextConnectionId++,
-        socket,
-        this.handler,
-        this.logger,
-        this.maxFrameBytes,
-        (closed) => {
-          this.connections.delete(closed);
-          this.metrics.connectionsClosed.inc({ reason: closed.closeReason });
-          this.metrics.connections.set(this.connections.size);
-        },
-        this.idleTimeoutMs,
-      );
-      this.connections.add(connection);
-      this.metrics.connections.set(this.connections.size);
-    });
+    // Paused on connect: each socket is re-wrapped to read in place before it reads anything.
+    this.server = createServer({ pauseOnConnect: true }, (accepted) => this.accept(accepted));
     this.server.on('error', (err) => this.logger.error({ err }, 'listener error'));
+  }
+
+  private accept(accepted: Socket): void {
+    const reader = new FrameReader(this.maxFrameBytes);
+    let connection: Connection | undefined;
+    const inPlace = withInPlaceReads(accepted, () => reader.readTarget(), (n) => connection?.onReadInPlace(n));
+    if (!inPlace) accepted.resume();
+    connection = new Connection(
+      this.nextConnectionId++,
+      inPlace ?? accepted,
+      this.handler,
+      this.logger,
+      this.maxFrameBytes,
+      (closed) => {
+        this.connections.delete(closed);
+        this.metrics.connectionsClosed.inc({ reason: closed.closeReason });
+        this.metrics.connections.set(this.connections.size);
+      },
+      this.idleTimeoutMs,
+      inPlace ? reader : null,
+    );
+    this.connections.add(connection);
+    this.metrics.connections.set(this.connections.size);
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -54,7 +64,10 @@ export class KafkaListener {
   /** Stops accepting, then closes every connection. */
   async close(): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const sockets = [...this.connections].map((c) => c.socket);
     for (const connection of this.connections) connection.close();
     await closed;
+    // Re-wrapped sockets are not in the server's count, so wait for them here.
+    await Promise.all(sockets.map((s) => (s.destroyed ? undefined : new Promise((resolve) => s.once('close', resolve)))));
   }
 }

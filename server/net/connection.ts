@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import { FrameReader } from './frame-reader.js';
 import { FrameError, FrameSplitter } from './frame-splitter.js';
 
 /** What the connection asks of the dispatcher: a response (chunks, size prefix included) or none. */
@@ -23,7 +24,9 @@ interface Slot {
  * the socket's write buffer is full, the connection stops reading (backpressure).
  */
 export class Connection {
-  private readonly splitter: FrameSplitter;
+  /** Frames from 'data' events, or from reads into buffers the reader chose (see FrameReader). */
+  private readonly splitter: FrameSplitter | null;
+  private readonly reader: FrameReader | null;
   private readonly queue: Slot[] = [];
   private paused = false;
   private closed = false;
@@ -38,8 +41,10 @@ export class Connection {
     maxFrameBytes: number,
     private readonly onClose: (connection: Connection) => void,
     idleTimeoutMs = 0,
+    reader: FrameReader | null = null,
   ) {
-    this.splitter = new FrameSplitter(maxFrameBytes);
+    this.reader = reader;
+    this.splitter = reader ? null : new FrameSplitter(maxFrameBytes);
     socket.setNoDelay(true);
     // connections.max.idle.ms: an idle connection is closed, as Kafka's selector does.
     if (idleTimeoutMs > 0) {
@@ -47,7 +52,7 @@ export class Connection {
         if (this.queue.length === 0) this.abort('idle for connections.max.idle.ms', 'debug');
       });
     }
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (this.splitter) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('drain', () => this.maybeResume());
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'socket error'));
     socket.on('close', () => this.handleClose());
@@ -64,11 +69,28 @@ export class Connection {
   private onData(chunk: Buffer): void {
     let frames: Buffer[];
     try {
-      frames = this.splitter.push(chunk);
+      frames = this.splitter!.push(chunk);
     } catch (err) {
       this.abort(err instanceof FrameError ? err.message : String(err));
       return;
     }
+    this.onFrames(frames);
+  }
+
+  /** The socket read `n` bytes into the reader's last read target. */
+  onReadInPlace(n: number): void {
+    if (this.closed) return;
+    let frames: Buffer[];
+    try {
+      frames = this.reader!.onRead(n);
+    } catch (err) {
+      this.abort(err instanceof FrameError ? err.message : String(err));
+      return;
+    }
+    this.onFrames(frames);
+  }
+
+  private onFrames(frames: Buffer[]): void {
     for (const frame of frames) {
       if (this.closed) return;
       this.dispatch(frame);

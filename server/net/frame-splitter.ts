@@ -23,6 +23,20 @@ export function isAssembledView(bytes: Buffer): boolean {
   return assembled.has(bytes.buffer) && bytes.length * 2 >= bytes.buffer.byteLength;
 }
 
+/** Records a frame buffer the connection allocated for itself alone (a buffer of its own only). */
+export function markAssembled(frame: Buffer): void {
+  // Not a slice of Buffer's shared pool for small sizes.
+  if (frame.byteOffset === 0 && frame.buffer.byteLength === frame.length) assembled.add(frame.buffer);
+}
+
+/** Checks a frame's size prefix before anything is allocated for it. */
+export function checkFrameSize(size: number, maxFrameBytes: number): void {
+  if (size < 0) throw new FrameError(`negative frame size ${size}`);
+  if (size > maxFrameBytes) {
+    throw new FrameError(`frame of ${size} bytes exceeds socket.request.max.bytes ${maxFrameBytes}`);
+  }
+}
+
 export class FrameSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
@@ -43,8 +57,7 @@ export class FrameSplitter {
       data = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
-      // Only a buffer of its own (not a slice of Buffer's shared pool for small sizes).
-      if (data.byteOffset === 0 && data.buffer.byteLength === data.length) assembled.add(data.buffer);
+      markAssembled(data);
     }
     let at = 0;
     while (data.length - at >= 4) {
@@ -71,10 +84,7 @@ export class FrameSplitter {
   }
 
   private check(size: number): void {
-    if (size < 0) throw new FrameError(`negative frame size ${size}`);
-    if (size > this.maxFrameBytes) {
-      throw new FrameError(`frame of ${size} bytes exceeds socket.request.max.bytes ${this.maxFrameBytes}`);
-    }
+    checkFrameSize(size, this.maxFrameBytes);
   }
 
   get bufferedBytes(): number {
