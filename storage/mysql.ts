@@ -1,5 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolOptions } from 'mysql2/promise';
+import { connectMysqlSocket } from './mysql-socket.js';
 
 /**
  * MySQL connection URLs and pools.
@@ -90,8 +91,12 @@ export function connectionOptions(loc: MysqlLocation): PoolOptions {
     opts.host = loc.host;
     opts.port = loc.port;
   }
+  // Reads in place: whole packets handed to mysql2, record batches parsed without a copy.
+  opts.stream = () => connectMysqlSocket(loc, KEEP_ALIVE_INITIAL_DELAY_MS);
   return opts;
 }
+
+const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000;
 
 export interface CreatePoolOptions {
   connectionLimit?: number;
@@ -105,7 +110,7 @@ export function createPool(url: string, options: CreatePoolOptions = {}): Pool {
     waitForConnections: true,
     queueLimit: 0,
     enableKeepAlive: true,
-    keepAliveInitialDelay: 10_000,
+    keepAliveInitialDelay: KEEP_ALIVE_INITIAL_DELAY_MS,
     maxIdle: loc.connectionLimit ?? options.connectionLimit ?? 10,
     idleTimeout: 60_000,
   });

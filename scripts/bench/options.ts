@@ -59,7 +59,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     inFlight: 4,
     mysqlConnections: 4,
     kafkajsProducers: 4,
-    kcatRecords: quick ? 40_000 : 400_000,
+    kcatRecords: quick ? 40_000 : 2_000_000,
     kcatProcs: 2,
     sweepPartitions: quick ? [1, 100, 1000] : [1, 10, 100, 1000],
     sweepProducers: quick ? [1, 16] : [1, 4, 16, 64],
