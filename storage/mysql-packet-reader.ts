@@ -62,7 +62,8 @@ export class MysqlPacketReader {
           this.large = Buffer.allocUnsafe(bytes);
           this.slab.copy(this.large, 0, this.start, this.end);
           this.largeFill = this.end - this.start;
-          this.start = this.end;
+          // Those bytes were copied, never handed out: the slab takes the next reads there again.
+          this.end = this.start;
         }
       }
     }

@@ -69,7 +69,8 @@ export class FrameReader {
       this.large = Buffer.allocUnsafe(size);
       this.slab.copy(this.large, 0, this.start + 4, this.end);
       this.largeFill = have;
-      this.start = this.end;
+      // Those bytes were copied, never handed out: the slab takes the next reads there again.
+      this.end = this.start;
       break;
     }
     return frames;
