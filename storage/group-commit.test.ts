@@ -376,3 +376,42 @@ describe('group commit pipeline (two transactions in flight per lane)', () => {
     }
   });
 });
+
+describe('group commit with megabyte batches (the bulk insert reuses its command buffer)', () => {
+  let url: string;
+  let storage: Storage;
+  beforeAll(async () => {
+    url = await createTestDatabase('gcbig');
+    storage = await openStorage({ metadataUrl: url, groupCommitMaxDelayMs: 2 });
+  });
+  afterAll(async () => {
+    await storage.close();
+    await dropTestDatabase(url);
+  });
+
+  it('stores every batch byte for byte when commands of 1-4 MiB follow each other on the same connections', async () => {
+    const t = await storage.catalog.createTopic({ name: 'gc-megabytes', partitions: 4, configs: {} });
+    const logs = await Promise.all([0, 1, 2, 3].map((p) => storage.logs.getLog(t.topicId, p)));
+    // Distinct contents, so a buffer written over by the next command would show.
+    const batchOf = (round: number, p: number) => {
+      const value = Buffer.alloc(1_100_000, `r${round}p${p}-`);
+      return concatBatches([buildTestBatch({ values: [value] })]);
+    };
+    const sent: Buffer[][] = logs.map(() => []);
+    for (let round = 0; round < 6; round++) {
+      // 1 to 4 partitions at once: bulk commands of different sizes, one after another.
+      const now = logs.slice(0, (round % 4) + 1);
+      await Promise.all(now.map((log, p) => {
+        const { records, infos } = batchOf(round, p);
+        sent[p]!.push(records);
+        return log.append(records, infos, OPTS);
+      }));
+    }
+    for (let p = 0; p < logs.length; p++) {
+      const read = await logs[p]!.read(0n, 1 << 26, { maxOffset: BigInt(sent[p]!.length), minOneBatch: true });
+      expect(read.batches.map((b) => b.readBigInt64BE(0))).toEqual(sent[p]!.map((_, i) => BigInt(i)));
+      // Past the base offset, length and leader epoch (set on append), the stored bytes are the sent ones.
+      expect(read.batches.map((b) => b.subarray(16).toString('hex'))).toEqual(sent[p]!.map((b) => b.subarray(16).toString('hex')));
+    }
+  });
+});
