@@ -23,7 +23,7 @@ import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
 import { runClients } from './clients.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { ProcWatch, latencySummary, sleep } from './proc.js';
-import { createRawTables, insertCeiling, naiveInsert, selectCeiling, truncateRawTables, type Driver, type InsertResult } from './raw-mysql.js';
+import { createLogShapedTable, createRawTables, dropRawTables, insertCeiling, naiveInsert, selectCeiling, truncateRawTables, type Driver, type InsertResult } from './raw-mysql.js';
 import { fetchLoad, makeBatch, produceLoad, RawConnection } from './replayer.js';
 import { computeRatios, median, printReport, summarizeSamples, type Results, type Sample } from './report.js';
 
@@ -274,6 +274,10 @@ async function main(): Promise<void> {
         ? ceilingDrivers[0]!
         : /mariadb/i.test(String(results.machine.mysqlVersion)) ? 'mariadb' : 'mysql2';
       const samples: Record<string, unknown>[] = [];
+      // Each half writes a table of its own, and all are dropped after the last round: dropping
+      // or truncating 1.4 GB between halves stalled the disk for the half that came next.
+      const latencyTopics: string[] = [];
+      const latencyTables: string[] = [];
       for (let round = 1; round <= o.rounds; round++) {
         const sample: Record<string, unknown> = { round };
         const produceStep = async () => {
@@ -323,16 +327,17 @@ async function main(): Promise<void> {
             cpu: cpuOf(pw, p.seconds),
             mariadbStatusProduce: statusDelta(status0, await serverStatus(db.url)),
           });
-          await deleteTopic(topic);
+          latencyTopics.push(topic);
           log(`latency (round ${round}): produce p50 ${produce.p50.toFixed(1)} p99 ${produce.p99.toFixed(1)} p999 ${produce.p999.toFixed(1)} ms at ${(p.bytes / MB / p.seconds).toFixed(1)} MB/s`);
         };
         const commitStep = async () => {
           log(`latency (round ${round}): MariaDB commit latency at the same load (${driver}, one batch per transaction)`);
-          await truncateRawTables(rawUrl, ['bench_log']);
+          const table = `bench_log_latency_${round}`;
+          await createLogShapedTable(rawUrl, table);
+          latencyTables.push(table);
           const status1 = await serverStatus(db.url);
-          const c = await insertCeiling({ driver, url: rawUrl, connections: conns, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: rate });
+          const c = await insertCeiling({ driver, url: rawUrl, connections: conns, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: rate, table });
           sample.mariadbStatusCommit = statusDelta(status1, await serverStatus(db.url));
-          await truncateRawTables(rawUrl, ['bench_log']);
           const commit = latencySummary(c.commitMs);
           sample.mariadbCommitMs = commit;
           sample.commitMbps = c.bytes / MB / c.seconds;
@@ -347,6 +352,8 @@ async function main(): Promise<void> {
         samples.push(sample);
         log(`latency (round ${round}): produce p99 / commit p99 = ${(pp99 / cp99).toFixed(2)}; MariaDB during produce ${JSON.stringify(sample.mariadbStatusProduce)}; during raw commits ${JSON.stringify(sample.mariadbStatusCommit)}`);
       }
+      for (const topic of latencyTopics) await deleteTopic(topic);
+      await dropRawTables(rawUrl, latencyTables);
       results.figures['latency'] = { samples, fixedRate: o.latencyRate !== null, requestsPerSecTarget: rate, commitDriver: driver };
     }
 

@@ -90,6 +90,20 @@ export async function createRawTables(url: string): Promise<void> {
   await c.close();
 }
 
+/** Creates (or replaces) an empty log-shaped table. */
+export async function createLogShapedTable(url: string, table: string): Promise<void> {
+  const c = await openRawConn('mysql2', url);
+  await c.exec(`DROP TABLE IF EXISTS ${table}`);
+  await c.exec(createLogTableSql(table));
+  await c.close();
+}
+
+export async function dropRawTables(url: string, tables: readonly string[]): Promise<void> {
+  const c = await openRawConn('mysql2', url);
+  for (const t of tables) await c.exec(`DROP TABLE IF EXISTS ${t}`);
+  await c.close();
+}
+
 export async function truncateRawTables(url: string, tables: readonly string[] = ['bench_log', 'bench_naive']): Promise<void> {
   const c = await openRawConn('mysql2', url);
   for (const t of tables) await c.exec(`TRUNCATE TABLE ${t}`);
@@ -109,6 +123,8 @@ export interface InsertOptions {
   durationMs: number;
   /** Open loop: transactions per second over all connections (undefined = as fast as possible). */
   transactionsPerSecond?: number;
+  /** The table written (default bench_log). */
+  table?: string;
 }
 
 /** Log-table inserts, one row per batch: the ceiling the broker is held against. */
@@ -137,7 +153,7 @@ export async function insertCeiling(o: InsertOptions): Promise<InsertResult> {
         }
         const t0 = performance.now();
         await conn.exec('BEGIN');
-        await conn.insertRows('bench_log', LOG_INSERT_COLUMNS, rows, o.rowsPerStatement);
+        await conn.insertRows(o.table ?? 'bench_log', LOG_INSERT_COLUMNS, rows, o.rowsPerStatement);
         await conn.exec('COMMIT');
         result.commitMs.push(performance.now() - t0);
         result.transactions++;
