@@ -22,6 +22,11 @@ const reverseLater: FrameHandler = async (request) => {
 };
 
 type Mode = 'data events' | 'in-place reads';
+
+async function waitUntil(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await new Promise((r) => setTimeout(r, 10));
+  expect(condition()).toBe(true);
+}
 let server: Server | undefined;
 
 afterEach(async () => {
@@ -29,7 +34,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function startServer(mode: Mode, closed: Connection[]): Promise<number> {
+async function startServer(mode: Mode, closed: Connection[], handler: FrameHandler = reverseLater): Promise<number> {
   server = createServer({ pauseOnConnect: true }, (accepted) => {
     let socket: Socket = accepted;
     let reader: FrameReader | null = null;
@@ -42,7 +47,7 @@ async function startServer(mode: Mode, closed: Connection[]): Promise<number> {
     } else {
       accepted.resume();
     }
-    connection = new Connection(1, socket, reverseLater, logger, MAX_FRAME, (c) => closed.push(c), 0, reader);
+    connection = new Connection(1, socket, handler, logger, MAX_FRAME, (c) => closed.push(c), 0, reader);
   });
   await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
   return (server!.address() as { port: number }).port;
@@ -77,6 +82,29 @@ describe.each<Mode>(['data events', 'in-place reads'])('Connection with %s', (mo
     const requests = [Buffer.from('one'), Buffer.alloc(200_000, 3), Buffer.from('three'), Buffer.alloc(17_000, 4), Buffer.alloc(0)];
     const { responses } = await exchange(port, Buffer.concat(requests.map(frame)), requests.length);
     expect(responses.map((r) => r.toString('hex'))).toEqual(requests.map((r) => Buffer.from(r).reverse().toString('hex')));
+  });
+
+  it('stops reading with 64 requests in flight and resumes when they are answered', async () => {
+    let started = 0;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const held: FrameHandler = async (request) => {
+      started++;
+      await released;
+      return [frame(request)];
+    };
+    const port = await startServer(mode, [], held);
+    // 20 KB requests: each is read in place (larger than a slab), a few per socket read at most.
+    const requests = Array.from({ length: 100 }, (_, i) => Buffer.alloc(20_000, i));
+    const done = exchange(port, Buffer.concat(requests.map(frame)), requests.length);
+    await waitUntil(() => started >= 64);
+    await new Promise((r) => setTimeout(r, 200));
+    // Paused: the rest of the requests wait in the socket, not in the broker.
+    expect(started).toBeLessThan(100);
+    release();
+    const { responses } = await done;
+    expect(started).toBe(100);
+    expect(responses.map((r) => r[0])).toEqual(requests.map((_, i) => i));
   });
 
   it('closes only the connection that sends a frame over the limit', async () => {
