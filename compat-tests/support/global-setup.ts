@@ -18,6 +18,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const external = process.env.KAFKA_MYSQL_TEST_URL;
   if (external) {
     project.provide('mysqlUrl', external);
+    project.provide('mysqlSocketPath', null);
     return async () => {};
   }
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-test-'));
@@ -36,6 +37,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const watchdog = startWatchdog(server.pid, dataDir);
   process.env.KAFKA_MYSQL_TEST_URL = server.url;
   project.provide('mysqlUrl', server.url);
+  project.provide('mysqlSocketPath', server.socketPath);
   return async () => {
     try {
       await server.stop();
