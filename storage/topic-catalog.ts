@@ -272,6 +272,18 @@ export class MysqlTopicCatalog implements TopicCatalog {
     return rec;
   }
 
+  /** Every topic id in MySQL now, not the in-memory view: other brokers' new topics count too. */
+  async storedTopicIds(): Promise<Set<string>> {
+    const [rows] = await this.shards.metadataPool.query<RowDataPacket[]>('SELECT topic_id FROM topics');
+    return new Set(rows.map((r) => String(r.topic_id)));
+  }
+
+  /** Whether MySQL has a topic with this id now. */
+  async isTopicStored(topicId: string): Promise<boolean> {
+    const [rows] = await this.shards.metadataPool.query<RowDataPacket[]>('SELECT 1 FROM topics WHERE topic_id = ?', [topicId]);
+    return rows.length > 0;
+  }
+
   /** Placement and log start of one partition, read from MySQL (used when a log is loaded). */
   async loadPartition(topicId: string, partition: number): Promise<PartitionPlacement | undefined> {
     const [rows] = await this.shards.metadataPool.query<RowDataPacket[]>(
