@@ -5,6 +5,9 @@
 import { Kafka, logLevel, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestBroker, type TestBroker } from './support/broker.js';
+import { connect } from '../storage/mysql.js';
+import { createLogTableSql, logTableName } from '../storage/schema.js';
+import { newTopicId } from '../storage/topic-catalog.js';
 import { partitionState, runCli } from './retention-support.js';
 
 let tb: TestBroker;
@@ -222,5 +225,37 @@ describe('retention run', () => {
     const noUrl = await runCli(['retention', 'run']);
     expect(noUrl.code).toBe(2);
     expect(noUrl.stderr).toContain('needs mysql.url');
+  });
+
+  it('sweeps orphan log tables: --dry-run reports them, --topic leaves them, a run drops them', async () => {
+    const orphan = logTableName(newTopicId());
+    const conn = await connect(tb.mysqlUrl);
+    const exists = async () => {
+      const [rows] = await conn.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?', [orphan]);
+      return (rows as unknown[]).length > 0;
+    };
+    try {
+      await conn.query(createLogTableSql(orphan));
+      const set = ['--set', `mysql.url=${tb.mysqlUrl}`, '--set', 'log.orphan.table.grace.ms=0'];
+
+      const dry = await runCli(['retention', 'run', '--dry-run', '--json', ...set]);
+      expect(dry.code, dry.stderr).toBe(0);
+      expect(json(dry.stdout).orphanTables).toMatchObject({ dryRun: true, graceMs: 0, found: 1, dropped: 0, tables: [{ shard: 0, table: orphan, dropped: false }], errors: [] });
+      expect(await exists()).toBe(true);
+
+      const limited = await runCli(['retention', 'run', '--topic', 'c-retention', '--json', ...set]);
+      expect(limited.code, limited.stderr).toBe(0);
+      expect(json(limited.stdout).orphanTables).toBeNull();
+      expect(await exists()).toBe(true);
+
+      const real = await runCli(['retention', 'run', ...set]);
+      expect(real.code, real.stderr).toBe(0);
+      expect(real.stdout).toMatch(new RegExp(`\\n0\\s+${orphan}\\s+\\S+\\s+\\d+\\n`));
+      expect(real.stdout).toMatch(/dropped 1 orphan log table\(s\), ~\d+ bytes \(grace 0 ms\)/);
+      expect(real.stderr).toContain('orphan log table dropped');
+      expect(await exists()).toBe(false);
+    } finally {
+      await conn.end();
+    }
   });
 });

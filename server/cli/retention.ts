@@ -1,22 +1,25 @@
 import { destination, pino } from 'pino';
 import { openStorage } from '../../storage/index.js';
 import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
+import type { OrphanTableSweepResult } from '../../storage/orphan-tables.js';
 import type { PartitionRetentionResult } from '../../storage/retention.js';
 import { retentionTargets } from '../retention/policy.js';
-import { createRetentionCleaner } from '../retention/service.js';
+import { createRetentionCleaner, sweepOrphanTables } from '../retention/service.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { configFrom, output, table } from './common.js';
 
 /**
  * `kafka-mysql retention run [--topic T ...] [--dry-run]`: the broker's retention job, run
- * once directly against MySQL (for cron). Configuration is loaded as `start` loads it; without
+ * once directly against MySQL (for cron), followed by the orphan log-table sweep (skipped with
+ * --topic, which limits the run to those topics; --dry-run only reports what it would drop). Configuration is loaded as `start` loads it; without
  * mysql.url it uses the managed MariaDB a broker runs under mysql.data.dir. Takes the same per-partition locks as the brokers, so it never deletes
  * concurrently with them. Prints partitions, batches, bytes and new log start offsets; logs
  * (pino, chunk sizes and times) go to stderr. Exits 1 when any partition failed, 130/143
  * when interrupted (the chunk in progress finishes first).
  */
 export const RETENTION_USAGE = `retention run [--topic T ...] [--dry-run] [--config FILE] [--set KEY=VALUE ...]
-        delete what retention.ms / retention.bytes / DeleteRecords allow, directly in MySQL (mysql.url, or the managed MariaDB running under mysql.data.dir)`;
+        delete what retention.ms / retention.bytes / DeleteRecords allow, directly in MySQL (mysql.url, or the managed MariaDB running under mysql.data.dir),
+        then drop log tables no topic refers to (older than log.orphan.table.grace.ms; not with --topic)`;
 
 export async function retentionCommand(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
@@ -55,6 +58,8 @@ export async function retentionCommand(argv: string[]): Promise<void> {
     }
     const dryRun = args.has('--dry-run');
     const result = await cleaner.run(targets, { dryRun, signal: abort.signal });
+    // Orphan tables belong to no topic, so a run limited to some topics leaves them alone.
+    const orphans = only.length > 0 || abort.signal.aborted ? null : await sweepOrphanTables(storage, config, logger, { dryRun, signal: abort.signal });
     const shown = args.has('--all') ? result.partitions : result.partitions.filter((p) => p.batches > 0 || p.skipped || p.logStartAfter !== p.logStartBefore);
     output(
       args,
@@ -66,6 +71,7 @@ export async function retentionCommand(argv: string[]): Promise<void> {
         ms: result.ms,
         partitions: result.partitions.map(jsonOf),
         errors: result.errors,
+        orphanTables: orphans,
       },
       () => {
         const rows = shown.map((p) => [
@@ -81,13 +87,19 @@ export async function retentionCommand(argv: string[]): Promise<void> {
         const verb = dryRun ? 'would delete' : 'deleted';
         const summary = `${verb} ${result.batches} batches, ${result.bytes} bytes in ${result.partitions.length} partitions (${result.ms} ms)${signalled ? ' — interrupted' : ''}`;
         const errors = result.errors.map((e) => `error: ${e.topic}/${e.partition}: ${e.error}`).join('\n');
-        return [rows.length > 0 ? table(['TOPIC', 'PARTITION', 'REASON', 'BATCHES', 'BYTES', 'LOG-START-BEFORE', 'LOG-START-AFTER', 'ARCHIVE'], rows) : '', summary, errors]
+        return [
+          rows.length > 0 ? table(['TOPIC', 'PARTITION', 'REASON', 'BATCHES', 'BYTES', 'LOG-START-BEFORE', 'LOG-START-AFTER', 'ARCHIVE'], rows) : '',
+          summary,
+          errors,
+          orphans ? orphanText(orphans) : '',
+        ]
           .filter(Boolean)
           .join('\n');
       },
     );
     if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
     else if (result.errors.length > 0) throw new CommandError(`retention failed for ${result.errors.length} partition(s)`);
+    else if (orphans && orphans.errors.length > 0) throw new CommandError(`orphan log table sweep failed (${orphans.errors.length} error(s))`);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
@@ -113,4 +125,13 @@ function jsonOf(p: PartitionRetentionResult) {
     archive: p.archive,
     archiveFiles: p.archiveFiles,
   };
+}
+
+function orphanText(o: OrphanTableSweepResult): string {
+  const rows = o.tables.map((t) => [t.shard, t.table, t.createTime, t.bytes]);
+  const verb = o.dryRun ? 'would drop' : 'dropped';
+  const young = o.young > 0 ? `, ${o.young} younger kept` : '';
+  const summary = `${verb} ${o.found} orphan log table(s), ~${o.bytes} bytes (grace ${o.graceMs} ms${young})`;
+  const errors = o.errors.map((e) => `error: orphan log tables on shard ${e.shard}${e.table ? ` (${e.table})` : ''}: ${e.error}`).join('\n');
+  return [rows.length > 0 ? table(['SHARD', 'ORPHAN-TABLE', 'CREATED', 'BYTES'], rows) : '', summary, errors].filter(Boolean).join('\n');
 }

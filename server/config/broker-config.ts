@@ -36,6 +36,7 @@ export class BrokerConfig {
   readonly retentionMs: number;
   readonly retentionBytes: number;
   readonly retentionCheckIntervalMs: number;
+  readonly orphanTableGraceMs: number;
   readonly mysqlUrl: string | null;
   readonly mysqlShards: string[];
   readonly mysqlDataDir: string;
@@ -74,6 +75,7 @@ export class BrokerConfig {
     this.retentionMs = this.resolveRetentionMs();
     this.retentionBytes = this.int('log.retention.bytes');
     this.retentionCheckIntervalMs = this.positive('log.retention.check.interval.ms');
+    this.orphanTableGraceMs = this.nonNegative('log.orphan.table.grace.ms');
     this.mysqlUrl = this.string('mysql.url');
     const shards = this.string('mysql.shards');
     this.mysqlShards = shards ? shards.split(',').map((s) => s.trim()).filter(Boolean) : [];
@@ -114,6 +116,12 @@ export class BrokerConfig {
   private positive(key: string): number {
     const n = this.int(key);
     if (n <= 0) throw new ConfigError(`'${key}' must be positive, got ${n}`);
+    return n;
+  }
+
+  private nonNegative(key: string): number {
+    const n = this.int(key);
+    if (n < 0) throw new ConfigError(`'${key}' must be 0 or more, got ${n}`);
     return n;
   }
 

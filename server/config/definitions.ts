@@ -43,6 +43,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('retention.archive.mysql.url', 'password', null, 'MySQL URL of the database holding the archive table of topics with retention.archive=table; unset: each partition\'s own shard.', false),
   def('retention.archive.dir', 'string', './archive', 'Directory of the compressed archive files of topics with retention.archive=file.', false),
   def('log.start.offset.refresh.ms', 'long', '10000', 'How often the broker re-reads log start offsets moved by other processes (the retention CLI).', false),
+  def('log.orphan.table.grace.ms', 'long', '3600000', 'Age a log table must reach before the retention job drops it when no topic refers to it (left by a crash between a topic\'s tables and its metadata); a younger one may belong to a topic being created. 0 = no wait.', false),
   def('log.cleanup.policy', 'list', 'delete', 'Default cleanup.policy for topics (only delete is applied).'),
   def('log.message.timestamp.type', 'string', 'CreateTime', 'Default message.timestamp.type for topics: CreateTime or LogAppendTime.'),
   def('log.segment.bytes', 'int', '1073741824', 'Reported as segment.bytes; batches are rows, not segment files.'),

@@ -3,13 +3,20 @@ import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Storage } from '../../storage/index.js';
 import { createPool } from '../../storage/mysql.js';
+import { sweepOrphanLogTables, type OrphanTableSweepResult } from '../../storage/orphan-tables.js';
 import { RetentionCleaner, type CleanOptions, type RetentionRunResult } from '../../storage/retention.js';
 import type { BrokerConfig } from '../config/index.js';
 import { retentionTargets } from './policy.js';
 
+/** A retention pass: the cleaner's result and the orphan log-table sweep's (null when interrupted first). */
+export interface RetentionPassResult extends RetentionRunResult {
+  orphanTables: OrphanTableSweepResult | null;
+}
+
 /**
- * Retention inside the broker: runs the cleaner over every topic each
- * log.retention.check.interval.ms (the first run one interval after start-up), and re-reads log start offsets every log.start.offset.refresh.ms so that
+ * Retention inside the broker: runs the cleaner over every topic and then the orphan log-table
+ * sweep (storage/orphan-tables.ts) each log.retention.check.interval.ms (the first run one
+ * interval after start-up), and re-reads log start offsets every log.start.offset.refresh.ms so that
  * deletions made by another process (the `retention run` CLI, another broker) reach this
  * broker's in-memory logs. Registered in the broker's services as 'retention'; shutdown()
  * stops the timers and waits for a run in progress to finish its current chunk.
@@ -19,7 +26,7 @@ export class RetentionService {
   private readonly archivePool: Pool | null;
   private timer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
-  private running: Promise<RetentionRunResult> | undefined;
+  private running: Promise<RetentionPassResult> | undefined;
   private readonly abort = new AbortController();
   private stopped = false;
 
@@ -58,8 +65,8 @@ export class RetentionService {
     }
   }
 
-  /** One pass over every topic (skipped if one is already running). */
-  runOnce(options: CleanOptions = {}): Promise<RetentionRunResult> {
+  /** One pass over every topic, then the orphan log-table sweep (skipped if a pass is already running). */
+  runOnce(options: CleanOptions = {}): Promise<RetentionPassResult> {
     this.running ??= (async () => {
       try {
         await this.storage.catalog.refresh();
@@ -68,7 +75,10 @@ export class RetentionService {
         if (result.batches > 0 || result.errors.length > 0) {
           this.logger.info({ batches: result.batches, bytes: result.bytes, ms: result.ms, errors: result.errors.length }, 'retention run finished');
         }
-        return result;
+        const orphanTables = this.abort.signal.aborted
+          ? null
+          : await sweepOrphanTables(this.storage, this.config, this.logger, { dryRun: options.dryRun, signal: this.abort.signal });
+        return { ...result, orphanTables };
       } catch (err) {
         this.logger.error({ err }, 'retention run failed');
         throw err;
@@ -123,4 +133,21 @@ export function createRetentionCleaner(
     onLogStartAdvanced,
   });
   return { cleaner, archivePool };
+}
+
+/** Drops log tables no topic refers to, older than log.orphan.table.grace.ms, on every shard (broker and CLI). */
+export function sweepOrphanTables(
+  storage: Storage,
+  config: BrokerConfig,
+  logger: Logger | undefined,
+  options: { dryRun?: boolean; signal?: AbortSignal } = {},
+): Promise<OrphanTableSweepResult> {
+  return sweepOrphanLogTables({
+    catalog: storage.catalog,
+    shardPools: storage.shardPools,
+    graceMs: config.orphanTableGraceMs,
+    dryRun: options.dryRun,
+    logger,
+    signal: options.signal,
+  });
 }
