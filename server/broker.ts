@@ -56,6 +56,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
     tailCacheBytesPerPartition: config.tailCacheBytes,
     groupCommitMaxDelayMs: config.groupCommitMaxDelayMs,
+    groupCommitMaxBytes: config.groupCommitMaxBytes,
     tailCacheTotalBytes: config.int('log.tail.cache.total.bytes'),
     groupCommitLanes: config.int('group.commit.lanes'),
     groupCommitPipelineDepth: config.int('group.commit.pipeline.depth'),

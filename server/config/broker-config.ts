@@ -44,6 +44,7 @@ export class BrokerConfig {
   readonly mysqlPoolSize: number;
   readonly tailCacheBytes: number;
   readonly groupCommitMaxDelayMs: number;
+  readonly groupCommitMaxBytes: number;
   readonly metricsListener: ListenerAddress | null;
   readonly logLevel: string;
 
@@ -84,6 +85,10 @@ export class BrokerConfig {
     this.mysqlPoolSize = this.positive('mysql.pool.size');
     this.tailCacheBytes = this.int('log.tail.cache.bytes');
     this.groupCommitMaxDelayMs = this.int('group.commit.max.delay.ms');
+    this.groupCommitMaxBytes = this.int('group.commit.max.bytes');
+    if (this.groupCommitMaxBytes < 1024 * 1024) {
+      throw new ConfigError(`'group.commit.max.bytes' must be at least 1048576 (1 MiB), got ${this.groupCommitMaxBytes}`);
+    }
     const metrics = this.string('metrics.listener');
     this.metricsListener = metrics ? parseHostPort(metrics, 'metrics.listener') : null;
     this.logLevel = this.string('log.level')!;

@@ -68,6 +68,12 @@ describe('broker configuration', () => {
     expect(() => loadConfig({ env: {}, overrides: { listeners: 'SSL://127.0.0.1:9093' } })).toThrow(/PLAINTEXT/);
   });
 
+  it('takes group.commit.max.bytes of 1 MiB or more (4 MiB by default)', () => {
+    expect(loadConfig({ env: {} }).groupCommitMaxBytes).toBe(4 * 1024 * 1024);
+    expect(loadConfig({ env: { KAFKA_MYSQL_GROUP_COMMIT_MAX_BYTES: '8388608' } }).groupCommitMaxBytes).toBe(8 * 1024 * 1024);
+    expect(() => loadConfig({ env: {}, overrides: { 'group.commit.max.bytes': 65536 } })).toThrow(/group\.commit\.max\.bytes/);
+  });
+
   it('names environment variables after the key', () => {
     expect(envNameOf('log.retention.hours')).toBe('KAFKA_MYSQL_LOG_RETENTION_HOURS');
   });

@@ -67,6 +67,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('group.commit.lanes', 'int', '2', 'Group-commit lanes per MySQL shard: each has its own connections (group.commit.pipeline.depth of them) and transactions; a partition always uses the same lane, so its appends stay in order.', false),
   def('group.commit.pipeline.depth', 'int', '2', 'Group-commit transactions in flight per lane, each on its own connection: with 2, transaction N+1 is inserted while N commits (its fsync), and commits only after N did; if N fails, N+1 rolls back and its appends run again. 1 = one transaction at a time.', false),
   def('group.commit.max.delay.ms', 'int', '2', 'Longest an append waits for others to share its MySQL transaction.', false),
+  def('group.commit.max.bytes', 'long', '4194304', 'Most batch bytes one group-commit transaction carries (4 MiB; at least 1 MiB). Larger transactions mean fewer commits per MB under full load and a longer wait for the requests in them (see docs/benchmarks.md).', false),
   def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus) and /health; empty disables it.', false),
   def('log.level', 'string', 'info', 'pino log level: trace, debug, info, warn, error.', false),
 ];
