@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       (f.samples as Sample[]).push(sample);
       Object.assign(f, summarizeSamples(f.samples as Sample[]));
     };
-    const insertSample = (name: string, round: number, r: InsertResult, w: Watched, recordBytes: number) => {
+    const insertSample = (name: string, round: number, r: InsertResult, w: Watched, recordBytes: number, extra: Record<string, unknown> = {}) => {
       const commit = latencySummary(r.commitMs);
       addSample(name, {
         round,
@@ -95,6 +95,7 @@ async function main(): Promise<void> {
         commitMsP50: commit.p50,
         commitMsP99: commit.p99,
         cpu: cpuOf(w, r.seconds),
+        ...extra,
       });
       log(`${name} (round ${round}): ${(r.bytes / MB / r.seconds).toFixed(1)} MB/s, ${Math.round(r.records / r.seconds)} records/s, commit p50 ${commit.p50.toFixed(1)} ms, MariaDB CPU ${(w.mariadb!.cpuSeconds / r.seconds).toFixed(2)}`);
     };
@@ -148,9 +149,11 @@ async function main(): Promise<void> {
           for (const driver of ceilingDrivers) {
             await truncateRawTables(rawUrl, ['bench_log']);
             log(`ceiling (${driver}, round ${round}): ${o.mysqlConnections} connections, ${rowsPerStatement} batches per transaction`);
+            const status0 = await serverStatus(db.url);
             const w = watch();
             const r = await insertCeiling({ driver, url: rawUrl, connections: o.mysqlConnections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 });
-            insertSample(`ceiling.${driver}`, round, r, w.end(), bytesPerRecord);
+            const we = w.end();
+            insertSample(`ceiling.${driver}`, round, r, we, bytesPerRecord, { mariadbStatus: statusDelta(status0, await serverStatus(db.url)) });
           }
           ceilingDrivers = better('ceiling.mysql2', 'ceiling.mariadb');
         };
@@ -171,10 +174,12 @@ async function main(): Promise<void> {
           replayTopic = `bench-replay-${round}`;
           await createTopic(replayTopic, o.partitions);
           log(`replayer (round ${round}): ${o.producers} connections x ${o.inFlight} in flight, ${o.partitions} partitions`);
+          const status0 = await serverStatus(db.url);
           const w = watch();
           const r = await produceLoad({ host, port, topic: replayTopic, partitions: o.partitions, connections: o.producers, inFlight: o.inFlight, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, onProgress: (b, s) => log(`  replayer ${(b / MB / s).toFixed(1)} MB/s`) });
+          const we = w.end();
           const lat = latencySummary(r.latencyMs);
-          brokerSample('broker.replayer', round, r.seconds, r.bytes, r.records, w.end(), { errors: r.errorCodes, produceMsP50: lat.p50, produceMsP99: lat.p99 });
+          brokerSample('broker.replayer', round, r.seconds, r.bytes, r.records, we, { errors: r.errorCodes, produceMsP50: lat.p50, produceMsP99: lat.p99, mariadbStatus: statusDelta(status0, await serverStatus(db.url)) });
           maxRequestsPerSec.push(r.requests / r.seconds);
         };
         const steps = round % 2 === 1 ? [ceilingStep, naiveStep, replayerStep] : [replayerStep, naiveStep, ceilingStep];
@@ -426,6 +431,7 @@ const STATUS_NAMES = [
   'Binlog_group_commit_trigger_timeout', 'Binlog_cache_disk_use', 'Innodb_row_lock_waits', 'Innodb_row_lock_time',
   'Innodb_row_lock_time_max', 'Innodb_data_fsyncs', 'Innodb_os_log_fsyncs', 'Com_commit', 'Com_rollback',
   'Innodb_buffer_pool_pages_flushed', 'Innodb_data_written', 'Innodb_buffer_pool_pages_dirty', 'Innodb_checkpoint_age',
+  'Binlog_bytes_written', 'Innodb_os_log_written', 'Handler_write',
 ];
 /** Gauges: reported as the value at the start and at the end instead of a difference. */
 const STATUS_GAUGES = new Set(['Innodb_buffer_pool_pages_dirty', 'Innodb_checkpoint_age']);
