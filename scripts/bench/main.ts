@@ -49,7 +49,7 @@ async function main(): Promise<void> {
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-bench-'));
   log(`starting MariaDB in ${dataDir}`);
-  const db = await startManagedMariadb({ dataDir, port: 0, extraArgs: ['--max-connections=2000'] });
+  const db = await startManagedMariadb({ dataDir, port: 0, extraArgs: ['--max-connections=2000', ...o.mariadbArgs] });
   let broker: BrokerProcess | undefined;
   try {
     const versionConn = await mysql.createConnection(connectionOptions(parseMysqlUrl(db.url)));

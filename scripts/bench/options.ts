@@ -35,6 +35,8 @@ export interface BenchOptions {
   brokerSettings: Record<string, string>;
   /** Extra node flags for the broker process (--node-arg, repeatable). */
   brokerNodeArgs: string[];
+  /** Extra mariadbd arguments for the bench's server (--mariadb-arg, repeatable). */
+  mariadbArgs: string[];
   note: string;
 }
 
@@ -44,7 +46,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--
   [--partitions N] [--producers N] [--in-flight N] [--mysql-connections N] [--kafkajs-producers N]
   [--kcat-records N] [--kcat-procs N] [--sweep-partitions 1,10,100,1000] [--sweep-producers 1,4,16,64]
   [--sweep-seconds S] [--sweep-batch-records N] [--idle-connections N] [--latency-rate MBps]
-  [--only ${PHASES.join(',')}] [--profile DIR] [--set broker.key=value] [--node-arg FLAG] [--note TEXT]`;
+  [--only ${PHASES.join(',')}] [--profile DIR] [--set broker.key=value] [--node-arg FLAG] [--mariadb-arg FLAG] [--note TEXT]`;
 
 export function parseOptions(argv: string[]): BenchOptions {
   const quick = argv.includes('--quick');
@@ -71,6 +73,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     profileDir: null,
     brokerSettings: {},
     brokerNodeArgs: [],
+    mariadbArgs: [],
     note: '',
   };
   const num = (v: string | undefined, flag: string): number => {
@@ -117,6 +120,7 @@ export function parseOptions(argv: string[]): BenchOptions {
         break;
       }
       case '--node-arg': if (!v) throw new Error(`--node-arg needs a value\n${USAGE}`); o.brokerNodeArgs.push(v); i++; break;
+      case '--mariadb-arg': if (!v) throw new Error(`--mariadb-arg needs a value\n${USAGE}`); o.mariadbArgs.push(v); i++; break;
       case '--note': o.note = v ?? ''; i++; break;
       case '-h': case '--help': console.log(USAGE); process.exit(0); break;
       default: throw new Error(`unknown option ${a}\n${USAGE}`);
