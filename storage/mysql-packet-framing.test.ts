@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MysqlPacketReader } from './mysql-packet-reader.js';
+import { mysqlPacketReader } from './mysql-socket.js';
 
 function packet(length: number, sequenceId: number): Buffer {
   const b = Buffer.allocUnsafe(4 + length);
@@ -25,7 +25,7 @@ function packetsOf(chunks: Buffer[]): Buffer[] {
 }
 
 /** Plays `stream` into the reader as a socket would, each read at most `readSize(i)` bytes of the target. */
-function play(reader: MysqlPacketReader, stream: Buffer, readSize: (i: number) => number): Buffer[] {
+function play(reader: ReturnType<typeof mysqlPacketReader>, stream: Buffer, readSize: (i: number) => number): Buffer[] {
   const chunks: Buffer[] = [];
   let at = 0;
   for (let i = 0; at < stream.length; i++) {
@@ -47,10 +47,10 @@ const packets = [
 const stream = Buffer.concat(packets);
 const hex = (bs: Buffer[]) => bs.map((b) => b.toString('hex'));
 
-describe('MysqlPacketReader', () => {
+describe('MySQL packets read in place (mysqlPacketReader)', () => {
   it('hands out whole packets, in order, whatever the read sizes', () => {
     for (const size of [1, 3, 4, 5, 1000, 4096, 65536, 1 << 20, stream.length]) {
-      const chunks = play(new MysqlPacketReader(), stream, () => size);
+      const chunks = play(mysqlPacketReader(), stream, () => size);
       // Compared at the end: views of earlier slabs must not have been overwritten by later reads.
       expect(hex(packetsOf(chunks))).toEqual(hex(packets));
     }
@@ -62,11 +62,11 @@ describe('MysqlPacketReader', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return 1 + (seed % 90_000);
     };
-    expect(hex(packetsOf(play(new MysqlPacketReader(), stream, next)))).toEqual(hex(packets));
+    expect(hex(packetsOf(play(mysqlPacketReader(), stream, next)))).toEqual(hex(packets));
   });
 
   it('reads a packet larger than a slab into a buffer of exactly its size, handed out alone', () => {
-    const chunks = play(new MysqlPacketReader(), stream, () => 65536);
+    const chunks = play(mysqlPacketReader(), stream, () => 65536);
     const large = chunks.filter((c) => c.length > 64 * 1024);
     expect(large.map((c) => c.length)).toEqual([64 * 1024 + 1, (1 << 20) + 4, (1 << 20) + 4, 70_004]);
     for (const c of large) {
@@ -78,6 +78,6 @@ describe('MysqlPacketReader', () => {
   it('takes the largest packet the protocol allows (16 MiB - 1 bytes of payload)', () => {
     const max = packet(0xffffff, 1);
     const both = Buffer.concat([max, packet(0, 2)]);
-    expect(hex(packetsOf(play(new MysqlPacketReader(), both, () => 1 << 20)))).toEqual(hex([max, packet(0, 2)]));
+    expect(hex(packetsOf(play(mysqlPacketReader(), both, () => 1 << 20)))).toEqual(hex([max, packet(0, 2)]));
   });
 });
