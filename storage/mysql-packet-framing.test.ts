@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { playInto } from '../codec/primitives/in-place-reader.testing.js';
 import { mysqlPacketReader } from './mysql-socket.js';
 
 function packet(length: number, sequenceId: number): Buffer {
@@ -24,21 +25,6 @@ function packetsOf(chunks: Buffer[]): Buffer[] {
   return out;
 }
 
-/** Plays `stream` into the reader as a socket would, each read at most `readSize(i)` bytes of the target. */
-function play(reader: ReturnType<typeof mysqlPacketReader>, stream: Buffer, readSize: (i: number) => number): Buffer[] {
-  const chunks: Buffer[] = [];
-  let at = 0;
-  for (let i = 0; at < stream.length; i++) {
-    const target = reader.readTarget();
-    if (target.length === 0) throw new Error('empty read target');
-    const n = Math.min(target.length, readSize(i), stream.length - at);
-    stream.copy(target, 0, at, at + n);
-    at += n;
-    chunks.push(...reader.onRead(n));
-  }
-  return chunks;
-}
-
 // A result set's shape: small packets, packets around the 64 KiB slab, 1 MiB rows.
 const packets = [
   packet(0, 1), packet(1, 2), packet(50, 3), packet(64 * 1024 - 4, 4), packet(64 * 1024 - 3, 5), packet(9, 6),
@@ -50,7 +36,7 @@ const hex = (bs: Buffer[]) => bs.map((b) => b.toString('hex'));
 describe('MySQL packets read in place (mysqlPacketReader)', () => {
   it('hands out whole packets, in order, whatever the read sizes', () => {
     for (const size of [1, 3, 4, 5, 1000, 4096, 65536, 1 << 20, stream.length]) {
-      const chunks = play(mysqlPacketReader(), stream, () => size);
+      const chunks = playInto(mysqlPacketReader(), stream, () => size);
       // Compared at the end: views of earlier slabs must not have been overwritten by later reads.
       expect(hex(packetsOf(chunks))).toEqual(hex(packets));
     }
@@ -62,11 +48,11 @@ describe('MySQL packets read in place (mysqlPacketReader)', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return 1 + (seed % 90_000);
     };
-    expect(hex(packetsOf(play(mysqlPacketReader(), stream, next)))).toEqual(hex(packets));
+    expect(hex(packetsOf(playInto(mysqlPacketReader(), stream, next)))).toEqual(hex(packets));
   });
 
   it('reads a packet larger than a slab into a buffer of exactly its size, handed out alone', () => {
-    const chunks = play(mysqlPacketReader(), stream, () => 65536);
+    const chunks = playInto(mysqlPacketReader(), stream, () => 65536);
     const large = chunks.filter((c) => c.length > 64 * 1024);
     expect(large.map((c) => c.length)).toEqual([64 * 1024 + 1, (1 << 20) + 4, (1 << 20) + 4, 70_004]);
     for (const c of large) {
@@ -78,6 +64,6 @@ describe('MySQL packets read in place (mysqlPacketReader)', () => {
   it('takes the largest packet the protocol allows (16 MiB - 1 bytes of payload)', () => {
     const max = packet(0xffffff, 1);
     const both = Buffer.concat([max, packet(0, 2)]);
-    expect(hex(packetsOf(play(mysqlPacketReader(), both, () => 1 << 20)))).toEqual(hex([max, packet(0, 2)]));
+    expect(hex(packetsOf(playInto(mysqlPacketReader(), both, () => 1 << 20)))).toEqual(hex([max, packet(0, 2)]));
   });
 });

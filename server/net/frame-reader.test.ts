@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { playInto } from '../../codec/primitives/in-place-reader.testing.js';
 import { FrameReader } from './frame-reader.js';
 import { FrameError, isAssembledView } from './frame-splitter.js';
 
@@ -14,21 +15,6 @@ function payload(length: number, seed: number): Buffer {
   return b;
 }
 
-/** Plays `stream` into the reader as a socket would: each read fills at most `readSize(i)` bytes of the read target. */
-function play(reader: FrameReader, stream: Buffer, readSize: (i: number) => number): Buffer[] {
-  const frames: Buffer[] = [];
-  let at = 0;
-  for (let i = 0; at < stream.length; i++) {
-    const target = reader.readTarget();
-    if (target.length === 0) throw new Error('empty read target');
-    const n = Math.min(target.length, readSize(i), stream.length - at);
-    stream.copy(target, 0, at, at + n);
-    at += n;
-    frames.push(...reader.onRead(n));
-  }
-  return frames;
-}
-
 // Small frames, an empty one, frames just under, at and over the 16 KiB slab, and a 1 MB one.
 const payloads = [
   payload(13, 1), payload(0, 2), payload(300, 3), payload(16 * 1024 - 4, 4), payload(16 * 1024 - 3, 5),
@@ -41,7 +27,7 @@ describe('FrameReader', () => {
   it('yields every frame, whole and in order, whatever the read sizes', () => {
     for (const size of [1, 3, 7, 61, 1000, 4096, 65536, 1 << 20, stream.length]) {
       const reader = new FrameReader(2 << 20);
-      const frames = play(reader, stream, () => size);
+      const frames = playInto(reader, stream, () => size);
       // Compared at the end: views of earlier slabs must not have been overwritten by later reads.
       expect(hex(frames)).toEqual(hex(payloads));
       expect(reader.bufferedBytes).toBe(0);
@@ -54,7 +40,7 @@ describe('FrameReader', () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
       return 1 + (seed % 70_000);
     };
-    const frames = play(new FrameReader(2 << 20), stream, next);
+    const frames = playInto(new FrameReader(2 << 20), stream, next);
     expect(hex(frames)).toEqual(hex(payloads));
   });
 
