@@ -67,22 +67,20 @@ export class Connection {
   }
 
   private onData(chunk: Buffer): void {
-    let frames: Buffer[];
-    try {
-      frames = this.splitter!.push(chunk);
-    } catch (err) {
-      this.abort(err instanceof FrameError ? err.message : String(err));
-      return;
-    }
-    this.onFrames(frames);
+    this.receive(() => this.splitter!.push(chunk));
   }
 
   /** The socket read `n` bytes into the reader's last read target. */
   onReadInPlace(n: number): void {
     if (this.closed) return;
+    this.receive(() => this.reader!.onRead(n));
+  }
+
+  /** Cuts frames from what was read; a bad size closes this connection only. */
+  private receive(cut: () => Buffer[]): void {
     let frames: Buffer[];
     try {
-      frames = this.reader!.onRead(n);
+      frames = cut();
     } catch (err) {
       this.abort(err instanceof FrameError ? err.message : String(err));
       return;
