@@ -10,7 +10,7 @@ import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
 import { requirePython, runPython } from './support/clients.js';
-import { createTestDatabase, dropTestDatabase } from './support/mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { waitFor as waitUntil } from './support/wait.js';
 
 /** This file's waits include a broker restart: a longer default. */

@@ -11,7 +11,7 @@
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
-import { createTestDatabase, dropTestDatabase } from './support/mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { contiguousFrom, readPartition } from './support/clients.js';
 
 const started: BrokerProcess[] = [];

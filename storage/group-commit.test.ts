@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
-import { createTestDatabase, dropTestDatabase } from '../compat-tests/support/mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { openStorage, type Storage } from './index.js';
 import { connect, quoteIdent } from './mysql.js';
 import { logTableName } from './schema.js';

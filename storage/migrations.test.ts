@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase } from '../compat-tests/support/mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { connect } from './mysql.js';
 import { migrations, runMigrations, type Migration } from './migrations/index.js';
 

@@ -1,6 +1,6 @@
 import { inject, describe, expect, it } from 'vitest';
 import type { RowDataPacket } from 'mysql2/promise';
-import { testServerUrl } from '../compat-tests/support/mysql.js';
+import { testServerUrl } from '../testing/mysql.js';
 import '../compat-tests/support/vitest-context.js';
 import { createPool, formatMysqlUrl, parseMysqlUrl } from './mysql.js';
 

@@ -1,6 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { openTestOffsetStore } from '../compat-tests/support/mysql.js';
+import { openTestOffsetStore } from '../testing/mysql.js';
 import type { MysqlOffsetStore, OffsetRecord } from './offset-store.js';
 
 function record(topic: string, partition: number, offset: bigint, over: Partial<OffsetRecord> = {}): OffsetRecord {

@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase } from '../compat-tests/support/mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { createArchiveTableSql } from './archive.js';
 import { openStorage, type Storage } from './index.js';
 import { sweepOrphanLogTables } from './orphan-tables.js';

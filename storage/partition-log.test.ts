@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignBatchOffsets } from '../codec/records/batch-header.js';
-import { dropTestDatabase, createTestDatabase } from '../compat-tests/support/mysql.js';
+import { dropTestDatabase, createTestDatabase } from '../testing/mysql.js';
 import { FrameSplitter, isAssembledView } from '../server/net/frame-splitter.js';
 import { openStorage, type Storage } from './index.js';
 import { describePartitionLog, type PartitionLogHarness } from './partition-log.conformance.js';

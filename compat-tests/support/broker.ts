@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { startBroker, type RunningBroker } from '../../server/broker.js';
 import { loadConfig } from '../../server/config/index.js';
-import { createTestDatabase, dropTestDatabase } from './mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../../testing/mysql.js';
 
 export interface TestBroker {
   broker: RunningBroker;

@@ -4,9 +4,9 @@ import { ErrorCode } from '../../codec/error-codes.js';
 import { encodeConsumerProtocolSubscription, createConsumerProtocolSubscription } from '../../codec/generated/consumer-protocol.js';
 import { Writer } from '../../codec/primitives/writer.js';
 import { GroupCoordinator } from './coordinator.js';
-import { FakeClock } from './fake-clock.js';
+import { FakeClock } from '../../testing/fake-clock.js';
 import { NEW_MEMBER_JOIN_TIMEOUT_MS } from './group.js';
-import { MemoryOffsetStore } from './memory-offset-store.js';
+import { MemoryOffsetStore } from '../../testing/memory-offset-store.js';
 import type { CommitPartition, JoinParams, JoinResult, SyncParams } from './types.js';
 
 const INITIAL_DELAY = 3000;

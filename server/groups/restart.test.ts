@@ -1,7 +1,7 @@
 import type { Pool } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestOffsetStore } from '../../compat-tests/support/mysql.js';
+import { openTestOffsetStore } from '../../testing/mysql.js';
 import { MysqlOffsetStore } from '../../storage/offset-store.js';
 import { GroupCoordinator } from './coordinator.js';
 

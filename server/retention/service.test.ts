@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, dropTestDatabase } from '../../compat-tests/support/mysql.js';
+import { createTestDatabase, dropTestDatabase } from '../../testing/mysql.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { createLogTableSql, logTableName } from '../../storage/schema.js';
 import { newTopicId } from '../../storage/topic-catalog.js';

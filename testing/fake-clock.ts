@@ -1,4 +1,4 @@
-import type { Timers } from './types.js';
+import type { Timers } from '../server/groups/types.js';
 
 /**
  * A clock and timers moved by hand, for deterministic coordinator tests: `advance(ms)` runs

@@ -1,4 +1,4 @@
-import type { ExpireRule, OffsetRecord, OffsetStore, StoredGroup, TopicPartitions } from '../../storage/offset-store.js';
+import type { ExpireRule, OffsetRecord, OffsetStore, StoredGroup, TopicPartitions } from '../storage/offset-store.js';
 
 /**
  * OffsetStore in a Map, with the MySQL store's semantics. For the coordinator's unit tests

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import type { Pool } from 'mysql2/promise';
-import { migrations, runMigrations } from '../../storage/migrations/index.js';
-import { connect, createPool, parseMysqlUrl, quoteIdent, withDatabase } from '../../storage/mysql.js';
-import { MysqlOffsetStore } from '../../storage/offset-store.js';
-import './vitest-context.js';
+import { migrations, runMigrations } from '../storage/migrations/index.js';
+import { connect, createPool, parseMysqlUrl, quoteIdent, withDatabase } from '../storage/mysql.js';
+import { MysqlOffsetStore } from '../storage/offset-store.js';
+import '../compat-tests/support/vitest-context.js';
 
 /** URL of the test run's MariaDB (from the global setup). */
 export function testServerUrl(): string {

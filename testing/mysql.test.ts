@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { connect } from '../../storage/mysql.js';
+import { connect } from '../storage/mysql.js';
 import { createTestDatabase, dropTestDatabase, testServerUrl } from './mysql.js';
 
 describe('test MariaDB support', () => {
