@@ -2,8 +2,9 @@ import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { BATCH_COLUMNS_SQL, LOG_INSERT_COLUMNS } from './schema.js';
+import { withTransaction } from './transaction.js';
 
 /**
  * Cold storage for batches the retention job deletes (topic config `retention.archive`).
@@ -59,9 +60,7 @@ export async function copyRowsToArchiveTable(
   rows: LogRow[],
   maxStatementBytes = 8 * 1024 * 1024,
 ): Promise<void> {
-  const conn: PoolConnection = await pool.getConnection();
-  try {
-    await conn.beginTransaction();
+  await withTransaction(pool, async (conn) => {
     let pending: unknown[][] = [];
     let bytes = 0;
     const flush = async () => {
@@ -77,13 +76,7 @@ export async function copyRowsToArchiveTable(
       bytes += size;
     }
     await flush();
-    await conn.commit();
-  } catch (err) {
-    await conn.rollback().catch(() => undefined);
-    throw err;
-  } finally {
-    conn.release();
-  }
+  });
 }
 
 /** Reads a topic's archived batches from one archive database, by topic name, in offset order. */

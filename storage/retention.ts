@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import {
   ARCHIVED_COLUMNS,
@@ -14,6 +14,7 @@ import {
 import { quoteIdent } from './mysql.js';
 import { logTableName } from './schema.js';
 import type { MysqlTopicCatalog } from './topic-catalog.js';
+import { withTransaction } from './transaction.js';
 import type { TopicRecord } from './types.js';
 
 /**
@@ -352,9 +353,7 @@ export class RetentionCleaner {
       }
       if (!sameDb) await this.o.catalog.saveLogStartOffset(topic.topicId, partition, newStart);
 
-      const conn: PoolConnection = await pool.getConnection();
-      try {
-        await conn.beginTransaction();
+      await withTransaction(pool, async (conn) => {
         if (policy.archive === 'table' && !this.o.archivePool) {
           await conn.query(
             `INSERT IGNORE INTO \`${ARCHIVE_TABLE}\` (topic_id, topic_name, ${ARCHIVED_COLUMNS.join(', ')})
@@ -369,13 +368,7 @@ export class RetentionCleaner {
           );
         }
         await conn.query(`DELETE FROM ${table} WHERE partition_id = ? AND base_offset >= ? AND base_offset <= ?`, [partition, first, last]);
-        await conn.commit();
-      } catch (err) {
-        await conn.rollback().catch(() => undefined);
-        throw err;
-      } finally {
-        conn.release();
-      }
+      });
       result.logStartAfter = newStart;
       result.batches += chunk.length;
       result.bytes += bytes;

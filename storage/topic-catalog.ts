@@ -5,6 +5,7 @@ import { KafkaError } from '../codec/error-codes.js';
 import { quoteIdent } from './mysql.js';
 import { createLogTableSql, logTableName } from './schema.js';
 import type { ShardMap } from './shards.js';
+import { withTransaction } from './transaction.js';
 import type { CreateTopicRequest, TopicCatalog, TopicConfigs, TopicRecord } from './types.js';
 
 /**
@@ -122,35 +123,32 @@ export class MysqlTopicCatalog implements TopicCatalog {
     // Log tables first: once the metadata commits, appends may arrive at once.
     await Promise.all(usedShards.map((s) => this.shards.pool(s).query(createLogTableSql(table))));
 
-    const conn = await this.shards.metadataPool.getConnection();
+    let nameTaken = false;
     try {
-      await conn.beginTransaction();
-      try {
-        await conn.query(
-          'INSERT INTO topics (topic_id, name, canonical_name, partition_count, is_internal) VALUES (?, ?, ?, ?, ?)',
-          [topicId, request.name, canonicalName(request.name), request.partitions, request.isInternal ? 1 : 0],
-        );
-      } catch (err) {
-        if ((err as { code?: string }).code === 'ER_DUP_ENTRY') {
-          await conn.rollback();
-          await this.dropTables(topicId, usedShards);
-          const winner = await this.lookupName(request.name);
-          throw this.conflict(request.name, winner ?? request.name);
-        }
-        throw err;
-      }
-      await conn.query('INSERT INTO partitions (topic_id, partition_id, shard) VALUES ?', [
-        shardOfPartition.map((s, p) => [topicId, p, s]),
-      ]);
-      await this.writeConfigs(conn, topicId, request.configs);
-      await conn.commit();
+      await withTransaction(this.shards.metadataPool, async (conn) => {
+        await conn
+          .query('INSERT INTO topics (topic_id, name, canonical_name, partition_count, is_internal) VALUES (?, ?, ?, ?, ?)', [
+            topicId,
+            request.name,
+            canonicalName(request.name),
+            request.partitions,
+            request.isInternal ? 1 : 0,
+          ])
+          .catch((err: unknown) => {
+            // Another creator committed the same name (or a colliding one) first.
+            nameTaken = (err as { code?: string }).code === 'ER_DUP_ENTRY';
+            throw err;
+          });
+        await conn.query('INSERT INTO partitions (topic_id, partition_id, shard) VALUES ?', [
+          shardOfPartition.map((s, p) => [topicId, p, s]),
+        ]);
+        await this.writeConfigs(conn, topicId, request.configs);
+      });
     } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      if (err instanceof KafkaError) throw err;
       await this.dropTables(topicId, usedShards).catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
+      if (!nameTaken) throw err;
+      const winner = await this.lookupName(request.name);
+      throw this.conflict(request.name, winner ?? request.name);
     }
     const rec: TopicRecord = {
       name: request.name,
@@ -167,25 +165,22 @@ export class MysqlTopicCatalog implements TopicCatalog {
   }
 
   async deleteTopic(name: string): Promise<TopicRecord> {
-    const conn = await this.shards.metadataPool.getConnection();
-    let rec: TopicRecord | undefined;
-    try {
-      await conn.beginTransaction();
+    const rec = await withTransaction(this.shards.metadataPool, async (conn): Promise<TopicRecord> => {
       const [rows] = await conn.query<RowDataPacket[]>(
         'SELECT topic_id, partition_count, is_internal FROM topics WHERE name = ? FOR UPDATE',
         [name],
       );
       const row = rows[0];
-      if (!row) {
-        await conn.rollback();
-        throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} does not exist`);
-      }
+      if (!row) throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} does not exist`);
       const topicId = String(row.topic_id);
       const [parts] = await conn.query<RowDataPacket[]>(
         'SELECT partition_id, shard FROM partitions WHERE topic_id = ? ORDER BY partition_id',
         [topicId],
       );
-      rec = {
+      await conn.query('DELETE FROM topic_configs WHERE topic_id = ?', [topicId]);
+      await conn.query('DELETE FROM partitions WHERE topic_id = ?', [topicId]);
+      await conn.query('DELETE FROM topics WHERE topic_id = ?', [topicId]);
+      return {
         name,
         topicId,
         partitionCount: Number(row.partition_count),
@@ -193,16 +188,7 @@ export class MysqlTopicCatalog implements TopicCatalog {
         shardOfPartition: parts.map((p) => Number(p.shard)),
         isInternal: Number(row.is_internal) !== 0,
       };
-      await conn.query('DELETE FROM topic_configs WHERE topic_id = ?', [topicId]);
-      await conn.query('DELETE FROM partitions WHERE topic_id = ?', [topicId]);
-      await conn.query('DELETE FROM topics WHERE topic_id = ?', [topicId]);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
     this.byName.delete(name);
     this.byId.delete(rec.topicId);
     for (const l of this.deletedListeners) l(rec);
@@ -214,29 +200,18 @@ export class MysqlTopicCatalog implements TopicCatalog {
 
   async setTopicConfigs(name: string, configs: TopicConfigs): Promise<void> {
     const rec = this.byName.get(name) ?? (await this.reload(name));
-    const conn = await this.shards.metadataPool.getConnection();
-    try {
-      await conn.beginTransaction();
+    await withTransaction(this.shards.metadataPool, async (conn) => {
       const [rows] = await conn.query<RowDataPacket[]>('SELECT topic_id FROM topics WHERE topic_id = ? FOR UPDATE', [rec.topicId]);
       if (rows.length === 0) throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `Topic ${name} does not exist`);
       await conn.query('DELETE FROM topic_configs WHERE topic_id = ?', [rec.topicId]);
       await this.writeConfigs(conn, rec.topicId, configs);
-      await conn.commit();
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+    });
     rec.configs = { ...configs };
   }
 
   async addPartitions(name: string, newTotal: number): Promise<TopicRecord> {
     const known = this.byName.get(name) ?? (await this.reload(name));
-    const conn = await this.shards.metadataPool.getConnection();
-    let rec: TopicRecord;
-    try {
-      await conn.beginTransaction();
+    const rec = await withTransaction(this.shards.metadataPool, async (conn): Promise<TopicRecord> => {
       const [rows] = await conn.query<RowDataPacket[]>(
         'SELECT partition_count FROM topics WHERE topic_id = ? FOR UPDATE',
         [known.topicId],
@@ -259,14 +234,8 @@ export class MysqlTopicCatalog implements TopicCatalog {
       await Promise.all(newShards.map((s) => this.shards.pool(s).query(createLogTableSql(logTableName(known.topicId)))));
       await conn.query('INSERT INTO partitions (topic_id, partition_id, shard) VALUES ?', [added]);
       await conn.query('UPDATE topics SET partition_count = ? WHERE topic_id = ?', [newTotal, known.topicId]);
-      await conn.commit();
-      rec = { ...known, partitionCount: newTotal, shardOfPartition };
-    } catch (err) {
-      await conn.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      conn.release();
-    }
+      return { ...known, partitionCount: newTotal, shardOfPartition };
+    });
     this.byName.set(rec.name, rec);
     this.byId.set(rec.topicId, rec);
     return rec;

@@ -45,6 +45,11 @@ export async function dropTestDatabase(url: string): Promise<void> {
   }
 }
 
+/** A small pool on a test database, for tests that read or write its tables directly. */
+export function openTestPool(url: string, connectionLimit = 4): Pool {
+  return createPool(url, { connectionLimit });
+}
+
 /** A fresh database with the metadata schema migrated, and an offset store on a small pool. */
 export async function openTestOffsetStore(prefix: string): Promise<{ pool: Pool; store: MysqlOffsetStore; close(): Promise<void> }> {
   const url = await createTestDatabase(prefix);
