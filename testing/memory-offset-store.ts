@@ -1,8 +1,9 @@
-import type { ExpireRule, OffsetRecord, OffsetStore, StoredGroup, TopicPartitions } from '../storage/offset-store.js';
+import { MAX_GROUP_ID_BYTES, type ExpireRule, type OffsetRecord, type OffsetStore, type StoredGroup, type TopicPartitions } from '../storage/offset-store.js';
+import { MAX_TOPIC_NAME_LENGTH } from '../storage/topic-catalog.js';
 
 /**
- * OffsetStore in a Map, with the MySQL store's semantics. For the coordinator's unit tests
- * (the MySQL store has its own tests against MariaDB); not used by the broker.
+ * OffsetStore in a Map, with the MySQL store's semantics, for the coordinator's unit tests; not
+ * used by the broker. storage/offset-store.conformance.ts runs the same suite on it and on MySQL.
  */
 export class MemoryOffsetStore implements OffsetStore {
   readonly groups = new Map<string, Map<string, OffsetRecord>>();
@@ -15,6 +16,12 @@ export class MemoryOffsetStore implements OffsetStore {
 
   async commit(groupId: string, offsets: readonly OffsetRecord[]): Promise<void> {
     this.check();
+    if (offsets.length === 0) return;
+    // What the group_offsets columns refuse, refused before anything is stored (one statement).
+    if (Buffer.byteLength(groupId, 'utf8') > MAX_GROUP_ID_BYTES) throw new Error(`group id longer than ${MAX_GROUP_ID_BYTES} bytes`);
+    for (const o of offsets) {
+      if (o.topic.length > MAX_TOPIC_NAME_LENGTH || !/^[\x00-\x7f]*$/.test(o.topic)) throw new Error(`topic name not storable: ${o.topic}`);
+    }
     let g = this.groups.get(groupId);
     if (!g) this.groups.set(groupId, (g = new Map()));
     for (const o of offsets) g.set(key(o.topic, o.partition), { ...o });
