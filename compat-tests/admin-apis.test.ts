@@ -8,6 +8,8 @@ import { ConfigResourceTypes, Kafka, logLevel, type Admin, type Producer } from 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../codec/error-codes.js';
 import type { IncrementalAlterConfigsRequest } from '../codec/generated/incremental-alter-configs.js';
+import { createProduceRequest } from '../codec/generated/produce.js';
+import { buildRecordBatch } from '../codec/records/records.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { RawClient, readPartition } from './support/clients.js';
 import { partitionState } from './retention-support.js';
@@ -207,11 +209,18 @@ describe('IncrementalAlterConfigs', () => {
 describe('DescribeLogDirs', () => {
   it('reports one log dir per shard with each partition size from the stored batches', async () => {
     await admin.createTopics({ waitForLeaders: false, topics: [{ topic: 'a-sizes', numPartitions: 2 }] });
-    await producer.send({ topic: 'a-sizes', acks: -1, messages: [{ partition: 0, value: Buffer.alloc(1000, 1) }] });
-    await producer.send({ topic: 'a-sizes', acks: -1, messages: [{ partition: 0, value: Buffer.alloc(500, 2) }] });
-    const id = tb.broker.context.catalog.getTopic('a-sizes')!.topicId;
-    const expected = (await partitionState(tb.mysqlUrl, id, 0)).bytes;
-    expect(expected).toBeGreaterThan(1500);
+    // Batches are stored as sent: the size is the byte length of the batches this test produced.
+    const sent = [
+      buildRecordBatch({ records: [{ value: Buffer.alloc(1000, 1) }] }),
+      buildRecordBatch({ records: [{ value: Buffer.alloc(500, 2) }, { value: 'second record' }] }),
+    ];
+    for (const records of sent) {
+      const response = await raw((c) =>
+        c.request(0, 9, createProduceRequest({ acks: -1, timeoutMs: 30_000, topicData: [{ name: 'a-sizes', partitionData: [{ index: 0, records }] }] })),
+      );
+      expect(response.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.NONE);
+    }
+    const expected = sent[0]!.length + sent[1]!.length;
     for (const version of [0, 1, 2, 3, 4]) {
       const response = await raw((c) => c.request(35, version, { topics: [{ topic: 'a-sizes', partitions: [0, 1, 9] }, { topic: 'a-none', partitions: [0] }] }));
       expect(response.results).toHaveLength(1);
