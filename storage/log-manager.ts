@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { KafkaError } from '../codec/error-codes.js';
 import { GroupCommitter, type CommitStats } from './group-commit.js';
+import { addCommitStats, emptyCommitStats } from './group-commit/types.js';
 import { TailCacheBudget } from './tail-cache.js';
 import type { ResolvedStorageOptions } from './options.js';
 import { MysqlPartitionLog, readNextOffset } from './partition-log.js';
@@ -98,27 +99,9 @@ export class MysqlLogManager implements LogManager {
 
   /** Sum of commitStats() over shards. */
   totalCommitStats(): CommitStats {
-    const t: CommitStats = {
-      transactions: 0,
-      failedTransactions: 0,
-      abortedTransactions: 0,
-      pipelinedTransactions: 0,
-      appends: 0,
-      batches: 0,
-      bytes: 0,
-      maxAppendsPerTransaction: 0,
-    };
-    for (const s of this.committers.map((c) => c.stats)) {
-      t.transactions += s.transactions;
-      t.failedTransactions += s.failedTransactions;
-      t.abortedTransactions += s.abortedTransactions;
-      t.pipelinedTransactions += s.pipelinedTransactions;
-      t.appends += s.appends;
-      t.batches += s.batches;
-      t.bytes += s.bytes;
-      t.maxAppendsPerTransaction = Math.max(t.maxAppendsPerTransaction, s.maxAppendsPerTransaction);
-    }
-    return t;
+    const total = emptyCommitStats();
+    for (const c of this.committers) addCommitStats(total, c.stats);
+    return total;
   }
 
   /** Finishes queued and in-flight appends, then closes the committers' connections. */

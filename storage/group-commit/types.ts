@@ -1,0 +1,96 @@
+import type { Connection } from 'mysql2/promise';
+import type { Logger } from 'pino';
+import type { BatchInfo } from '../../codec/records/batch-header.js';
+import type { CachedBatch } from '../tail-cache.js';
+import type { AppendOptions, AppendResult } from '../types.js';
+
+/** What the committer needs from a partition log. */
+export interface CommitTarget {
+  readonly topicId: string;
+  readonly partition: number;
+  readonly table: string;
+  /** Next offset to assign = high watermark (only committed appends advance it). */
+  nextOffset(): bigint;
+  logStartOffset(): bigint;
+  isDeleted(): boolean;
+  needsReload(): boolean;
+  /** Re-reads the next offset from MySQL (after a failed or conflicting commit). */
+  reload(conn: Pick<Connection, 'query'>): Promise<void>;
+  markNeedsReload(): void;
+  markDeleted(): void;
+  /** Called after COMMIT with the new next offset and the committed batches (in order). */
+  committed(nextOffset: bigint, batches: CachedBatch[]): void;
+}
+
+export interface PendingAppend {
+  target: CommitTarget;
+  /**
+   * Batches back to back, owned by the committer from here on: offsets are written into them
+   * and the tail cache keeps them (a copy of the request's bytes, or bytes handed over).
+   */
+  records: Buffer;
+  batches: BatchInfo[];
+  options: AppendOptions;
+  bytes: number;
+  resolve(result: AppendResult): void;
+  reject(err: unknown): void;
+}
+
+export type LogInsertDriver = 'auto' | 'mysql2' | 'mariadb';
+
+export interface GroupCommitOptions {
+  maxDelayMs: number;
+  maxTransactionBytes: number;
+  maxStatementBytes: number;
+  /** Independent commit lanes per shard; default 1. */
+  lanes?: number;
+  /**
+   * Transactions in flight per lane (one connection each); default 1. With 2, a lane BEGINs and
+   * INSERTs transaction N+1 while N's COMMIT (its fsync) is in flight; N+1 COMMITs only after N did.
+   */
+  pipelineDepth?: number;
+  /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
+  logInsertDriver?: LogInsertDriver;
+  logger?: Logger;
+}
+
+export interface CommitStats {
+  /** Transactions committed. */
+  transactions: number;
+  /** Transactions that failed (rolled back). */
+  failedTransactions: number;
+  /** Transactions rolled back because the one before them in the pipeline did not commit (their appends run again). */
+  abortedTransactions: number;
+  /** Transactions started while another of their lane was in flight. */
+  pipelinedTransactions: number;
+  appends: number;
+  batches: number;
+  bytes: number;
+  /** Largest number of appends in one transaction. */
+  maxAppendsPerTransaction: number;
+}
+
+export function emptyCommitStats(): CommitStats {
+  return {
+    transactions: 0,
+    failedTransactions: 0,
+    abortedTransactions: 0,
+    pipelinedTransactions: 0,
+    appends: 0,
+    batches: 0,
+    bytes: 0,
+    maxAppendsPerTransaction: 0,
+  };
+}
+
+/** Adds `from` into `into` (the largest transaction is a maximum, not a sum). */
+export function addCommitStats(into: CommitStats, from: CommitStats): void {
+  into.transactions += from.transactions;
+  into.failedTransactions += from.failedTransactions;
+  into.abortedTransactions += from.abortedTransactions;
+  into.pipelinedTransactions += from.pipelinedTransactions;
+  into.appends += from.appends;
+  into.batches += from.batches;
+  into.bytes += from.bytes;
+  into.maxAppendsPerTransaction = Math.max(into.maxAppendsPerTransaction, from.maxAppendsPerTransaction);
+}
