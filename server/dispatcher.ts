@@ -45,7 +45,7 @@ export class Dispatcher {
       .sort((a, b) => a.apiKey - b.apiKey);
   }
 
-  handle = async (frame: Buffer, connection: Connection): Promise<Buffer[] | undefined> => {
+  handle = async (frame: Buffer, connection: Connection, frameOwned = false): Promise<Buffer[] | undefined> => {
     const started = performance.now();
     if (frame.length < 8) throw new ProtocolViolation(`request of ${frame.length} bytes is too short for a header`);
     const apiKey = frame.readInt16BE(0);
@@ -78,6 +78,7 @@ export class Dispatcher {
       clientId: header.clientId,
       connectionId: connection.id,
       clientHost: connection.remoteAddress,
+      frameOwned,
       broker: this.broker,
       logger: this.broker.logger,
     };

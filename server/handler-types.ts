@@ -47,6 +47,12 @@ export interface RequestContext {
   /** Unique per TCP connection; lets coordinators tie state to a connection. */
   connectionId: number;
   clientHost: string;
+  /**
+   * The request frame lies in memory the connection allocated for it alone and never writes
+   * again (see FrameHandler): views into it may be kept past the request without a copy.
+   * Absent or false: the bytes belong to a shared socket chunk or slab and must be copied.
+   */
+  frameOwned?: boolean;
   broker: BrokerContext;
   logger: Logger;
 }

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assignBatchOffsets } from '../codec/records/batch-header.js';
 import { dropTestDatabase, createTestDatabase } from '../testing/mysql.js';
-import { FrameSplitter, isAssembledView } from '../server/net/frame-splitter.js';
+import { FrameSplitter } from '../server/net/frame-splitter.js';
 import { openStorage, type Storage } from './index.js';
 import { describePartitionLog, type PartitionLogHarness } from './partition-log.conformance.js';
-import { handOverRecords, type MysqlPartitionLog } from './partition-log.js';
+import type { MysqlPartitionLog } from './partition-log.js';
 import { buildTestBatch, readAllBatchInfos } from './testing.js';
 
 /** Each log is partition 0 of a new topic in a private database. */
@@ -62,13 +62,13 @@ describe('MysqlPartitionLog: records handed over by the connection', () => {
     let next = 0;
     while (frames.length === 0) frames.push(...splitter.push(chunks[next++]!));
     const records = frames[0]!;
-    expect(isAssembledView(records)).toBe(true);
-    handOverRecords(records);
-    expect((await log.append(records, readAllBatchInfos(records), { logAppendTime: false, leaderEpoch: 0 })).baseOffset).toBe(0n);
+    expect(splitter.ownsFrame(records)).toBe(true);
+    const handedOver = { logAppendTime: false, leaderEpoch: 0, retainable: true };
+    expect((await log.append(records, readAllBatchInfos(records), handedOver)).baseOffset).toBe(0n);
     // Kept, not copied: the offsets were written into the frame itself.
     expect(records.equals(stored(batch, 0n))).toBe(true);
 
-    // A buffer not handed over is copied: the caller may write over it right after the append.
+    // A buffer not handed over (no retainable) is copied: the caller may write over it right after the append.
     const plain = Buffer.from(batch);
     const second = log.append(plain, readAllBatchInfos(plain), { logAppendTime: false, leaderEpoch: 0 });
     plain.fill(0xcc);

@@ -52,19 +52,6 @@ interface ReadAhead {
   release(): void;
 }
 
-/** Record buffers whose next append may keep them instead of copying (see handOverRecords). */
-const handedOver = new WeakSet<Buffer>();
-
-/**
- * Hands `records` over to the partition log: its next append of this very buffer keeps it
- * (writes offsets into it, caches it) instead of copying it. Only for bytes that nobody else
- * holds or writes afterwards and that do not pin a much larger buffer, such as a request frame
- * the connection assembled from several socket chunks.
- */
-export function handOverRecords(records: Buffer): void {
-  handedOver.add(records);
-}
-
 /** True when the batches are laid end to end from position 0 to `length`. */
 function contiguous(batches: BatchInfo[], length: number): boolean {
   let pos = 0;
@@ -128,8 +115,9 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (batches.length === 0) {
       return Promise.resolve({ baseOffset: this.hw, logAppendTimeMs: -1n, logStartOffset: this.logStart });
     }
-    // Copy the batches into one buffer we own: offsets are written into it, and the tail cache
-    // keeps it without pinning the whole socket chunk the request came in.
+    // The committer writes offsets into the bytes and the tail cache keeps them: bytes handed
+    // over (retainable, laid end to end) are used as they are; others are copied into one
+    // buffer of our own, which pins nothing of the socket chunk the request came in.
     let total = 0;
     for (const b of batches) {
       if (b.size > this.deps.maxBatchBytes) {
@@ -141,8 +129,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     }
     let own: Buffer;
     let owned: BatchInfo[];
-    if (handedOver.delete(records) && contiguous(batches, records.length)) {
-      // The caller handed these bytes over (a request frame assembled for this request alone).
+    if (options.retainable === true && contiguous(batches, records.length)) {
       own = records;
       owned = batches;
     } else {

@@ -50,6 +50,14 @@ export interface AppendOptions {
   logAppendTime: boolean;
   /** Leader epoch written into every appended batch. */
   leaderEpoch: number;
+  /**
+   * Who owns `records` after the call. true: they are handed over to the log, which may write
+   * offsets into them and keep them in its tail cache without copying; the caller must not
+   * hold, read or write them afterwards, and they must not pin much larger memory (e.g. a
+   * request frame the connection allocated for that request alone). false or absent: the log
+   * copies them, so the caller may reuse the memory as soon as append returns.
+   */
+  retainable?: boolean;
 }
 
 export interface AppendResult {
@@ -88,7 +96,8 @@ export interface PartitionLog {
   lastStableOffset(): bigint;
   /**
    * Appends already validated batches (`records` holds them back to back, `batches` their
-   * headers). Resolves after the MySQL commit that made them durable.
+   * headers). Resolves after the MySQL commit that made them durable. `options.retainable`
+   * says whether the log may keep `records` itself or must copy them.
    */
   append(records: Buffer, batches: BatchInfo[], options: AppendOptions): Promise<AppendResult>;
   /** Throws KafkaError OFFSET_OUT_OF_RANGE when fetchOffset is outside [logStart, HW]. */

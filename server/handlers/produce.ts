@@ -16,11 +16,10 @@ import type { ProduceRequest, ProduceResponse } from '../../codec/generated/prod
 import { MAGIC } from '../../codec/records/batch-header.js';
 import { upconvertMessageSet } from '../../codec/records/upconvert.js';
 import { parseRecordBatches } from '../../codec/records/validate.js';
-import { handOverRecords } from '../../storage/partition-log.js';
 import type { AppendResult, TopicRecord } from '../../storage/types.js';
 import { effectiveTopicConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
-import { isAssembledView } from '../net/frame-splitter.js';
+import { mayRetain } from '../net/frame-splitter.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -101,14 +100,15 @@ async function appendPartition(
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
     const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
-    // Records inside a frame the connection assembled from several chunks (or up-converted here)
-    // belong to this request alone: the log keeps them instead of copying.
-    if (batchBytes !== records || isAssembledView(records)) handOverRecords(batchBytes);
+    // Records up-converted here, or most of a frame the connection allocated for this request
+    // alone, are handed over: the log keeps them instead of copying.
+    const retainable = batchBytes !== records || mayRetain(records, ctx.frameOwned === true);
     const log = await broker.logs.getLog(topic.topicId, partition);
     const result = await withTimeout(
       log.append(batchBytes, batches, {
         logAppendTime,
         leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
+        retainable,
       }),
       timeoutMs,
     );

@@ -3,8 +3,14 @@ import type { Logger } from 'pino';
 import { FrameReader } from './frame-reader.js';
 import { FrameError, FrameSplitter } from './frame-splitter.js';
 
-/** What the connection asks of the dispatcher: a response (chunks, size prefix included) or none. */
-export type FrameHandler = (frame: Buffer, connection: Connection) => Promise<Buffer[] | undefined>;
+/**
+ * What the connection asks of the dispatcher: a response (chunks, size prefix included) or none.
+ * `frameOwned`: the frame lies in memory the connection allocated for it (read in place into a
+ * buffer of its own, or assembled from several reads) and never writes again, so bytes of it
+ * may be kept past the request without a copy (see mayRetain); false for views of a socket
+ * chunk or a shared slab.
+ */
+export type FrameHandler = (frame: Buffer, connection: Connection, frameOwned: boolean) => Promise<Buffer[] | undefined>;
 
 /** A request that must close the connection (protocol violation); the broker carries on. */
 export class ProtocolViolation extends Error {
@@ -99,7 +105,8 @@ export class Connection {
   private dispatch(frame: Buffer): void {
     const slot: Slot = { done: false, chunks: undefined };
     this.queue.push(slot);
-    this.handler(frame, this).then(
+    const owned = this.reader ? this.reader.ownsFrame(frame) : this.splitter!.ownsFrame(frame);
+    this.handler(frame, this, owned).then(
       (chunks) => {
         slot.done = true;
         slot.chunks = chunks;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { playInto } from '../../codec/primitives/in-place-reader.testing.js';
 import { FrameReader } from './frame-reader.js';
-import { FrameError, isAssembledView } from './frame-splitter.js';
+import { FrameError } from './frame-splitter.js';
 
 function frame(payload: Buffer): Buffer {
   const size = Buffer.alloc(4);
@@ -44,7 +44,7 @@ describe('FrameReader', () => {
     expect(hex(frames)).toEqual(hex(payloads));
   });
 
-  it('reads a frame larger than a slab straight into a buffer of its own, marked assembled', () => {
+  it('reads a frame larger than a slab straight into a buffer of its own, which it owns', () => {
     const reader = new FrameReader(2 << 20);
     const big = payload(1_000_000, 42);
     const bytes = frame(big);
@@ -58,10 +58,10 @@ describe('FrameReader', () => {
     const [done] = reader.onRead(target.length);
     expect(done!.equals(big)).toBe(true);
     expect(done!.buffer).toBe(target.buffer);
-    expect(isAssembledView(done!)).toBe(true);
+    expect(reader.ownsFrame(done!)).toBe(true);
   });
 
-  it('returns small frames as views of a slab, not marked assembled', () => {
+  it('returns small frames as views of a slab, which it does not own', () => {
     const reader = new FrameReader(1024);
     const bytes = Buffer.concat([frame(payload(10, 1)), frame(payload(20, 2))]);
     const target = reader.readTarget();
@@ -69,7 +69,7 @@ describe('FrameReader', () => {
     const frames = reader.onRead(bytes.length);
     expect(frames).toHaveLength(2);
     expect(frames[0]!.buffer).toBe(target.buffer);
-    expect(frames.some(isAssembledView)).toBe(false);
+    expect(frames.some((f) => reader.ownsFrame(f))).toBe(false);
   });
 
   it('rejects a size over the limit or negative before allocating for it', () => {

@@ -1,5 +1,5 @@
 import { InPlaceReader } from '../../codec/primitives/in-place-reader.js';
-import { checkFrameSize, markAssembled } from './frame-splitter.js';
+import { checkFrameSize, isWholeBuffer } from './frame-splitter.js';
 
 /** Small frames are read into slabs of this size, several frames per slab. */
 const SLAB_BYTES = 16 * 1024;
@@ -9,12 +9,14 @@ const MIN_READ_BYTES = 1024;
 /**
  * Cuts a Kafka connection's byte stream into frames while telling the socket where to read
  * next (see InPlaceReader): a frame larger than a 16 KiB slab, such as a 1 MB Produce request,
- * is read by the kernel straight into a buffer of its own, which is marked as assembled (see
- * `isAssembledView`), so its records can be kept without a copy. Sizes are checked against
+ * is read by the kernel straight into a buffer of its own, which the reader owns (see
+ * `ownsFrame`), so its records can be kept without a copy. Sizes are checked against
  * socket.request.max.bytes before anything is allocated.
  */
 export class FrameReader {
   private readonly units: InPlaceReader;
+  /** The last buffer read in place for one frame alone (memory of its own), if any. */
+  private own: ArrayBufferLike | null = null;
 
   constructor(maxFrameBytes: number) {
     this.units = new InPlaceReader(
@@ -49,9 +51,19 @@ export class FrameReader {
         at += 4 + size;
       }
       // A frame alone in a buffer of exactly its size was read in place for itself.
-      if (4 + chunk.readInt32BE(0) === chunk.length) markAssembled(chunk);
+      if (4 + chunk.readInt32BE(0) === chunk.length && isWholeBuffer(chunk)) this.own = chunk.buffer;
     }
     return frames;
+  }
+
+  /**
+   * True when `frame` (returned by onRead) was read in place into a buffer of its own: nothing
+   * else holds it and the reader never writes it again, so its bytes may be kept without
+   * copying (see mayRetain). Frames in a shared slab are not owned. Answers for the frames of
+   * the latest reads; an older frame may be answered false, which only costs a copy.
+   */
+  ownsFrame(frame: Buffer): boolean {
+    return this.own !== null && frame.buffer === this.own;
   }
 
   /** Bytes received but not yet returned in a frame. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FrameError, FrameSplitter, isAssembledView } from './frame-splitter.js';
+import { FrameError, FrameSplitter, mayRetain } from './frame-splitter.js';
 
 function frame(payload: Buffer): Buffer {
   const size = Buffer.alloc(4);
@@ -33,23 +33,27 @@ describe('FrameSplitter', () => {
     expect(first!.buffer).toBe(stream.buffer);
   });
 
-  it('marks frames it assembled from several chunks, never views of a chunk', () => {
+  it('owns frames it assembled from several chunks, never views of a chunk', () => {
     const big = frame(Buffer.alloc(100_000, 7));
     const small = frame(Buffer.from('small'));
     const splitter = new FrameSplitter(1 << 20);
     expect(splitter.push(big.subarray(0, 50_000))).toEqual([]);
     const [assembled, next] = splitter.push(Buffer.concat([big.subarray(50_000), small]));
-    expect(isAssembledView(assembled!)).toBe(true);
+    expect(splitter.ownsFrame(assembled!)).toBe(true);
+    expect(mayRetain(assembled!, splitter.ownsFrame(assembled!))).toBe(true);
     // The small frame after it shares the assembled buffer but covers too little of it to be kept.
-    expect(isAssembledView(next!)).toBe(false);
-    const [view] = new FrameSplitter(1 << 20).push(big);
-    expect(isAssembledView(view!)).toBe(false);
-    // A small frame assembled in Buffer's shared pool is not marked either.
+    expect(splitter.ownsFrame(next!)).toBe(true);
+    expect(mayRetain(next!, splitter.ownsFrame(next!))).toBe(false);
+    const whole = new FrameSplitter(1 << 20);
+    const [view] = whole.push(big);
+    expect(whole.ownsFrame(view!)).toBe(false);
+    expect(mayRetain(view!, whole.ownsFrame(view!))).toBe(false);
+    // A small frame assembled in Buffer's shared pool is not owned either.
     const tiny = new FrameSplitter(1024);
     tiny.push(small.subarray(0, 3));
     const [pooled] = tiny.push(small.subarray(3));
     expect(pooled!.toString()).toBe('small');
-    expect(isAssembledView(pooled!)).toBe(false);
+    expect(tiny.ownsFrame(pooled!)).toBe(false);
   });
 
   it("keeps an assembled frame's bytes when the chunks it came from are overwritten afterwards", () => {
@@ -60,7 +64,7 @@ describe('FrameSplitter', () => {
     for (let at = 0; at < stream2.length; at += 40_000) chunks.push(Buffer.from(stream2.subarray(at, at + 40_000)));
     const splitter = new FrameSplitter(1 << 20);
     const [first, second] = splitter.push(chunks[0]!).concat(splitter.push(chunks[1]!));
-    expect(isAssembledView(first!)).toBe(true);
+    expect(splitter.ownsFrame(first!)).toBe(true);
     // Later reads arrive and the earlier chunks' memory is written over.
     chunks[0]!.fill(0xee);
     chunks[1]!.fill(0xee);

@@ -8,25 +8,21 @@ export class FrameError extends Error {
 }
 
 /**
- * Memory the splitter allocated itself to assemble a frame that spanned chunks: nothing else
- * holds or writes it, so a consumer of that frame's bytes (the partition log) may keep them
- * instead of copying. A view of a socket chunk is never in here.
+ * True when `buffer` is all of its memory (offset 0, the whole ArrayBuffer): memory allocated
+ * for it alone, not a slice of Buffer's shared pool for small sizes or of a larger buffer.
  */
-const assembled = new WeakSet<ArrayBufferLike>();
-
-/**
- * True when `bytes` lies in a buffer the splitter assembled and covers at least half of it, so
- * keeping `bytes` pins little else (the rest is the assembled frame's header and at most the
- * start of the next frame).
- */
-export function isAssembledView(bytes: Buffer): boolean {
-  return assembled.has(bytes.buffer) && bytes.length * 2 >= bytes.buffer.byteLength;
+export function isWholeBuffer(buffer: Buffer): boolean {
+  return buffer.byteOffset === 0 && buffer.buffer.byteLength === buffer.length;
 }
 
-/** Records a frame buffer the connection allocated for itself alone (a buffer of its own only). */
-export function markAssembled(frame: Buffer): void {
-  // Not a slice of Buffer's shared pool for small sizes.
-  if (frame.byteOffset === 0 && frame.buffer.byteLength === frame.length) assembled.add(frame.buffer);
+/**
+ * Whether bytes of an owned frame (see FrameSplitter.ownsFrame, FrameReader.ownsFrame) may be
+ * kept past the request without a copy: only when they cover at least half of the memory they
+ * lie in, so keeping them pins little else (the rest is the frame's header and at most the
+ * start of the next frame). Never for a frame the connection does not own.
+ */
+export function mayRetain(bytes: Buffer, frameOwned: boolean): boolean {
+  return frameOwned && bytes.length * 2 >= bytes.buffer.byteLength;
 }
 
 /** Checks a frame's size prefix before anything is allocated for it. */
@@ -40,6 +36,8 @@ export function checkFrameSize(size: number, maxFrameBytes: number): void {
 export class FrameSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
+  /** The last buffer this splitter assembled from several chunks (memory of its own), if any. */
+  private assembled: ArrayBufferLike | null = null;
 
   constructor(private readonly maxFrameBytes: number) {}
 
@@ -57,7 +55,8 @@ export class FrameSplitter {
       data = Buffer.concat(this.pending, this.pendingBytes);
       this.pending = [];
       this.pendingBytes = 0;
-      markAssembled(data);
+      // Not a slice of Buffer's shared pool for small sizes.
+      if (isWholeBuffer(data)) this.assembled = data.buffer;
     }
     let at = 0;
     while (data.length - at >= 4) {
@@ -89,5 +88,15 @@ export class FrameSplitter {
 
   get bufferedBytes(): number {
     return this.pendingBytes;
+  }
+
+  /**
+   * True when `frame` (returned by push) lies in memory this splitter assembled from several
+   * chunks: nothing else holds or writes it, so its bytes may be kept without copying (see
+   * mayRetain). A view of a socket chunk is never owned. Answers for the frames of the latest
+   * pushes; an older frame may be answered false, which only costs a copy.
+   */
+  ownsFrame(frame: Buffer): boolean {
+    return this.assembled !== null && frame.buffer === this.assembled;
   }
 }
