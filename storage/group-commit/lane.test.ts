@@ -1,0 +1,189 @@
+import { describe, expect, it } from 'vitest';
+import type { CachedBatch } from '../tail-cache.js';
+import { buildTestBatch, concatBatches } from '../testing.js';
+import type { AppendResult } from '../types.js';
+import { CommitLane } from './lane.js';
+import type { LogConnection, LogConnector, Row } from './log-connection.js';
+import type { CommitTarget, PendingAppend } from './types.js';
+
+/**
+ * The lane's queueing and pipelining without MySQL: connections the test drives, whose COMMIT
+ * waits until the test opens its gate. Every step waits for an explicit event (a statement
+ * arrived, a gate opened), never for time.
+ */
+
+class FakeTarget implements CommitTarget {
+  readonly table: string;
+  next = 0n;
+  readonly cached: CachedBatch[] = [];
+  reloads = 0;
+  private reloadNeeded = false;
+  constructor(
+    readonly topicId: string,
+    readonly partition: number,
+  ) {
+    this.table = `log_${topicId}`;
+  }
+  nextOffset(): bigint {
+    return this.next;
+  }
+  logStartOffset(): bigint {
+    return 0n;
+  }
+  isDeleted(): boolean {
+    return false;
+  }
+  needsReload(): boolean {
+    return this.reloadNeeded;
+  }
+  async reload(): Promise<void> {
+    this.reloads++;
+    this.reloadNeeded = false;
+  }
+  markNeedsReload(): void {
+    this.reloadNeeded = true;
+  }
+  markDeleted(): void {}
+  committed(nextOffset: bigint, batches: CachedBatch[]): void {
+    this.next = nextOffset;
+    this.cached.push(...batches);
+  }
+}
+
+interface Gate {
+  conn: number;
+  open(): void;
+  fail(err: Error): void;
+}
+
+/** Connections numbered from 1; every statement is logged as `<conn>:<statement>`. */
+class GatedConnector implements LogConnector {
+  readonly label = 'fake';
+  readonly log: string[] = [];
+  /** COMMITs waiting for the test, in the order they were sent. */
+  readonly gates: Gate[] = [];
+  private opened = 0;
+
+  async open(): Promise<LogConnection> {
+    const id = ++this.opened;
+    return {
+      driver: 'mysql2',
+      run: async (sql) => {
+        this.log.push(`${id}:${sql}`);
+        if (sql !== 'COMMIT') return;
+        await new Promise<void>((resolve, reject) => this.gates.push({ conn: id, open: resolve, fail: reject }));
+      },
+      insertRows: async (table: string, rows: Row[]) => {
+        this.log.push(`${id}:INSERT ${table} ${rows.map((r) => `${r.values[0]}@${r.values[1]}`).join(',')}`);
+      },
+      queryConn: { query: (async () => [[], []]) as never },
+      destroy: () => undefined,
+      end: async () => undefined,
+    };
+  }
+}
+
+/** Lets pending promise reactions and immediates run: one macrotask turn, not a wall-clock wait. */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !cond(); i++) await turn();
+  expect(cond()).toBe(true);
+}
+
+function pending(target: CommitTarget, records: number): { append: PendingAppend; result: Promise<AppendResult> } {
+  const { records: bytes, infos } = concatBatches([buildTestBatch({ values: Array.from({ length: records }, (_, i) => `v${i}`) })]);
+  let append!: PendingAppend;
+  const result = new Promise<AppendResult>((resolve, reject) => {
+    append = { target, records: bytes, batches: infos, options: { logAppendTime: false, leaderEpoch: 7 }, bytes: bytes.length, resolve, reject };
+  });
+  return { append, result };
+}
+
+/** One lane, two transactions in flight, one append per transaction (each append is over maxTransactionBytes). */
+function gatedLane(): { lane: CommitLane; connector: GatedConnector } {
+  const connector = new GatedConnector();
+  const lane = new CommitLane(0, connector, { maxDelayMs: 0, maxTransactionBytes: 1, maxStatementBytes: 1 << 20, pipelineDepth: 2 });
+  return { lane, connector };
+}
+
+describe('CommitLane (hand-driven connections)', () => {
+  it('inserts transaction N+1 while N commits, from N\'s tentative offsets, and commits it only after N', async () => {
+    const { lane, connector } = gatedLane();
+    const p = new FakeTarget('a', 0);
+    const first = pending(p, 3);
+    const second = pending(p, 2);
+    lane.enqueue(first.append);
+    lane.enqueue(second.append);
+    await until(() => connector.gates.length === 1 && connector.log.includes('2:INSERT log_a 0@3'));
+    // N waits at its COMMIT on connection 1; N+1 has inserted offsets 3-4 on connection 2 and has not committed.
+    expect(connector.log).toEqual(['1:BEGIN', '1:INSERT log_a 0@0', '1:COMMIT', '2:BEGIN', '2:INSERT log_a 0@3']);
+    expect(lane.stats.pipelinedTransactions).toBe(1);
+    expect(p.next).toBe(0n);
+    connector.gates[0]!.open();
+    expect((await first.result).baseOffset).toBe(0n);
+    await until(() => connector.gates.length === 2);
+    expect(connector.gates[1]!.conn).toBe(2);
+    expect(p.next).toBe(3n);
+    connector.gates[1]!.open();
+    expect((await second.result).baseOffset).toBe(3n);
+    expect(p.next).toBe(5n);
+    // Offsets and the leader epoch were written into the batches the tail cache keeps.
+    expect(p.cached.map((b) => [b.baseOffset, b.lastOffset, b.bytes.readBigInt64BE(0), b.bytes.readInt32BE(12)])).toEqual([
+      [0n, 2n, 0n, 7],
+      [3n, 4n, 3n, 7],
+    ]);
+    expect(lane.stats.transactions).toBe(2);
+    await lane.close();
+  });
+
+  it('rolls back N+1 when N fails to commit, and runs its append again from the same offsets', async () => {
+    const { lane, connector } = gatedLane();
+    const p = new FakeTarget('b', 0);
+    const first = pending(p, 1);
+    const second = pending(p, 1);
+    lane.enqueue(first.append);
+    lane.enqueue(second.append);
+    await until(() => connector.gates.length === 1 && connector.log.includes('2:INSERT log_b 0@1'));
+    connector.gates[0]!.fail(Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' }));
+    await expect(first.result).rejects.toMatchObject({ message: 'storage error: connection lost' });
+    // N+1 rolled back; its append runs again in a new transaction, once nothing is in flight,
+    // after the partition reloaded its end, from the offset N did not take.
+    await until(() => connector.gates.length === 2);
+    expect(lane.stats.abortedTransactions).toBe(1);
+    expect(lane.stats.failedTransactions).toBe(1);
+    expect(p.reloads).toBe(1);
+    expect(connector.log.filter((s) => s.includes('INSERT')).slice(-1)[0]).toMatch(/INSERT log_b 0@0$/);
+    connector.gates[1]!.open();
+    expect((await second.result).baseOffset).toBe(0n);
+    expect(p.next).toBe(1n);
+    await lane.close();
+  });
+
+  it('gathers appends that arrive while both connections are busy into the next transaction', async () => {
+    const connector = new GatedConnector();
+    const lane = new CommitLane(0, connector, { maxDelayMs: 0, maxTransactionBytes: 1 << 20, maxStatementBytes: 1 << 20, pipelineDepth: 2 });
+    const p = new FakeTarget('c', 0);
+    const q = new FakeTarget('d', 0);
+    const n = pending(p, 1);
+    lane.enqueue(n.append);
+    await until(() => connector.gates.length === 1);
+    const n1 = pending(q, 1);
+    lane.enqueue(n1.append);
+    await until(() => connector.log.includes('2:INSERT log_d 0@0'));
+    // Both transactions in flight: these queue up and go together in the third.
+    const later = [pending(p, 1), pending(q, 2), pending(p, 1)];
+    for (const l of later) lane.enqueue(l.append);
+    await turn();
+    expect(connector.log.filter((s) => s.endsWith('BEGIN'))).toHaveLength(2);
+    connector.gates[0]!.open();
+    await until(() => connector.gates.length === 2);
+    connector.gates[1]!.open();
+    await until(() => connector.gates.length === 3);
+    connector.gates[2]!.open();
+    expect((await Promise.all(later.map((l) => l.result))).map((r) => r.baseOffset)).toEqual([1n, 1n, 2n]);
+    expect(lane.stats.transactions).toBe(3);
+    expect(lane.stats.maxAppendsPerTransaction).toBe(3);
+    await lane.close();
+  });
+});
