@@ -79,6 +79,7 @@ export class Dispatcher {
       connectionId: connection.id,
       clientHost: connection.remoteAddress,
       frameOwned,
+      clientGone: () => connection.isClosed,
       broker: this.broker,
       logger: this.broker.logger,
     };

@@ -53,6 +53,8 @@ export interface RequestContext {
    * Absent or false: the bytes belong to a shared socket chunk or slab and must be copied.
    */
   frameOwned?: boolean;
+  /** True once the client's connection has closed: work done only for its answer may stop. */
+  clientGone(): boolean;
   broker: BrokerContext;
   logger: Logger;
 }

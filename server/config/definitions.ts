@@ -12,14 +12,21 @@ export interface ConfigDefinition {
   doc: string;
   /** Kafka's own key (true) or specific to kafka-mysql (false). */
   kafka: boolean;
+  /**
+   * Can hold a credential: DescribeConfigs reports it with a null value and isSensitive, the
+   * CLI and logs mask it. Every 'password' key is; so is a key of another type that carries
+   * one (mysql.shards, a list of URLs with their passwords).
+   */
+  sensitive: boolean;
 }
 
-const def = (key: string, type: ConfigType, dflt: string | null, doc: string, kafka = true): ConfigDefinition => ({
+const def = (key: string, type: ConfigType, dflt: string | null, doc: string, kafka = true, sensitive = type === 'password'): ConfigDefinition => ({
   key,
   type,
   default: dflt,
   doc,
   kafka,
+  sensitive,
 });
 
 export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
@@ -28,6 +35,10 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('advertised.listeners', 'list', null, 'Address given to clients in Metadata; defaults to `listeners`.'),
   def('broker.rack', 'string', null, 'Rack of this broker, reported in Metadata.'),
   def('num.partitions', 'int', '1', 'Partitions of a topic created without a partition count (auto-created or -1).'),
+  def('auto.create.topics.max.per.request', 'int', '20', 'Most topics one Metadata request may auto-create; the others are answered LEADER_NOT_AVAILABLE (retriable).', false),
+  def('auto.create.topics.max.per.second', 'int', '10', 'Topics this broker auto-creates per second at most (a token bucket with one second of burst); beyond it LEADER_NOT_AVAILABLE.', false),
+  def('max.partitions.per.topic', 'int', '10000', 'Most partitions one topic may have: CreateTopics and CreatePartitions asking for more get INVALID_PARTITIONS, before any MySQL work.', false),
+  def('max.partitions', 'int', '100000', 'Most partitions in the cluster (all topics): a CreateTopics, CreatePartitions or auto-creation passing it gets POLICY_VIOLATION. 100,000 is the most librdkafka accepts in one Metadata response.', false),
   def('default.replication.factor', 'int', '1', 'Replication factor reported for new topics; durability comes from MySQL, not replicas.'),
   def('auto.create.topics.enable', 'boolean', 'true', 'Create a topic when a client asks Metadata for a topic that does not exist.'),
   def('delete.topic.enable', 'boolean', 'true', 'Allow DeleteTopics.'),
@@ -57,7 +68,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('offset.metadata.max.bytes', 'int', '4096', 'Largest metadata string stored with a committed offset.'),
   def('connections.max.idle.ms', 'long', '600000', 'Idle connections are closed after this long.'),
   def('mysql.url', 'password', null, 'MySQL URL of the metadata database (and shard 0), e.g. mysql://user:pass@host:3306/kafka. Unset: a managed local MariaDB under mysql.data.dir. Environment: KAFKA_MYSQL_URL.', false),
-  def('mysql.shards', 'list', null, 'Comma-separated MySQL URLs of the log shards; defaults to mysql.url alone.', false),
+  def('mysql.shards', 'list', null, 'Comma-separated MySQL URLs of the log shards; defaults to mysql.url alone.', false, true),
   def('mysql.data.dir', 'string', './data', 'Data directory of the managed local MariaDB (used when mysql.url is unset).', false),
   def('mysql.managed.port', 'int', '0', 'Port of the managed MariaDB on 127.0.0.1 (0 = pick a free one).', false),
   def('mysql.pool.size', 'int', '8', 'Connections per MySQL pool.', false),
@@ -71,6 +82,9 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus) and /health; empty disables it.', false),
   def('log.level', 'string', 'info', 'pino log level: trace, debug, info, warn, error.', false),
 ];
+
+/** Keys whose values are never shown: DescribeConfigs, the CLI, logs. */
+export const SENSITIVE_BROKER_KEYS: ReadonlySet<string> = new Set(BROKER_CONFIG_DEFINITIONS.filter((d) => d.sensitive).map((d) => d.key));
 
 export const BROKER_CONFIG_BY_KEY: ReadonlyMap<string, ConfigDefinition> = new Map(
   BROKER_CONFIG_DEFINITIONS.map((d) => [d.key, d]),

@@ -10,6 +10,7 @@
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../codec/generated/create-partitions.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { checkPartitionLimits } from '../topics/partition-limits.js';
 import { recordFailure } from './errors.js';
 
 type Topic = CreatePartitionsRequest['topics'][number];
@@ -52,6 +53,7 @@ async function createOne(topic: Topic, validateOnly: boolean, ctx: RequestContex
       throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic currently has ${existing} partitions, which is higher than the requested ${topic.count}.`);
     }
     if (topic.count === existing) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, `Topic already has ${existing} partitions.`);
+    checkPartitionLimits(broker, topic.name, topic.count, topic.count - existing);
     if (topic.assignments !== null) {
       const added = topic.count - existing;
       if (topic.assignments.length !== added) {

@@ -13,6 +13,7 @@ import type { CreateTopicsRequest, CreateTopicsResponse } from '../../codec/gene
 import { describeTopicConfigs, validateTopicConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { validateTopicName } from '../topics/names.js';
+import { checkPartitionLimits } from '../topics/partition-limits.js';
 import { recordFailure } from './errors.js';
 
 type Creatable = CreateTopicsRequest['topics'][number];
@@ -89,6 +90,7 @@ function partitionCount(topic: Creatable, ctx: RequestContext): number {
     if (topic.numPartitions !== -1 || topic.replicationFactor !== -1) {
       throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.');
     }
+    checkPartitionLimits(ctx.broker, topic.name, topic.assignments.length, topic.assignments.length);
     const brokers = new Set(ctx.broker.cluster.brokers().map((b) => b.nodeId));
     const seen = new Set<number>();
     for (const a of topic.assignments) {
@@ -104,6 +106,7 @@ function partitionCount(topic: Creatable, ctx: RequestContext): number {
   }
   const count = topic.numPartitions === -1 ? ctx.broker.config.numPartitions : topic.numPartitions;
   if (count <= 0) throw new KafkaError(ErrorCode.INVALID_PARTITIONS, 'Number of partitions must be larger than 0, or -1 to use the default value.');
+  checkPartitionLimits(ctx.broker, topic.name, count, count);
   return count;
 }
 

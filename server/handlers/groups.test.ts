@@ -66,6 +66,7 @@ function context(apiKey: number, apiVersion: number, clientId = 'client'): Reque
     clientId,
     connectionId: 1,
     clientHost: '::ffff:10.0.0.5',
+    clientGone: () => false,
     broker,
     logger: broker.logger,
   };

@@ -12,7 +12,7 @@ import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { MetadataRequest, MetadataResponse } from '../../codec/generated/metadata.js';
 import type { TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
-import { ensureTopic } from '../topics/auto-create.js';
+import { ensureTopic, mayAutoCreate } from '../topics/auto-create.js';
 
 type ResponseTopic = MetadataResponse['topics'][number];
 
@@ -32,8 +32,9 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       for (const topic of broker.catalog.listTopics()) topics.push(describeTopic(topic, ctx));
     } else {
       const allowAutoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
+      const creations = { left: broker.config.int('auto.create.topics.max.per.request') };
       for (const wanted of request.topics!) {
-        topics.push(await resolveTopic(wanted.name, wanted.topicId, allowAutoCreate, ctx));
+        topics.push(await resolveTopic(wanted.name, wanted.topicId, allowAutoCreate, creations, ctx));
       }
     }
     return {
@@ -51,6 +52,7 @@ async function resolveTopic(
   name: string | null,
   topicId: string,
   allowAutoCreate: boolean,
+  creations: { left: number },
   ctx: RequestContext,
 ): Promise<ResponseTopic> {
   const { catalog, config } = ctx.broker;
@@ -61,6 +63,11 @@ async function resolveTopic(
   }
   let topic = catalog.getTopic(name);
   if (!topic && allowAutoCreate && config.autoCreateTopics) {
+    // Bounded per request and per second, and never for a client that has gone.
+    if (creations.left <= 0 || ctx.clientGone() || !mayAutoCreate(ctx.broker)) {
+      return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);
+    }
+    creations.left--;
     try {
       topic = await ensureTopic(ctx.broker, name);
     } catch (err) {
