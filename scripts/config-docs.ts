@@ -13,7 +13,8 @@ const broker = [
   '| key | default | environment variable | Kafka key | meaning |',
   '| --- | --- | --- | --- | --- |',
   ...BROKER_CONFIG_DEFINITIONS.map(
-    (d) => `| \`${d.key}\` | ${d.default === null ? '(unset)' : `\`${d.default}\``} | \`${envNameOf(d.key)}\` | ${d.kafka ? 'yes' : 'no'} | ${escape(d.doc)} |`,
+    (d) =>
+      `| \`${d.key}\` | ${d.default === null ? '(unset)' : `\`${d.default}\``} | \`${envNameOf(d.key)}\` | ${d.kafka ? 'yes' : 'no'} | ${escape(d.doc)}${d.sensitive ? ' **Sensitive** (see docs/security.md).' : ''} |`,
   ),
 ].join('\n');
 

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { BROKER_CONFIG_BY_KEY, BROKER_CONFIG_DEFINITIONS, envNameOf, type ConfigDefinition } from './definitions.js';
+import { inspect } from 'node:util';
+import { BROKER_CONFIG_BY_KEY, BROKER_CONFIG_DEFINITIONS, SENSITIVE_BROKER_KEYS, envNameOf, type ConfigDefinition } from './definitions.js';
+import { PlaceholderError, resolvePlaceholders } from './placeholders.js';
 import { parseProperties } from './properties.js';
 
 export class ConfigError extends Error {
@@ -16,7 +18,9 @@ export interface ListenerAddress {
 /**
  * The broker's effective configuration: defaults, then the properties file, then
  * environment variables (KAFKA_MYSQL_<KEY>), then explicit overrides (tests, CLI flags).
- * Values are validated once here, so the rest of the broker reads typed fields.
+ * Values are validated once here, so the rest of the broker reads typed fields. Values arrive
+ * with their ${file:...}/${env:...} placeholders resolved (loadConfig). Logged or inspected,
+ * the object shows sensitive values masked (toJSON).
  */
 export class BrokerConfig {
   private readonly values = new Map<string, string | null>();
@@ -94,9 +98,26 @@ export class BrokerConfig {
     this.logLevel = this.string('log.level')!;
   }
 
-  /** Raw value of a key (null when unset), for DescribeConfigs. */
+  /** Value of a key (null when unset), placeholders resolved: a sensitive key's secret in clear. */
   get(key: string): string | null {
     return this.values.get(key) ?? null;
+  }
+
+  /** The value fit for logs and error messages: sensitive ones with their passwords masked. */
+  redacted(key: string): string | null {
+    return redactConfigValue(key, this.get(key));
+  }
+
+  /** What JSON.stringify and so pino show of a logged config: every key, sensitive ones masked. */
+  toJSON(): Record<string, string | null> {
+    const out: Record<string, string | null> = {};
+    for (const key of this.values.keys()) out[key] = this.redacted(key);
+    return out;
+  }
+
+  /** console.log and util.inspect show the same masked view (the typed fields hold the URLs). */
+  [inspect.custom](): string {
+    return `BrokerConfig ${inspect(this.toJSON())}`;
   }
 
   sourceOf(key: string): ConfigSource {
@@ -138,6 +159,32 @@ export class BrokerConfig {
     return this.int('log.retention.hours') * 3_600_000;
   }
 }
+
+/**
+ * A value as logs may show it: a sensitive key's URLs with their passwords replaced by ***
+ * (host and database stay visible for diagnosis); any other sensitive value entirely.
+ * Non-sensitive keys pass unchanged. Unlike storage's redactUrl, the password runs to the
+ * last '@', so an unencoded '@' or '/' in it leaks nothing.
+ */
+export function redactConfigValue(key: string, value: string | null): string | null {
+  if (value === null || !SENSITIVE_BROKER_KEYS.has(key)) return value;
+  const items = BROKER_CONFIG_BY_KEY.get(key)!.type === 'list' ? value.split(',') : [value];
+  return items.map(redactItem).join(',');
+}
+
+function redactItem(item: string): string {
+  if (item.trim() === '') return item;
+  if (!item.includes('://')) return '***';
+  if (!item.includes('@')) return item; // no user info, nothing secret
+  // Anything the pattern cannot take apart is hidden whole.
+  return URL_PASSWORD.test(item) ? item.replace(URL_PASSWORD, '$1***@') : '***';
+}
+
+/**
+ * `scheme://user:` then the password, up to the last '@' before the query: a password with an
+ * unencoded '/' or '@' is hidden whole (a database name with '@' would be hidden with it).
+ */
+const URL_PASSWORD = /(:\/\/[^:/?#@]*:)[^?#]*@/;
 
 function checkType(d: ConfigDefinition, value: string): void {
   const v = value.trim();
@@ -208,5 +255,19 @@ export function loadConfig(options: LoadConfigOptions = {}): BrokerConfig {
       values: new Map(Object.entries(options.overrides).map(([k, v]) => [k, String(v)])),
     });
   }
-  return new BrokerConfig(layers);
+  return new BrokerConfig(layers.map((layer) => ({ source: layer.source, values: resolveLayer(layer.values, env, layer.source) })));
+}
+
+/** Every value of a layer with its ${provider:...} placeholders resolved (see placeholders.ts). */
+function resolveLayer(values: Map<string, string>, env: NodeJS.ProcessEnv, source: ConfigSource): Map<string, string> {
+  const resolved = new Map<string, string>();
+  for (const [key, value] of values) {
+    try {
+      resolved.set(key, resolvePlaceholders(key, value, env));
+    } catch (err) {
+      if (err instanceof PlaceholderError) throw new ConfigError(`${err.message} (placeholder from ${source})`);
+      throw err;
+    }
+  }
+  return resolved;
 }

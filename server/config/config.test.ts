@@ -2,16 +2,21 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import {
   BROKER_CONFIG_DEFINITIONS,
   ConfigError,
+  ConfigSourceCode,
   TOPIC_CONFIG_DEFINITIONS,
+  describeBrokerConfigs,
   effectiveTopicConfig,
   envNameOf,
   loadConfig,
   parseProperties,
+  redactConfigValue,
   validateTopicConfig,
 } from './index.js';
 
@@ -117,5 +122,122 @@ describe('topic configuration', () => {
     expect(effectiveTopicConfig('retention.ms', {}, broker)).toEqual({ value: '2592000000', source: 'default' });
     const tuned = loadConfig({ env: {}, overrides: { 'message.max.bytes': 2000000 } });
     expect(effectiveTopicConfig('max.message.bytes', {}, tuned)).toEqual({ value: '2000000', source: 'broker' });
+  });
+});
+
+describe('sensitive configuration', () => {
+  const PASSWORD = 'pw-Secr3t';
+  const url = (db: string, password = PASSWORD) => `mysql://kafka:${password}@10.0.0.5:3306/${db}`;
+  const CREDENTIAL_KEYS = ['mysql.url', 'mysql.shards', 'retention.archive.mysql.url'];
+
+  it('marks every key that can hold a credential sensitive, and no other', () => {
+    expect(BROKER_CONFIG_DEFINITIONS.filter((d) => d.sensitive).map((d) => d.key).sort()).toEqual([...CREDENTIAL_KEYS].sort());
+    // A key added later that names a URL, password or secret must be sensitive too.
+    for (const d of BROKER_CONFIG_DEFINITIONS) {
+      if (/url|shards|password|secret|credential|jaas/i.test(d.key)) expect(d.sensitive, d.key).toBe(true);
+    }
+  });
+
+  it('describes each sensitive broker key with a null value and isSensitive, in its synonym too', () => {
+    const config = loadConfig({
+      env: {},
+      overrides: { 'mysql.url': url('meta'), 'mysql.shards': `${url('s0')},${url('s1')}`, 'retention.archive.mysql.url': url('archive'), 'num.partitions': 3 },
+    });
+    const described = new Map(describeBrokerConfigs(config, null).map((c) => [c.name, c]));
+    for (const key of CREDENTIAL_KEYS) {
+      const entry = described.get(key)!;
+      expect(entry, key).toMatchObject({ value: null, isSensitive: true, source: ConfigSourceCode.STATIC_BROKER_CONFIG, isDefault: false });
+      expect(entry.synonyms, key).toEqual([{ name: key, value: null, source: ConfigSourceCode.STATIC_BROKER_CONFIG }]);
+    }
+    expect(described.get('mysql.shards')!.type).toBe(7); // still a LIST, as the key's type
+    expect(described.get('num.partitions')).toMatchObject({ value: '3', isSensitive: false });
+    expect(JSON.stringify([...described.values()])).not.toContain(PASSWORD);
+  });
+
+  it('masks passwords when the config is logged (pino), inspected or stringified', () => {
+    const config = loadConfig({ env: {}, overrides: { 'mysql.url': url('meta'), 'mysql.shards': `${url('s0')},${url('s1', 'p@ss/w')}` } });
+    const lines: string[] = [];
+    const logger = pino({ base: null }, { write: (line: string) => void lines.push(line) });
+    logger.info({ config }, 'starting');
+    const logged = JSON.parse(lines[0]!) as { config: Record<string, string | null> };
+    expect(logged.config['mysql.url']).toBe('mysql://kafka:***@10.0.0.5:3306/meta');
+    // The second shard's password holds an unencoded '@' and '/': masked up to the last '@'.
+    expect(logged.config['mysql.shards']).toBe('mysql://kafka:***@10.0.0.5:3306/s0,mysql://kafka:***@10.0.0.5:3306/s1');
+    expect(logged.config['num.partitions']).toBe('1');
+    expect(lines[0]).not.toContain(PASSWORD);
+    expect(inspect(config)).not.toContain(PASSWORD);
+    expect(JSON.stringify({ config })).not.toContain(PASSWORD);
+    expect(inspect(config)).toContain('mysql://kafka:***@10.0.0.5:3306/meta');
+  });
+
+  it('redacts passwords holding an unencoded @ up to the last @', () => {
+    expect(redactConfigValue('mysql.url', 'mysql://u:a@b@h:3306/d?socket=/x')).toBe('mysql://u:***@h:3306/d?socket=/x');
+    expect(redactConfigValue('mysql.url', 'mysql://h:3306/d')).toBe('mysql://h:3306/d');
+    expect(redactConfigValue('mysql.url', 'not-a-url-but-secret')).toBe('***');
+    expect(redactConfigValue('mysql.url', 'mysql://root@h/d')).toBe('***');
+    expect(redactConfigValue('listeners', 'PLAINTEXT://u:p@h:1')).toBe('PLAINTEXT://u:p@h:1');
+  });
+});
+
+describe('config placeholders (Kafka config provider syntax)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kafka-mysql-secrets-'));
+  const passwordFile = join(dir, 'db-password');
+  writeFileSync(passwordFile, 'file-Secr3t\n');
+  const propertiesFile = join(dir, 'secrets.properties');
+  writeFileSync(propertiesFile, '# secrets\ndb.password=props-Secr3t\nother=x\n');
+
+  it('takes ${file:PATH} as the whole file without its trailing newline', () => {
+    const config = loadConfig({ env: {}, overrides: { 'mysql.url': `mysql://kafka:\${file:${passwordFile}}@db:3306/kafka` } });
+    expect(config.mysqlUrl).toBe('mysql://kafka:file-Secr3t@db:3306/kafka');
+  });
+
+  it('takes ${file:PATH:KEY} from a properties file, as FileConfigProvider', () => {
+    const config = loadConfig({ env: {}, overrides: { 'mysql.shards': `mysql://a:\${file:${propertiesFile}:db.password}@s0/k,mysql://b:\${file:${propertiesFile}:db.password}@s1/k` } });
+    expect(config.mysqlShards).toEqual(['mysql://a:props-Secr3t@s0/k', 'mysql://b:props-Secr3t@s1/k']);
+  });
+
+  it('takes ${directory:DIR:FILE} as that file, as DirectoryConfigProvider', () => {
+    expect(loadConfig({ env: {}, overrides: { 'mysql.url': `mysql://k:\${directory:${dir}:db-password}@db/k` } }).mysqlUrl).toBe('mysql://k:file-Secr3t@db/k');
+  });
+
+  it('takes ${env:NAME} from the environment, in the file, environment and override layers', () => {
+    const env = { DB_PASSWORD: 'env-Secr3t', KAFKA_MYSQL_MYSQL_SHARDS: 'mysql://k:${env:DB_PASSWORD}@s0/k' };
+    const file = join(dir, 'server.properties');
+    writeFileSync(file, 'retention.archive.mysql.url=mysql://k:${env:DB_PASSWORD}@archive/k\n');
+    const config = loadConfig({ file, env, overrides: { 'mysql.url': 'mysql://k:${env:DB_PASSWORD}@db/k' } });
+    expect(config.mysqlUrl).toBe('mysql://k:env-Secr3t@db/k');
+    expect(config.mysqlShards).toEqual(['mysql://k:env-Secr3t@s0/k']);
+    expect(config.string('retention.archive.mysql.url')).toBe('mysql://k:env-Secr3t@archive/k');
+  });
+
+  it('stops with a ConfigError naming the key and the file when the file cannot be read', () => {
+    const missing = join(dir, 'no-such-file');
+    const load = () => loadConfig({ env: {}, overrides: { 'mysql.url': `mysql://k:\${file:${missing}}@db/k` } });
+    expect(load).toThrow(ConfigError);
+    expect(load).toThrow(`'mysql.url': cannot read ${missing}: ENOENT`);
+    // A directory is no file either.
+    expect(() => loadConfig({ env: {}, overrides: { 'mysql.url': `mysql://k:\${file:${dir}}@db/k` } })).toThrow(/'mysql\.url': cannot read .*EISDIR/);
+  });
+
+  it('stops with a ConfigError for a missing variable or key and an unknown provider, showing no secret', () => {
+    const messageOf = (overrides: Record<string, string>, env: NodeJS.ProcessEnv = {}) => {
+      try {
+        loadConfig({ env, overrides });
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        return (err as Error).message;
+      }
+      return expect.unreachable('loaded');
+    };
+    expect(messageOf({ 'mysql.url': 'mysql://k:${env:NO_SUCH_VAR}@db/k' })).toBe("'mysql.url': environment variable NO_SUCH_VAR is not set (placeholder from override)");
+    const noKey = messageOf({ 'mysql.url': `mysql://k:\${file:${propertiesFile}:db.pass}@db/k` });
+    expect(noKey).toBe(`'mysql.url': ${propertiesFile} has no key 'db.pass' (placeholder from override)`);
+    expect(noKey).not.toContain('props-Secr3t');
+    expect(messageOf({ 'mysql.url': 'mysql://k:${vault:secret/db:pw}@db/k' })).toMatch(/unknown config provider 'vault'/);
+    expect(messageOf({ 'mysql.url': `mysql://k:\${directory:${dir}:../etc}@db/k` })).toMatch(/takes a file name/);
+  });
+
+  it('leaves values without placeholders as they are', () => {
+    expect(loadConfig({ env: {}, overrides: { 'mysql.url': 'mysql://k:p$w{d}@db/k' } }).mysqlUrl).toBe('mysql://k:p$w{d}@db/k');
   });
 });

@@ -86,12 +86,16 @@ export function describeTopicConfigs(
   return out;
 }
 
-/** The broker's own configuration (static: read-only), passwords hidden as Kafka hides them. */
+/**
+ * The broker's own configuration (static: read-only). Sensitive keys (every password and
+ * mysql.shards, whose URLs carry passwords) have a null value and isSensitive, in the entry and
+ * in its synonym, as Kafka reports password configs.
+ */
 export function describeBrokerConfigs(broker: BrokerConfig, keys: readonly string[] | null): DescribedConfig[] {
   const out: DescribedConfig[] = [];
   for (const d of BROKER_CONFIG_DEFINITIONS) {
     if (keys && !keys.includes(d.key)) continue;
-    const sensitive = d.type === 'password';
+    const sensitive = d.sensitive;
     const value = sensitive ? null : broker.get(d.key);
     const source = brokerSource(broker, d.key);
     out.push({
