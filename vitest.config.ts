@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['codec/**/*.test.ts', 'server/**/*.test.ts', 'storage/**/*.test.ts', 'compat-tests/**/*.test.ts', 'scripts/**/*.test.ts', 'testing/**/*.test.ts'],
+    include: ['client/**/*.test.ts', 'codec/**/*.test.ts', 'server/**/*.test.ts', 'storage/**/*.test.ts', 'compat-tests/**/*.test.ts', 'scripts/**/*.test.ts', 'testing/**/*.test.ts'],
     // One private MariaDB for the whole run; each test file makes its own database in it.
     globalSetup: ['compat-tests/support/global-setup.ts'],
     // vitest's own summary, then a plain `N passed, N failed` closing line.
