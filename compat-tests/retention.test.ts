@@ -44,7 +44,7 @@ afterAll(async () => {
 });
 
 function retention(): RetentionService {
-  return tb.broker.context.services.get('retention') as RetentionService;
+  return tb.broker.context.retention as RetentionService;
 }
 
 function topicId(name: string): string {

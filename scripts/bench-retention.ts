@@ -16,9 +16,8 @@ import { pino } from 'pino';
 import { assignBatchOffsets } from '../codec/records/batch-header.js';
 import { openStorage } from '../storage/index.js';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
-import { RetentionCleaner } from '../storage/retention.js';
 import { logTableName } from '../storage/schema.js';
-import { buildTestBatch } from '../storage/testing.js';
+import { buildTestBatch, testPools } from '../storage/testing.js';
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,7 +48,8 @@ async function main(): Promise<void> {
     const count = Math.ceil((totalMiB * 1024 * 1024) / batchBytes);
     const old = Date.now() - 40 * 86_400_000;
     const template = buildTestBatch({ values: [Buffer.alloc(batchBytes - 80, 7)], baseTimestamp: BigInt(old) });
-    const pool = storage.shardPools[0]!;
+    // Setup writes rows straight into the log table (test access to the pool), bypassing the produce path.
+    const pool = testPools(storage).shardPools[0]!;
     const insertStarted = performance.now();
     let offset = 0n;
     const perStatement = Math.max(1, Math.floor((8 * 1024 * 1024) / template.length));
@@ -70,17 +70,11 @@ async function main(): Promise<void> {
     const totalBytes = count * template.length;
     console.log(`partition: ${count} batches of ${template.length} bytes = ${(totalBytes / 2 ** 30).toFixed(2)} GiB, written in ${insertSec.toFixed(1)} s`);
 
-    const cleaner = new RetentionCleaner({
-      metadataPool: storage.metadataPool,
-      shardPools: storage.shardPools,
-      catalog: storage.catalog,
-      chunkBatches: 500,
-      chunkBytes: chunkMiB * 1024 * 1024,
-      logger,
-    });
+    const cleaner = storage.retentionCleaner({ chunkBatches: 500, chunkBytes: chunkMiB * 1024 * 1024, logger });
     const started = performance.now();
     const r = await cleaner.cleanPartition(topic, 0, { retentionMs: 86_400_000n, retentionBytes: -1n, archive: 'none' });
     const sec = (performance.now() - started) / 1000;
+    await cleaner.close();
     console.log(
       `deleted ${r.batches} batches, ${(r.bytes / 2 ** 20).toFixed(0)} MiB in ${r.chunks} chunks (${chunkMiB} MiB each) in ${sec.toFixed(2)} s: ` +
         `${(r.batches / sec).toFixed(0)} batches/s, ${(r.bytes / 1e6 / sec).toFixed(1)} MB/s (binlog_row_image=${rowImage}${managed ? ', managed MariaDB, sync_binlog=1' : ''}); log start ${r.logStartAfter}`,

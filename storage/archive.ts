@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gunzip, gzip } from 'node:zlib';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { createPool } from './mysql.js';
 import { BATCH_COLUMNS_SQL, LOG_INSERT_COLUMNS } from './schema.js';
 import { withTransaction } from './transaction.js';
 
@@ -116,6 +117,31 @@ export async function* readArchiveTable(
     if (rows.length < pageRows) return;
     const last = rows[rows.length - 1]!;
     after = { topicId: String(last.topic_id), partition: Number(last.partition_id), baseOffset: String(last.base_offset) };
+  }
+}
+
+/**
+ * A topic's archived batches from the archive tables of several databases (by MySQL URL), one
+ * database after the other, each in offset order; a database without an archive table is
+ * skipped. Connections are opened here and closed when the reading ends.
+ */
+export async function* readArchiveTables(
+  urls: readonly string[],
+  topicName: string,
+  options: { topicId?: string } = {},
+): AsyncGenerator<ArchivedBatch> {
+  for (const url of urls) {
+    const pool = createPool(url, { connectionLimit: 1 });
+    try {
+      const [exists] = await pool.query<RowDataPacket[]>(
+        'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
+        [ARCHIVE_TABLE],
+      );
+      if (exists.length === 0) continue;
+      yield* readArchiveTable(pool, topicName, options);
+    } finally {
+      await pool.end().catch(() => undefined);
+    }
   }
 }
 

@@ -4,7 +4,7 @@ import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { openStorage, type Storage } from './index.js';
 import { connect, quoteIdent } from './mysql.js';
 import { logTableName } from './schema.js';
-import { buildTestBatch, concatBatches } from './testing.js';
+import { buildTestBatch, concatBatches, testLogs, testPools } from './testing.js';
 import type { PartitionLog } from './types.js';
 import type { Connection } from 'mysql2/promise';
 
@@ -90,7 +90,7 @@ describe.each(['auto', 'mysql2'] as const)('group commit (insert driver %s)', (l
     // Another writer (a stale leader elsewhere) appends offset 1 behind our back.
     const [b] = [buildTestBatch({ values: ['intruder'] })];
     b!.writeBigInt64BE(1n, 0);
-    await storage.shardPools[0]!.query(
+    await testPools(storage).shardPools[0]!.query(
       `INSERT INTO ${quoteIdent(logTableName(stale.topicId))} VALUES (0, 1, 1, 1, 0, 0, -1, -1, -1, 0, 0, ?, ?)`,
       [b!.length, b],
     );
@@ -108,7 +108,7 @@ describe.each(['auto', 'mysql2'] as const)('group commit (insert driver %s)', (l
 
   it('fails appends to a deleted topic with UNKNOWN_TOPIC_OR_PARTITION', async () => {
     const t = await storage.catalog.createTopic({ name: 'gc-deleted', partitions: 1, configs: {} });
-    const log = await storage.logs.getLog(t.topicId, 0);
+    const log = await testLogs(storage).getLog(t.topicId, 0);
     await append(log, ['before']);
     await storage.catalog.deleteTopic('gc-deleted');
     expect((await errorOf(append(log, ['after']))).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
@@ -121,7 +121,7 @@ describe.each(['auto', 'mysql2'] as const)('group commit (insert driver %s)', (l
     const goneLog = await storage.logs.getLog(gone.topicId, 0);
     const keptLog = await storage.logs.getLog(kept.topicId, 0);
     // Another broker dropped the topic: this broker's catalog does not know yet.
-    await storage.shardPools[0]!.query(`DROP TABLE ${quoteIdent(logTableName(gone.topicId))}`);
+    await testPools(storage).shardPools[0]!.query(`DROP TABLE ${quoteIdent(logTableName(gone.topicId))}`);
     const [g, k] = await Promise.allSettled([append(goneLog, ['x']), append(keptLog, ['y'])]);
     expect(((g as PromiseRejectedResult).reason as KafkaError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(k.status).toBe('fulfilled');
@@ -130,10 +130,10 @@ describe.each(['auto', 'mysql2'] as const)('group commit (insert driver %s)', (l
   it('fails appends whose table vanished while the partition had to reload its end', async () => {
     const gone = await storage.catalog.createTopic({ name: 'gc-gone-reload', partitions: 1, configs: {} });
     const kept = await storage.catalog.createTopic({ name: 'gc-kept-reload', partitions: 1, configs: {} });
-    const goneLog = await storage.logs.getLog(gone.topicId, 0);
+    const goneLog = await testLogs(storage).getLog(gone.topicId, 0);
     const keptLog = await storage.logs.getLog(kept.topicId, 0);
     goneLog.markNeedsReload(); // as after a failed commit
-    await storage.shardPools[0]!.query(`DROP TABLE ${quoteIdent(logTableName(gone.topicId))}`);
+    await testPools(storage).shardPools[0]!.query(`DROP TABLE ${quoteIdent(logTableName(gone.topicId))}`);
     const [g, k] = await Promise.allSettled([append(goneLog, ['x']), append(keptLog, ['y'])]);
     expect(((g as PromiseRejectedResult).reason as KafkaError).code).toBe(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
     expect(k.status).toBe('fulfilled');
@@ -141,7 +141,7 @@ describe.each(['auto', 'mysql2'] as const)('group commit (insert driver %s)', (l
 
   it('recovers when MySQL kills its connections', async () => {
     const t = await storage.catalog.createTopic({ name: 'gc-killed', partitions: 1, configs: {} });
-    const log = await storage.logs.getLog(t.topicId, 0);
+    const log = await testLogs(storage).getLog(t.topicId, 0);
     await append(log, ['before']);
     const admin = await connect(url);
     try {
@@ -310,7 +310,7 @@ describe('group commit pipeline (two transactions in flight per lane)', () => {
   it('fails the killed transaction, runs the next one again, and leaves no gap', async () => {
     const x = await storage.catalog.createTopic({ name: 'pipe-kill-x', partitions: 1, configs: {} });
     const y = await storage.catalog.createTopic({ name: 'pipe-kill-y', partitions: 1, configs: {} });
-    const xLog = await storage.logs.getLog(x.topicId, 0);
+    const xLog = await testLogs(storage).getLog(x.topicId, 0);
     const yLog = await storage.logs.getLog(y.topicId, 0);
     await append(xLog, ['x0']);
     await append(yLog, ['y0']);

@@ -1,29 +1,48 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { registerStorageInternals } from './internals.js';
+import { MysqlLogDirs } from './log-dirs.js';
 import { MysqlLogManager } from './log-manager.js';
+import { refreshLoadedLogStarts } from './log-starts.js';
 import { migrations, runMigrations } from './migrations/index.js';
+import { MysqlOffsetStore, type OffsetStore } from './offset-store.js';
 import { resolveStorageOptions, type StorageOptions } from './options.js';
+import { sweepOrphanLogTables, type OrphanTableSweepResult } from './orphan-tables.js';
+import { MysqlRetentionCleaner } from './retention.js';
+import type { LogDirs, OrphanTableSweepSettings, RetentionCleaner, RetentionCleanerSettings, StorageLogs } from './services.js';
 import { ShardMap } from './shards.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
+import type { TopicCatalog } from './types.js';
 
 export type { StorageOptions } from './options.js';
 export type { CommitStats } from './group-commit.js';
-export { MysqlTopicCatalog, validateTopicName } from './topic-catalog.js';
-export { MysqlLogManager } from './log-manager.js';
-export { MysqlPartitionLog } from './partition-log.js';
+export type { OffsetStore } from './offset-store.js';
+export type * from './services.js';
+export { validateTopicName } from './topic-catalog.js';
 export { startManagedMariadb, type ManagedMariadb, type ManagedMariadbOptions } from './managed-mariadb.js';
 export { parseMysqlUrl, formatMysqlUrl, redactUrl } from './mysql.js';
 
+/**
+ * Storage as the server and the CLI see it: services in storage's own terms. The MySQL pools
+ * stay inside storage/ (a shard's pool may be replaced at run time).
+ */
 export interface Storage {
-  catalog: MysqlTopicCatalog;
-  logs: MysqlLogManager;
-  metadataPool: Pool;
-  /** Index = shard number; shard 0 may be the metadata pool itself. */
-  shardPools: Pool[];
+  catalog: TopicCatalog;
+  logs: StorageLogs;
+  /** Committed consumer-group offsets (metadata database). */
+  offsets: OffsetStore;
+  /** Per-shard stored sizes (DescribeLogDirs). */
+  logDirs: LogDirs;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
   clusterId: string;
   /** A new producer id (InitProducerId), unique across brokers sharing the metadata DB. */
   allocateProducerId(): Promise<bigint>;
+  /** Applies log start offsets persisted by other processes (retention CLI, other brokers) to the loaded logs. */
+  refreshLogStartOffsets(): Promise<void>;
+  /** A retention cleaner over this storage; the caller closes it (its archive database connections). */
+  retentionCleaner(settings: RetentionCleanerSettings): RetentionCleaner;
+  /** Drops log tables no topic refers to, on every shard (storage/orphan-tables.ts). */
+  sweepOrphanLogTables(settings: OrphanTableSweepSettings): Promise<OrphanTableSweepResult>;
   /** SELECT 1 on every pool: true when all answer (health endpoint); never throws. */
   ping(): Promise<boolean>;
   /** Finishes queued and in-flight appends, then closes every pool. */
@@ -49,13 +68,24 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
     const logs = new MysqlLogManager(shards, catalog, options, logger);
     catalog.onTopicDeleted((t) => logs.forgetTopic(t.topicId));
     let closing: Promise<void> | undefined;
-    return {
+    const storage: Storage = {
       catalog,
       logs,
-      metadataPool: shards.metadataPool,
-      shardPools: shards.shardPools,
+      offsets: new MysqlOffsetStore(shards.metadataPool),
+      logDirs: new MysqlLogDirs(shards),
       clusterId,
       allocateProducerId: () => allocateProducerId(shards.metadataPool),
+      refreshLogStartOffsets: () => refreshLoadedLogStarts(shards, logs),
+      retentionCleaner: (settings) =>
+        new MysqlRetentionCleaner({
+          ...settings,
+          shards,
+          catalog,
+          onLogStartAdvanced(topicId, partition, offset) {
+            logs.loadedLog(topicId, partition)?.then((l) => l.applyLogStartOffset(offset), () => undefined);
+          },
+        }),
+      sweepOrphanLogTables: (settings) => sweepOrphanLogTables({ ...settings, catalog, shardPools: shards.shardPools }),
       ping: () => shards.ping().then(
         () => true,
         () => false,
@@ -68,6 +98,8 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
         return closing;
       },
     };
+    registerStorageInternals(storage, { shards, catalog, logs });
+    return storage;
   } catch (err) {
     await shards.close();
     throw err;

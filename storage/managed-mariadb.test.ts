@@ -8,7 +8,7 @@ import { ErrorCode, KafkaError } from '../codec/error-codes.js';
 import { findRunningManagedMariadb, isSameServer, PID_FILE, startManagedMariadb, type ManagedMariadb } from './managed-mariadb.js';
 import { connect } from './mysql.js';
 import { openStorage } from './index.js';
-import { buildTestBatch, concatBatches } from './testing.js';
+import { buildTestBatch, concatBatches, testLogs } from './testing.js';
 
 /**
  * Private MariaDB servers (small buffer pool), each in its own temp dir, stopped by pid.
@@ -135,7 +135,7 @@ describe('managed MariaDB', () => {
     const storage = await openStorage({ metadataUrl: server.url, groupCommitMaxDelayMs: 0 });
     try {
       const t = await storage.catalog.createTopic({ name: 'outage', partitions: 1, configs: {} });
-      const log = await storage.logs.getLog(t.topicId, 0);
+      const log = await testLogs(storage).getLog(t.topicId, 0);
       const batch = () => concatBatches([buildTestBatch({ values: ['v'] })]);
       const append = () => {
         const { records, infos } = batch();

@@ -8,7 +8,7 @@ import { openStorage, type Storage } from './index.js';
 import { sweepOrphanLogTables } from './orphan-tables.js';
 import { createLogTableSql, logTableName } from './schema.js';
 import { newTopicId } from './topic-catalog.js';
-import { buildTestBatch, concatBatches } from './testing.js';
+import { buildTestBatch, concatBatches, testCatalog, testPools } from './testing.js';
 
 async function tables(pool: Pool): Promise<string[]> {
   const [rows] = await pool.query<RowDataPacket[]>('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME');
@@ -43,8 +43,8 @@ describe('orphan log table sweep', () => {
     url = await createTestDatabase('orphans');
     url2 = await createTestDatabase('orphans_shard1');
     storage = await openStorage({ metadataUrl: url, shardUrls: [url, url2] });
-    shard0 = storage.shardPools[0]!;
-    shard1 = storage.shardPools[1]!;
+    shard0 = testPools(storage).shardPools[0]!;
+    shard1 = testPools(storage).shardPools[1]!;
   });
   afterAll(async () => {
     await storage.close();
@@ -76,7 +76,7 @@ describe('orphan log table sweep', () => {
     const before1 = await tables(shard1);
     for (const t of [...lookAlikes, 'log_archive', view, 'topics', 'partitions', 'topic_configs', liveTable, deletedTable]) expect(before0).toContain(t);
 
-    const dry = await sweepOrphanLogTables({ catalog: storage.catalog, shardPools: storage.shardPools, graceMs: 0, dryRun: true });
+    const dry = await sweepOrphanLogTables({ catalog: testCatalog(storage), shardPools: testPools(storage).shardPools, graceMs: 0, dryRun: true });
     expect(dry).toMatchObject({ dryRun: true, graceMs: 0, found: 3, dropped: 0, young: 0, errors: [] });
     const strayId = Buffer.from(stray.slice('log_'.length), 'hex').toString('base64url');
     expect(dry.tables.map((t) => `${t.shard} ${t.table} ${t.topicId} ${t.dropped}`).sort()).toEqual(
@@ -89,7 +89,7 @@ describe('orphan log table sweep', () => {
     expect(await tables(shard1)).toEqual(before1);
 
     const { logger, lines } = captureLogger();
-    const run = await sweepOrphanLogTables({ catalog: storage.catalog, shardPools: storage.shardPools, graceMs: 0, logger });
+    const run = await sweepOrphanLogTables({ catalog: testCatalog(storage), shardPools: testPools(storage).shardPools, graceMs: 0, logger });
     expect(run).toMatchObject({ dryRun: false, found: 3, dropped: 3, errors: [] });
     expect(run.bytes).toBe(dry.bytes);
     expect(run.tables.every((t) => t.dropped)).toBe(true);
@@ -105,17 +105,17 @@ describe('orphan log table sweep', () => {
       const log = await storage.logs.getLog(live.topicId, p);
       expect((await log.append(records, infos, { logAppendTime: false, leaderEpoch: 0 })).baseOffset).toBe(0n);
     }
-    const again = await sweepOrphanLogTables({ catalog: storage.catalog, shardPools: storage.shardPools, graceMs: 0 });
+    const again = await sweepOrphanLogTables({ catalog: testCatalog(storage), shardPools: testPools(storage).shardPools, graceMs: 0 });
     expect(again).toMatchObject({ found: 0, dropped: 0, bytes: 0, tables: [] });
   });
 
   it('keeps an orphan younger than the grace period', async () => {
     const stray = await strayTable(shard0);
-    const kept = await sweepOrphanLogTables({ catalog: storage.catalog, shardPools: storage.shardPools, graceMs: 3_600_000 });
+    const kept = await sweepOrphanLogTables({ catalog: testCatalog(storage), shardPools: testPools(storage).shardPools, graceMs: 3_600_000 });
     expect(kept).toMatchObject({ found: 0, dropped: 0, bytes: 0, young: 1, tables: [], errors: [] });
     expect(await tables(shard0)).toContain(stray);
 
-    const swept = await sweepOrphanLogTables({ catalog: storage.catalog, shardPools: storage.shardPools, graceMs: 0 });
+    const swept = await sweepOrphanLogTables({ catalog: testCatalog(storage), shardPools: testPools(storage).shardPools, graceMs: 0 });
     expect(swept.tables.map((t) => t.table)).toEqual([stray]);
     expect(await tables(shard0)).not.toContain(stray);
   });
@@ -125,13 +125,13 @@ describe('orphan log table sweep', () => {
     const checked: string[] = [];
     const catalog = {
       // The first read knows every topic; the re-check answers as if the stray's topic had been created since.
-      storedTopicIds: () => storage.catalog.storedTopicIds(),
+      storedTopicIds: () => testCatalog(storage).storedTopicIds(),
       isTopicStored: async (topicId: string) => {
         checked.push(topicId);
         return true;
       },
     };
-    const result = await sweepOrphanLogTables({ catalog, shardPools: storage.shardPools, graceMs: 0 });
+    const result = await sweepOrphanLogTables({ catalog, shardPools: testPools(storage).shardPools, graceMs: 0 });
     expect(result).toMatchObject({ found: 0, dropped: 0, tables: [], errors: [] });
     expect(checked.map(logTableName)).toEqual([stray]);
     expect(await tables(shard0)).toContain(stray);
@@ -141,7 +141,7 @@ describe('orphan log table sweep', () => {
   it('reports a shard it cannot read as an error and still sweeps the others', async () => {
     const stray = await strayTable(shard0);
     const broken = { query: async () => Promise.reject(new Error('shard down')) } as unknown as Pool;
-    const result = await sweepOrphanLogTables({ catalog: storage.catalog, shardPools: [shard0, broken], graceMs: 0 });
+    const result = await sweepOrphanLogTables({ catalog: testCatalog(storage), shardPools: [shard0, broken], graceMs: 0 });
     expect(result.errors).toEqual([{ shard: 1, table: null, error: 'shard down' }]);
     expect(result.tables.map((t) => t.table)).toEqual([stray]);
     expect(await tables(shard0)).not.toContain(stray);

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import type { Logger } from 'pino';
 import {
   ARCHIVED_COLUMNS,
   ARCHIVE_TABLE,
@@ -11,8 +10,10 @@ import {
   type ArchiveMode,
   type LogRow,
 } from './archive.js';
-import { quoteIdent } from './mysql.js';
+import { createPool, quoteIdent } from './mysql.js';
 import { logTableName } from './schema.js';
+import type { RetentionCleaner, RetentionCleanerSettings } from './services.js';
+import type { ShardMap } from './shards.js';
 import type { MysqlTopicCatalog } from './topic-catalog.js';
 import { withTransaction } from './transaction.js';
 import type { TopicRecord } from './types.js';
@@ -84,21 +85,12 @@ export interface RetentionRunResult {
   errors: Array<{ topic: string; partition: number; error: string }>;
 }
 
-export interface RetentionCleanerOptions {
-  metadataPool: Pool;
-  /** Index = shard number. */
-  shardPools: Pool[];
+export interface RetentionCleanerOptions extends RetentionCleanerSettings {
+  /** The shards, asked for a shard's pool at each use (a failover may replace it). */
+  shards: ShardMap;
   catalog: MysqlTopicCatalog;
-  chunkBatches?: number;
-  chunkBytes?: number;
-  /** Archive database for retention.archive=table; null = each partition's own shard. */
-  archivePool?: Pool | null;
-  /** Directory for retention.archive=file. */
-  archiveDir?: string;
-  logger?: Logger;
-  /** Called after a chunk moved a partition's log start (the broker updates its in-memory log). */
+  /** Called after a chunk moved a partition's log start (storage updates the loaded log). */
   onLogStartAdvanced?(topicId: string, partition: number, logStart: bigint): void;
-  now?: () => number;
 }
 
 export interface CleanOptions {
@@ -111,15 +103,22 @@ export interface CleanOptions {
 const LOCK_PREFIX = 'kafka-mysql-retention:';
 const WALK_PAGE = 1000;
 
-export class RetentionCleaner {
+/** The retention job on MySQL; built by openStorage's retentionCleaner(), which owns its archive connections. */
+export class MysqlRetentionCleaner implements RetentionCleaner {
   private readonly chunkBatches: number;
   private readonly chunkBytes: number;
   private readonly archiveTables = new WeakSet<Pool>();
   private database: Promise<string> | undefined;
+  private readonly o: RetentionCleanerOptions & { archivePool: Pool | null };
 
-  constructor(private readonly o: RetentionCleanerOptions) {
-    this.chunkBatches = Math.max(1, o.chunkBatches ?? 500);
-    this.chunkBytes = Math.max(1, o.chunkBytes ?? 64 * 1024 * 1024);
+  constructor(options: RetentionCleanerOptions) {
+    this.o = { ...options, archivePool: options.archiveUrl ? createPool(options.archiveUrl, { connectionLimit: 2 }) : null };
+    this.chunkBatches = Math.max(1, options.chunkBatches ?? 500);
+    this.chunkBytes = Math.max(1, options.chunkBytes ?? 64 * 1024 * 1024);
+  }
+
+  async close(): Promise<void> {
+    await this.o.archivePool?.end().catch(() => undefined);
   }
 
   /** Every partition of every target, one after the other; a failing partition does not stop the others. */
@@ -299,7 +298,7 @@ export class RetentionCleaner {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const pool = this.pool(shard);
-    const sameDb = pool === this.o.metadataPool;
+    const sameDb = pool === this.o.shards.metadataPool;
     const tableName = logTableName(topic.topicId);
     const table = quoteIdent(tableName);
     const target = plan.target;
@@ -397,9 +396,7 @@ export class RetentionCleaner {
   }
 
   private pool(shard: number): Pool {
-    const pool = this.o.shardPools[shard];
-    if (!pool) throw new Error(`shard ${shard} is not configured`);
-    return pool;
+    return this.o.shards.pool(shard);
   }
 
   private archiveDir(): string {
@@ -414,12 +411,12 @@ export class RetentionCleaner {
 
   /** Takes the partition's named lock on a dedicated connection; null when another runner has it. */
   private async lock(topicId: string, partition: number, waitSeconds: number): Promise<HeldLock | null> {
-    this.database ??= this.o.metadataPool
+    this.database ??= this.o.shards.metadataPool
       .query<RowDataPacket[]>('SELECT DATABASE() AS db')
       .then(([rows]) => String(rows[0]?.db ?? ''));
     const db = await this.database;
     const name = LOCK_PREFIX + createHash('sha256').update(`${db}/${topicId}/${partition}`).digest('base64url').slice(0, 40);
-    const conn = await this.o.metadataPool.getConnection();
+    const conn = await this.o.shards.metadataPool.getConnection();
     try {
       const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [name, waitSeconds]);
       if (Number(rows[0]?.got) !== 1) {

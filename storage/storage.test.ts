@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
 import { createTestDatabase, dropTestDatabase, openTestPool } from '../testing/mysql.js';
 import { openStorage, type Storage } from './index.js';
-import { buildTestBatch, concatBatches } from './testing.js';
+import { buildTestBatch, concatBatches, testLogs } from './testing.js';
 import type { PartitionLog } from './types.js';
 
 const OPTS = { logAppendTime: false, leaderEpoch: 0 };
@@ -53,7 +53,7 @@ describe('storage', () => {
 
   it('answers tail reads from the cache exactly as MySQL does', async () => {
     const t = await storage.catalog.createTopic({ name: 'tail', partitions: 1, configs: {} });
-    const log = await storage.logs.getLog(t.topicId, 0);
+    const log = await testLogs(storage).getLog(t.topicId, 0);
     for (let i = 0; i < 40; i++) await append(log, [`record-${i}-${'p'.repeat(i * 5)}`, `second-${i}`]);
     const hw = log.highWatermark();
     const info = log.tailCacheInfo();

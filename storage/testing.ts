@@ -15,6 +15,11 @@ import {
   type BatchInfo,
 } from '../codec/records/batch-header.js';
 import { writeBatchCrc } from '../codec/records/crc32c.js';
+import type { Pool } from 'mysql2/promise';
+import type { Storage } from './index.js';
+import { storageInternals } from './internals.js';
+import type { MysqlLogManager } from './log-manager.js';
+import type { MysqlTopicCatalog } from './topic-catalog.js';
 
 /**
  * Test helpers: hand-built v2 record batches (uncompressed, valid CRC), so storage tests do not
@@ -95,4 +100,23 @@ function varlong(v: bigint): Buffer {
   }
   out.push(Number(z));
   return Buffer.from(out);
+}
+
+/**
+ * The pools behind a Storage, for tests that set up or check rows with SQL. Production code
+ * never reaches them: outside storage/, only the Storage interface's services exist.
+ */
+export function testPools(storage: Storage): { metadataPool: Pool; shardPools: Pool[] } {
+  const { shards } = storageInternals(storage);
+  return { metadataPool: shards.metadataPool, shardPools: shards.shardPools };
+}
+
+/** The MySQL catalog behind a Storage (its MySQL-only reads, e.g. storedTopicIds), for tests. */
+export function testCatalog(storage: Storage): MysqlTopicCatalog {
+  return storageInternals(storage).catalog;
+}
+
+/** The MySQL log manager behind a Storage (its partition logs' MySQL reads and cache state), for tests. */
+export function testLogs(storage: Storage): MysqlLogManager {
+  return storageInternals(storage).logs;
 }

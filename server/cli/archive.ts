@@ -1,10 +1,8 @@
 import { resolve } from 'node:path';
-import type { RowDataPacket } from 'mysql2/promise';
 import { ErrorCode } from '../../codec/error-codes.js';
 import { ATTRIBUTES, BASE_OFFSET, BASE_SEQUENCE, CONTROL_FLAG, PARTITION_LEADER_EPOCH, PRODUCER_EPOCH, PRODUCER_ID, RECORDS_COUNT, TRANSACTIONAL_FLAG } from '../../codec/records/batch-header.js';
 import { writeBatchCrc } from '../../codec/records/crc32c.js';
-import { ARCHIVE_TABLE, readArchiveDir, readArchiveTable, type ArchivedBatch } from '../../storage/archive.js';
-import { createPool } from '../../storage/mysql.js';
+import { readArchiveDir, readArchiveTables, type ArchivedBatch } from '../../storage/archive.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { bootstrapFrom, configFrom, output, splitHostPort, table, withAdmin } from './common.js';
 import { RawConnection } from './raw-client.js';
@@ -107,17 +105,5 @@ async function* sourceOf(
   const archiveUrl = config.string('retention.archive.mysql.url');
   const urls = archiveUrl ? [archiveUrl] : [...new Set(config.mysqlShards.length > 0 ? config.mysqlShards : config.mysqlUrl ? [config.mysqlUrl] : [])];
   if (urls.length === 0) throw new UsageError('--from table needs mysql.url (or retention.archive.mysql.url)');
-  for (const url of urls) {
-    const pool = createPool(url, { connectionLimit: 1 });
-    try {
-      const [exists] = await pool.query<RowDataPacket[]>(
-        'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
-        [ARCHIVE_TABLE],
-      );
-      if (exists.length === 0) continue;
-      yield* readArchiveTable(pool, topic, topicId ? { topicId } : {});
-    } finally {
-      await pool.end().catch(() => undefined);
-    }
-  }
+  yield* readArchiveTables(urls, topic, topicId ? { topicId } : {});
 }

@@ -39,7 +39,7 @@ export async function retentionCommand(argv: string[]): Promise<void> {
     poolSize: 2,
     logger,
   });
-  const { cleaner, archivePool } = createRetentionCleaner(storage, config, logger);
+  const cleaner = createRetentionCleaner(storage, config, logger);
   const abort = new AbortController();
   let signalled: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
@@ -103,7 +103,7 @@ export async function retentionCommand(argv: string[]): Promise<void> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await archivePool?.end().catch(() => undefined);
+    await cleaner.close();
     await storage.close();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase } from '../../testing/mysql.js';
 import { openStorage, type Storage } from '../../storage/index.js';
 import { createLogTableSql, logTableName } from '../../storage/schema.js';
+import { testPools } from '../../storage/testing.js';
 import { newTopicId } from '../../storage/topic-catalog.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { RetentionService } from './service.js';
@@ -23,7 +24,7 @@ describe('retention service: orphan log-table sweep', () => {
   });
 
   const exists = async (table: string) => {
-    const [rows] = await storage.metadataPool.query<RowDataPacket[]>(
+    const [rows] = await testPools(storage).metadataPool.query<RowDataPacket[]>(
       'SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?',
       [table],
     );
@@ -31,7 +32,7 @@ describe('retention service: orphan log-table sweep', () => {
   };
   const stray = async () => {
     const table = logTableName(newTopicId());
-    await storage.metadataPool.query(createLogTableSql(table));
+    await testPools(storage).metadataPool.query(createLogTableSql(table));
     return table;
   };
 

@@ -1,10 +1,7 @@
 import { resolve } from 'node:path';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
-import type { Storage } from '../../storage/index.js';
-import { createPool } from '../../storage/mysql.js';
-import { sweepOrphanLogTables, type OrphanTableSweepResult } from '../../storage/orphan-tables.js';
-import { RetentionCleaner, type CleanOptions, type RetentionRunResult } from '../../storage/retention.js';
+import type { OrphanTableSweepResult, RetentionCleaner, Storage } from '../../storage/index.js';
+import type { CleanOptions, RetentionRunResult } from '../../storage/retention.js';
 import type { BrokerConfig } from '../config/index.js';
 import { retentionTargets } from './policy.js';
 
@@ -18,12 +15,12 @@ export interface RetentionPassResult extends RetentionRunResult {
  * sweep (storage/orphan-tables.ts) each log.retention.check.interval.ms (the first run one
  * interval after start-up), and re-reads log start offsets every log.start.offset.refresh.ms so that
  * deletions made by another process (the `retention run` CLI, another broker) reach this
- * broker's in-memory logs. Registered in the broker's services as 'retention'; shutdown()
- * stops the timers and waits for a run in progress to finish its current chunk.
+ * broker's in-memory logs. The broker context's `retention` (DeleteRecords uses its cleaner);
+ * shutdown() stops the timers, waits for a run in progress to finish its current chunk and
+ * closes the cleaner.
  */
 export class RetentionService {
   readonly cleaner: RetentionCleaner;
-  private readonly archivePool: Pool | null;
   private timer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private running: Promise<RetentionPassResult> | undefined;
@@ -35,12 +32,7 @@ export class RetentionService {
     private readonly config: BrokerConfig,
     private readonly logger: Logger,
   ) {
-    const built = createRetentionCleaner(storage, config, logger, (topicId, partition, offset) => {
-      const log = storage.logs.loadedLog(topicId, partition);
-      log?.then((l) => l.applyLogStartOffset(offset), () => undefined);
-    });
-    this.cleaner = built.cleaner;
-    this.archivePool = built.archivePool;
+    this.cleaner = createRetentionCleaner(storage, config, logger);
   }
 
   start(): void {
@@ -90,16 +82,8 @@ export class RetentionService {
   }
 
   /** Applies log start offsets persisted by other processes to this broker's loaded logs. */
-  async refreshLogStarts(): Promise<void> {
-    const loaded = this.storage.logs.loadedLogs();
-    if (loaded.length === 0) return;
-    const [rows] = await this.storage.metadataPool.query<RowDataPacket[]>('SELECT topic_id, partition_id, log_start_offset FROM partitions');
-    const starts = new Map(rows.map((r) => [`${String(r.topic_id)}:${Number(r.partition_id)}`, BigInt(r.log_start_offset)]));
-    for (const p of loaded) {
-      const log = await p.catch(() => null);
-      const start = log && starts.get(`${log.topicId}:${log.partition}`);
-      if (log && start !== undefined && start !== null) log.applyLogStartOffset(start);
-    }
+  refreshLogStarts(): Promise<void> {
+    return this.storage.refreshLogStartOffsets();
   }
 
   async shutdown(): Promise<void> {
@@ -108,31 +92,19 @@ export class RetentionService {
     clearInterval(this.refreshTimer);
     this.abort.abort();
     await this.running?.catch(() => undefined);
-    await this.archivePool?.end().catch(() => undefined);
+    await this.cleaner.close();
   }
 }
 
-/** The cleaner with this configuration's chunk sizes and archive locations (broker and CLI). */
-export function createRetentionCleaner(
-  storage: Storage,
-  config: BrokerConfig,
-  logger: Logger | undefined,
-  onLogStartAdvanced?: (topicId: string, partition: number, offset: bigint) => void,
-): { cleaner: RetentionCleaner; archivePool: Pool | null } {
-  const archiveUrl = config.string('retention.archive.mysql.url');
-  const archivePool = archiveUrl ? createPool(archiveUrl, { connectionLimit: 2 }) : null;
-  const cleaner = new RetentionCleaner({
-    metadataPool: storage.metadataPool,
-    shardPools: storage.shardPools,
-    catalog: storage.catalog,
+/** The cleaner with this configuration's chunk sizes and archive locations (broker and CLI); the caller closes it. */
+export function createRetentionCleaner(storage: Storage, config: BrokerConfig, logger: Logger | undefined): RetentionCleaner {
+  return storage.retentionCleaner({
     chunkBatches: config.int('retention.chunk.batches'),
     chunkBytes: config.int('retention.chunk.bytes'),
-    archivePool,
+    archiveUrl: config.string('retention.archive.mysql.url'),
     archiveDir: resolve(config.string('retention.archive.dir') ?? './archive'),
     logger,
-    onLogStartAdvanced,
   });
-  return { cleaner, archivePool };
 }
 
 /** Drops log tables no topic refers to, older than log.orphan.table.grace.ms, on every shard (broker and CLI). */
@@ -142,12 +114,5 @@ export function sweepOrphanTables(
   logger: Logger | undefined,
   options: { dryRun?: boolean; signal?: AbortSignal } = {},
 ): Promise<OrphanTableSweepResult> {
-  return sweepOrphanLogTables({
-    catalog: storage.catalog,
-    shardPools: storage.shardPools,
-    graceMs: config.orphanTableGraceMs,
-    dryRun: options.dryRun,
-    logger,
-    signal: options.signal,
-  });
+  return storage.sweepOrphanLogTables({ graceMs: config.orphanTableGraceMs, dryRun: options.dryRun, logger, signal: options.signal });
 }
