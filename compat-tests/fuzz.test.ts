@@ -23,6 +23,8 @@ beforeAll(async () => {
   mysqlUrl = await createTestDatabase('fuzz');
   broker = await spawnBroker({ 'mysql.url': mysqlUrl, 'group.initial.rebalance.delay.ms': 0 });
   report = await fuzzTrial({ host: '127.0.0.1', port: broker.port, pid: broker.child.pid!, seed: SEED, frames: 1_000_000, durationMs: FUZZ_MS });
+  const { byApi, ...counts } = report.stats;
+  console.log(`fuzz: ${JSON.stringify(counts)}; RSS ${report.rssStartMb.toFixed(0)} -> max ${report.rssMaxMb.toFixed(0)} MB; survivor ${report.survivor.acknowledged} acknowledged`);
 }, FUZZ_MS + 180_000);
 
 afterAll(async () => {
@@ -43,7 +45,8 @@ describe('fuzzed frames of every served API', () => {
     expect(report.rssMaxMb).toBeLessThan(FUZZ_RSS_BOUND_MB);
     expect(report.stats.oversizedResponses).toBe(0);
     // Every served API got frames; most were answered or closed, not left hanging.
-    expect(report.stats.byApi.size).toBeGreaterThanOrEqual(30);
+    expect(report.servedApis).toBeGreaterThanOrEqual(25);
+    expect(report.stats.byApi.size).toBe(report.servedApis);
     expect(report.stats.frames).toBeGreaterThan(5_000);
     expect(report.stats.answered + report.stats.closed).toBeGreaterThan(report.stats.frames * 0.9);
   });

@@ -18,7 +18,6 @@ import { ErrorCode } from '../codec/error-codes.js';
 import { createJoinGroupRequest } from '../codec/generated/join-group.js';
 import { createListGroupsRequest } from '../codec/generated/list-groups.js';
 import type { GroupCoordinator } from '../server/groups/coordinator.js';
-import { GROUP_COORDINATOR_SERVICE } from '../server/groups/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { KCAT, PYTHON, RawClient, requireKcat, requirePython, runProcess, runPython } from './support/clients.js';
 import { waitFor } from './support/wait.js';
@@ -367,7 +366,7 @@ describe('consumer groups with kcat, confluent-kafka-python, kafka-python', () =
     const topic = 'static-group';
     const groupId = 'static-readers';
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
-    const coordinator = broker.broker.context.services.get(GROUP_COORDINATOR_SERVICE) as GroupCoordinator;
+    const coordinator = broker.broker.context.groupCoordinator as GroupCoordinator;
     const conf = (instance: string) => ({
       'group.id': groupId,
       'group.instance.id': instance,

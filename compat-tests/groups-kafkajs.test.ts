@@ -10,7 +10,6 @@ import { AssignerProtocol, Kafka, logLevel, type Admin, type Consumer, type Prod
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createOffsetFetchRequest } from '../codec/generated/offset-fetch.js';
 import type { GroupCoordinator } from '../server/groups/coordinator.js';
-import { GROUP_COORDINATOR_SERVICE } from '../server/groups/index.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { RawClient } from './support/clients.js';
 import { waitFor } from './support/wait.js';
@@ -405,7 +404,7 @@ describe('offsets.retention.minutes', () => {
   });
 
   it('keeps the offsets of an active group\'s subscribed topics and expires an empty group\'s', async () => {
-    const coordinator = broker.broker.context.services.get(GROUP_COORDINATOR_SERVICE) as GroupCoordinator;
+    const coordinator = broker.broker.context.groupCoordinator as GroupCoordinator;
     await admin.createTopics({ topics: [{ topic: 'subscribed', numPartitions: 1 }, { topic: 'other', numPartitions: 1 }] });
     const producer = kafka.producer();
     await producer.connect();

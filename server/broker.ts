@@ -5,11 +5,10 @@ import { openStorage, type Storage } from '../storage/index.js';
 import { SingleBrokerCluster } from './cluster/single-broker.js';
 import { ConfigError, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
-import { Dispatcher } from './dispatcher.js';
+import { Dispatcher, servedApisOf } from './dispatcher.js';
 import type { BrokerContext } from './handler-types.js';
-import type { TopicDeletedListener } from './handlers/delete-topics.js';
-import { createHandlers } from './handlers/index.js';
-import { GROUP_COORDINATOR_SERVICE, MysqlOffsetStore, createGroupCoordinator, groupHandlers } from './groups/index.js';
+import { createHandlerRegistry } from './handlers/index.js';
+import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
 import { KafkaListener } from './listener.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
@@ -68,19 +67,24 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const metrics = createBrokerMetrics();
   const self = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
   const cluster = new SingleBrokerCluster(storage.clusterId, self);
+  const registry = createHandlerRegistry();
   const context: BrokerContext = {
     config,
     logger,
     catalog: storage.catalog,
     logs: storage.logs,
+    logDirs: storage.logDirs,
     cluster,
-    services: new Map<string, unknown>([['storage', storage]]),
+    groupCoordinator: null,
+    retention: null,
+    topicDeletedListeners: [],
+    servedApis: servedApisOf(registry),
     metrics,
     now: () => Date.now(),
   };
 
   const coordinator = createGroupCoordinator({
-    offsetStore: new MysqlOffsetStore(storage.metadataPool),
+    offsetStore: storage.offsets,
     config: {
       initialRebalanceDelayMs: config.int('group.initial.rebalance.delay.ms'),
       minSessionTimeoutMs: config.int('group.min.session.timeout.ms'),
@@ -91,19 +95,16 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     },
     logger,
   });
-  context.services.set(GROUP_COORDINATOR_SERVICE, coordinator);
-  const onTopicDeleted: TopicDeletedListener = (topic) => coordinator.onTopicsDeleted([topic.name]);
-  context.services.set('topicDeleted', [onTopicDeleted]);
+  context.groupCoordinator = coordinator;
+  context.topicDeletedListeners.push((topic) => coordinator.onTopicsDeleted([topic.name]));
 
   // Retention job (every log.retention.check.interval.ms) and log start refresh; DeleteRecords uses its cleaner.
   const retention = new RetentionService(storage, config, logger);
-  context.services.set('retention', retention);
+  context.retention = retention;
   retention.start();
 
-  const handlers = [...createHandlers(context), ...groupHandlers];
   registerStorageMetrics(metrics, storage, coordinator);
-  const dispatcher = new Dispatcher(handlers, context);
-  context.services.set('dispatcher', dispatcher);
+  const dispatcher = new Dispatcher(registry, context);
   const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'));
   const port = await listener.listen(config.listener.host, config.listener.port);
   // A listener configured on port 0 advertises the port it actually got.
@@ -123,10 +124,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       logger.info('shutting down');
       await listener.close();
       await http?.close();
-      for (const service of context.services.values()) {
-        const closable = service as { shutdown?: () => Promise<void> };
-        if (service !== storage && typeof closable.shutdown === 'function') await closable.shutdown();
-      }
+      // In the order they were started: the coordinator answers its waiting joins, retention stops after its chunk.
+      await coordinator.shutdown();
+      await retention.shutdown();
       await storage.close();
       if (managed && !options.keepManagedMysql) await managed.stop();
       logger.info('stopped');

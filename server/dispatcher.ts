@@ -5,44 +5,53 @@ import { API_DEFINITIONS } from '../codec/generated/registry.js';
 import { DecodeError } from '../codec/primitives/errors.js';
 import { Reader } from '../codec/primitives/reader.js';
 import { Writer } from '../codec/primitives/writer.js';
-import type { ApiHandler, BrokerContext, RequestContext } from './handler-types.js';
+import type { ApiHandler, BrokerContext, RequestContext, ServedApi } from './handler-types.js';
 import { ProtocolViolation, type Connection } from './net/connection.js';
+
+export type { ServedApi } from './handler-types.js';
 
 const API_VERSIONS_KEY = 18;
 
-export interface ServedApi {
-  apiKey: number;
-  minVersion: number;
-  maxVersion: number;
+/** Handlers by API key (server/handlers/index.ts builds the broker's). */
+export type HandlerRegistry = ReadonlyMap<number, ApiHandler>;
+
+/** The APIs and versions of a registry, by API key: what ApiVersions advertises. */
+export function servedApisOf(registry: HandlerRegistry): ServedApi[] {
+  return [...registry.values()]
+    .map((handler) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }))
+    .sort((a, b) => a.apiKey - b.apiKey);
 }
 
 /**
  * Routes a request frame to its handler by (apiKey, apiVersion) and encodes the response.
  * The registry of handlers is also what ApiVersions advertises, so a version is advertised
- * exactly when a handler serves it. Unknown APIs and undecodable frames close the connection.
+ * exactly when a handler serves it. Unknown APIs and undecodable frames close the connection;
+ * a handler that throws answers with its errorResponse (UNKNOWN_SERVER_ERROR unless the error
+ * is a KafkaError), so the connection stays open.
  */
 export class Dispatcher {
   private readonly handlers = new Map<number, { handler: ApiHandler; definition: ApiDefinition }>();
+  private readonly served: ServedApi[];
 
   constructor(
-    handlers: readonly ApiHandler[],
+    registry: HandlerRegistry,
     private readonly broker: BrokerContext,
   ) {
-    for (const handler of handlers) {
-      const definition = API_DEFINITIONS.get(handler.apiKey);
-      if (!definition) throw new Error(`no codec for API key ${handler.apiKey}`);
+    for (const [apiKey, handler] of registry) {
+      const definition = API_DEFINITIONS.get(apiKey);
+      if (!definition) throw new Error(`no codec for API key ${apiKey}`);
+      if (handler.apiKey !== apiKey) throw new Error(`${definition.name}: registered under key ${apiKey}, handles key ${handler.apiKey}`);
       if (handler.minVersion < definition.minVersion || handler.maxVersion > definition.maxVersion) {
         throw new Error(`${definition.name}: versions ${handler.minVersion}-${handler.maxVersion} outside the codec's`);
       }
-      if (this.handlers.has(handler.apiKey)) throw new Error(`two handlers for ${definition.name}`);
-      this.handlers.set(handler.apiKey, { handler, definition });
+      if (typeof handler.errorResponse !== 'function') throw new Error(`${definition.name}: no errorResponse`);
+      this.handlers.set(apiKey, { handler, definition });
     }
+    this.served = servedApisOf(registry);
   }
 
   servedApis(): ServedApi[] {
-    return [...this.handlers.values()]
-      .map(({ handler }) => ({ apiKey: handler.apiKey, minVersion: handler.minVersion, maxVersion: handler.maxVersion }))
-      .sort((a, b) => a.apiKey - b.apiKey);
+    return this.served;
   }
 
   handle = async (frame: Buffer, connection: Connection, frameOwned = false): Promise<Buffer[] | undefined> => {
@@ -92,10 +101,11 @@ export class Dispatcher {
       if (code === ErrorCode.UNKNOWN_SERVER_ERROR) {
         this.broker.logger.error({ err, api: definition.name, version: apiVersion }, 'handler failed');
       }
-      response = this.errorResponse(handler, request, code, ctx);
-      if (response === undefined) {
+      try {
+        response = handler.errorResponse(request, code, ctx);
+      } catch (failed) {
         this.broker.metrics.requestErrors.inc({ api: definition.name });
-        throw new ProtocolViolation(`${definition.name} failed and has no error response: ${(err as Error).message}`);
+        throw new ProtocolViolation(`${definition.name} failed and its error response too: ${(failed as Error).message}`);
       }
     }
     this.broker.metrics.requests.inc(metricLabels);
@@ -109,10 +119,6 @@ export class Dispatcher {
     this.broker.metrics.requestSeconds.observe((performance.now() - started) / 1000, { api: definition.name });
     return writer.toChunks();
   };
-
-  private errorResponse(handler: ApiHandler, request: unknown, code: number, ctx: RequestContext): unknown {
-    return handler.errorResponse ? handler.errorResponse(request, code, ctx) : undefined;
-  }
 
   /**
    * ApiVersions at a version this broker does not know: answered in the v0 layout with

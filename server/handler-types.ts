@@ -1,23 +1,45 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig } from './config/index.js';
-import type { LogManager, TopicCatalog } from '../storage/types.js';
+import type { LogDirs } from '../storage/services.js';
+import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
+import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
+import type { RetentionService } from './retention/service.js';
 
 /**
  * What a handler may use. Handlers never see the socket: they get the decoded request and
  * this context, and return the response body (or undefined for "no response", e.g. acks=0).
+ * Every service is a typed field; storage's are interfaces in storage's own terms.
  */
 export interface BrokerContext {
   config: BrokerConfig;
   logger: Logger;
   catalog: TopicCatalog;
   logs: LogManager;
+  /** Per-shard stored sizes (DescribeLogDirs). */
+  logDirs: LogDirs;
   /** This broker's id and advertised address; the cluster view (one broker unless ZooKeeper). */
   cluster: ClusterView;
-  /** Services registered by later features (group coordinator, transactions, ...), by name. */
-  services: Map<string, unknown>;
+  /** The classic group coordinator; null when none runs (group APIs answer COORDINATOR_NOT_AVAILABLE). */
+  groupCoordinator: GroupCoordinator | null;
+  /** The retention job (DeleteRecords deletes through its cleaner); null when none runs. */
+  retention: RetentionService | null;
+  /** Called in order after DeleteTopics deleted a topic (the group coordinator drops its offsets). */
+  topicDeletedListeners: TopicDeletedListener[];
+  /** What ApiVersions advertises: the handler registry's APIs and versions, by API key. */
+  servedApis: readonly ServedApi[];
   metrics: BrokerMetrics;
   now(): number;
+}
+
+/** Called after a topic is deleted (BrokerContext.topicDeletedListeners). */
+export type TopicDeletedListener = (topic: TopicRecord) => Promise<void>;
+
+/** One API and the versions served, as ApiVersions advertises it. */
+export interface ServedApi {
+  apiKey: number;
+  minVersion: number;
+  maxVersion: number;
 }
 
 export interface BrokerEndpoint {
@@ -67,8 +89,8 @@ export interface ApiHandler<Req = any, Res = any> {
   handle(request: Req, ctx: RequestContext): Promise<Res | undefined> | Res | undefined;
   /**
    * The response to send when `handle` throws: every error code in it set to `errorCode`
-   * at the finest level the response allows. Without it, a throwing handler closes the
-   * connection, so handlers without one catch their errors into the response themselves.
+   * (UNKNOWN_SERVER_ERROR for an unexpected failure, a KafkaError's own code otherwise) at
+   * the finest level the response allows, so a failure never closes the connection.
    */
-  errorResponse?(request: Req, errorCode: number, ctx: RequestContext): Res;
+  errorResponse(request: Req, errorCode: number, ctx: RequestContext): Res;
 }

@@ -27,7 +27,7 @@ export interface FuzzCase {
 
 /** Counts and lengths that make a naive reader allocate or loop: Kafka's int32/int16 limits and beyond. */
 const HOSTILE_INT32 = [0x7fffffff, -1, -2, 0x80000000 | 0, 0x00800003, 1_000_000, 100_000, 65_536, 0x00ffffff];
-const HOSTILE_INT16 = [0x7fff, -1, -2, 0x8000 | 0, 1000];
+const HOSTILE_INT16 = [0x7fff, -1, -2, -0x8000, 1000];
 
 const REQUESTS = new Map<number, MessageSchema>(MESSAGE_SCHEMAS.filter((m) => m.kind === 'request').map((m) => [m.apiKey, m]));
 

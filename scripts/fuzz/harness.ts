@@ -35,6 +35,8 @@ export interface TrialOptions {
 
 export interface TrialReport {
   stats: FuzzStats;
+  /** API keys the broker advertised in ApiVersions (every one of them gets frames). */
+  servedApis: number;
   seconds: number;
   rssStartMb: number;
   rssMaxMb: number;
@@ -145,6 +147,7 @@ export async function fuzzTrial(options: TrialOptions): Promise<TrialReport> {
     });
     return {
       stats,
+      servedApis: served.length,
       seconds: (Date.now() - started) / 1000,
       rssStartMb,
       rssMaxMb,

@@ -2,12 +2,9 @@ import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { RequestContext } from '../handler-types.js';
 import type { GroupCoordinator } from './coordinator.js';
 
-/** Name under which the broker registers the coordinator in BrokerContext.services. */
-export const GROUP_COORDINATOR_SERVICE = 'groupCoordinator';
-
-/** The coordinator of this broker; COORDINATOR_NOT_AVAILABLE until one is registered. */
+/** The coordinator of this broker; COORDINATOR_NOT_AVAILABLE while none runs. */
 export function groupCoordinatorOf(ctx: RequestContext): GroupCoordinator {
-  const coordinator = ctx.broker.services.get(GROUP_COORDINATOR_SERVICE) as GroupCoordinator | undefined;
+  const coordinator = ctx.broker.groupCoordinator;
   if (!coordinator) throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'no group coordinator');
   return coordinator;
 }

@@ -14,7 +14,6 @@ import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../../codec/generated/delete-records.js';
 import { isTruncatable } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
-import type { RetentionService } from '../retention/service.js';
 import { retentionPolicyOf } from '../retention/policy.js';
 import { recordFailure } from './errors.js';
 
@@ -62,7 +61,7 @@ async function deleteOne(name: string, partition: number, offset: bigint, timeou
     if (!isTruncatable(log)) throw new KafkaError(ErrorCode.UNKNOWN_SERVER_ERROR, 'this log cannot move its start');
     const start = await log.setLogStartOffset(target);
     result.lowWatermark = start;
-    const retention = broker.services.get('retention') as RetentionService | undefined;
+    const retention = broker.retention;
     if (retention) {
       const policy = { ...retentionPolicyOf(topic, broker.config), retentionMs: -1n, retentionBytes: -1n };
       const cleaned = await retention.cleaner.cleanPartition(topic, partition, policy, {

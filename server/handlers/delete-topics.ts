@@ -1,12 +1,13 @@
 /**
  * DeleteTopics (key 20), versions 0-6.
  * Deletes each named topic (by id from v6): its partitions' data tables and placement, and
- * notifies listeners registered under services 'topicDeleted' (the group coordinator drops
- * the topic's committed offsets). TOPIC_DELETION_DISABLED when delete.topic.enable=false.
+ * calls the context's topicDeletedListeners (the group coordinator drops the topic's
+ * committed offsets). TOPIC_DELETION_DISABLED when delete.topic.enable=false. A topic that
+ * fails gets its error in its result; an unexpected failure of the whole request sets
+ * UNKNOWN_SERVER_ERROR on every topic.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../../codec/generated/delete-topics.js';
-import type { TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { recordFailure } from './errors.js';
 
@@ -14,23 +15,28 @@ type Result = DeleteTopicsResponse['responses'][number];
 
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
 
-/** Called after a topic is deleted; registered in services under 'topicDeleted'. */
-export type TopicDeletedListener = (topic: TopicRecord) => Promise<void>;
-
 export const deleteTopicsHandler: ApiHandler<DeleteTopicsRequest, DeleteTopicsResponse> = {
   apiKey: 20,
   minVersion: 0,
   maxVersion: 6,
   async handle(request, ctx) {
-    const targets =
-      ctx.apiVersion >= 6
-        ? request.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
-        : request.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
     const responses: Result[] = [];
-    for (const target of targets) responses.push(await deleteOne(target.name, target.topicId, ctx));
+    for (const target of targetsOf(request, ctx.apiVersion)) responses.push(await deleteOne(target.name, target.topicId, ctx));
     return { throttleTimeMs: 0, responses };
   },
+  errorResponse(request, errorCode, ctx) {
+    return {
+      throttleTimeMs: 0,
+      responses: targetsOf(request, ctx.apiVersion).map((t) => ({ name: t.name, topicId: t.topicId, errorCode, errorMessage: null })),
+    };
+  },
 };
+
+function targetsOf(request: DeleteTopicsRequest, apiVersion: number): Array<{ name: string | null; topicId: string }> {
+  return apiVersion >= 6
+    ? request.topics.map((t) => ({ name: t.name, topicId: t.topicId }))
+    : request.topicNames.map((name) => ({ name: name as string | null, topicId: ZERO_UUID }));
+}
 
 async function deleteOne(name: string | null, topicId: string, ctx: RequestContext): Promise<Result> {
   const { broker } = ctx;
@@ -47,8 +53,7 @@ async function deleteOne(name: string | null, topicId: string, ctx: RequestConte
     const deleted = await broker.catalog.deleteTopic(topic.name);
     response.name = deleted.name;
     response.topicId = deleted.topicId;
-    const listeners = (broker.services.get('topicDeleted') as TopicDeletedListener[] | undefined) ?? [];
-    for (const listener of listeners) await listener(deleted);
+    for (const listener of broker.topicDeletedListeners) await listener(deleted);
     broker.logger.info({ topic: deleted.name }, 'topic deleted');
   } catch (err) {
     recordFailure(response, err, ctx, 'delete topic failed', { topic: name });

@@ -2,13 +2,15 @@
  * DescribeCluster (key 60), versions 0-1.
  * The live brokers, the controller and the cluster id. Endpoint type controller (v1)
  * gets MISMATCHED_ENDPOINT_TYPE: clients talk to brokers here, as with a Kafka broker.
- * Cluster authorized operations are not computed (no ACLs yet).
+ * Cluster authorized operations are not computed (no ACLs yet). An unexpected failure is
+ * answered with UNKNOWN_SERVER_ERROR and no brokers.
  */
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../codec/generated/describe-cluster.js';
 import type { ApiHandler } from '../handler-types.js';
 
 const ENDPOINT_BROKERS = 1;
+const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 export const describeClusterHandler: ApiHandler<DescribeClusterRequest, DescribeClusterResponse> = {
   apiKey: 60,
@@ -25,7 +27,19 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       clusterId: cluster.clusterId,
       controllerId: cluster.controllerId(),
       brokers: mismatched ? [] : cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
-      clusterAuthorizedOperations: -2147483648,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      errorCode,
+      errorMessage: null,
+      endpointType: request.endpointType,
+      clusterId: '',
+      controllerId: -1,
+      brokers: [],
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
 };

@@ -4,7 +4,9 @@
  * (topic, static broker config, default) and, when asked (v1+), synonyms from most to least
  * specific. Broker resources (this broker's id): the broker configuration, read-only, with
  * passwords (mysql.url) hidden. Documentation (v3+) when asked.
- * BROKER_LOGGER resources are not served (INVALID_REQUEST).
+ * BROKER_LOGGER resources are not served (INVALID_REQUEST). A resource that fails gets its
+ * error in its result; an unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR
+ * on every resource.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../codec/generated/describe-configs.js';
@@ -26,6 +28,18 @@ export const describeConfigsHandler: ApiHandler<DescribeConfigsRequest, Describe
     return {
       throttleTimeMs: 0,
       results: request.resources.map((resource) => describeResource(resource, request, ctx)),
+    };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      results: request.resources.map((r) => ({
+        errorCode,
+        errorMessage: null,
+        resourceType: r.resourceType,
+        resourceName: r.resourceName,
+        configs: [],
+      })),
     };
   },
 };

@@ -11,6 +11,8 @@
  * treat as "no session" and keep sending full fetches; an incremental fetch for a session id
  * this broker never gave out gets FETCH_SESSION_ID_NOT_FOUND. v0-3 are not served: they need
  * message format v0/v1 down-conversion, and every supported client uses v4+.
+ * An unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR at the top (v7+) and
+ * on every requested partition, with no records.
  */
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../codec/generated/fetch.js';
@@ -92,6 +94,9 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       await readAll(plans, request, ctx);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
+  },
+  errorResponse(request, errorCode) {
+    return errorForAll(request, errorCode);
   },
 };
 
@@ -181,6 +186,17 @@ function emptyPartition(partitionIndex: number, errorCode: number, isolationLeve
     abortedTransactions: isolationLevel === READ_COMMITTED ? [] : null,
     preferredReadReplica: -1,
     records: [],
+  };
+}
+
+function errorForAll(request: FetchRequest, errorCode: number): FetchResponse {
+  return {
+    ...sessionError(errorCode),
+    responses: request.topics.map((t) => ({
+      topic: t.topic,
+      topicId: t.topicId,
+      partitions: t.partitions.map((p) => emptyPartition(p.partition, errorCode, request.isolationLevel)),
+    })),
   };
 }
 

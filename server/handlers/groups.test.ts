@@ -7,14 +7,13 @@ import { Writer } from '../../codec/primitives/writer.js';
 import type { TopicRecord } from '../../storage/types.js';
 import { GroupCoordinator } from '../groups/coordinator.js';
 import { FakeClock } from '../../testing/fake-clock.js';
-import { groupHandlers } from '../groups/index.js';
 import { MemoryOffsetStore } from '../../testing/memory-offset-store.js';
-import { GROUP_COORDINATOR_SERVICE } from '../groups/service.js';
 import type { ApiHandler, BrokerContext, BrokerEndpoint, RequestContext } from '../handler-types.js';
 import { deleteGroupsHandler } from './delete-groups.js';
 import { describeGroupsHandler } from './describe-groups.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { heartbeatHandler } from './heartbeat.js';
+import { groupHandlers } from './index.js';
 import { joinGroupHandler } from './join-group.js';
 import { leaveGroupHandler } from './leave-group.js';
 import { listGroupsHandler } from './list-groups.js';
@@ -53,7 +52,7 @@ beforeEach(() => {
     logger: pino({ level: 'silent' }),
     catalog: { getTopic: (name: string) => TOPICS[name] },
     cluster: { coordinatorFor: () => SELF, self: SELF },
-    services: new Map<string, unknown>([[GROUP_COORDINATOR_SERVICE, coordinator]]),
+    groupCoordinator: coordinator,
     now: clock.now,
   } as unknown as BrokerContext;
 });
@@ -213,7 +212,7 @@ describe('JoinGroup / SyncGroup / Heartbeat / LeaveGroup', () => {
   });
 
   it('answers COORDINATOR_NOT_AVAILABLE through errorResponse when no coordinator is registered', async () => {
-    broker.services.delete(GROUP_COORDINATOR_SERVICE);
+    broker.groupCoordinator = null;
     const ctx = context(12, 4);
     expect(() => heartbeatHandler.handle({ groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null }, ctx)).toThrow();
     expect(heartbeatHandler.errorResponse!({ groupId: 'g', generationId: 1, memberId: 'm', groupInstanceId: null }, ErrorCode.COORDINATOR_NOT_AVAILABLE, ctx)).toEqual({

@@ -1,35 +1,76 @@
-import type { ApiHandler, BrokerContext } from '../handler-types.js';
+import type { HandlerRegistry } from '../dispatcher.js';
+import type { ApiHandler } from '../handler-types.js';
 import { alterConfigsHandler } from './alter-configs.js';
 import { apiVersionsHandler } from './api-versions.js';
 import { createPartitionsHandler } from './create-partitions.js';
 import { createTopicsHandler } from './create-topics.js';
+import { deleteGroupsHandler } from './delete-groups.js';
 import { deleteRecordsHandler } from './delete-records.js';
 import { deleteTopicsHandler } from './delete-topics.js';
 import { describeClusterHandler } from './describe-cluster.js';
 import { describeConfigsHandler } from './describe-configs.js';
+import { describeGroupsHandler } from './describe-groups.js';
 import { describeLogDirsHandler } from './describe-log-dirs.js';
 import { fetchHandler } from './fetch.js';
+import { findCoordinatorHandler } from './find-coordinator.js';
+import { heartbeatHandler } from './heartbeat.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { joinGroupHandler } from './join-group.js';
+import { leaveGroupHandler } from './leave-group.js';
+import { listGroupsHandler } from './list-groups.js';
 import { listOffsetsHandler } from './list-offsets.js';
 import { metadataHandler } from './metadata.js';
+import { offsetCommitHandler } from './offset-commit.js';
+import { offsetDeleteHandler } from './offset-delete.js';
+import { offsetFetchHandler } from './offset-fetch.js';
 import { produceHandler } from './produce.js';
+import { syncGroupHandler } from './sync-group.js';
 
-/** The handlers of the core broker; features add theirs (groups, transactions, admin). */
-export function createHandlers(_broker: BrokerContext): ApiHandler[] {
-  return [
-    produceHandler,
-    fetchHandler,
-    listOffsetsHandler,
-    metadataHandler,
-    apiVersionsHandler,
-    createTopicsHandler,
-    deleteTopicsHandler,
-    describeConfigsHandler,
-    describeClusterHandler,
-    deleteRecordsHandler,
-    createPartitionsHandler,
-    alterConfigsHandler,
-    incrementalAlterConfigsHandler,
-    describeLogDirsHandler,
-  ];
+/**
+ * The handler registry: every API this broker serves, one handler per API key. The dispatcher
+ * routes with it and ApiVersions advertises exactly it (server/broker.ts); a feature adds its
+ * handlers here.
+ */
+
+/** Records, topics, configs and cluster APIs. */
+export const coreHandlers: readonly ApiHandler[] = [
+  produceHandler,
+  fetchHandler,
+  listOffsetsHandler,
+  metadataHandler,
+  apiVersionsHandler,
+  createTopicsHandler,
+  deleteTopicsHandler,
+  describeConfigsHandler,
+  describeClusterHandler,
+  deleteRecordsHandler,
+  createPartitionsHandler,
+  alterConfigsHandler,
+  incrementalAlterConfigsHandler,
+  describeLogDirsHandler,
+];
+
+/** The consumer-group APIs (served by BrokerContext.groupCoordinator). */
+export const groupHandlers: readonly ApiHandler[] = [
+  offsetCommitHandler,
+  offsetFetchHandler,
+  findCoordinatorHandler,
+  joinGroupHandler,
+  heartbeatHandler,
+  leaveGroupHandler,
+  syncGroupHandler,
+  describeGroupsHandler,
+  listGroupsHandler,
+  deleteGroupsHandler,
+  offsetDeleteHandler,
+];
+
+/** The handlers by API key; two handlers for one key are refused. */
+export function createHandlerRegistry(handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers]): HandlerRegistry {
+  const registry = new Map<number, ApiHandler>();
+  for (const handler of handlers) {
+    if (registry.has(handler.apiKey)) throw new Error(`two handlers for API key ${handler.apiKey}`);
+    registry.set(handler.apiKey, handler);
+  }
+  return registry;
 }

@@ -7,6 +7,8 @@
  * and returned at once with its leader (Kafka answers LEADER_NOT_AVAILABLE first; clients
  * accept either). v10+ topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
  * Authorized operations are not computed (no ACLs yet): reported as Kafka's "not requested".
+ * An unexpected failure sets UNKNOWN_SERVER_ERROR on every requested topic, with no brokers
+ * (an all-topics request then gets an empty list), as Kafka's error response does.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { MetadataRequest, MetadataResponse } from '../../codec/generated/metadata.js';
@@ -43,6 +45,16 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       clusterId: cluster.clusterId,
       controllerId: cluster.controllerId(),
       topics,
+      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    };
+  },
+  errorResponse(request, errorCode) {
+    return {
+      throttleTimeMs: 0,
+      brokers: [],
+      clusterId: null,
+      controllerId: -1,
+      topics: (request.topics ?? []).map((t) => errorTopic(t.name, t.topicId, errorCode)),
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
   },
