@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, KafkaError } from '../error-codes.js';
+import { ErrorCode } from '../error-codes.js';
 import { CompressionType, compress, decompress, decompressLz4, isXerial } from './index.js';
 import { xxh32 } from './xxh32.js';
+import { codeOf } from '../error-codes.testing.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`./fixtures/${name}`, import.meta.url));
 const pattern = (() => {
@@ -14,16 +15,6 @@ const pattern = (() => {
 })();
 const small = Buffer.from('hello kafka-mysql, hello kafka-mysql, hello kafka-mysql!\n');
 const text = Buffer.from(Array.from({ length: 5000 }, (_, i) => `record ${i} value ${i % 17};`).join(''));
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KafkaError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KafkaError');
-}
 
 const codecs = [CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd] as const;
 

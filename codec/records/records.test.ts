@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, KafkaError } from '../error-codes.js';
+import { ErrorCode } from '../error-codes.js';
 import { CompressionType, RECORD_BATCH_OVERHEAD, readBatchInfo } from './batch-header.js';
 import { writeBatchCrc } from './crc32c.js';
 import { setLogAppendTime } from './log-append-time.js';
@@ -15,6 +15,7 @@ import {
   type RecordInput,
 } from './records.js';
 import { parseRecordBatches } from './validate.js';
+import { codeOf } from '../error-codes.testing.js';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -57,16 +58,6 @@ const theirs = (r: KjsRecord) => ({
   value: str(r.value),
   headers: Object.entries(r.headers).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => [k, str(x)])),
 });
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KafkaError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KafkaError');
-}
 
 const inputs: RecordInput[] = [
   { key: 'order-1', value: '{"qty":1}', timestamp: 1_700_000_000_500n, headers: [{ key: 'trace', value: 'abc' }] },

@@ -3,12 +3,13 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { compress } from '../compression/index.js';
 import { xxh32 } from '../compression/xxh32.js';
-import { ErrorCode, KafkaError } from '../error-codes.js';
+import { ErrorCode } from '../error-codes.js';
 import { CompressionType, readBatchInfo } from './batch-header.js';
 import { crc32 } from './crc32.js';
 import { buildRecordBatch, decodeBatchRecords } from './records.js';
 import { detectMagic, upconvertMessageSet } from './upconvert.js';
 import { parseRecordBatches } from './validate.js';
+import { codeOf } from '../error-codes.testing.js';
 
 const require = createRequire(import.meta.url);
 const MessageSet = require('kafkajs/src/protocol/messageSet/index.js') as (o: {
@@ -33,16 +34,6 @@ function wrapped(messageVersion: number, codec: number, inner: Buffer): Buffer {
   return Buffer.from(
     MessageSet({ messageVersion, entries: [{ compression: codec, timestamp: 1_500_000_000_000, key: null, value: compress(codec, inner) }] }).buffer,
   );
-}
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KafkaError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KafkaError');
 }
 
 const content = (batch: Buffer) =>

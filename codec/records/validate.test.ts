@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { ErrorCode, KafkaError } from '../error-codes.js';
+import { ErrorCode } from '../error-codes.js';
 import {
   ATTRIBUTES,
   BATCH_LENGTH,
@@ -14,6 +14,7 @@ import {
 import { writeBatchCrc } from './crc32c.js';
 import { buildControlBatch, buildRecordBatch } from './records.js';
 import { parseRecordBatches } from './validate.js';
+import { codeOf } from '../error-codes.testing.js';
 
 const require = createRequire(import.meta.url);
 const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js');
@@ -45,16 +46,6 @@ const three: KjsRecord[] = [
   { key: 'k2', value: null },
 ];
 const limits = { maxBatchBytes: 1024 * 1024 };
-
-function codeOf(fn: () => unknown): number {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof KafkaError) return err.code;
-    throw err;
-  }
-  throw new Error('expected a KafkaError');
-}
 
 /** Applies `edit` to a copy of `batch` and fixes the CRC, so only the edited rule is broken. */
 function edited(batch: Buffer, edit: (b: Buffer) => void): Buffer {
