@@ -1,9 +1,10 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../error-codes.js';
-import { CompressionType, compress, decompress, decompressLz4, isXerial } from './index.js';
+import { CompressionType, compress, decompress, decompressLz4, isXerial, loadZstdCompressor } from './index.js';
 import { xxh32 } from './xxh32.js';
 import { codeOf } from '../error-codes.testing.js';
 
@@ -15,6 +16,45 @@ const pattern = (() => {
 })();
 const small = Buffer.from('hello kafka-mysql, hello kafka-mysql, hello kafka-mysql!\n');
 const text = Buffer.from(Array.from({ length: 5000 }, (_, i) => `record ${i} value ${i % 17};`).join(''));
+
+/** Runs an ES module script in a fresh Node process against the built dist/ and parses its JSON output. */
+function inFreshProcess(script: string): unknown {
+  const dist = (file: string) => JSON.stringify(new URL(`../../dist/${file}`, import.meta.url).href);
+  const source = script.replace(/DIST\('([^']+)'\)/g, (_, file: string) => dist(file));
+  return JSON.parse(execFileSync(process.execPath, ['--input-type=module', '-e', source], { encoding: 'utf8' }));
+}
+
+describe('zstd compressor loaded on demand (fresh processes, built dist/)', () => {
+  it('is absent until loadZstdCompressor(), then compresses synchronously', () => {
+    const result = inFreshProcess(`
+      const z = await import(DIST('codec/compression/index.js'));
+      const before = z.zstdCompressorLoaded();
+      let error = '';
+      try { z.compress(z.CompressionType.Zstd, Buffer.from('abc')); } catch (err) { error = err.message; }
+      await Promise.all([z.loadZstdCompressor(), z.loadZstdCompressor()]);
+      const data = Buffer.from('hello hello hello hello');
+      const back = z.decompress(z.CompressionType.Zstd, z.compress(z.CompressionType.Zstd, data)).toString();
+      console.log(JSON.stringify({ before, error, after: z.zstdCompressorLoaded(), back }));`);
+    expect(result).toEqual({
+      before: false,
+      error: 'zstd compressor not loaded: await loadZstdCompressor() first',
+      after: true,
+      back: 'hello hello hello hello',
+    });
+  });
+
+  it('is not loaded into a process that imports the broker', () => {
+    const result = inFreshProcess(`
+      await import(DIST('server/broker.js'));
+      const { createRequire } = await import('node:module');
+      const loaded = Object.keys(createRequire(import.meta.url).cache);
+      console.log(JSON.stringify({ zstdWasm: loaded.some((f) => f.includes('zstd-wasm')), snappyjs: loaded.some((f) => f.includes('snappyjs')) }));`);
+    // snappyjs, a CommonJS package the broker does load, shows the probe sees such packages.
+    expect(result).toEqual({ zstdWasm: false, snappyjs: true });
+  });
+});
+
+beforeAll(() => loadZstdCompressor());
 
 const codecs = [CompressionType.Gzip, CompressionType.Snappy, CompressionType.Lz4, CompressionType.Zstd] as const;
 

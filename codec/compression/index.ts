@@ -1,7 +1,7 @@
 /**
  * Compression codecs for record batches (attribute bits 0-2): gzip (Node's zlib), snappy
  * (snappyjs, xerial framing), lz4 (LZ4 frame as Kafka writes it), zstd (fzstd to read,
- * zstd WebAssembly to write). All synchronous. Decompression is bounded by `maxBytes`;
+ * zstd WebAssembly to write, loaded on demand by loadZstdCompressor()). All synchronous. Decompression is bounded by `maxBytes`;
  * anything malformed or too large fails with KafkaError CORRUPT_MESSAGE, an unknown codec
  * with UNSUPPORTED_COMPRESSION_TYPE.
  */
@@ -17,7 +17,7 @@ export { CompressionType } from '../records/batch-header.js';
 export { DEFAULT_MAX_DECOMPRESSED_BYTES } from './errors.js';
 export { compressLz4, decompressLz4, type Lz4ReadOptions } from './lz4.js';
 export { compressSnappy, decompressSnappy, isXerial } from './snappy.js';
-export { compressZstd, decompressZstd, DEFAULT_ZSTD_LEVEL } from './zstd.js';
+export { compressZstd, decompressZstd, DEFAULT_ZSTD_LEVEL, loadZstdCompressor, zstdCompressorLoaded } from './zstd.js';
 
 export interface DecompressOptions extends Lz4ReadOptions {
   /** Largest output accepted; default DEFAULT_MAX_DECOMPRESSED_BYTES (64 MiB). */

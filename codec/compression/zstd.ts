@@ -1,8 +1,10 @@
 /**
- * Zstandard. Decompression is fzstd (pure JS, synchronous); compression is the reference
- * zstd compiled to WebAssembly (@bokuweb/zstd-wasm, shipped inside its npm package), which
- * must be instantiated asynchronously: this module does that once with a top-level await, so
- * `compressZstd` is synchronous for every importer. There is no well-kept pure-JS zstd
+ * Zstandard. Decompression is fzstd (pure JS, synchronous, always available); compression is
+ * the reference zstd compiled to WebAssembly (@bokuweb/zstd-wasm, shipped inside its npm
+ * package). The broker never writes zstd (it stores batches as producers sent them, and legacy
+ * message sets cannot be zstd), so the WebAssembly module is a dev dependency loaded on demand:
+ * `await loadZstdCompressor()` once, after which `compressZstd` is synchronous. This keeps the
+ * module (and its memory) out of every broker process. There is no well-kept pure-JS zstd
  * compressor, and Node 20's zlib has no zstd.
  *
  * fzstd allocates a frame's window (or declared content size) up front, so the frame headers
@@ -17,13 +19,27 @@ interface ZstdWasm {
   init(): Promise<void>;
   compress(data: Uint8Array, level?: number): Uint8Array;
 }
-const zstdWasm = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
 
-let initError: Error | null = null;
-try {
-  await zstdWasm.init();
-} catch (err) {
-  initError = err as Error;
+let compressor: ZstdWasm | null = null;
+let loading: Promise<void> | null = null;
+
+/** Instantiates the zstd WebAssembly compressor (once; later calls share the first). */
+export function loadZstdCompressor(): Promise<void> {
+  loading ??= (async () => {
+    // A CommonJS package; require() resolves it only now, not when this module is imported.
+    const wasm = createRequire(import.meta.url)('@bokuweb/zstd-wasm') as ZstdWasm;
+    await wasm.init();
+    compressor = wasm;
+  })().catch((err: unknown) => {
+    loading = null;
+    throw new Error(`zstd compressor unavailable: ${(err as Error).message}`);
+  });
+  return loading;
+}
+
+/** True once loadZstdCompressor() has finished. */
+export function zstdCompressorLoaded(): boolean {
+  return compressor !== null;
 }
 
 /** zstd level used by Kafka's producer default (3). */
@@ -33,8 +49,8 @@ const FRAME_MAGIC = 0xfd2fb528;
 const MIN_WINDOW_LIMIT = 8 * 1024 * 1024;
 
 export function compressZstd(data: Buffer, level = DEFAULT_ZSTD_LEVEL): Buffer {
-  if (initError !== null) throw new Error(`zstd compressor unavailable: ${initError.message}`);
-  const out = zstdWasm.compress(data, level);
+  if (compressor === null) throw new Error('zstd compressor not loaded: await loadZstdCompressor() first');
+  const out = compressor.compress(data, level);
   return Buffer.from(out.buffer, out.byteOffset, out.byteLength);
 }
 

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadZstdCompressor } from '../compression/index.js';
 import { ErrorCode } from '../error-codes.js';
 import { CompressionType, RECORD_BATCH_OVERHEAD, readBatchInfo } from './batch-header.js';
 import { writeBatchCrc } from './crc32c.js';
@@ -65,6 +66,10 @@ const inputs: RecordInput[] = [
   { key: 'tombstone', value: null, timestamp: 1_700_000_000_900n, headers: [{ key: 'a', value: '1' }, { key: 'b', value: '2' }] },
   { key: Buffer.alloc(0), value: Buffer.from([0, 1, 2, 255]), timestamp: 1_700_000_000_900n },
 ];
+
+
+// buildRecordBatch writes zstd only with the compressor loaded (the broker never needs it).
+beforeAll(() => loadZstdCompressor());
 
 describe('decoding batches kafkajs encoded', () => {
   for (const compression of [CompressionType.None, CompressionType.Gzip]) {
