@@ -1,7 +1,13 @@
 /**
- * Command-line parsing for `kafka-mysql`: `--flag value`, `--flag=value`, boolean flags, and
- * flags that may repeat (collected in order). Unknown flags are usage errors (exit code 2).
+ * Command-line parsing for `kafka-mysql`, on Node's util.parseArgs: `--flag value`,
+ * `--flag=value`, boolean flags, flags that may repeat (collected in order), `--` ending the
+ * options. util.parseArgs runs non-strict and this module applies the checks from its tokens,
+ * because strict mode refuses a value that starts with a dash (`--shift-by -2`, as Kafka's
+ * tools take it) and words its errors for Node rather than for this CLI. Unknown flags, single
+ * dash ones included, are usage errors (exit code 2).
  */
+import { parseArgs as parseTokens } from 'node:util';
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -39,25 +45,25 @@ export const GLOBAL: Required<ArgSpec> = {
 };
 
 export function parseArgs(argv: string[], spec: ArgSpec): ParsedArgs {
-  const booleans = new Set([...(spec.booleans ?? []), ...GLOBAL.booleans]);
-  const values = new Set([...(spec.values ?? []), ...(spec.repeatable ?? []), ...GLOBAL.values, ...GLOBAL.repeatable]);
+  const booleans = [...(spec.booleans ?? []), ...GLOBAL.booleans];
+  const values = [...(spec.values ?? []), ...(spec.repeatable ?? []), ...GLOBAL.values, ...GLOBAL.repeatable];
+  const options: Record<string, { type: 'boolean' | 'string'; multiple: true }> = {};
+  for (const flag of booleans) options[flag.slice(2)] = { type: 'boolean', multiple: true };
+  for (const flag of values) options[flag.slice(2)] = { type: 'string', multiple: true };
+  const { tokens } = parseTokens({ args: argv, options, strict: false, allowPositionals: true, tokens: true });
   const flags = new Map<string, string[]>();
   const positional: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      positional.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(0, eq) : arg;
-    if (booleans.has(name)) {
-      if (eq > 0) throw new UsageError(`${name} takes no value`);
+  for (const token of tokens) {
+    if (token.kind === 'positional') positional.push(token.value);
+    if (token.kind !== 'option') continue;
+    const type = Object.hasOwn(options, token.name) && token.rawName.startsWith('--') ? options[token.name]!.type : undefined;
+    const name = token.rawName;
+    if (type === 'boolean') {
+      if (token.inlineValue) throw new UsageError(`${name} takes no value`);
       flags.set(name, ['true']);
-    } else if (values.has(name)) {
-      const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-      if (value === undefined) throw new UsageError(`${name} needs a value`);
-      flags.set(name, [...(flags.get(name) ?? []), value]);
+    } else if (type === 'string') {
+      if (token.value === undefined) throw new UsageError(`${name} needs a value`);
+      flags.set(name, [...(flags.get(name) ?? []), token.value]);
     } else {
       throw new UsageError(`unknown option '${name}'`);
     }
