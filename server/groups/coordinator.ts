@@ -1,22 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
-import {
-  MAX_GROUP_ID_BYTES,
-  type ExpireRule,
-  type OffsetRecord,
-  type OffsetStore,
-  type TopicPartitions,
-} from '../../storage/offset-store.js';
+import type { OffsetStore, TopicPartitions } from '../../storage/offset-store.js';
 import { errorJoin, errorSync, type Effect } from './effects.js';
 import { Group } from './group.js';
+import { GroupOffsets, StoreQueue, invalidGroupId } from './offsets.js';
 import {
   DEFAULT_GROUP_CONFIG,
   type CommitParams,
   type DeleteOffsetsResult,
   type FetchResult,
   type FetchTopic,
-  type FetchedOffset,
   type GroupCoordinatorConfig,
   type GroupDescription,
   type GroupOverview,
@@ -54,7 +48,8 @@ const defaultTimers: Timers = {
 
 /**
  * The classic group coordinator of this broker: the groups it coordinates (in memory, like
- * Kafka's after loading), their timers, and committed offsets (in MySQL through OffsetStore).
+ * Kafka's after loading), their timers, and committed offsets (in MySQL through OffsetStore;
+ * the offset calls are carried out by GroupOffsets, offsets.ts).
  *
  * Group state changes are synchronous calls into Group, so each group is driven serially by
  * construction; the store calls of one group (commits, fetches, deletions, expiration) run in
@@ -65,7 +60,9 @@ export class GroupCoordinator {
   private readonly groups = new Map<string, Group>();
   private readonly groupTimers = new Map<string, Map<string, unknown>>();
   private readonly waiting = new Map<number, (result: JoinResult | SyncResult) => void>();
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Store calls of one group, in the order they were accepted (shared with the offset half). */
+  private readonly queue = new StoreQueue();
+  private readonly offsets: GroupOffsets;
   private readonly store: OffsetStore;
   private readonly logger: Logger;
   private readonly now: () => number;
@@ -82,6 +79,20 @@ export class GroupCoordinator {
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? defaultTimers;
     this.newMemberId = options.newMemberId ?? ((prefix) => `${prefix}-${randomUUID()}`);
+    this.offsets = new GroupOffsets(
+      {
+        store: this.store,
+        logger: this.logger,
+        config: this.config,
+        now: this.now,
+        group: (groupId) => this.groups.get(groupId),
+        groups: () => this.groups.values(),
+        createGroup: (groupId) => this.createGroup(groupId),
+        removeGroup: (group) => this.removeGroup(group),
+        apply: (group, effects) => this.apply(group, effects),
+      },
+      this.queue,
+    );
   }
 
   /** Starts the periodic offset expiration (offsets.retention.check.interval.ms). */
@@ -124,7 +135,7 @@ export class GroupCoordinator {
   // ---- membership ----------------------------------------------------------------------
 
   joinGroup(p: JoinParams): Promise<JoinResult> {
-    if (this.invalidGroupId(p.groupId, false)) return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_GROUP_ID));
+    if (invalidGroupId(p.groupId, false)) return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_GROUP_ID));
     if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
       return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
@@ -146,7 +157,7 @@ export class GroupCoordinator {
   }
 
   syncGroup(p: SyncParams): Promise<SyncResult> {
-    if (this.invalidGroupId(p.groupId, false)) return Promise.resolve(errorSync(ErrorCode.INVALID_GROUP_ID));
+    if (invalidGroupId(p.groupId, false)) return Promise.resolve(errorSync(ErrorCode.INVALID_GROUP_ID));
     const group = this.groups.get(p.groupId);
     if (!group) return Promise.resolve(errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
     const params: SyncParams = {
@@ -161,7 +172,7 @@ export class GroupCoordinator {
   }
 
   heartbeat(p: HeartbeatParams): number {
-    if (this.invalidGroupId(p.groupId, false)) return ErrorCode.INVALID_GROUP_ID;
+    if (invalidGroupId(p.groupId, false)) return ErrorCode.INVALID_GROUP_ID;
     const group = this.groups.get(p.groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     const { errorCode, effects } = group.heartbeat(p);
@@ -170,7 +181,7 @@ export class GroupCoordinator {
   }
 
   leaveGroup(groupId: string, members: readonly LeavingMember[]): LeaveResult {
-    if (this.invalidGroupId(groupId, false)) return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    if (invalidGroupId(groupId, false)) return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
     const group = this.groups.get(groupId);
     if (!group) {
       return {
@@ -185,158 +196,36 @@ export class GroupCoordinator {
 
   // ---- offsets -------------------------------------------------------------------------
 
-  async commitOffsets(p: CommitParams): Promise<PartitionError[]> {
-    const all = (errorCode: number): PartitionError[] =>
-      p.partitions.map((x) => ({ topic: x.topic, partition: x.partition, errorCode }));
-    if (this.invalidGroupId(p.groupId, true)) return all(ErrorCode.INVALID_GROUP_ID);
-    let group = this.groups.get(p.groupId);
-    if (!group) {
-      if (p.generationId >= 0) {
-        // A generation for a group without members: a group known only by its offsets
-        // (Kafka would have loaded it, Empty) rejects the member, any other the generation.
-        try {
-          const known = await this.store.existingGroups([p.groupId]);
-          return all(known.has(p.groupId) ? ErrorCode.UNKNOWN_MEMBER_ID : ErrorCode.ILLEGAL_GENERATION);
-        } catch (err) {
-          this.logger.error({ err, groupId: p.groupId }, 'offset store failed');
-          return all(ErrorCode.COORDINATOR_NOT_AVAILABLE);
-        }
-      }
-      // A simple (group-less) commit creates an Empty group, as in Kafka.
-      group = this.createGroup(p.groupId);
-    }
-    const { errorCode, effects } = group.validateCommit(p.memberId, p.groupInstanceId, p.generationId);
-    this.apply(group, effects);
-    if (errorCode !== ErrorCode.NONE) return all(errorCode);
-
-    const now = this.now();
-    const records: OffsetRecord[] = [];
-    const results: PartitionError[] = [];
-    for (const x of p.partitions) {
-      const tooLarge = x.metadata !== null && x.metadata.length > this.config.offsetMetadataMaxBytes;
-      results.push({
-        topic: x.topic,
-        partition: x.partition,
-        errorCode: tooLarge ? ErrorCode.OFFSET_METADATA_TOO_LARGE : ErrorCode.NONE,
-      });
-      if (tooLarge) continue;
-      records.push({
-        topic: x.topic,
-        partition: x.partition,
-        offset: x.offset,
-        leaderEpoch: x.leaderEpoch < 0 ? -1 : x.leaderEpoch,
-        metadata: x.metadata ?? '',
-        commitTimestamp: x.commitTimestamp === -1 ? now : x.commitTimestamp,
-        expireTimestamp: p.retentionTimeMs === -1 ? null : now + p.retentionTimeMs,
-      });
-    }
-    if (records.length > 0) {
-      try {
-        await this.enqueue(p.groupId, () => this.store.commit(p.groupId, records));
-      } catch (err) {
-        this.logger.error({ err, groupId: p.groupId }, 'offset commit failed');
-        for (const r of results) if (r.errorCode === ErrorCode.NONE) r.errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-    }
-    return results;
+  /** OffsetCommit: validated against the group's membership, then written (see offsets.ts). */
+  commitOffsets(p: CommitParams): Promise<PartitionError[]> {
+    return this.offsets.commit(p);
   }
 
   /**
    * Committed offsets of a group: every committed partition when `topics` is null, else the
-   * requested ones, -1 where nothing is committed. Offsets are returned whatever the group's
-   * state, as Kafka does.
+   * requested ones, -1 where nothing is committed, whatever the group's state.
    */
-  async fetchOffsets(groupId: string, topics: readonly FetchTopic[] | null): Promise<FetchResult> {
-    if (this.invalidGroupId(groupId, true)) return { errorCode: ErrorCode.INVALID_GROUP_ID, offsets: [] };
-    let rows: OffsetRecord[];
-    try {
-      rows = await this.enqueue(groupId, () => this.store.fetch(groupId, topics));
-    } catch (err) {
-      this.logger.error({ err, groupId }, 'offset fetch failed');
-      return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, offsets: [] };
-    }
-    const toFetched = (r: OffsetRecord): FetchedOffset => ({
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      leaderEpoch: r.leaderEpoch,
-      metadata: r.metadata,
-      errorCode: ErrorCode.NONE,
-    });
-    if (topics === null) return { errorCode: ErrorCode.NONE, offsets: rows.map(toFetched) };
-    const found = new Map<string, OffsetRecord>();
-    for (const r of rows) found.set(`${r.partition}:${r.topic}`, r);
-    const offsets: FetchedOffset[] = [];
-    for (const t of topics) {
-      for (const partition of t.partitions) {
-        const r = found.get(`${partition}:${t.topic}`);
-        offsets.push(
-          r
-            ? toFetched(r)
-            : { topic: t.topic, partition, offset: -1n, leaderEpoch: -1, metadata: '', errorCode: ErrorCode.NONE },
-        );
-      }
-    }
-    return { errorCode: ErrorCode.NONE, offsets };
+  fetchOffsets(groupId: string, topics: readonly FetchTopic[] | null): Promise<FetchResult> {
+    return this.offsets.fetch(groupId, topics);
   }
 
   /** OffsetDelete: removes offsets of partitions the group does not consume. */
-  async deleteOffsets(groupId: string, topics: readonly TopicPartitions[]): Promise<DeleteOffsetsResult> {
-    if (this.invalidGroupId(groupId, false)) return { errorCode: ErrorCode.INVALID_GROUP_ID, partitions: [] };
-    let group = this.groups.get(groupId);
-    if (!group) {
-      let known: Set<string>;
-      try {
-        known = await this.store.existingGroups([groupId]);
-      } catch (err) {
-        this.logger.error({ err, groupId }, 'offset store failed');
-        return { errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE, partitions: [] };
-      }
-      group = this.groups.get(groupId);
-      if (!group && !known.has(groupId)) return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
-    }
-    const partitions: PartitionError[] = [];
-    const eligible: TopicPartitions[] = [];
-    if (group && group.state === 'Dead') return { errorCode: ErrorCode.GROUP_ID_NOT_FOUND, partitions: [] };
-    if (group && group.state !== 'Empty') {
-      if (!group.isConsumerGroup()) return { errorCode: ErrorCode.NON_EMPTY_GROUP, partitions: [] };
-      for (const t of topics) {
-        if (group.isSubscribedTo(t.topic)) {
-          for (const partition of t.partitions) partitions.push({ topic: t.topic, partition, errorCode: ErrorCode.GROUP_SUBSCRIBED_TO_TOPIC });
-        } else {
-          eligible.push(t);
-        }
-      }
-    } else {
-      eligible.push(...topics);
-    }
-    if (eligible.length > 0) {
-      let errorCode: number = ErrorCode.NONE;
-      try {
-        await this.enqueue(groupId, () => this.store.deleteOffsets(groupId, eligible));
-      } catch (err) {
-        this.logger.error({ err, groupId }, 'offset delete failed');
-        errorCode = ErrorCode.COORDINATOR_NOT_AVAILABLE;
-      }
-      for (const t of eligible) for (const partition of t.partitions) partitions.push({ topic: t.topic, partition, errorCode });
-    }
-    return { errorCode: ErrorCode.NONE, partitions };
+  deleteOffsets(groupId: string, topics: readonly TopicPartitions[]): Promise<DeleteOffsetsResult> {
+    return this.offsets.deleteOffsets(groupId, topics);
   }
 
   /** DeleteTopics: every group's offsets of the topics go. */
-  async onTopicsDeleted(topics: readonly string[]): Promise<void> {
-    if (topics.length === 0) return;
-    const removed = await this.store.deleteTopics(topics);
-    this.logger.info({ topics, removed }, 'removed committed offsets of deleted topics');
+  onTopicsDeleted(topics: readonly string[]): Promise<void> {
+    return this.offsets.onTopicsDeleted(topics);
+  }
+
+  /** One pass of offsets.retention.minutes (see GroupOffsets.expire); returns the offsets removed. */
+  expireOffsets(): Promise<number> {
+    return this.offsets.expire();
   }
 
   // ---- administration ------------------------------------------------------------------
 
-  /**
-   * Groups in memory plus groups that exist only through committed offsets (after a broker
-   * restart; Kafka lists those too, loaded from its offsets topic), optionally filtered by
-   * state names (case-insensitive, as Kafka compares them).
-   */
   /** Groups held in memory, by state (for metrics; groups known only by stored offsets are not counted). */
   groupCountsByState(): Map<string, number> {
     const counts = new Map<string, number>();
@@ -344,6 +233,11 @@ export class GroupCoordinator {
     return counts;
   }
 
+  /**
+   * Groups in memory plus groups that exist only through committed offsets (after a broker
+   * restart; Kafka lists those too, loaded from its offsets topic), optionally filtered by
+   * state names (case-insensitive, as Kafka compares them).
+   */
   async listGroups(statesFilter: readonly string[] = []): Promise<GroupOverview[]> {
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const out: GroupOverview[] = [];
@@ -362,7 +256,7 @@ export class GroupCoordinator {
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
-    const unknown = groupIds.filter((id) => !this.groups.has(id) && !this.invalidGroupId(id, true));
+    const unknown = groupIds.filter((id) => !this.groups.has(id) && !invalidGroupId(id, true));
     let stored = new Set<string>();
     let storeError = false;
     if (unknown.length > 0) {
@@ -382,7 +276,7 @@ export class GroupCoordinator {
         protocolName: '',
         members: [],
       });
-      if (this.invalidGroupId(groupId, true)) return described('', ErrorCode.INVALID_GROUP_ID);
+      if (invalidGroupId(groupId, true)) return described('', ErrorCode.INVALID_GROUP_ID);
       const group = this.groups.get(groupId);
       if (group) return group.describe();
       if (storeError) return described('', ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -404,7 +298,7 @@ export class GroupCoordinator {
     };
     const unknown: string[] = [];
     for (const groupId of new Set(groupIds)) {
-      if (this.invalidGroupId(groupId, true)) results.set(groupId, ErrorCode.INVALID_GROUP_ID);
+      if (invalidGroupId(groupId, true)) results.set(groupId, ErrorCode.INVALID_GROUP_ID);
       else {
         const group = this.groups.get(groupId);
         if (group) check(groupId, group);
@@ -429,7 +323,7 @@ export class GroupCoordinator {
     await Promise.all(
       eligible.map(async (groupId) => {
         try {
-          await this.enqueue(groupId, () => this.store.deleteGroups([groupId]));
+          await this.queue.run(groupId, () => this.store.deleteGroups([groupId]));
           results.set(groupId, ErrorCode.NONE);
         } catch (err) {
           this.logger.error({ err, groupId }, 'group delete failed');
@@ -440,44 +334,7 @@ export class GroupCoordinator {
     return groupIds.map((groupId) => ({ groupId, errorCode: results.get(groupId)! }));
   }
 
-  /**
-   * offsets.retention.minutes, as Kafka applies it: an Empty group's offsets expire that
-   * long after it became empty (for a group known only through offsets: after its latest
-   * commit); a simple group's, that long after each commit; a Stable consumer group's, only
-   * for topics it no longer subscribes to. Explicit expire timestamps (OffsetCommit v2-v4)
-   * win. Empty groups left without offsets are removed. Returns the offsets removed.
-   */
-  async expireOffsets(): Promise<number> {
-    const now = this.now();
-    const retentionMs = this.config.offsetsRetentionMinutes * 60_000;
-    let removed = 0;
-    for (const stored of await this.store.listGroups()) {
-      const group = this.groups.get(stored.groupId);
-      let rule: ExpireRule | null;
-      if (!group) rule = { now, retentionMs, since: stored.lastCommitTimestamp };
-      else if (group.protocolType === null) rule = { now, retentionMs, since: null };
-      else if (group.state === 'Empty') rule = { now, retentionMs, since: group.stateTimestamp };
-      else if (group.state === 'Stable' && group.isConsumerGroup() && group.subscriptions() !== null) {
-        rule = { now, retentionMs, since: null, keepTopics: [...group.subscriptions()!] };
-      } else rule = null;
-      if (rule === null) continue;
-      const r = rule;
-      removed += await this.enqueue(stored.groupId, () => this.store.expireOffsets(stored.groupId, r));
-    }
-    const remaining = new Set((await this.store.listGroups()).map((g) => g.groupId));
-    for (const group of [...this.groups.values()]) {
-      if (group.state === 'Empty' && !remaining.has(group.groupId)) this.removeGroup(group);
-    }
-    if (removed > 0) this.logger.info({ removed }, 'expired committed offsets');
-    return removed;
-  }
-
   // ---- plumbing ------------------------------------------------------------------------
-
-  private invalidGroupId(groupId: string, allowEmpty: boolean): boolean {
-    if (groupId === '') return !allowEmpty;
-    return Buffer.byteLength(groupId, 'utf8') > MAX_GROUP_ID_BYTES;
-  }
 
   private createGroup(groupId: string): Group {
     const group = new Group(groupId, {
@@ -544,20 +401,6 @@ export class GroupCoordinator {
     }
   }
 
-  /** Runs `fn` after the group's earlier store calls have settled. */
-  private enqueue<T>(groupId: string, fn: () => Promise<T>): Promise<T> {
-    const previous = this.queues.get(groupId) ?? Promise.resolve();
-    const run = previous.then(fn);
-    const settled = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(groupId, settled);
-    void settled.then(() => {
-      if (this.queues.get(groupId) === settled) this.queues.delete(groupId);
-    });
-    return run;
-  }
 }
 
 /** The factory the broker uses; registers nothing by itself (the broker puts it in services). */
