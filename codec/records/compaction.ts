@@ -1,0 +1,179 @@
+/**
+ * What log compaction needs of a v2 batch, with no I/O: the records' offsets, keys and
+ * tombstone flags (scanBatchForCompaction), the batch rebuilt with only some of its records
+ * (rewriteBatch), and the records without a key (recordsWithoutKey, for Produce to a
+ * compacted topic). This is the one place where the broker re-encodes stored batches, and it
+ * runs in the compaction job, never on the produce or fetch path.
+ *
+ * A rewritten batch keeps everything the producer state and readers rely on: the base offset,
+ * lastOffsetDelta (so last_offset and the producer's last sequence stay what they were),
+ * producer id, epoch, base sequence, partition leader epoch, base timestamp and attributes
+ * (codec, timestamp type, transactional and control bits). Kept records are copied byte for
+ * byte (their offset and timestamp deltas are relative to the unchanged base), the record
+ * count and max timestamp are recomputed, the records recompressed with the batch's own codec
+ * and the CRC recomputed. A batch left with no records becomes Kafka's empty batch: the header
+ * alone, no codec, base and max timestamp = the original max timestamp.
+ */
+import { compress, decompress } from '../compression/index.js';
+import { ErrorCode, KafkaError } from '../error-codes.js';
+import { DecodeError } from '../primitives/errors.js';
+import { Reader } from '../primitives/reader.js';
+import {
+  ATTRIBUTES,
+  BASE_OFFSET,
+  BASE_TIMESTAMP,
+  BATCH_LENGTH,
+  COMPRESSION_MASK,
+  CompressionType,
+  LOG_OVERHEAD,
+  MAGIC,
+  MAX_TIMESTAMP,
+  RECORDS_COUNT,
+  RECORD_BATCH_OVERHEAD,
+  TIMESTAMP_TYPE_LOG_APPEND,
+} from './batch-header.js';
+import { writeBatchCrc } from './crc32c.js';
+
+/** One record of a batch as compaction sees it. */
+export interface CompactionRecord {
+  offset: bigint;
+  timestamp: bigint;
+  /** A view of the (decompressed) records; null for a record without a key. */
+  key: Buffer | null;
+  /** Null value: a delete marker. */
+  tombstone: boolean;
+  /** Where the record (length varint included) lies in `ScannedBatch.data`. */
+  start: number;
+  end: number;
+}
+
+export interface ScannedBatch {
+  /** The records section, decompressed. */
+  data: Buffer;
+  records: CompactionRecord[];
+}
+
+export interface ScanOptions {
+  /** Bound on the decompressed size (default 64 MiB). */
+  maxDecompressedBytes?: number;
+}
+
+const corrupt = (msg: string): KafkaError => new KafkaError(ErrorCode.CORRUPT_MESSAGE, msg);
+
+function recordsSection(batch: Buffer, options: ScanOptions): { data: Buffer; count: number } {
+  if (batch.length < RECORD_BATCH_OVERHEAD) throw corrupt(`batch of ${batch.length} bytes is shorter than its header`);
+  if (batch.readInt8(MAGIC) !== 2) throw corrupt('not a v2 record batch');
+  const size = batch.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
+  if (size < RECORD_BATCH_OVERHEAD || size > batch.length) throw corrupt(`batch length ${size} does not fit ${batch.length} bytes`);
+  const count = batch.readInt32BE(RECORDS_COUNT);
+  if (count < 0) throw corrupt(`negative record count ${count}`);
+  const raw = batch.subarray(RECORD_BATCH_OVERHEAD, size);
+  const codec = (batch.readInt16BE(ATTRIBUTES) & COMPRESSION_MASK) as CompressionType;
+  if (codec === CompressionType.None || count === 0) return { data: raw, count };
+  const maxBytes = options.maxDecompressedBytes;
+  return { data: decompress(codec, raw, maxBytes === undefined ? {} : { maxBytes }), count };
+}
+
+/** Reads each record's offset, timestamp, key and whether its value is null; headers are skipped. */
+export function scanBatchForCompaction(batch: Buffer, options: ScanOptions = {}): ScannedBatch {
+  const { data, count } = recordsSection(batch, options);
+  const baseOffset = batch.readBigInt64BE(BASE_OFFSET);
+  const baseTimestamp = batch.readBigInt64BE(BASE_TIMESTAMP);
+  const logAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+  const maxTimestamp = batch.readBigInt64BE(MAX_TIMESTAMP);
+  const r = new Reader(data);
+  const records: CompactionRecord[] = [];
+  try {
+    for (let i = 0; i < count; i++) {
+      const start = r.offset;
+      const length = r.varint();
+      if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} length ${length}`);
+      const end = r.offset + length;
+      r.skip(1); // record attributes
+      const timestampDelta = r.varlong();
+      const offsetDelta = r.varint();
+      const keyLength = r.varint();
+      if (keyLength < -1) throw new DecodeError(`key length ${keyLength}`);
+      const key = keyLength === -1 ? null : r.rawBytes(keyLength);
+      const valueLength = r.varint();
+      if (valueLength < -1) throw new DecodeError(`value length ${valueLength}`);
+      if (end > r.end) throw new DecodeError('record past the end');
+      records.push({
+        offset: baseOffset + BigInt(offsetDelta),
+        timestamp: logAppend ? maxTimestamp : baseTimestamp + timestampDelta,
+        key,
+        tombstone: valueLength === -1,
+        start,
+        end,
+      });
+      r.offset = end;
+    }
+  } catch (err) {
+    if (err instanceof DecodeError) throw corrupt(`malformed record: ${err.message}`);
+    throw err;
+  }
+  if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the batch's ${count} records`);
+  return { data, records };
+}
+
+/**
+ * The batch with only the records whose `keep` flag is set (same length and order as
+ * `scanned.records`). Returns `batch` itself when every record is kept.
+ */
+export function rewriteBatch(batch: Buffer, scanned: ScannedBatch, keep: readonly boolean[]): Buffer {
+  const records = scanned.records;
+  if (keep.length !== records.length) throw new RangeError('keep flags do not match the records');
+  let kept = 0;
+  let keptBytes = 0;
+  for (let i = 0; i < records.length; i++) {
+    if (keep[i]) {
+      kept++;
+      keptBytes += records[i]!.end - records[i]!.start;
+    }
+  }
+  if (kept === records.length) return batch;
+  const attributes = batch.readInt16BE(ATTRIBUTES);
+  const logAppend = (attributes & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
+  const originalMax = batch.readBigInt64BE(MAX_TIMESTAMP);
+  if (kept === 0) {
+    // Kafka's empty batch: the header only, uncompressed, timestamps = the original max.
+    const out = Buffer.from(batch.subarray(0, RECORD_BATCH_OVERHEAD));
+    out.writeInt32BE(RECORD_BATCH_OVERHEAD - LOG_OVERHEAD, BATCH_LENGTH);
+    out.writeInt16BE(attributes & ~COMPRESSION_MASK, ATTRIBUTES);
+    out.writeBigInt64BE(originalMax, BASE_TIMESTAMP);
+    out.writeBigInt64BE(originalMax, MAX_TIMESTAMP);
+    out.writeInt32BE(0, RECORDS_COUNT);
+    writeBatchCrc(out);
+    return out;
+  }
+  const plain = Buffer.allocUnsafe(keptBytes);
+  let pos = 0;
+  let max: bigint | null = null;
+  for (let i = 0; i < records.length; i++) {
+    if (!keep[i]) continue;
+    const rec = records[i]!;
+    pos += scanned.data.copy(plain, pos, rec.start, rec.end);
+    if (max === null || rec.timestamp > max) max = rec.timestamp;
+  }
+  const codec = (attributes & COMPRESSION_MASK) as CompressionType;
+  const body = compress(codec, plain);
+  const out = Buffer.allocUnsafe(RECORD_BATCH_OVERHEAD + body.length);
+  batch.copy(out, 0, 0, RECORD_BATCH_OVERHEAD);
+  out.writeInt32BE(out.length - LOG_OVERHEAD, BATCH_LENGTH);
+  out.writeBigInt64BE(logAppend ? originalMax : max!, MAX_TIMESTAMP);
+  out.writeInt32BE(kept, RECORDS_COUNT);
+  body.copy(out, RECORD_BATCH_OVERHEAD);
+  writeBatchCrc(out);
+  return out;
+}
+
+/**
+ * Indexes (within the batch, as KIP-467's batch_index) of the records without a key.
+ * Decompresses a compressed batch (bounded).
+ */
+export function recordsWithoutKey(batch: Buffer, options: ScanOptions = {}): number[] {
+  const out: number[] = [];
+  const { records } = scanBatchForCompaction(batch, options);
+  for (let i = 0; i < records.length; i++) if (records[i]!.key === null) out.push(i);
+  return out;
+}
