@@ -25,6 +25,9 @@ export interface RunningBroker {
   stop(): Promise<void>;
 }
 
+/** How long a shutdown waits for connections to answer the requests they had read. */
+const SHUTDOWN_GRACE_MS = 30_000;
+
 export interface StartBrokerOptions {
   logger?: Logger;
   /** Keep a managed MariaDB running after stop (tests that restart the broker). */
@@ -122,10 +125,15 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const stop = () => {
     stopping ??= (async () => {
       logger.info('shutting down');
-      await listener.close();
-      await http?.close();
-      // In the order they were started: the coordinator answers its waiting joins, retention stops after its chunk.
+      // Stop accepting and reading; requests already read (commits in flight) are answered before
+      // their connections close, so producers do not resend what was committed.
+      const draining = listener.close(SHUTDOWN_GRACE_MS);
+      // The coordinator answers its waiting joins now (NOT_COORDINATOR), or they would hold the drain.
       await coordinator.shutdown();
+      const inFlightAnswered = await draining;
+      logger.info({ inFlightAnswered }, 'connections drained');
+      await http?.close();
+      // Retention stops after its chunk.
       await retention.shutdown();
       await storage.close();
       if (managed && !options.keepManagedMysql) await managed.stop();

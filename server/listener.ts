@@ -61,13 +61,26 @@ export class KafkaListener {
     return this.connections.size;
   }
 
-  /** Stops accepting, then closes every connection. */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting, then drains every connection: requests already read are answered (a
+   * produce request being committed gets its response, so its producer does not send it
+   * again), nothing more is read, and the socket is ended. Connections still open after
+   * `graceMs` are destroyed. Resolves with the number of requests answered while draining.
+   */
+  async close(graceMs = 30_000): Promise<number> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    const sockets = [...this.connections].map((c) => c.socket);
-    for (const connection of this.connections) connection.close();
+    const connections = [...this.connections];
+    const drained = Promise.all(connections.map((c) => c.drain()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)));
+    await Promise.race([drained, late]);
+    clearTimeout(timer);
+    for (const c of connections) if (!c.isClosed) c.socket.destroy();
+    const answered = (await drained).reduce((a, b) => a + b, 0);
     await closed;
     // Re-wrapped sockets are not in the server's count, so wait for them here.
-    await Promise.all(sockets.map((s) => (s.destroyed ? undefined : new Promise((resolve) => s.once('close', resolve)))));
+    const sockets = connections.map((c) => c.socket);
+    await Promise.all(sockets.map((s) => (s.closed ? undefined : new Promise((resolve) => s.once('close', resolve)))));
+    return answered;
   }
 }

@@ -36,6 +36,10 @@ export class Connection {
   private readonly queue: Slot[] = [];
   private paused = false;
   private closed = false;
+  /** Broker shutdown: frames read from now on are dropped, the queue is answered, then the socket ends. */
+  private draining = false;
+  private ended = false;
+  private drained: (() => void) | null = null;
   /** Why the connection ended, for metrics: the client left, a protocol violation, idleness, or broker shutdown. */
   closeReason: 'client' | 'protocol' | 'idle' | 'shutdown' = 'client';
 
@@ -96,7 +100,7 @@ export class Connection {
 
   private onFrames(frames: Buffer[]): void {
     for (const frame of frames) {
-      if (this.closed) return;
+      if (this.closed || this.draining) return;
       this.dispatch(frame);
     }
     this.maybePause();
@@ -134,6 +138,7 @@ export class Connection {
       for (const chunk of slot.chunks) this.socket.write(chunk);
     }
     if (wrote) process.nextTick(() => this.socket.uncork());
+    if (this.draining && this.queue.length === 0) this.endDrained();
     this.maybeResume();
   }
 
@@ -160,6 +165,29 @@ export class Connection {
     this.handleClose();
   }
 
+  /**
+   * Broker shutdown, graceful: requests already read are handled and answered in order, frames
+   * read afterwards are dropped unhandled (the client retries them elsewhere or later: none was
+   * committed), then the socket is ended; reading goes on so the client's FIN is seen. Resolves
+   * with the number of requests that were in flight, once the connection has closed.
+   */
+  drain(): Promise<number> {
+    if (this.closed || this.draining) return Promise.resolve(0);
+    this.draining = true;
+    this.closeReason = 'shutdown';
+    const inFlight = this.queue.length;
+    const closed = new Promise<void>((resolve) => (this.drained = resolve));
+    if (inFlight === 0) this.endDrained();
+    return closed.then(() => inFlight);
+  }
+
+  private endDrained(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.socket.end();
+    this.maybeResume();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closeReason = 'shutdown';
@@ -172,5 +200,6 @@ export class Connection {
     this.closed = true;
     this.queue.length = 0;
     this.onClose(this);
+    this.drained?.();
   }
 }
