@@ -31,7 +31,9 @@ describe('metrics and health endpoints', () => {
     await producer.send({ topic: 'metered', acks: -1, messages: [{ value: 'a' }, { value: 'b' }] });
     await producer.disconnect();
 
-    const { status, body } = await scrape('/metrics');
+    const response = await fetch(`http://127.0.0.1:${broker.broker.metricsPort}/metrics`);
+    expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const { status, body } = { status: response.status, body: await response.text() };
     expect(status).toBe(200);
     expect(valueOf(body, 'kafka_mysql_requests_total{api="Produce",version="7"}')).toBe(1);
     expect(valueOf(body, 'kafka_mysql_produced_batches_total{topic="metered"}')).toBe(1);
@@ -42,6 +44,10 @@ describe('metrics and health endpoints', () => {
     expect(valueOf(body, 'kafka_mysql_connections_closed_total{reason="client"}')).toBeGreaterThanOrEqual(1);
     expect(body).toContain('# TYPE kafka_mysql_request_duration_seconds histogram');
     expect(valueOf(body, 'kafka_mysql_consumer_groups{state="Stable"}')).toBe(0);
+    // Node's process and runtime metrics (prom-client's defaults) come with the broker's own.
+    expect(valueOf(body, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(valueOf(body, 'process_cpu_seconds_total')).toBeGreaterThan(0);
+    expect(body).toContain('# TYPE nodejs_gc_duration_seconds histogram');
   });
 
   it('answers /health with MySQL reachable, and 404 elsewhere', async () => {

@@ -11,8 +11,15 @@ export class HttpEndpoint {
   ) {
     this.server = createServer((req, res) => {
       if (req.url === '/metrics') {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-        res.end(registry.render());
+        registry.render().then(
+          (text) => {
+            res.writeHead(200, { 'content-type': registry.contentType });
+            res.end(text);
+          },
+          () => {
+            res.writeHead(500).end();
+          },
+        );
         return;
       }
       if (req.url === '/health') {

@@ -1,139 +1,133 @@
 /**
- * A small Prometheus registry: counters, gauges and histograms with labels, rendered in the
- * text exposition format (version 0.0.4). Kept in-process and allocation-light: label sets
- * are joined into one string key once per observation.
+ * Prometheus metrics on prom-client: the broker's counters, gauges and histograms in a registry
+ * of their own (one per broker, so several brokers in one process stay apart), plus Node's
+ * process and runtime metrics (process_cpu_seconds_total, process_resident_memory_bytes,
+ * nodejs_eventloop_lag_seconds, nodejs_heap_*, nodejs_gc_duration_seconds, ...) from one
+ * process-wide registry, since they describe the process, not a broker. Rendered in the text
+ * exposition format (version 0.0.4). The thin classes here keep the call shapes the broker
+ * uses (`inc(labels, by)`, `set(value, labels)`, `observe(value, labels)`) and the counters
+ * whose totals are kept elsewhere and read at scrape time (`collect`).
  */
+import * as prom from 'prom-client';
+
 type Labels = Record<string, string | number>;
 
-function labelKey(labels: Labels | undefined): string {
-  if (!labels) return '';
-  const parts = Object.keys(labels)
-    .sort()
-    .map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`);
-  return parts.length ? `{${parts.join(',')}}` : '';
-}
-
-abstract class Metric {
-  constructor(
-    readonly name: string,
-    readonly help: string,
-  ) {}
-  abstract render(): string;
-}
-
-export class Counter extends Metric {
-  private readonly values = new Map<string, number>();
+export class Counter {
   private readonly collectors: (() => void)[] = [];
+  readonly metric: prom.Counter;
+  constructor(registry: prom.Registry, name: string, help: string, labelNames: readonly string[]) {
+    const collectors = this.collectors;
+    this.metric = new prom.Counter({ name, help, labelNames, registers: [registry], collect: () => collectors.forEach((c) => c()) });
+  }
   /** Reads a running total kept elsewhere (e.g. storage's commit statistics) at scrape time. */
   collect(fn: (counter: Counter) => void): this {
     this.collectors.push(() => fn(this));
     return this;
   }
+  /** Sets a total read from elsewhere (prom-client counters only go up, so: reset, then add). */
   set(value: number, labels?: Labels): void {
-    this.values.set(labelKey(labels), value);
+    if (labels) {
+      this.metric.remove(labels);
+      this.metric.inc(labels, value);
+    } else {
+      this.metric.reset();
+      this.metric.inc(value);
+    }
   }
   inc(labels?: Labels, by = 1): void {
-    const key = labelKey(labels);
-    this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-  get(labels?: Labels): number {
-    return this.values.get(labelKey(labels)) ?? 0;
-  }
-  render(): string {
-    for (const c of this.collectors) c();
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} counter\n`;
-    for (const [key, value] of this.values) out += `${this.name}${key} ${value}\n`;
-    return out;
+    if (labels) this.metric.inc(labels, by);
+    else this.metric.inc(by);
   }
 }
 
-export class Gauge extends Metric {
-  private readonly values = new Map<string, number>();
+export class Gauge {
   private readonly collectors: (() => void)[] = [];
+  readonly metric: prom.Gauge;
+  constructor(registry: prom.Registry, name: string, help: string, labelNames: readonly string[]) {
+    const collectors = this.collectors;
+    this.metric = new prom.Gauge({ name, help, labelNames, registers: [registry], collect: () => collectors.forEach((c) => c()) });
+  }
   set(value: number, labels?: Labels): void {
-    this.values.set(labelKey(labels), value);
+    if (labels) this.metric.set(labels, value);
+    else this.metric.set(value);
   }
   /** Computes the value at scrape time. */
   collect(fn: (gauge: Gauge) => void): this {
     this.collectors.push(() => fn(this));
     return this;
   }
-  render(): string {
-    for (const c of this.collectors) c();
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} gauge\n`;
-    for (const [key, value] of this.values) out += `${this.name}${key} ${value}\n`;
-    return out;
+}
+
+export class Histogram {
+  readonly metric: prom.Histogram;
+  constructor(registry: prom.Registry, name: string, help: string, buckets: readonly number[], labelNames: readonly string[]) {
+    this.metric = new prom.Histogram({ name, help, labelNames, buckets: [...buckets], registers: [registry] });
+  }
+  observe(value: number, labels?: Labels): void {
+    if (labels) this.metric.observe(labels, value);
+    else this.metric.observe(value);
   }
 }
 
-export class Histogram extends Metric {
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels | undefined }>();
-  constructor(
-    name: string,
-    help: string,
-    private readonly buckets: readonly number[],
-  ) {
-    super(name, help);
+let processRegistry: prom.Registry | undefined;
+
+/** Node's default metrics, collected once per process however many brokers it runs. */
+function processMetrics(): prom.Registry {
+  if (!processRegistry) {
+    processRegistry = new prom.Registry();
+    prom.collectDefaultMetrics({ register: processRegistry });
   }
-  observe(value: number, labels?: Labels): void {
-    const key = labelKey(labels);
-    let s = this.series.get(key);
-    if (!s) {
-      s = { counts: new Array<number>(this.buckets.length).fill(0), sum: 0, count: 0, labels };
-      this.series.set(key, s);
-    }
-    for (let i = 0; i < this.buckets.length; i++) if (value <= this.buckets[i]!) s.counts[i]!++;
-    s.sum += value;
-    s.count++;
-  }
-  render(): string {
-    let out = `# HELP ${this.name} ${this.help}\n# TYPE ${this.name} histogram\n`;
-    for (const s of this.series.values()) {
-      for (let i = 0; i < this.buckets.length; i++) {
-        out += `${this.name}_bucket${labelKey({ ...s.labels, le: this.buckets[i]! })} ${s.counts[i]}\n`;
-      }
-      out += `${this.name}_bucket${labelKey({ ...s.labels, le: '+Inf' })} ${s.count}\n`;
-      out += `${this.name}_sum${labelKey(s.labels)} ${s.sum}\n${this.name}_count${labelKey(s.labels)} ${s.count}\n`;
-    }
-    return out;
-  }
+  return processRegistry;
+}
+
+export interface MetricsRegistryOptions {
+  /** Also render Node's process, event-loop, heap and GC metrics. Default false. */
+  processMetrics?: boolean;
 }
 
 export class MetricsRegistry {
-  private readonly metrics: Metric[] = [];
+  private readonly registry = new prom.Registry();
+  private readonly process: prom.Registry | undefined;
+  /** The Content-Type of render()'s text. */
+  readonly contentType = this.registry.contentType;
 
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+  constructor(options: MetricsRegistryOptions = {}) {
+    this.process = options.processMetrics ? processMetrics() : undefined;
   }
-  gauge(name: string, help: string): Gauge {
-    return this.add(new Gauge(name, help));
+
+  counter(name: string, help: string, labelNames: readonly string[] = []): Counter {
+    return new Counter(this.registry, name, help, labelNames);
   }
-  histogram(name: string, help: string, buckets: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, buckets));
+  gauge(name: string, help: string, labelNames: readonly string[] = []): Gauge {
+    return new Gauge(this.registry, name, help, labelNames);
   }
-  private add<M extends Metric>(metric: M): M {
-    this.metrics.push(metric);
-    return metric;
+  histogram(name: string, help: string, buckets: readonly number[], labelNames: readonly string[] = []): Histogram {
+    return new Histogram(this.registry, name, help, buckets, labelNames);
   }
-  render(): string {
-    return this.metrics.map((m) => m.render()).join('');
+  /** Prometheus text: this registry's metrics, then the process's when enabled. */
+  async render(): Promise<string> {
+    const own = await this.registry.metrics();
+    return this.process ? `${own}\n${await this.process.metrics()}` : own;
   }
 }
 
 /** The broker's own metrics. */
-export function createBrokerMetrics(registry = new MetricsRegistry()) {
+export function createBrokerMetrics(registry = new MetricsRegistry({ processMetrics: true })) {
   return {
     registry,
-    requests: registry.counter('kafka_mysql_requests_total', 'Requests handled, by API and version.'),
-    requestErrors: registry.counter('kafka_mysql_request_errors_total', 'Requests that failed without a response, by API.'),
-    requestSeconds: registry.histogram('kafka_mysql_request_duration_seconds', 'Time from a request frame to its response, by API.', [
-      0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
-    ]),
+    requests: registry.counter('kafka_mysql_requests_total', 'Requests handled, by API and version.', ['api', 'version']),
+    requestErrors: registry.counter('kafka_mysql_request_errors_total', 'Requests that failed without a response, by API.', ['api']),
+    requestSeconds: registry.histogram(
+      'kafka_mysql_request_duration_seconds',
+      'Time from a request frame to its response, by API.',
+      [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      ['api'],
+    ),
     connections: registry.gauge('kafka_mysql_connections', 'Open client connections.'),
-    connectionsClosed: registry.counter('kafka_mysql_connections_closed_total', 'Connections closed, by reason (client, protocol, idle, shutdown).'),
-    producedBytes: registry.counter('kafka_mysql_produced_bytes_total', 'Record batch bytes appended, by topic.'),
-    producedBatches: registry.counter('kafka_mysql_produced_batches_total', 'Record batches appended, by topic.'),
-    fetchedBytes: registry.counter('kafka_mysql_fetched_bytes_total', 'Record batch bytes returned by Fetch, by topic.'),
+    connectionsClosed: registry.counter('kafka_mysql_connections_closed_total', 'Connections closed, by reason (client, protocol, idle, shutdown).', ['reason']),
+    producedBytes: registry.counter('kafka_mysql_produced_bytes_total', 'Record batch bytes appended, by topic.', ['topic']),
+    producedBatches: registry.counter('kafka_mysql_produced_batches_total', 'Record batches appended, by topic.', ['topic']),
+    fetchedBytes: registry.counter('kafka_mysql_fetched_bytes_total', 'Record batch bytes returned by Fetch, by topic.', ['topic']),
   };
 }
 
@@ -163,7 +157,7 @@ export function registerStorageMetrics(
   stat('kafka_mysql_group_commit_bytes_total', 'Record batch bytes committed to MySQL.', (s) => s.bytes);
   registry.gauge('kafka_mysql_tail_cache_bytes', 'Bytes of recent batches held in memory for tail reads.').collect((g) => g.set(storage.logs.tailCacheBytes()));
   registry.gauge('kafka_mysql_partitions_loaded', 'Partition logs loaded by this broker.').collect((g) => g.set(storage.logs.loadedLogs().length));
-  registry.gauge('kafka_mysql_consumer_groups', 'Consumer groups held by the coordinator, by state.').collect((g) => {
+  registry.gauge('kafka_mysql_consumer_groups', 'Consumer groups held by the coordinator, by state.', ['state']).collect((g) => {
     for (const state of ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable']) g.set(0, { state });
     for (const [state, count] of groups.groupCountsByState()) g.set(count, { state });
   });
