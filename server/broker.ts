@@ -11,6 +11,7 @@ import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
 import { KafkaListener } from './listener.js';
+import { listenerLimitsFrom } from './net/limits/index.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
 import { RetentionService } from './retention/service.js';
 
@@ -108,7 +109,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
 
   registerStorageMetrics(metrics, storage, coordinator);
   const dispatcher = new Dispatcher(registry, context);
-  const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'));
+  const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'), listenerLimitsFrom(config));
   const port = await listener.listen(config.listener.host, config.listener.port);
   // A listener configured on port 0 advertises the port it actually got.
   if (config.advertised.port === 0) self.port = port;

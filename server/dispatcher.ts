@@ -89,6 +89,8 @@ export class Dispatcher {
       clientHost: connection.remoteAddress,
       frameOwned,
       clientGone: () => connection.isClosed,
+      signal: connection.signal,
+      park: (wait) => connection.parked(wait),
       broker: this.broker,
       logger: this.broker.logger,
     };

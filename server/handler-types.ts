@@ -77,6 +77,13 @@ export interface RequestContext {
   frameOwned?: boolean;
   /** True once the client's connection has closed: work done only for its answer may stop. */
   clientGone(): boolean;
+  /** Aborted when the client's connection closes (absent in tests without a connection). */
+  signal?: AbortSignal;
+  /**
+   * Waits for something outside the broker (a Fetch's long poll) without holding one of the
+   * broker's queued.max.requests slots. Absent: just await the promise.
+   */
+  park?<T>(wait: Promise<T>): Promise<T>;
   broker: BrokerContext;
   logger: Logger;
 }

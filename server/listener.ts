@@ -3,7 +3,20 @@ import type { Logger } from 'pino';
 import { Connection, type FrameHandler } from './net/connection.js';
 import { FrameReader } from './net/frame-reader.js';
 import { withInPlaceReads } from './net/in-place-socket.js';
+import type { ConnectionQuota } from './net/limits/connection-quota.js';
+import type { RequestByteBudget } from './net/limits/request-bytes.js';
+import type { RequestSlots } from './net/limits/request-slots.js';
 import type { BrokerMetrics } from './metrics.js';
+
+/** The broker-wide limits of server/net/limits/; each may be absent (no limit). */
+export interface ListenerLimits {
+  /** max.connections, max.connections.per.ip(.overrides). */
+  quota?: ConnectionQuota | null;
+  /** queued.max.request.bytes. */
+  budget?: RequestByteBudget | null;
+  /** queued.max.requests. */
+  slots?: RequestSlots | null;
+}
 
 /** The Kafka TCP listener: accepts connections and hands their frames to the dispatcher. */
 export class KafkaListener {
@@ -17,6 +30,7 @@ export class KafkaListener {
     private readonly metrics: BrokerMetrics,
     private readonly maxFrameBytes: number,
     private readonly idleTimeoutMs = 0,
+    private readonly limits: ListenerLimits = {},
   ) {
     // Paused on connect: each socket is re-wrapped to read in place before it reads anything.
     this.server = createServer({ pauseOnConnect: true }, (accepted) => this.accept(accepted));
@@ -24,7 +38,17 @@ export class KafkaListener {
   }
 
   private accept(accepted: Socket): void {
-    const reader = new FrameReader(this.maxFrameBytes);
+    // Over a connection limit: closed before anything is read (see ConnectionQuota).
+    const address = accepted.remoteAddress ?? 'unknown';
+    const quota = this.limits.quota ?? null;
+    const refused = quota?.admit(address) ?? null;
+    if (refused !== null) {
+      this.logger.debug({ remote: address, limit: refused }, 'connection refused');
+      this.metrics.connectionsClosed.inc({ reason: 'limit' });
+      accepted.destroy();
+      return;
+    }
+    const reader = new FrameReader(this.maxFrameBytes, this.limits.budget ?? null);
     let connection: Connection | undefined;
     const inPlace = withInPlaceReads(accepted, () => reader.readTarget(), (n) => connection?.onReadInPlace(n));
     if (!inPlace) accepted.resume();
@@ -35,12 +59,14 @@ export class KafkaListener {
       this.logger,
       this.maxFrameBytes,
       (closed) => {
+        quota?.release(address);
         this.connections.delete(closed);
         this.metrics.connectionsClosed.inc({ reason: closed.closeReason });
         this.metrics.connections.set(this.connections.size);
       },
       this.idleTimeoutMs,
       inPlace ? reader : null,
+      this.limits,
     );
     this.connections.add(connection);
     this.metrics.connections.set(this.connections.size);

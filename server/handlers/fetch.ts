@@ -4,7 +4,9 @@
  * list of buffers written straight to the socket. Limits: partition max bytes and response
  * max bytes, except that the first batch of the first partition with data is returned even
  * when larger (KIP-74). Long poll: when fewer than minBytes are available the request waits
- * up to maxWaitMs and is woken by any commit to one of its partitions. read_committed reads up
+ * up to maxWaitMs and is woken by any commit to one of its partitions; it gives back its
+ * queued.max.requests slot while it waits, and stops (no second read) when the client's
+ * connection closes. read_committed reads up
  * to the last stable offset (equal to the high watermark until transactions exist) and
  * reports an empty aborted-transaction list. v13+ names topics by id.
  * Fetch sessions (KIP-227) are not kept: every answer carries session id 0, which clients
@@ -89,9 +91,11 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
     const bytes = await readAll(plans, request, ctx);
     // As in Kafka, an error in any partition answers at once instead of waiting for data.
     const anyError = responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
-    if (bytes < request.minBytes && request.maxWaitMs > 0 && plans.length > 0 && !anyError) {
-      await waitForAppend(plans, request.maxWaitMs);
-      await readAll(plans, request, ctx);
+    if (bytes < request.minBytes && request.maxWaitMs > 0 && plans.length > 0 && !anyError && !ctx.clientGone()) {
+      const wait = waitForAppend(plans, request.maxWaitMs, ctx.signal);
+      await (ctx.park ? ctx.park(wait) : wait);
+      // Nobody to answer: the second read would be work for a closed connection.
+      if (!ctx.clientGone()) await readAll(plans, request, ctx);
     }
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
   },
@@ -156,8 +160,11 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
   return assembled.total;
 }
 
-/** Resolves on the first commit to any of the partitions, or after maxWaitMs. */
-function waitForAppend(plans: PartitionPlan[], maxWaitMs: number): Promise<void> {
+/**
+ * Resolves on the first commit to any of the partitions, after maxWaitMs, or when the client's
+ * connection closes (`closed`), so a gone consumer's long poll holds no timer or subscription.
+ */
+function waitForAppend(plans: PartitionPlan[], maxWaitMs: number, closed: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve) => {
     const unsubscribers: (() => void)[] = [];
     let timer: NodeJS.Timeout | undefined;
@@ -166,10 +173,12 @@ function waitForAppend(plans: PartitionPlan[], maxWaitMs: number): Promise<void>
       clearTimeout(timer);
       timer = undefined;
       for (const unsubscribe of unsubscribers) unsubscribe();
+      closed?.removeEventListener('abort', done);
       resolve();
     };
     timer = setTimeout(done, maxWaitMs);
     for (const plan of plans) unsubscribers.push(plan.log!.onAppend(done));
+    closed?.addEventListener('abort', done, { once: true });
   });
 }
 

@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameReader } from './frame-reader.js';
 import { FrameError, FrameSplitter } from './frame-splitter.js';
+import type { RequestByteBudget } from './limits/request-bytes.js';
+import type { RequestSlots, SlotWaiter } from './limits/request-slots.js';
 
 /**
  * What the connection asks of the dispatcher: a response (chunks, size prefix included) or none.
@@ -24,18 +26,39 @@ interface Slot {
   chunks: Buffer[] | undefined;
 }
 
+/** The broker-wide limits a connection reads under (see server/net/limits/); each may be absent. */
+export interface ConnectionLimits {
+  /** queued.max.request.bytes: every dispatched frame is counted until its handler answered. */
+  budget?: RequestByteBudget | null;
+  /** queued.max.requests: every dispatched request holds a slot until its handler answered. */
+  slots?: RequestSlots | null;
+}
+
 /**
  * One client connection. Requests are handled concurrently but responses leave strictly in
  * request order (Kafka clients match them by order). When too many requests are in flight or
- * the socket's write buffer is full, the connection stops reading (backpressure).
+ * the socket's write buffer is full, the connection stops reading (backpressure); so it does
+ * while the broker's request slots are all taken or a large frame waits for memory from the
+ * request byte budget. When it closes, the frame being read is dropped at once and `signal`
+ * is aborted, so work done only for this client's answer can stop.
  */
-export class Connection {
+export class Connection implements SlotWaiter {
   /** Frames from 'data' events, or from reads into buffers the reader chose (see FrameReader). */
   private readonly splitter: FrameSplitter | null;
   private readonly reader: FrameReader | null;
   private readonly queue: Slot[] = [];
+  /** Too many requests in flight or the write buffer full (with hysteresis, see maybeResume). */
   private paused = false;
+  /** The broker's request slots were all taken when this connection last dispatched. */
+  private slotsFull = false;
+  /** Whether the socket was told to stop reading, for any of the reasons above or the reader's. */
+  private socketPaused = false;
   private closed = false;
+  private readonly budget: RequestByteBudget | null;
+  private readonly slots: RequestSlots | null;
+  /** Bytes of a partial frame held by the splitter (data-event sockets), counted in the budget. */
+  private splitterCounted = 0;
+  private readonly closedController = new AbortController();
   /** Broker shutdown: frames read from now on are dropped, the queue is answered, then the socket ends. */
   private draining = false;
   private ended = false;
@@ -52,11 +75,17 @@ export class Connection {
     private readonly onClose: (connection: Connection) => void,
     idleTimeoutMs = 0,
     reader: FrameReader | null = null,
+    limits: ConnectionLimits = {},
   ) {
     this.reader = reader;
     this.splitter = reader ? null : new FrameSplitter(maxFrameBytes);
+    this.budget = limits.budget ?? null;
+    this.slots = limits.slots ?? null;
+    if (reader) reader.onMemoryAvailable = () => this.updateReading();
     socket.setNoDelay(true);
-    // connections.max.idle.ms: an idle connection is closed, as Kafka's selector does.
+    // connections.max.idle.ms: a connection that neither reads nor writes for this long is
+    // closed, as Kafka's selector does; that includes one stalled in the middle of a frame
+    // (nothing is queued until the frame is whole) or waiting for memory for one.
     if (idleTimeoutMs > 0) {
       socket.setTimeout(idleTimeoutMs, () => {
         if (this.queue.length === 0) this.abort('idle for connections.max.idle.ms', 'debug');
@@ -76,8 +105,34 @@ export class Connection {
     return this.closed;
   }
 
+  /** Aborted when the connection closes. */
+  get signal(): AbortSignal {
+    return this.closedController.signal;
+  }
+
+  /**
+   * Runs a wait that does not need the broker (a long poll) without holding a request slot,
+   * so consumers waiting for data never keep other requests from being read.
+   */
+  async parked<T>(wait: Promise<T>): Promise<T> {
+    const slots = this.slots;
+    if (!slots) return wait;
+    slots.give();
+    try {
+      return await wait;
+    } finally {
+      slots.take();
+    }
+  }
+
   private onData(chunk: Buffer): void {
     this.receive(() => this.splitter!.push(chunk));
+    // A partial frame's chunks are counted in the budget as they arrive (never held back here).
+    if (this.budget && !this.closed) {
+      const held = this.splitter!.bufferedBytes;
+      this.budget.add(held - this.splitterCounted);
+      this.splitterCounted = held;
+    }
   }
 
   /** The socket read `n` bytes into the reader's last read target. */
@@ -103,20 +158,38 @@ export class Connection {
       if (this.closed || this.draining) return;
       this.dispatch(frame);
     }
+    if (frames.length > 0 && this.slots) this.slotsFull = this.slots.full(this);
     this.maybePause();
+  }
+
+  /** The broker's request slots may be free again (SlotWaiter). */
+  slotsAvailable(): void {
+    this.slotsFull = false;
+    this.updateReading();
   }
 
   private dispatch(frame: Buffer): void {
     const slot: Slot = { done: false, chunks: undefined };
     this.queue.push(slot);
     const owned = this.reader ? this.reader.ownsFrame(frame) : this.splitter!.ownsFrame(frame);
+    // Counted until the handler answered, even after the connection closed: it holds the bytes until then.
+    const budget = this.budget;
+    const slots = this.slots;
+    budget?.add(frame.length);
+    slots?.take();
+    const settled = () => {
+      budget?.release(null, frame.length);
+      slots?.give();
+    };
     this.handler(frame, this, owned).then(
       (chunks) => {
+        settled();
         slot.done = true;
         slot.chunks = chunks;
         this.flush();
       },
       (err: unknown) => {
+        settled();
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof ProtocolViolation) this.abort(message);
         else {
@@ -143,15 +216,26 @@ export class Connection {
   }
 
   private maybePause(): void {
-    if (!this.paused && (this.queue.length >= MAX_IN_FLIGHT || this.socket.writableNeedDrain)) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    if (!this.paused && (this.queue.length >= MAX_IN_FLIGHT || this.socket.writableNeedDrain)) this.paused = true;
+    this.updateReading();
   }
 
   private maybeResume(): void {
     if (this.paused && !this.closed && this.queue.length < MAX_IN_FLIGHT / 2 && !this.socket.writableNeedDrain) {
       this.paused = false;
+      this.updateReading();
+    }
+  }
+
+  /** Reads while nothing holds the connection back: its queue, the request slots, the reader's memory. */
+  private updateReading(): void {
+    if (this.closed) return;
+    const stop = this.paused || this.slotsFull || (this.reader?.waiting ?? false);
+    if (stop && !this.socketPaused) {
+      this.socketPaused = true;
+      this.socket.pause();
+    } else if (!stop && this.socketPaused) {
+      this.socketPaused = false;
       this.socket.resume();
     }
   }
@@ -199,6 +283,12 @@ export class Connection {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    // The partial frame's memory goes back now, not when the socket object is collected.
+    this.reader?.release();
+    this.slots?.remove(this);
+    if (this.splitterCounted > 0) this.budget?.release(null, this.splitterCounted);
+    this.splitterCounted = 0;
+    this.closedController.abort();
     this.onClose(this);
     this.drained?.();
   }

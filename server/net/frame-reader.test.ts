@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { playInto } from '../../codec/primitives/in-place-reader.testing.js';
-import { FrameReader } from './frame-reader.js';
+import { FIRST_LARGE_FRAME_BYTES, FrameReader } from './frame-reader.js';
 import { FrameError } from './frame-splitter.js';
+import { RequestByteBudget } from './limits/request-bytes.js';
 
 function frame(payload: Buffer): Buffer {
   const size = Buffer.alloc(4);
@@ -79,5 +80,97 @@ describe('FrameReader', () => {
       target.writeInt32BE(size, 0);
       expect(() => reader.onRead(4)).toThrow(FrameError);
     }
+  });
+});
+
+/** Reads `bytes` into the reader as a socket would, until they are all read or the reader waits for memory. */
+function feed(reader: FrameReader, bytes: Buffer, maxRead = 1 << 30): { frames: Buffer[]; read: number } {
+  const frames: Buffer[] = [];
+  let at = 0;
+  while (at < bytes.length && !reader.waiting) {
+    const target = reader.readTarget();
+    const n = Math.min(target.length, maxRead, bytes.length - at);
+    bytes.copy(target, 0, at, at + n);
+    at += n;
+    frames.push(...reader.onRead(n));
+  }
+  return { frames, read: at };
+}
+
+const MiB = 1024 * 1024;
+
+describe('FrameReader memory', () => {
+  it('allocates for a large frame as its bytes arrive, not as its size prefix announces', () => {
+    const reader = new FrameReader(200 * MiB);
+    const head = Buffer.alloc(14);
+    head.writeInt32BE(100_000_000, 0);
+    feed(reader, head);
+    expect(reader.heldBytes).toBe(FIRST_LARGE_FRAME_BYTES);
+    // Each read lands in the buffer held, never beyond it.
+    expect(reader.readTarget().length).toBe(FIRST_LARGE_FRAME_BYTES - 14);
+  });
+
+  it('doubles the buffer as bytes arrive and ends with the frame alone in a buffer of its size', () => {
+    const reader = new FrameReader(200 * MiB);
+    const big = payload(5 * MiB, 3);
+    const bytes = frame(big);
+    expect(feed(reader, bytes.subarray(0, 3 * MiB)).frames).toEqual([]);
+    expect(reader.heldBytes).toBe(4 * MiB);
+    const { frames } = feed(reader, bytes.subarray(3 * MiB), 64 * 1024);
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.equals(big)).toBe(true);
+    expect(frames[0]!.buffer.byteLength).toBe(bytes.length);
+    expect(reader.ownsFrame(frames[0]!)).toBe(true);
+    expect(reader.heldBytes).toBe(0);
+  });
+
+  it('reads a frame up to 2 MiB into one buffer of its size at once (no copy)', () => {
+    const reader = new FrameReader(200 * MiB);
+    const bytes = frame(payload(FIRST_LARGE_FRAME_BYTES - 4, 5));
+    feed(reader, bytes.subarray(0, 100));
+    expect(reader.heldBytes).toBe(bytes.length);
+    const target = reader.readTarget();
+    const { frames } = feed(reader, bytes.subarray(100));
+    expect(frames[0]!.buffer).toBe(target.buffer);
+  });
+
+  it('waits when the budget refuses, goes on when memory comes back, and gives everything back', () => {
+    const budget = new RequestByteBudget(3 * MiB, 8 * MiB);
+    const a = new FrameReader(8 * MiB, budget);
+    const b = new FrameReader(8 * MiB, budget);
+    let bReady = 0;
+    b.onMemoryAvailable = () => bReady++;
+    const aBytes = frame(payload(6 * MiB, 1));
+    const bBytes = frame(payload(3 * MiB, 2));
+    // a: 2 MiB fit under 3 MiB; its growth to 4 MiB does not, and a takes the privilege.
+    expect(feed(a, aBytes.subarray(0, 3 * MiB)).read).toBe(3 * MiB);
+    expect(budget.used).toBe(4 * MiB);
+    // b: nothing fits and the privilege is a's; b waits with its first bytes in its slab.
+    expect(feed(b, bBytes).read).toBeLessThan(16 * 1024 + 1);
+    expect(b.waiting).toBe(true);
+    expect(b.heldBytes).toBe(0);
+    expect(budget.waiting).toBe(1);
+    // a completes: its memory is given back (the connection counts the frame while it is handled).
+    const { frames } = feed(a, aBytes.subarray(3 * MiB));
+    expect(frames[0]!.length).toBe(6 * MiB);
+    expect(budget.used).toBe(0);
+    budget.wake();
+    expect(bReady).toBe(1);
+    expect(b.waiting).toBe(false);
+    expect(b.heldBytes).toBe(2 * MiB);
+    b.release();
+    expect(budget.used).toBe(0);
+    expect(budget.waiting).toBe(0);
+  });
+
+  it('every frame arrives whole with a budget smaller than the frames', () => {
+    const budget = new RequestByteBudget(1 * MiB, 8 * MiB);
+    const reader = new FrameReader(8 * MiB, budget);
+    const frames = [payload(5 * MiB, 1), payload(100, 2), payload(3 * MiB, 3)];
+    const bytes = Buffer.concat(frames.map(frame));
+    const got = feed(reader, bytes, 100_000);
+    expect(got.read).toBe(bytes.length);
+    expect(hex(got.frames)).toEqual(hex(frames));
+    expect(budget.used).toBe(0);
   });
 });

@@ -1,24 +1,46 @@
-import { InPlaceReader } from '../../codec/primitives/in-place-reader.js';
+import { InPlaceReader, type UnitMemory } from '../../codec/primitives/in-place-reader.js';
 import { checkFrameSize, isWholeBuffer } from './frame-splitter.js';
+import type { BudgetClient, RequestByteBudget } from './limits/request-bytes.js';
 
 /** Small frames are read into slabs of this size, several frames per slab. */
 const SLAB_BYTES = 16 * 1024;
 /** A slab with less room than this left is replaced before the next read. */
 const MIN_READ_BYTES = 1024;
+/**
+ * A larger frame gets a buffer of at most this size first, doubled as its bytes arrive, so a
+ * size prefix alone never makes the broker allocate 100 MB. Frames up to it (1 MB Produce
+ * requests, librdkafka's and the Java client's default request size limits) are still read in
+ * place with no copy; a larger one costs copies adding up to less than its size.
+ */
+export const FIRST_LARGE_FRAME_BYTES = 2 * 1024 * 1024;
 
 /**
  * Cuts a Kafka connection's byte stream into frames while telling the socket where to read
  * next (see InPlaceReader): a frame larger than a 16 KiB slab, such as a 1 MB Produce request,
  * is read by the kernel straight into a buffer of its own, which the reader owns (see
  * `ownsFrame`), so its records can be kept without a copy. Sizes are checked against
- * socket.request.max.bytes before anything is allocated.
+ * socket.request.max.bytes before anything is allocated, and memory for a large frame is
+ * allocated as its bytes arrive, within the broker's request byte budget when one is given:
+ * refused, the reader waits (`waiting`; the socket must stop reading) until the budget calls
+ * back, then `onMemoryAvailable` is called.
  */
-export class FrameReader {
+export class FrameReader implements BudgetClient {
   private readonly units: InPlaceReader;
   /** The last buffer read in place for one frame alone (memory of its own), if any. */
   private own: ArrayBufferLike | null = null;
+  /** Called when the reader stopped waiting for memory: the socket may read again. */
+  onMemoryAvailable: (() => void) | null = null;
 
-  constructor(maxFrameBytes: number) {
+  constructor(
+    maxFrameBytes: number,
+    private readonly budget: RequestByteBudget | null = null,
+  ) {
+    const memory: UnitMemory | undefined = budget
+      ? {
+          reserve: (bytes, remaining, force) => budget.reserve(this, bytes, remaining, force),
+          release: (bytes, done) => budget.release(this, bytes, done),
+        }
+      : undefined;
     this.units = new InPlaceReader(
       {
         headerBytes: 4,
@@ -28,8 +50,30 @@ export class FrameReader {
           return 4 + size;
         },
       },
-      { slabBytes: SLAB_BYTES, minReadBytes: MIN_READ_BYTES },
+      { slabBytes: SLAB_BYTES, minReadBytes: MIN_READ_BYTES, firstLargeBytes: FIRST_LARGE_FRAME_BYTES, memory },
     );
+  }
+
+  /** True while a frame waits for memory from the budget: the socket must not read. */
+  get waiting(): boolean {
+    return this.units.waiting;
+  }
+
+  /** The budget may have memory again (BudgetClient). */
+  memoryAvailable(): void {
+    if (this.units.retry()) this.onMemoryAvailable?.();
+  }
+
+  /** The connection closed: the frame being read is dropped and its memory given back. */
+  release(): void {
+    this.units.release();
+    this.budget?.remove(this);
+    this.onMemoryAvailable = null;
+  }
+
+  /** Bytes allocated for the frame being read (a large frame's buffer), for tests and metrics. */
+  get heldBytes(): number {
+    return this.units.largeBufferBytes;
   }
 
   /** Where the socket's next read should land. */
