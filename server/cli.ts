@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { pino } from 'pino';
 import { startBroker } from './broker.js';
 import { archiveCommand, ARCHIVE_USAGE } from './cli/archive.js';
 import { CommandError, UsageError } from './cli/args.js';
@@ -9,6 +8,7 @@ import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
 import { ConfigError, loadConfig } from './config/index.js';
+import { createLogger } from './logger.js';
 
 const USAGE = `usage: kafka-mysql <command> [options]
 
@@ -59,7 +59,8 @@ function requireValue(args: string[], i: number, flag: string): string {
 async function start(args: string[]): Promise<void> {
   const { file, overrides } = parseStartArgs(args);
   const config = loadConfig({ file, overrides });
-  const logger = pino({ level: config.logLevel, base: { broker: config.brokerId } });
+  // Readable on a terminal, JSON lines otherwise (server/logger.ts).
+  const logger = createLogger({ level: config.logLevel, base: { broker: config.brokerId } });
   const broker = await startBroker(config, { logger });
   let signalled = false;
   const shutdown = (signal: string) => {
