@@ -96,6 +96,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       offsetsRetentionMinutes: config.int('offsets.retention.minutes'),
       offsetsRetentionCheckIntervalMs: config.int('offsets.retention.check.interval.ms'),
       offsetMetadataMaxBytes: config.int('offset.metadata.max.bytes'),
+      maxSize: config.int('group.max.size'),
+      memberMetadataMaxBytes: config.int('group.member.metadata.max.bytes'),
+      groupMetadataMaxBytes: config.int('group.metadata.max.bytes'),
     },
     logger,
   });

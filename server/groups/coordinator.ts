@@ -4,6 +4,7 @@ import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { OffsetStore, TopicPartitions } from '../../storage/offset-store.js';
 import { errorJoin, errorSync, type Effect } from './effects.js';
 import { Group } from './group.js';
+import { protocolBytes } from './member.js';
 import { GroupOffsets, StoreQueue, invalidGroupId } from './offsets.js';
 import {
   DEFAULT_GROUP_CONFIG,
@@ -138,6 +139,10 @@ export class GroupCoordinator {
     if (invalidGroupId(p.groupId, false)) return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_GROUP_ID));
     if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
       return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
+    }
+    // group.member.metadata.max.bytes, checked before the metadata is copied out of the request.
+    if (protocolBytes(p.protocols) > this.config.memberMetadataMaxBytes) {
+      return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_REQUEST));
     }
     let group = this.groups.get(p.groupId);
     if (!group) {
@@ -339,6 +344,8 @@ export class GroupCoordinator {
   private createGroup(groupId: string): Group {
     const group = new Group(groupId, {
       initialRebalanceDelayMs: this.config.initialRebalanceDelayMs,
+      maxSize: this.config.maxSize,
+      metadataMaxBytes: this.config.groupMetadataMaxBytes,
       now: this.now,
       newMemberId: this.newMemberId,
     });

@@ -15,6 +15,10 @@ export const PENDING_PREFIX = 'pending:';
 
 export interface GroupOptions {
   initialRebalanceDelayMs: number;
+  /** group.max.size. */
+  maxSize: number;
+  /** group.metadata.max.bytes: protocol bytes (names and metadata) of all members together. */
+  metadataMaxBytes: number;
   now(): number;
   /** A fresh member id for a client id or group instance id (Kafka: `<prefix>-<uuid>`). */
   newMemberId(prefix: string): string;
@@ -54,6 +58,8 @@ export abstract class GroupCore extends EffectSink {
   protected readonly pendingSync = new Set<string>();
   protected readonly votes = new ProtocolVotes();
   protected numAwaitingJoin = 0;
+  /** Protocol bytes of all members (Member.protocolBytes), bounded by group.metadata.max.bytes. */
+  protected protocolBytes = 0;
   protected newMemberAdded = false;
   protected joinPhase: JoinPhase | null = null;
   protected subscribedTopics: Set<string> | null = null;
@@ -146,6 +152,7 @@ export abstract class GroupCore extends EffectSink {
     if (this.leaderId === null) this.leaderId = member.memberId;
     this.members.set(member.memberId, member);
     this.votes.add(member);
+    this.protocolBytes += member.protocolBytes;
     member.joinToken = token;
     this.numAwaitingJoin++;
     this.pendingMembers.delete(member.memberId);
@@ -156,6 +163,7 @@ export abstract class GroupCore extends EffectSink {
     if (member) {
       this.members.delete(memberId);
       this.votes.remove(member);
+      this.protocolBytes -= member.protocolBytes;
       if (member.awaitingJoin) this.numAwaitingJoin--;
       if (member.groupInstanceId !== null && this.staticMembers.get(member.groupInstanceId) === memberId) {
         this.staticMembers.delete(member.groupInstanceId);

@@ -1,7 +1,7 @@
 import { ErrorCode } from '../../codec/error-codes.js';
 import { errorJoin, errorSync, type Effect } from './effects.js';
 import { HEARTBEAT_PREFIX, JOIN_TIMER, NEW_MEMBER_JOIN_TIMEOUT_MS, PENDING_PREFIX, SYNC_TIMER } from './group-core.js';
-import { Member } from './member.js';
+import { Member, protocolBytes } from './member.js';
 import { RebalancingGroup } from './rebalance.js';
 import type { HeartbeatParams, JoinParams, LeaveResult, LeavingMember } from './types.js';
 
@@ -29,6 +29,8 @@ export class Group extends RebalancingGroup {
   join(p: JoinParams, token: number): Effect[] {
     if (this.state === 'Dead') {
       this.replyJoin(token, errorJoin(p.memberId, ErrorCode.COORDINATOR_NOT_AVAILABLE));
+    } else if (!this.acceptJoiningMember(p.memberId) || !this.fitsMetadataLimit(p)) {
+      this.refuseJoiningMember(p.memberId, token);
     } else if (!this.supportsProtocols(p.protocolType, p.protocols.map((x) => x.name))) {
       this.replyJoin(token, errorJoin(p.memberId, ErrorCode.INCONSISTENT_GROUP_PROTOCOL));
     } else if (p.memberId === '') {
@@ -137,6 +139,46 @@ export class Group extends RebalancingGroup {
 
   // ---- join ----------------------------------------------------------------------------
 
+  /**
+   * group.max.size, as Kafka's acceptJoiningMember: while preparing a rebalance, a member
+   * already waiting is accepted and others only while fewer than the limit wait (so the last
+   * members to rejoin a group over the limit are the ones turned away); otherwise known members
+   * are accepted and new ones while the group is below the limit. A restarted static member
+   * comes without a member id and so counts as new, as in Kafka.
+   */
+  private acceptJoiningMember(memberId: string): boolean {
+    switch (this.state) {
+      case 'Empty':
+      case 'Dead':
+        return true;
+      case 'PreparingRebalance':
+        return this.members.get(memberId)?.awaitingJoin === true || this.numAwaitingJoin < this.options.maxSize;
+      default:
+        return this.members.has(memberId) || this.members.size < this.options.maxSize;
+    }
+  }
+
+  /**
+   * group.metadata.max.bytes: the group's protocol bytes once this join is applied (a known
+   * member's, or a replaced static member's, current protocols give way to the new ones).
+   */
+  private fitsMetadataLimit(p: JoinParams): boolean {
+    const currentId = p.memberId !== '' ? p.memberId : p.groupInstanceId !== null ? this.staticMembers.get(p.groupInstanceId) : undefined;
+    const replaced = currentId === undefined ? 0 : (this.members.get(currentId)?.protocolBytes ?? 0);
+    return this.protocolBytes - replaced + protocolBytes(p.protocols) <= this.options.metadataMaxBytes;
+  }
+
+  /**
+   * GROUP_MAX_SIZE_REACHED with an empty member id, as Kafka answers it; the member (or the
+   * pending member id) is removed, as Kafka removes it, and the group rebalances without it.
+   */
+  private refuseJoiningMember(memberId: string, token: number): void {
+    const member = this.members.get(memberId);
+    if (member) this.removeMemberAndUpdate(member);
+    else if (this.pendingMembers.has(memberId)) this.removePendingMember(memberId);
+    this.replyJoin(token, errorJoin('', ErrorCode.GROUP_MAX_SIZE_REACHED));
+  }
+
   private joinNewMember(p: JoinParams, token: number): void {
     const newMemberId = this.options.newMemberId(p.groupInstanceId ?? p.clientId);
     if (p.groupInstanceId !== null) {
@@ -214,7 +256,9 @@ export class Group extends RebalancingGroup {
 
   private updateMember(member: Member, p: JoinParams, token: number): void {
     this.votes.remove(member);
+    this.protocolBytes -= member.protocolBytes;
     member.protocols = p.protocols;
+    this.protocolBytes += member.protocolBytes;
     this.votes.add(member);
     member.rebalanceTimeoutMs = p.rebalanceTimeoutMs;
     member.sessionTimeoutMs = p.sessionTimeoutMs;

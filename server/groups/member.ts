@@ -2,6 +2,16 @@ import type { ProtocolEntry } from './types.js';
 
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * Bytes a member's protocols take: names and metadata. This is what the leader's JoinGroup
+ * response carries for it and what the group keeps in memory, so the metadata limits count it.
+ */
+export function protocolBytes(protocols: readonly ProtocolEntry[]): number {
+  let n = 0;
+  for (const p of protocols) n += Buffer.byteLength(p.name, 'utf8') + p.metadata.length;
+  return n;
+}
+
 /** One member of a classic group, as the coordinator keeps it between requests. */
 export class Member {
   assignment: Buffer = EMPTY;
@@ -29,6 +39,10 @@ export class Member {
 
   get awaitingSync(): boolean {
     return this.syncToken !== null;
+  }
+
+  get protocolBytes(): number {
+    return protocolBytes(this.protocols);
   }
 
   metadataFor(protocolName: string): Buffer {

@@ -26,6 +26,12 @@ export interface GroupCoordinatorConfig {
   offsetMetadataMaxBytes: number;
   /** offsets.retention.check.interval.ms (600000). */
   offsetsRetentionCheckIntervalMs?: number;
+  /** group.max.size: members per group (Kafka's default, Integer.MAX_VALUE: no limit). */
+  maxSize?: number;
+  /** group.member.metadata.max.bytes: protocol names and metadata one member may send in a JoinGroup (1 MiB). */
+  memberMetadataMaxBytes?: number;
+  /** group.metadata.max.bytes: protocol names and metadata of all members of one group together (32 MiB). */
+  groupMetadataMaxBytes?: number;
 }
 
 export const DEFAULT_GROUP_CONFIG: Required<GroupCoordinatorConfig> = {
@@ -35,6 +41,9 @@ export const DEFAULT_GROUP_CONFIG: Required<GroupCoordinatorConfig> = {
   offsetsRetentionMinutes: 10080,
   offsetMetadataMaxBytes: 4096,
   offsetsRetentionCheckIntervalMs: 600_000,
+  maxSize: 2_147_483_647,
+  memberMetadataMaxBytes: 1_048_576,
+  groupMetadataMaxBytes: 33_554_432,
 };
 
 /** Timers the coordinator schedules; injectable so tests drive time by hand. */

@@ -195,6 +195,16 @@ describe('JoinGroup / SyncGroup / Heartbeat / LeaveGroup', () => {
     expect(again.errorCode).toBe(ErrorCode.UNKNOWN_MEMBER_ID);
   });
 
+  it('sends no JoinGroup response to a client that disconnected while it waited; the member joined all the same', async () => {
+    const ctx = { ...context(11, 3), clientGone: () => true };
+    const request = withDefaults(11, { groupId: 'gone', sessionTimeoutMs: 10000, protocols });
+    const pending = joinGroupHandler.handle(request as never, ctx);
+    clock.advance(0);
+    expect(await pending).toBeUndefined();
+    expect(coordinator.group('gone')!.state).toBe('CompletingRebalance');
+    expect(coordinator.group('gone')!.memberIds()).toEqual(['client-1']);
+  });
+
   it('reports per-member errors for a v3+ batched leave', async () => {
     const { memberId } = await stableMember('g');
     const r = await call(leaveGroupHandler, 5, {

@@ -6,6 +6,12 @@
  * returning static leader to skip the assignment. The response waits for the join phase to
  * end (initial rebalance delay for a new group, else until every member rejoined or the
  * rebalance timeout). v0 has no rebalance timeout: the session timeout serves, as in Kafka.
+ * Limits: group.max.size (GROUP_MAX_SIZE_REACHED, as Kafka); protocol names and metadata over
+ * group.member.metadata.max.bytes get INVALID_REQUEST, and a join that would take the group
+ * past group.metadata.max.bytes gets GROUP_MAX_SIZE_REACHED (kafka-mysql's own limits: Kafka
+ * has none, and the leader's response carries every member's metadata).
+ * A client that disconnects while its JoinGroup waits stays a member, as in Kafka (its session
+ * timeout removes it); its response, once the join phase ends, is not encoded.
  */
 import type { JoinGroupRequest, JoinGroupResponse } from '../../codec/generated/join-group.js';
 import { clientHostOf, groupCoordinatorOf } from '../groups/service.js';
@@ -36,6 +42,8 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
       supportSkippingAssignment: v >= 9,
       reason: request.reason,
     });
+    // The leader's response holds every member's metadata: nobody is left to read it.
+    if (ctx.clientGone()) return undefined;
     return toResponse(result, v);
   },
   errorResponse(request, errorCode, ctx) {
