@@ -14,6 +14,8 @@ import { KafkaListener } from './listener.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
 import { RetentionService } from './retention/service.js';
+import { TransactionCoordinator } from './transactions/coordinator.js';
+import { ProducerExpiry } from './transactions/service.js';
 
 export interface RunningBroker {
   /** Port the Kafka listener is bound to (useful when configured as 0). */
@@ -64,6 +66,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     groupCommitLanes: config.int('group.commit.lanes'),
     groupCommitPipelineDepth: config.int('group.commit.pipeline.depth'),
     logInsertDriver: logInsertDriver(config.string('mysql.log.insert.driver')),
+    producerIdExpirationMs: config.int('producer.id.expiration.ms'),
     poolSize: config.mysqlPoolSize,
     logger,
   });
@@ -80,6 +83,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     logDirs: storage.logDirs,
     cluster,
     groupCoordinator: null,
+    transactions: null,
     retention: null,
     topicDeletedListeners: [],
     servedApis: servedApisOf(registry),
@@ -104,6 +108,15 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   });
   context.groupCoordinator = coordinator;
   context.topicDeletedListeners.push((topic) => coordinator.onTopicsDeleted([topic.name]));
+
+  // Producer ids and transactional ids; idle producers forgotten on a timer.
+  context.transactions = new TransactionCoordinator({ allocateProducerId: () => storage.allocateProducerId(), logger });
+  const producerExpiry = new ProducerExpiry(
+    storage.logs,
+    { expirationMs: config.int('producer.id.expiration.ms'), checkIntervalMs: config.int('producer.id.expiration.check.interval.ms') },
+    logger,
+  );
+  producerExpiry.start();
 
   // Retention job (every log.retention.check.interval.ms) and log start refresh; DeleteRecords uses its cleaner.
   const retention = new RetentionService(storage, config, logger);
@@ -137,6 +150,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       const inFlightAnswered = await draining;
       logger.info({ inFlightAnswered }, 'connections drained');
       await http?.close();
+      producerExpiry.shutdown();
       // Retention stops after its chunk.
       await retention.shutdown();
       await storage.close();

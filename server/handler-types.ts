@@ -5,6 +5,7 @@ import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js'
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
+import type { TransactionCoordinator } from './transactions/coordinator.js';
 
 /**
  * What a handler may use. Handlers never see the socket: they get the decoded request and
@@ -22,6 +23,8 @@ export interface BrokerContext {
   cluster: ClusterView;
   /** The classic group coordinator; null when none runs (group APIs answer COORDINATOR_NOT_AVAILABLE). */
   groupCoordinator: GroupCoordinator | null;
+  /** Producer ids and transactional ids (InitProducerId, the transaction APIs); null when none runs. */
+  transactions: TransactionCoordinator | null;
   /** The retention job (DeleteRecords deletes through its cleaner); null when none runs. */
   retention: RetentionService | null;
   /** Called in order after DeleteTopics deleted a topic (the group coordinator drops its offsets). */

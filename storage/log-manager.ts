@@ -5,6 +5,7 @@ import { addCommitStats, emptyCommitStats } from './group-commit/types.js';
 import { TailCacheBudget } from './tail-cache.js';
 import type { ResolvedStorageOptions } from './options.js';
 import { MysqlPartitionLog, readNextOffset } from './partition-log.js';
+import { loadProducerState } from './producer-state-load.js';
 import { logTableName } from './schema.js';
 import type { ShardMap } from './shards.js';
 import type { MysqlTopicCatalog } from './topic-catalog.js';
@@ -104,6 +105,16 @@ export class MysqlLogManager implements LogManager {
     return total;
   }
 
+  /** Forgets idle producers of every loaded partition (producer.id.expiration.ms); returns how many. */
+  async expireProducers(nowMs: number, expirationMs: number): Promise<number> {
+    let n = 0;
+    for (const p of this.logs.values()) {
+      const log = await p.catch(() => null);
+      if (log) n += log.expireProducers(nowMs, expirationMs);
+    }
+    return n;
+  }
+
   /** Finishes queued and in-flight appends, then closes the committers' connections. */
   async close(): Promise<void> {
     this.closed = true;
@@ -126,8 +137,18 @@ export class MysqlLogManager implements LogManager {
     const committer = this.committers[shard]!;
     const table = logTableName(topicId);
     let nextOffset: bigint;
+    let producerState;
     try {
       nextOffset = await readNextOffset(pool, table, partition, placement.logStartOffset);
+      producerState = await loadProducerState({
+        pool,
+        table,
+        topicId,
+        partition,
+        logStartOffset: placement.logStartOffset,
+        nowMs: Date.now(),
+        expirationMs: this.options.producerIdExpirationMs,
+      });
     } catch (err) {
       if ((err as { code?: string }).code === 'ER_NO_SUCH_TABLE') {
         throw KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', `topic ${topic.name} has no log table on shard ${shard}`);
@@ -147,6 +168,7 @@ export class MysqlLogManager implements LogManager {
       tailCacheBudget: this.tailCacheBudget,
       logStartOffset: placement.logStartOffset,
       nextOffset,
+      producerState,
       saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),
       loadLogStartOffset: async () => (await this.catalog.loadPartition(topicId, partition))?.logStartOffset ?? 0n,
     });

@@ -24,6 +24,8 @@ export interface StorageOptions {
   tailCacheTotalBytes?: number;
   /** Driver of the log INSERTs: 'auto' (default: the mariadb connector's bulk execute on MariaDB, mysql2 elsewhere), 'mysql2', 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
+  /** Producers idle this long are not restored when a partition loads (producer.id.expiration.ms, default 1 day). */
+  producerIdExpirationMs?: number;
   logger?: Logger;
 }
 
@@ -39,6 +41,7 @@ export interface ResolvedStorageOptions {
   groupCommitPipelineDepth: number;
   tailCacheTotalBytes: number;
   logInsertDriver: LogInsertDriver;
+  producerIdExpirationMs: number;
   logger: Logger | undefined;
 }
 
@@ -56,6 +59,7 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     groupCommitPipelineDepth: o.groupCommitPipelineDepth ?? 2,
     tailCacheTotalBytes: o.tailCacheTotalBytes ?? 256 * 1024 * 1024,
     logInsertDriver: o.logInsertDriver ?? 'auto',
+    producerIdExpirationMs: o.producerIdExpirationMs ?? 86_400_000,
     logger: o.logger,
   };
 }

@@ -4,6 +4,7 @@ import { KafkaError } from '../codec/error-codes.js';
 import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
+import { PartitionProducerState, type AbortedTxn, type ProducerEntry, type ProducerOverlay } from './producer-state.js';
 import { TailCache, type CachedBatch, type TailCacheBudget } from './tail-cache.js';
 import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, ReadResult, TruncatablePartitionLog } from './types.js';
 
@@ -31,6 +32,8 @@ export interface PartitionLogDeps {
   tailCacheBudget?: TailCacheBudget;
   logStartOffset: bigint;
   nextOffset: bigint;
+  /** Producer state rebuilt from the log rows (producer-state-load.ts); empty when absent. */
+  producerState?: PartitionProducerState;
   /** Persists a new log start offset (metadata DB). */
   saveLogStartOffset(offset: bigint): Promise<void>;
   /**
@@ -67,6 +70,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   readonly partition: number;
   readonly shard: number;
   readonly table: string;
+  readonly producerState: PartitionProducerState;
   private hw: bigint;
   private logStart: bigint;
   private readonly cache: TailCache;
@@ -91,6 +95,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.hw = deps.nextOffset;
     this.logStart = deps.logStartOffset;
     this.cache = new TailCache(deps.tailCacheBytes, this.hw, deps.tailCacheBudget);
+    this.producerState = deps.producerState ?? new PartitionProducerState();
   }
 
   highWatermark(): bigint {
@@ -102,7 +107,21 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   }
 
   lastStableOffset(): bigint {
-    return this.hw;
+    const first = this.producerState.firstUnstableOffset();
+    return first !== null && first < this.hw ? first : this.hw;
+  }
+
+  abortedTransactions(from: bigint, to: bigint): AbortedTxn[] {
+    return this.producerState.abortedBetween(from, to);
+  }
+
+  producers(): ProducerEntry[] {
+    return [...this.producerState.entries()];
+  }
+
+  /** Forgets producers idle for `expirationMs` (producer.id.expiration.ms); returns how many. */
+  expireProducers(nowMs: number, expirationMs: number): number {
+    return this.producerState.expire(BigInt(nowMs), BigInt(expirationMs));
   }
 
   /** Tail cache figures, for metrics and tests. */
@@ -353,6 +372,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (offset > this.logStart) {
       this.logStart = offset;
       this.cache.truncateBefore(offset);
+      this.producerState.truncateBefore(offset);
       this.invalidateReads();
     }
     return this.logStart;
@@ -366,6 +386,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     if (offset <= this.logStart) return;
     this.logStart = offset;
     this.cache.truncateBefore(offset);
+    this.producerState.truncateBefore(offset);
     this.invalidateReads();
   }
 
@@ -404,7 +425,8 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.reloadNeeded = false;
   }
 
-  committed(nextOffset: bigint, batches: CachedBatch[]): void {
+  committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined): void {
+    if (producers) this.producerState.apply(producers);
     for (const b of batches) this.cache.push(b);
     this.hw = nextOffset;
     for (const l of this.listeners) {

@@ -33,17 +33,24 @@ export const BATCH_COLUMNS_SQL = `  partition_id INT NOT NULL,
   payload LONGBLOB NOT NULL,`;
 
 /**
+ * Index of a partition's batches by producer: rebuilding producer state when a partition
+ * loads reads each producer's last batches through it (storage/producer-state-load.ts).
+ */
+export const PRODUCER_INDEX = 'idx_producer';
+
+/**
  * One row per stored record batch. The payload is the batch exactly as fetched (base offset and
  * leader epoch written in). PRIMARY KEY (partition_id, base_offset) makes a second writer's
  * append with the same offsets fail instead of forking the log. idx_last_offset finds "the batch
  * containing offset X" and, being covering for (byte_size, max_timestamp), lets reads size their
- * result and ListOffsets scan timestamps without touching payload pages.
+ * result and ListOffsets scan timestamps without touching payload pages. idx_producer: see above.
  */
 export function createLogTableSql(table: string): string {
   return `CREATE TABLE IF NOT EXISTS \`${table}\` (
 ${BATCH_COLUMNS_SQL}
   PRIMARY KEY (partition_id, base_offset),
-  KEY idx_last_offset (partition_id, last_offset, byte_size, max_timestamp)
+  KEY idx_last_offset (partition_id, last_offset, byte_size, max_timestamp),
+  KEY ${PRODUCER_INDEX} (partition_id, producer_id, base_offset)
 ) ENGINE=InnoDB ROW_FORMAT=DYNAMIC DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`;
 }
 

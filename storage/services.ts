@@ -22,6 +22,8 @@ export interface StorageLogs extends LogManager {
   commitStats(): CommitStats[];
   /** The same, summed over the shards. */
   totalCommitStats(): CommitStats;
+  /** Forgets producers idle for `expirationMs` in every loaded partition (producer.id.expiration.ms); resolves with how many. */
+  expireProducers(nowMs: number, expirationMs: number): Promise<number>;
 }
 
 /** Some partitions of one topic. */

@@ -1,4 +1,5 @@
 import type { BatchInfo } from '../codec/records/batch-header.js';
+import type { AbortedTxn, MarkerInfo, ProducerEntry } from './producer-state.js';
 
 /**
  * The storage layer's interfaces, in storage's own terms. The server programs against
@@ -58,6 +59,11 @@ export interface AppendOptions {
    * copies them, so the caller may reuse the memory as soon as append returns.
    */
   retainable?: boolean;
+  /**
+   * Set only by the transaction coordinator: the batch is its end-of-transaction marker
+   * (control batch). Control batches without it are refused with INVALID_RECORD.
+   */
+  marker?: MarkerInfo;
 }
 
 export interface AppendResult {
@@ -66,6 +72,8 @@ export interface AppendResult {
   /** The log append time used, or -1n when the topic uses CreateTime. */
   logAppendTimeMs: bigint;
   logStartOffset: bigint;
+  /** True when the batch was a retry of one of the producer's last batches: nothing was written, baseOffset is the original's. */
+  duplicate?: boolean;
 }
 
 export interface ReadOptions {
@@ -92,8 +100,12 @@ export interface PartitionLog {
   readonly partition: number;
   highWatermark(): bigint;
   logStartOffset(): bigint;
-  /** Equal to the high watermark until transactions exist. */
+  /** The first offset of the earliest open transaction, or the high watermark when none is open. */
   lastStableOffset(): bigint;
+  /** Aborted transactions overlapping [from, to) (Fetch with read_committed). */
+  abortedTransactions(from: bigint, to: bigint): AbortedTxn[];
+  /** The idempotent and transactional producers this partition knows (DescribeProducers). */
+  producers(): ProducerEntry[];
   /**
    * Appends already validated batches (`records` holds them back to back, `batches` their
    * headers). Resolves after the MySQL commit that made them durable. `options.retainable`

@@ -15,6 +15,7 @@ import { fetchHandler } from './fetch.js';
 import { findCoordinatorHandler } from './find-coordinator.js';
 import { heartbeatHandler } from './heartbeat.js';
 import { incrementalAlterConfigsHandler } from './incremental-alter-configs.js';
+import { initProducerIdHandler } from './init-producer-id.js';
 import { joinGroupHandler } from './join-group.js';
 import { leaveGroupHandler } from './leave-group.js';
 import { listGroupsHandler } from './list-groups.js';
@@ -65,8 +66,13 @@ export const groupHandlers: readonly ApiHandler[] = [
   offsetDeleteHandler,
 ];
 
+/** Idempotent and transactional producers (served by BrokerContext.transactions). */
+export const transactionHandlers: readonly ApiHandler[] = [initProducerIdHandler];
+
 /** The handlers by API key; two handlers for one key are refused. */
-export function createHandlerRegistry(handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers]): HandlerRegistry {
+export function createHandlerRegistry(
+  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers],
+): HandlerRegistry {
   const registry = new Map<number, ApiHandler>();
   for (const handler of handlers) {
     if (registry.has(handler.apiKey)) throw new Error(`two handlers for API key ${handler.apiKey}`);

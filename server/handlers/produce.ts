@@ -9,7 +9,11 @@
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
  * INVALID_RECORD, INVALID_REQUIRED_ACKS, REQUEST_TIMED_OUT (commit slower than timeoutMs),
  * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable).
- * Not done yet: idempotent sequence checks and transactions (producer ids are stored as sent).
+ * Idempotent and transactional producers (docs/transactions.md): sequence numbers are checked
+ * per partition and producer when the batch is written (storage/producer-state.ts): a retry of
+ * one of the producer's last five batches is answered with the original's base offset and not
+ * written again; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE as
+ * Kafka 3.9. Control batches sent by a client are refused with INVALID_RECORD.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
@@ -100,6 +104,9 @@ async function appendPartition(
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
     const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    for (const b of batches) {
+      if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+    }
     // Records up-converted here, or most of a frame the connection allocated for this request
     // alone, are handed over: the log keeps them instead of copying.
     const retainable = batchBytes !== records || mayRetain(records, ctx.frameOwned === true);
@@ -119,6 +126,7 @@ async function appendPartition(
     response.baseOffset = result.baseOffset;
     response.logAppendTimeMs = result.logAppendTimeMs;
     response.logStartOffset = result.logStartOffset;
+    if (result.duplicate === true) return;
     broker.metrics.producedBytes.inc({ topic: topic.name }, batchBytes.length);
     broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
   } catch (err) {

@@ -1,3 +1,4 @@
+import { PartitionProducerState } from '../producer-state.js';
 import { describe, expect, it } from 'vitest';
 import type { CachedBatch } from '../tail-cache.js';
 import { buildTestBatch, concatBatches } from '../testing.js';
@@ -44,6 +45,7 @@ class FakeTarget implements CommitTarget {
     this.reloadNeeded = true;
   }
   markDeleted(): void {}
+  readonly producerState = new PartitionProducerState();
   committed(nextOffset: bigint, batches: CachedBatch[]): void {
     this.next = nextOffset;
     this.cached.push(...batches);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { KafkaError } from '../../codec/error-codes.js';
 import type { LogConnection, LogConnector } from './log-connection.js';
-import { writeTransaction, type Slot, type TransactionLane, type Txn } from './transaction.js';
+import { writeTransaction, type Slot, type Tentative, type TransactionLane, type Txn } from './transaction.js';
 import { emptyCommitStats, type CommitStats, type CommitTarget, type GroupCommitOptions, type PendingAppend } from './types.js';
 
 /**
@@ -15,7 +15,7 @@ import { emptyCommitStats, type CommitStats, type CommitTarget, type GroupCommit
 export class CommitLane implements TransactionLane {
   readonly stats: CommitStats = emptyCommitStats();
   readonly logger: Logger | undefined;
-  readonly tentative = new Map<CommitTarget, { next: bigint; owner: Txn }>();
+  readonly tentative = new Map<CommitTarget, Tentative>();
   private queue: PendingAppend[] = [];
   private queuedBytes = 0;
   /** Appends of rolled-back transactions to run again, in order, ahead of the queue. */

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { assignBatchOffsets } from '../../codec/records/batch-header.js';
 import { setLogAppendTime } from '../../codec/records/log-append-time.js';
 import { KafkaError } from '../../codec/error-codes.js';
+import { appendBatch, appendMarker, checkBatch, ProducerOverlay, type ProducerEntry } from '../producer-state.js';
 import type { CachedBatch } from '../tail-cache.js';
 import type { AppendResult } from '../types.js';
 import type { LogConnection, Row } from './log-connection.js';
@@ -15,8 +16,11 @@ import type { CommitStats, CommitTarget, PendingAppend } from './types.js';
  * 1. open:      a connection (one retry on a connection that died while idle), reloads of
  *               partitions that must re-read their end, appends of deleted partitions
  *               rejected, BEGIN.
- * 2. assign:    offsets from each partition's next offset (committed, or tentative in the
- *               transaction before this one), written into the batches; rows built.
+ * 2. assign:    producer checks (idempotence, transactions: producer-state.ts) against the
+ *               committed state plus the tentative changes of the transactions before this
+ *               one; duplicates and refused appends are decided here and settled with the
+ *               commit. Offsets from each partition's next offset (committed, or tentative in
+ *               the transaction before this one), written into the batches; rows built.
  * 3. rows:      the INSERTs, one call per log table.
  * 4. in-txn:    checks and writes that must commit or roll back with the rows.
  * 5. order:     wait for the transaction before this one; COMMIT only if it committed, else
@@ -39,13 +43,21 @@ export interface Txn {
   next: Map<CommitTarget, bigint>;
 }
 
+/** A partition's state assuming every transaction in flight commits. */
+export interface Tentative {
+  next: bigint;
+  owner: Txn;
+  /** Producer changes of the owner and the transactions before it. */
+  producers: ProducerOverlay | undefined;
+}
+
 /** What a transaction needs from its lane (lane.ts). */
 export interface TransactionLane {
   readonly shard: number;
   readonly stats: CommitStats;
   readonly logger: Logger | undefined;
   /** Next offset per partition assuming every transaction in flight commits. */
-  readonly tentative: Map<CommitTarget, { next: bigint; owner: Txn }>;
+  readonly tentative: Map<CommitTarget, Tentative>;
   /** The slot's connection, opened when it has none. */
   connection(slot: Slot): Promise<LogConnection>;
   dropConnection(slot: Slot): void;
@@ -78,11 +90,12 @@ export async function writeTransaction(
   // Nothing to write: this transaction stands for its predecessor's outcome.
   if (group.length === 0) return await prev;
 
-  // Step 2: assign offsets.
-  const results: AppendResult[] = [];
+  // Step 2: producer checks, assign offsets.
+  const results: Outcome[] = [];
   const rowsByTable = new Map<string, Row[]>();
   const cached = new Map<CommitTarget, CachedBatch[]>();
-  assignOffsets(lane, txn, group, results, rowsByTable, cached);
+  const overlays = new Map<CommitTarget, ProducerOverlay>();
+  assignOffsets(lane, txn, group, results, rowsByTable, cached, overlays);
   assigned();
 
   let failedTable: string | undefined;
@@ -100,6 +113,9 @@ export async function writeTransaction(
     // (fencing: this broker still leads the partitions of `group`) and the producer-state
     // writes of idempotent and transactional producers. A failure thrown here is handled by
     // step 6 like an INSERT failure (set `failedTable` to confine it to one table's appends).
+    // Producer state needs no write of its own (it is rebuilt from the rows' producer columns);
+    // aborted transactions are recorded here, with their abort markers.
+    await recordAbortedTransactions(conn, overlays);
 
     // Step 5: order. COMMITs go in order: this one only after the previous transaction committed.
     prevOk = await prev;
@@ -121,7 +137,7 @@ export async function writeTransaction(
   }
 
   // Step 6: settle the commit.
-  settleCommitted(lane, txn, group, results, rowsByTable, cached);
+  settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays);
   return true;
 }
 
@@ -170,30 +186,42 @@ async function openTransaction(
   }
 }
 
+/** An append's outcome decided in step 2: its result, or the error it is refused with. */
+type Outcome = AppendResult | KafkaError;
+
 /**
- * Step 2: assigns offsets from each partition's next offset: the committed one, or the
- * tentative one of the transaction in flight before this one (assumed to commit; if it does
- * not, this one rolls back too). Writes them (and the log append time) into the batches,
- * fills `results`, `rowsByTable` and `cached`, and records this transaction's ends as tentative.
+ * Step 2: checks producer state, then assigns offsets from each partition's next offset: the
+ * committed one, or the tentative one of the transaction in flight before this one (assumed to
+ * commit; if it does not, this one rolls back too). Writes them (and the log append time) into
+ * the batches, fills `results`, `rowsByTable` and `cached`, and records this transaction's ends
+ * (and producer changes) as tentative. A duplicate (a retry of one of the producer's last
+ * batches) gets the original's offsets and writes nothing; a refused append writes nothing.
  */
 function assignOffsets(
   lane: TransactionLane,
   txn: Txn,
   group: PendingAppend[],
-  results: AppendResult[],
+  results: Outcome[],
   rowsByTable: Map<string, Row[]>,
   cached: Map<CommitTarget, CachedBatch[]>,
+  overlays: Map<CommitTarget, ProducerOverlay>,
 ): void {
   const now = BigInt(Date.now());
   const next = txn.next;
   for (const p of group) {
-    let offset = next.get(p.target) ?? lane.tentative.get(p.target)?.next ?? p.target.nextOffset();
+    const target = p.target;
+    let offset = next.get(target) ?? lane.tentative.get(target)?.next ?? target.nextOffset();
+    const decided = checkProducers(lane, target, p, offset, overlays);
+    if (decided !== null) {
+      results.push(decided);
+      continue;
+    }
     const appendTime = p.options.logAppendTime ? now : -1n;
-    results.push({ baseOffset: offset, logAppendTimeMs: appendTime, logStartOffset: p.target.logStartOffset() });
-    let rows = rowsByTable.get(p.target.table);
-    if (!rows) rowsByTable.set(p.target.table, (rows = []));
-    let list = cached.get(p.target);
-    if (!list) cached.set(p.target, (list = []));
+    results.push({ baseOffset: offset, logAppendTimeMs: appendTime, logStartOffset: target.logStartOffset() });
+    let rows = rowsByTable.get(target.table);
+    if (!rows) rowsByTable.set(target.table, (rows = []));
+    let list = cached.get(target);
+    if (!list) cached.set(target, (list = []));
     for (const b of p.batches) {
       const view = p.records.subarray(b.position, b.position + b.size);
       assignBatchOffsets(view, offset, p.options.leaderEpoch);
@@ -201,7 +229,7 @@ function assignOffsets(
       const last = offset + BigInt(b.lastOffsetDelta);
       rows.push({
         values: [
-          p.target.partition,
+          target.partition,
           offset,
           last,
           b.recordCount,
@@ -220,9 +248,72 @@ function assignOffsets(
       list.push({ baseOffset: offset, lastOffset: last, bytes: view });
       offset = last + 1n;
     }
-    next.set(p.target, offset);
+    next.set(target, offset);
   }
-  for (const [t, offset] of next) lane.tentative.set(t, { next: offset, owner: txn });
+  for (const [t, offset] of next) {
+    lane.tentative.set(t, { next: offset, owner: txn, producers: overlays.get(t) ?? lane.tentative.get(t)?.producers });
+  }
+}
+
+/**
+ * The producer checks of one append whose first batch would get `offset`: null when it is to
+ * be written (its producer changes are then in this transaction's overlay of the partition),
+ * else its decided outcome. Batches without a producer id cost one comparison each.
+ */
+function checkProducers(
+  lane: TransactionLane,
+  target: CommitTarget,
+  p: PendingAppend,
+  offset: bigint,
+  overlays: Map<CommitTarget, ProducerOverlay>,
+): Outcome | null {
+  let any = false;
+  for (const b of p.batches) if (b.producerId >= 0n || b.isControl) any = true;
+  if (!any) return null;
+  let overlay = overlays.get(target);
+  if (!overlay) {
+    overlay = new ProducerOverlay(lane.tentative.get(target)?.producers, target.producerState);
+    overlays.set(target, overlay);
+  }
+  // Batches of one append are checked in order, each against the state the previous one left.
+  const changed = new Map<bigint, ProducerEntry>();
+  const aborted: { producerId: bigint; firstOffset: bigint; lastOffset: bigint }[] = [];
+  let at = offset;
+  for (const b of p.batches) {
+    const first = at;
+    at += BigInt(b.lastOffsetDelta) + 1n;
+    if (b.producerId < 0n && !b.isControl) continue;
+    const entry = changed.get(b.producerId) ?? overlay.get(b.producerId);
+    const check = checkBatch(entry, b, p.options.marker);
+    if (check.kind === 'error') return check.error;
+    if (check.kind === 'duplicate') {
+      return { baseOffset: check.meta.firstOffset, logAppendTimeMs: -1n, logStartOffset: target.logStartOffset(), duplicate: true };
+    }
+    changed.set(
+      b.producerId,
+      b.isControl ? appendMarker(entry, b, p.options.marker!, first, aborted) : appendBatch(entry, b, first, at - 1n),
+    );
+  }
+  for (const [id, e] of changed) overlay.entries.set(id, e);
+  for (const a of aborted) overlay.aborted.push(a);
+  return null;
+}
+
+/** Step 4: the aborted transactions of this transaction's abort markers, in the shard's txn_aborted table. */
+async function recordAbortedTransactions(conn: LogConnection, overlays: Map<CommitTarget, ProducerOverlay>): Promise<void> {
+  const values: (string | number)[] = [];
+  let n = 0;
+  for (const [t, o] of overlays) {
+    for (const a of o.aborted) {
+      values.push(t.topicId, t.partition, a.producerId.toString(), a.firstOffset.toString(), a.lastOffset.toString());
+      n++;
+    }
+  }
+  if (n === 0) return;
+  await conn.queryConn.query(
+    `INSERT INTO txn_aborted (topic_id, partition_id, producer_id, first_offset, last_offset) VALUES ${new Array(n).fill('(?, ?, ?, ?, ?)').join(', ')}`,
+    values,
+  );
 }
 
 /** Step 6 after COMMIT: stats, partitions advanced (tail cache, high watermark), appends resolved. */
@@ -230,9 +321,10 @@ function settleCommitted(
   lane: TransactionLane,
   txn: Txn,
   group: PendingAppend[],
-  results: AppendResult[],
+  results: Outcome[],
   rowsByTable: Map<string, Row[]>,
   cached: Map<CommitTarget, CachedBatch[]>,
+  overlays: Map<CommitTarget, ProducerOverlay>,
 ): void {
   const stats = lane.stats;
   stats.transactions++;
@@ -242,8 +334,12 @@ function settleCommitted(
     stats.batches += rows.length;
     for (const r of rows) stats.bytes += r.bytes;
   }
-  for (const [target, offset] of txn.next) target.committed(offset, cached.get(target) ?? []);
-  group.forEach((p, i) => p.resolve(results[i]!));
+  for (const [target, offset] of txn.next) target.committed(offset, cached.get(target) ?? [], overlays.get(target));
+  group.forEach((p, i) => {
+    const r = results[i]!;
+    if (r instanceof KafkaError) p.reject(r);
+    else p.resolve(r);
+  });
 }
 
 /**

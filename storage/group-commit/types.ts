@@ -1,6 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { BatchInfo } from '../../codec/records/batch-header.js';
+import type { PartitionProducerState, ProducerOverlay } from '../producer-state.js';
 import type { CachedBatch } from '../tail-cache.js';
 import type { AppendOptions, AppendResult } from '../types.js';
 
@@ -18,8 +19,10 @@ export interface CommitTarget {
   reload(conn: Pick<Connection, 'query'>): Promise<void>;
   markNeedsReload(): void;
   markDeleted(): void;
-  /** Called after COMMIT with the new next offset and the committed batches (in order). */
-  committed(nextOffset: bigint, batches: CachedBatch[]): void;
+  /** Committed producer state (idempotence, transactions), checked at offset assignment. */
+  readonly producerState: PartitionProducerState;
+  /** Called after COMMIT with the new next offset, the committed batches (in order) and the producer changes. */
+  committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined): void;
 }
 
 export interface PendingAppend {

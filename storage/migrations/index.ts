@@ -2,6 +2,7 @@ import type { Migration } from './types.js';
 import { migration as m0001 } from './0001-metadata.js';
 import { migration as m0002 } from './0002-shard.js';
 import { migration as m0003 } from './0003-group-offsets.js';
+import { migration as m0010 } from './0010-producer-state.js';
 
 export type { Migration } from './types.js';
 export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   m0001,
   m0002,
   m0003,
+  m0010,
 ];
