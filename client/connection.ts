@@ -5,7 +5,7 @@
  * clean errors on close, timeout and oversized frames. `requestRaw` hands back the raw
  * response frame for callers that decode (or skip) it themselves.
  */
-import { connect, type Socket } from 'node:net';
+import { connect, type OnReadOpts, type Socket } from 'node:net';
 import { decodeResponseFrame, encodeRequestFrame } from '../codec/client.js';
 import type { ApiMessages } from '../codec/generated/registry.js';
 import { FrameSplitter } from './frames.js';
@@ -67,33 +67,14 @@ export class KafkaConnection {
     });
   }
 
-  static open(options: ConnectionOptions): Promise<KafkaConnection> {
-    const host = options.host ?? '127.0.0.1';
-    const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  static async open(options: ConnectionOptions): Promise<KafkaConnection> {
     const resolved = {
       clientId: options.clientId === undefined ? 'kafka-mysql-client' : options.clientId,
-      connectTimeoutMs,
+      connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     };
-    return new Promise((resolve, reject) => {
-      const socket = connect({ host, port: options.port });
-      socket.setNoDelay(true);
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(new Error(`timed out connecting to ${host}:${options.port}`));
-      }, connectTimeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        resolve(new KafkaConnection(socket, resolved));
-      });
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        reject(err);
-      };
-      socket.once('error', onError);
-    });
+    return new KafkaConnection(await openSocket(options), resolved);
   }
 
   get isClosed(): boolean {
@@ -122,8 +103,11 @@ export class KafkaConnection {
     return this.sendFrame(id, encodeRequestFrame(apiKey, version, id, this.options.clientId, body));
   }
 
-  /** Writes an already encoded request frame whose correlation id is `correlationId`. */
-  sendFrame(correlationId: number, frame: Buffer): Promise<Buffer> {
+  /**
+   * Writes an already encoded request frame whose correlation id is `correlationId`; a frame
+   * given in pieces (e.g. a header around shared record bytes) is written corked, not joined.
+   */
+  sendFrame(correlationId: number, frame: Buffer | readonly Buffer[]): Promise<Buffer> {
     if (this.socket.destroyed) return Promise.reject(this.failure ?? new ConnectionClosedError());
     if (this.pending.has(correlationId)) return Promise.reject(new Error(`correlation id ${correlationId} already in flight`));
     return new Promise<Buffer>((resolve, reject) => {
@@ -136,17 +120,32 @@ export class KafkaConnection {
             }, ms)
           : undefined;
       this.pending.set(correlationId, { resolve, reject, timer });
-      this.socket.write(frame);
+      this.write(frame);
     });
   }
 
-  /** Writes arbitrary bytes, for hostile-input tests; no response is expected. */
-  sendRaw(bytes: Buffer): void {
-    this.socket.write(bytes);
+  /** Writes bytes that get no response: hostile-input tests, Produce with acks=0. */
+  sendRaw(bytes: Buffer | readonly Buffer[]): void {
+    this.write(bytes);
+  }
+
+  private write(bytes: Buffer | readonly Buffer[]): void {
+    if (Buffer.isBuffer(bytes)) {
+      this.socket.write(bytes);
+      return;
+    }
+    this.socket.cork();
+    for (const b of bytes) this.socket.write(b);
+    this.socket.uncork();
   }
 
   get inFlight(): number {
     return this.pending.size;
+  }
+
+  /** Half-closes our side (FIN); responses already on their way still arrive. */
+  end(): void {
+    this.socket.end();
   }
 
   close(): void {
@@ -184,4 +183,36 @@ export class KafkaConnection {
     }
     this.pending.clear();
   }
+}
+
+export interface SocketOptions {
+  host?: string;
+  port: number;
+  connectTimeoutMs?: number;
+  /** Node's `onread`: reads land in the caller's buffer (streaming parsers). */
+  onread?: OnReadOpts;
+}
+
+/** A connected TCP socket (no Nagle), or the connect error; fails after connectTimeoutMs (5 s). */
+export function openSocket(options: SocketOptions): Promise<Socket> {
+  const host = options.host ?? '127.0.0.1';
+  const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port: options.port, ...(options.onread ? { onread: options.onread } : {}) });
+    socket.setNoDelay(true);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`timed out connecting to ${host}:${options.port}`));
+    }, connectTimeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
 }

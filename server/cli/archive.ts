@@ -1,11 +1,10 @@
 import { resolve } from 'node:path';
-import { ErrorCode } from '../../codec/error-codes.js';
+import { KafkaResponseError } from '../../client/errors.js';
 import { ATTRIBUTES, BASE_OFFSET, BASE_SEQUENCE, CONTROL_FLAG, PARTITION_LEADER_EPOCH, PRODUCER_EPOCH, PRODUCER_ID, RECORDS_COUNT, TRANSACTIONAL_FLAG } from '../../codec/records/batch-header.js';
 import { writeBatchCrc } from '../../codec/records/crc32c.js';
 import { readArchiveDir, readArchiveTables, type ArchivedBatch } from '../../storage/archive.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
-import { bootstrapFrom, configFrom, output, splitHostPort, table, withAdmin } from './common.js';
-import { RawConnection } from './raw-client.js';
+import { configFrom, output, table, withAdmin } from './common.js';
 
 /**
  * `kafka-mysql archive restore`: reads a topic's archived batches (archive table or files)
@@ -32,57 +31,49 @@ export async function archiveCommand(argv: string[]): Promise<void> {
   if (from !== 'table' && from !== 'file') throw new UsageError(`--from must be table or file, got '${from}'`);
   const config = configFrom(args);
 
-  const partitionCount = await withAdmin(args, async (admin) => {
-    const md = await admin.fetchTopicMetadata({ topics: [toTopic] }).catch(() => null);
-    const t = md?.topics.find((x) => x.name === toTopic);
-    if (!t) throw new CommandError(`target topic ${toTopic} does not exist (create it first)`);
-    return t.partitions.length;
-  });
-
-  const { host, port } = splitHostPort(bootstrapFrom(args));
-  const conn = await RawConnection.open(host, port).catch((err: Error) => {
-    throw new CommandError(`cannot connect to ${host}:${port}: ${err.message}`);
-  });
-  const stats = new Map<number, { batches: number; records: number; bytes: number }>();
-  const inFlight: Promise<void>[] = [];
-  try {
-    const send = async (b: ArchivedBatch) => {
-      if (b.partition >= partitionCount) throw new CommandError(`${toTopic} has ${partitionCount} partitions; the archive has partition ${b.partition}`);
-      const batch = Buffer.from(b.payload);
-      const attributes = batch.readInt16BE(ATTRIBUTES);
-      if (attributes & CONTROL_FLAG) return;
-      batch.writeBigInt64BE(0n, BASE_OFFSET);
-      batch.writeInt32BE(-1, PARTITION_LEADER_EPOCH);
-      batch.writeInt16BE(attributes & ~TRANSACTIONAL_FLAG, ATTRIBUTES);
-      batch.writeBigInt64BE(-1n, PRODUCER_ID);
-      batch.writeInt16BE(-1, PRODUCER_EPOCH);
-      batch.writeInt32BE(-1, BASE_SEQUENCE);
-      writeBatchCrc(batch);
-      const response = await conn.request(0, 7, {
-        transactionalId: null,
-        acks: -1,
-        timeoutMs: 30_000,
-        topicData: [{ name: toTopic, partitionData: [{ index: b.partition, records: batch }] }],
-      });
-      const code = response.responses[0]?.partitionResponses[0]?.errorCode ?? -1;
-      if (code !== ErrorCode.NONE) {
-        const name = Object.entries(ErrorCode).find(([, c]) => c === code)?.[0] ?? String(code);
-        throw new CommandError(`producing to ${toTopic}/${b.partition} failed: ${name}`);
+  // Produce with acks=all may wait on MySQL: a longer request timeout than the admin calls'.
+  const stats = await withAdmin(
+    args,
+    async (admin) => {
+      const md = await admin.fetchTopicMetadata([toTopic]).catch(() => null);
+      const t = md?.find((x) => x.name === toTopic);
+      if (!t) throw new CommandError(`target topic ${toTopic} does not exist (create it first)`);
+      const partitionCount = t.partitions.length;
+      const stats = new Map<number, { batches: number; records: number; bytes: number }>();
+      const inFlight: Promise<void>[] = [];
+      const send = async (b: ArchivedBatch) => {
+        if (b.partition >= partitionCount) throw new CommandError(`${toTopic} has ${partitionCount} partitions; the archive has partition ${b.partition}`);
+        const batch = Buffer.from(b.payload);
+        const attributes = batch.readInt16BE(ATTRIBUTES);
+        if (attributes & CONTROL_FLAG) return;
+        batch.writeBigInt64BE(0n, BASE_OFFSET);
+        batch.writeInt32BE(-1, PARTITION_LEADER_EPOCH);
+        batch.writeInt16BE(attributes & ~TRANSACTIONAL_FLAG, ATTRIBUTES);
+        batch.writeBigInt64BE(-1n, PRODUCER_ID);
+        batch.writeInt16BE(-1, PRODUCER_EPOCH);
+        batch.writeInt32BE(-1, BASE_SEQUENCE);
+        writeBatchCrc(batch);
+        try {
+          await admin.produce(toTopic, b.partition, batch);
+        } catch (err) {
+          if (err instanceof KafkaResponseError) throw new CommandError(`producing to ${toTopic}/${b.partition} failed: ${err.type}`);
+          throw err;
+        }
+        const s = stats.get(b.partition) ?? { batches: 0, records: 0, bytes: 0 };
+        s.batches++;
+        s.records += batch.readInt32BE(RECORDS_COUNT);
+        s.bytes += batch.length;
+        stats.set(b.partition, s);
+      };
+      for await (const b of sourceOf(from, topic, args.get('--dir'), args.get('--topic-id'), config)) {
+        inFlight.push(send(b));
+        if (inFlight.length >= WINDOW) await Promise.all(inFlight.splice(0));
       }
-      const s = stats.get(b.partition) ?? { batches: 0, records: 0, bytes: 0 };
-      s.batches++;
-      s.records += batch.readInt32BE(RECORDS_COUNT);
-      s.bytes += batch.length;
-      stats.set(b.partition, s);
-    };
-    for await (const b of sourceOf(from, topic, args.get('--dir'), args.get('--topic-id'), config)) {
-      inFlight.push(send(b));
-      if (inFlight.length >= WINDOW) await Promise.all(inFlight.splice(0));
-    }
-    await Promise.all(inFlight.splice(0));
-  } finally {
-    conn.close();
-  }
+      await Promise.all(inFlight.splice(0));
+      return stats;
+    },
+    { requestTimeoutMs: 60_000 },
+  );
   const partitions = [...stats.entries()].sort((a, b) => a[0] - b[0]).map(([partition, s]) => ({ partition, ...s }));
   const total = partitions.reduce((acc, p) => ({ batches: acc.batches + p.batches, records: acc.records + p.records, bytes: acc.bytes + p.bytes }), { batches: 0, records: 0, bytes: 0 });
   output(args, { topic, from, toTopic, ...total, partitions }, () => {

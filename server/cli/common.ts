@@ -1,11 +1,12 @@
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { KafkaAdmin } from '../../client/admin.js';
+import type { BrokerAddress } from '../../client/cluster.js';
 import { loadConfig, type BrokerConfig } from '../config/index.js';
 import { parsePairs, type ParsedArgs, UsageError } from './args.js';
 
 /**
  * What every CLI command shares: configuration loading (the same as `start`: --config FILE,
  * KAFKA_MYSQL_* environment, --set KEY=VALUE), the bootstrap server (--bootstrap-server, else
- * the configured advertised listener), a kafkajs admin client, and output (text or --json).
+ * the configured advertised listener), an admin client (client/admin.ts), and output (text or --json).
  */
 export function configFrom(args: ParsedArgs): BrokerConfig {
   return loadConfig({ file: args.get('--config') ?? null, overrides: parsePairs(args.all('--set'), '--set') });
@@ -19,41 +20,40 @@ export function bootstrapFrom(args: ParsedArgs): string {
   return `${host}:${config.advertised.port}`;
 }
 
-export function splitHostPort(bootstrap: string): { host: string; port: number } {
-  const first = bootstrap.split(',')[0]!.trim();
-  const at = first.lastIndexOf(':');
-  const port = Number(first.slice(at + 1));
-  if (at <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad --bootstrap-server '${bootstrap}' (expected HOST:PORT)`);
-  return { host: first.slice(0, at).replace(/^\[|\]$/g, ''), port };
-}
-
-export function kafkaFrom(args: ParsedArgs): Kafka {
-  const brokers = bootstrapFrom(args)
+/** `HOST:PORT[,HOST:PORT...]` into addresses; UsageError when one is malformed. */
+export function bootstrapAddresses(bootstrap: string): BrokerAddress[] {
+  const entries = bootstrap
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  return new Kafka({
-    clientId: 'kafka-mysql-cli',
-    brokers,
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 5000,
-    requestTimeout: 30000,
-    retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+  if (entries.length === 0) throw new UsageError(`bad --bootstrap-server '${bootstrap}' (expected HOST:PORT)`);
+  return entries.map((entry) => {
+    const at = entry.lastIndexOf(':');
+    const port = Number(entry.slice(at + 1));
+    if (at <= 0 || !Number.isInteger(port) || port <= 0 || port > 65535) throw new UsageError(`bad --bootstrap-server '${bootstrap}' (expected HOST:PORT)`);
+    return { host: entry.slice(0, at).replace(/^\[|\]$/g, ''), port };
   });
 }
 
-/** Runs `fn` with a connected admin client, always disconnecting. */
-export async function withAdmin<T>(args: ParsedArgs, fn: (admin: Admin) => Promise<T>): Promise<T> {
-  const admin = kafkaFrom(args).admin();
+/** Runs `fn` with a connected admin client, always closing it. */
+export async function withAdmin<T>(args: ParsedArgs, fn: (admin: KafkaAdmin) => Promise<T>, options: { requestTimeoutMs?: number } = {}): Promise<T> {
+  const bootstrap = bootstrapFrom(args);
+  let admin: KafkaAdmin;
   try {
-    await admin.connect();
+    admin = await KafkaAdmin.connect({
+      bootstrap: bootstrapAddresses(bootstrap),
+      clientId: 'kafka-mysql-cli',
+      connectTimeoutMs: 5000,
+      requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    });
   } catch (err) {
-    throw new ConnectError(`cannot connect to ${bootstrapFrom(args)}: ${(err as Error).message}`);
+    if (err instanceof UsageError) throw err;
+    throw new ConnectError(`cannot connect to ${bootstrap}: ${(err as Error).message}`);
   }
   try {
     return await fn(admin);
   } finally {
-    await admin.disconnect().catch(() => undefined);
+    admin.close();
   }
 }
 
@@ -77,9 +77,9 @@ export function table(headers: string[], rows: Array<Array<string | number | big
   return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')).join('\n');
 }
 
-/** Kafka errors from kafkajs carry `type` (e.g. INVALID_PARTITIONS); show it with the message. */
+/** Kafka errors (client/errors.ts) carry `type` (e.g. INVALID_PARTITIONS); show it with the message. */
 export function describeKafkaError(err: unknown): string {
-  const e = err as { type?: string; message?: string; errors?: unknown[] };
+  const e = err as { type?: string; message?: string };
   const base = e.type && e.message && !e.message.includes(e.type) ? `${e.type}: ${e.message}` : (e.message ?? String(err));
   return base;
 }

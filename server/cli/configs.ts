@@ -1,17 +1,11 @@
-import kafkajs from 'kafkajs';
-import { ErrorCode } from '../../codec/error-codes.js';
+import { ConfigResourceType, type ConfigChange } from '../../client/admin.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
-import { bootstrapFrom, describeKafkaError, output, splitHostPort, table, withAdmin } from './common.js';
-import { RawConnection } from './raw-client.js';
-
-// kafkajs is CommonJS and ConfigResourceTypes is not one of the names Node can import from it directly.
-const { ConfigResourceTypes } = kafkajs;
+import { describeKafkaError, output, table, withAdmin } from './common.js';
 
 /**
- * `kafka-mysql configs describe|alter`, in the spirit of kafka-configs.sh. describe goes
- * through kafkajs admin (DescribeConfigs with synonyms); alter sends IncrementalAlterConfigs
- * (SET for --add-config, DELETE for --delete-config) on its own connection, since kafkajs only
- * has the legacy replace-everything AlterConfigs.
+ * `kafka-mysql configs describe|alter`, in the spirit of kafka-configs.sh, over client/admin.ts:
+ * describe sends DescribeConfigs with synonyms; alter sends IncrementalAlterConfigs (SET for
+ * --add-config, DELETE for --delete-config), so keys not named stay as they are.
  */
 export const CONFIGS_USAGE = `configs describe (--topic T | --broker ID) [--all]      explicit configs, or every config with its source (--all)
   configs alter --topic T [--add-config K=V[,K2=V2]] [--delete-config K[,K2]] [--validate-only]
@@ -36,25 +30,22 @@ export async function configsCommand(argv: string[]): Promise<void> {
         const topic = args.get('--topic');
         const broker = args.get('--broker');
         if ((topic === undefined) === (broker === undefined)) throw new UsageError('give exactly one of --topic or --broker');
-        const resource = topic !== undefined ? { type: ConfigResourceTypes.TOPIC, name: topic } : { type: ConfigResourceTypes.BROKER, name: broker! };
+        const resource = topic !== undefined ? { type: ConfigResourceType.TOPIC, name: topic } : { type: ConfigResourceType.BROKER, name: broker! };
         let described;
         try {
-          described = await admin.describeConfigs({ includeSynonyms: true, resources: [resource] });
+          described = await admin.describeConfigs(resource, true);
         } catch (err) {
           throw new CommandError(describeKafkaError(err));
         }
-        const r = described.resources[0];
-        if (!r) throw new CommandError('empty DescribeConfigs response');
-        if (r.errorCode !== 0) throw new CommandError(`${r.errorMessage ?? `error code ${r.errorCode}`}`);
-        const entries = r.configEntries
+        const entries = described
           .filter((c) => args.has('--all') || !c.isDefault)
           .map((c) => ({
-            name: c.configName,
-            value: c.configValue,
-            source: SOURCES[c.configSource] ?? String(c.configSource),
+            name: c.name,
+            value: c.value,
+            source: SOURCES[c.source] ?? String(c.source),
             readOnly: c.readOnly,
             sensitive: c.isSensitive,
-            synonyms: (c.configSynonyms ?? []).map((s) => ({ name: s.configName, value: s.configValue, source: SOURCES[s.configSource] ?? String(s.configSource) })),
+            synonyms: c.synonyms.map((s) => ({ name: s.name, value: s.value, source: SOURCES[s.source] ?? String(s.source) })),
           }))
           .sort((a, b) => a.name.localeCompare(b.name));
         output(args, { resource: resource.name, type: topic !== undefined ? 'topic' : 'broker', configs: entries }, () =>
@@ -71,7 +62,7 @@ export async function configsCommand(argv: string[]): Promise<void> {
       const set = args.all('--add-config').flatMap(splitConfigList);
       const del = args.all('--delete-config').flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
       if (set.length === 0 && del.length === 0) throw new UsageError('nothing to alter: give --add-config and/or --delete-config');
-      const configs = [
+      const configs: ConfigChange[] = [
         ...set.map((pair) => {
           const eq = pair.indexOf('=');
           if (eq <= 0) throw new UsageError(`--add-config expects KEY=VALUE, got '${pair}'`);
@@ -81,30 +72,16 @@ export async function configsCommand(argv: string[]): Promise<void> {
         }),
         ...del.map((name) => ({ name, configOperation: 1, value: null })),
       ];
-      const { host, port } = splitHostPort(bootstrapFrom(args));
-      let conn: RawConnection;
-      try {
-        conn = await RawConnection.open(host, port);
-      } catch (err) {
-        throw new CommandError(`cannot connect to ${host}:${port}: ${(err as Error).message}`);
-      }
-      try {
-        const response = await conn.request(44, 0, {
-          validateOnly: args.has('--validate-only'),
-          resources: [{ resourceType: ConfigResourceTypes.TOPIC, resourceName: topic, configs }],
-        });
-        const r = response.responses[0];
-        if (!r || r.errorCode !== ErrorCode.NONE) {
-          const name = Object.entries(ErrorCode).find(([, code]) => code === r?.errorCode)?.[0] ?? String(r?.errorCode);
-          throw new CommandError(`cannot alter configs of ${topic}: ${name}${r?.errorMessage ? `: ${r.errorMessage}` : ''}`);
+      return withAdmin(args, async (admin) => {
+        try {
+          await admin.incrementalAlterConfigs({ type: ConfigResourceType.TOPIC, name: topic }, configs, args.has('--validate-only'));
+        } catch (err) {
+          throw new CommandError(`cannot alter configs of ${topic}: ${describeKafkaError(err)}`);
         }
-      } finally {
-        conn.close();
-      }
-      output(args, { topic, set: Object.fromEntries(configs.filter((c) => c.configOperation === 0).map((c) => [c.name, c.value])), deleted: del, validateOnly: args.has('--validate-only') }, () =>
-        `${args.has('--validate-only') ? 'Validated' : 'Completed'} updating config for topic ${topic}.`,
-      );
-      return;
+        output(args, { topic, set: Object.fromEntries(configs.filter((c) => c.configOperation === 0).map((c) => [c.name, c.value])), deleted: del, validateOnly: args.has('--validate-only') }, () =>
+          `${args.has('--validate-only') ? 'Validated' : 'Completed'} updating config for topic ${topic}.`,
+        );
+      });
     }
     default:
       throw new UsageError(`unknown configs command '${sub ?? ''}'\nusage: kafka-mysql ${CONFIGS_USAGE}`);

@@ -1,10 +1,10 @@
-import { AssignerProtocol, type Admin } from 'kafkajs';
+import type { KafkaAdmin } from '../../client/admin.js';
 import { CommandError, parseArgs, parseInteger, UsageError, type ParsedArgs } from './args.js';
 import { describeKafkaError, output, table, withAdmin } from './common.js';
 
 /**
  * `kafka-mysql groups list|describe|reset-offsets|delete`, in the spirit of
- * kafka-consumer-groups.sh, over kafkajs admin. reset-offsets previews unless --execute and,
+ * kafka-consumer-groups.sh, over client/admin.ts. reset-offsets previews unless --execute and,
  * like Kafka's tool, is refused while the group has members (state other than Empty/Dead).
  * Targets are clamped to [log start, high watermark], as Kafka's tool does.
  */
@@ -25,7 +25,7 @@ export async function groupsCommand(argv: string[]): Promise<void> {
   switch (sub) {
     case 'list':
       return withAdmin(args, async (admin) => {
-        const { groups } = await admin.listGroups();
+        const groups = await admin.listGroups();
         const ids = groups.map((g) => g.groupId).sort();
         output(args, { groups: groups.sort((a, b) => a.groupId.localeCompare(b.groupId)) }, () => ids.join('\n'));
       });
@@ -46,13 +46,14 @@ export async function groupsCommand(argv: string[]): Promise<void> {
       return withAdmin(args, async (admin) => {
         const groups = args.all('--group');
         if (groups.length === 0) throw new UsageError('--group is required');
+        let results;
         try {
-          await admin.deleteGroups(groups);
+          results = await admin.deleteGroups(groups);
         } catch (err) {
-          const results = (err as { groups?: Array<{ groupId: string; error?: { message?: string; type?: string } }> }).groups;
-          const detail = results?.filter((g) => g.error).map((g) => `${g.groupId}: ${g.error?.type ?? ''} ${g.error?.message ?? ''}`.trim());
-          throw new CommandError(`cannot delete: ${detail && detail.length > 0 ? detail.join('; ') : describeKafkaError(err)}`);
+          throw new CommandError(`cannot delete: ${describeKafkaError(err)}`);
         }
+        const failed = results.filter((r) => r.error !== null).map((r) => `${r.groupId}: ${r.error!.type} ${r.error!.message}`);
+        if (failed.length > 0) throw new CommandError(`cannot delete: ${failed.join('; ')}`);
         output(args, { deleted: groups }, () => groups.map((g) => `Deleted group ${g}.`).join('\n'));
       });
     default:
@@ -71,32 +72,29 @@ interface OffsetRow {
   clientId: string | null;
 }
 
-async function describeGroup(admin: Admin, groupId: string) {
-  const { groups } = await admin.describeGroups([groupId]);
-  const g = groups[0];
-  if (!g) throw new CommandError(`cannot describe group ${groupId}`);
+async function describeGroup(admin: KafkaAdmin, groupId: string) {
+  const g = await admin.describeGroup(groupId);
   if (g.state === 'Dead') throw new CommandError(`group ${groupId} does not exist`);
   const owners = new Map<string, { memberId: string; clientHost: string; clientId: string }>();
   for (const m of g.members) {
-    const assignment = m.memberAssignment && m.memberAssignment.length > 0 ? AssignerProtocol.MemberAssignment.decode(m.memberAssignment) : null;
-    for (const [topic, partitions] of Object.entries(assignment?.assignment ?? {})) {
+    for (const { topic, partitions } of m.assignment?.assignedPartitions ?? []) {
       for (const p of partitions) owners.set(`${topic}:${p}`, m);
     }
   }
-  const committed = await admin.fetchOffsets({ groupId });
+  const committed = await admin.fetchOffsets(groupId);
   const offsets: OffsetRow[] = [];
   for (const t of committed.sort((a, b) => a.topic.localeCompare(b.topic))) {
     const ends = await admin.fetchTopicOffsets(t.topic);
     for (const p of t.partitions.sort((a, b) => a.partition - b.partition)) {
-      const end = ends.find((e) => e.partition === p.partition)?.high ?? '-1';
-      const current = Number(p.offset) >= 0 ? p.offset : null;
+      const end = ends.find((e) => e.partition === p.partition)?.high ?? -1n;
+      const current = p.offset >= 0n ? p.offset : null;
       const owner = owners.get(`${t.topic}:${p.partition}`);
       offsets.push({
         topic: t.topic,
         partition: p.partition,
-        currentOffset: current,
-        logEndOffset: end,
-        lag: current === null ? null : String(BigInt(end) - BigInt(current)),
+        currentOffset: current === null ? null : String(current),
+        logEndOffset: String(end),
+        lag: current === null ? null : String(end - current),
         consumerId: owner?.memberId ?? null,
         host: owner?.clientHost ?? null,
         clientId: owner?.clientId ?? null,
@@ -106,7 +104,7 @@ async function describeGroup(admin: Admin, groupId: string) {
   return { group: groupId, state: g.state, protocol: g.protocol, members: g.members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost })), offsets };
 }
 
-async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
+async function resetOffsets(admin: KafkaAdmin, args: ParsedArgs): Promise<void> {
   const groupId = single(args.all('--group'));
   const modes = ['--to-earliest', '--to-latest', '--to-datetime', '--to-offset', '--shift-by'].filter((m) => args.has(m));
   if (modes.length !== 1) throw new UsageError('give exactly one of --to-earliest, --to-latest, --to-datetime, --to-offset, --shift-by');
@@ -114,18 +112,17 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
   const execute = args.has('--execute');
   if (args.has('--all-topics') === args.all('--topic').length > 0) throw new UsageError('give --topic (one or more) or --all-topics');
 
-  const { groups } = await admin.describeGroups([groupId]);
-  const state = groups[0]?.state ?? 'Dead';
+  const { state } = await admin.describeGroup(groupId);
   if (state !== 'Empty' && state !== 'Dead') {
     throw new CommandError(`Assignments can only be reset if the group '${groupId}' is inactive, but the current state is ${state}.`);
   }
-  const committed = await admin.fetchOffsets({ groupId });
+  const committed = await admin.fetchOffsets(groupId);
   const current = new Map<string, bigint>();
-  for (const t of committed) for (const p of t.partitions) if (Number(p.offset) >= 0) current.set(`${t.topic}:${p.partition}`, BigInt(p.offset));
+  for (const t of committed) for (const p of t.partitions) if (p.offset >= 0n) current.set(`${t.topic}:${p.partition}`, p.offset);
 
   // Which partitions.
   const targets: Array<{ topic: string; partitions: number[] | null }> = args.has('--all-topics')
-    ? committed.filter((t) => t.partitions.some((p) => Number(p.offset) >= 0)).map((t) => ({ topic: t.topic, partitions: t.partitions.filter((p) => Number(p.offset) >= 0).map((p) => p.partition) }))
+    ? committed.filter((t) => t.partitions.some((p) => p.offset >= 0n)).map((t) => ({ topic: t.topic, partitions: t.partitions.filter((p) => p.offset >= 0n).map((p) => p.partition) }))
     : args.all('--topic').map((spec) => {
         const colon = spec.indexOf(':');
         if (colon < 0) return { topic: spec, partitions: null };
@@ -137,7 +134,7 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
     if (!known.has(target.topic)) throw new CommandError(`unknown topic ${target.topic}`);
     const ends = await admin.fetchTopicOffsets(target.topic);
     const partitions = target.partitions ?? ends.map((e) => e.partition).sort((a, b) => a - b);
-    let byTime: Array<{ partition: number; offset: string }> | null = null;
+    let byTime: Array<{ partition: number; offset: bigint }> | null = null;
     if (mode === '--to-datetime') {
       const ts = Date.parse(args.get('--to-datetime')!);
       if (Number.isNaN(ts)) throw new UsageError(`--to-datetime expects an ISO-8601 date, got '${args.get('--to-datetime')}'`);
@@ -146,8 +143,7 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
     for (const partition of partitions) {
       const e = ends.find((x) => x.partition === partition);
       if (!e) throw new CommandError(`topic ${target.topic} has no partition ${partition}`);
-      const low = BigInt(e.low);
-      const high = BigInt(e.high);
+      const { low, high } = e;
       const cur = current.get(`${target.topic}:${partition}`) ?? null;
       let next: bigint;
       switch (mode) {
@@ -159,7 +155,7 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
           break;
         case '--to-datetime': {
           const found = byTime!.find((x) => x.partition === partition);
-          next = found && BigInt(found.offset) >= 0n ? BigInt(found.offset) : high;
+          next = found && found.offset >= 0n ? found.offset : high;
           break;
         }
         case '--to-offset':
@@ -174,11 +170,11 @@ async function resetOffsets(admin: Admin, args: ParsedArgs): Promise<void> {
     }
   }
   if (execute) {
-    const byTopic = new Map<string, Array<{ partition: number; offset: string }>>();
-    for (const p of plan) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: p.newOffset }]);
+    const byTopic = new Map<string, Array<{ partition: number; offset: bigint }>>();
+    for (const p of plan) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), { partition: p.partition, offset: BigInt(p.newOffset) }]);
     for (const [topic, partitions] of byTopic) {
       try {
-        await admin.setOffsets({ groupId, topic, partitions });
+        await admin.commitOffsets(groupId, topic, partitions);
       } catch (err) {
         throw new CommandError(`cannot reset offsets of ${groupId} on ${topic}: ${describeKafkaError(err)}`);
       }

@@ -1,14 +1,11 @@
-import kafkajs from 'kafkajs';
+import { ConfigResourceType } from '../../client/admin.js';
 import { validateTopicConfig } from '../config/index.js';
 import { CommandError, parseArgs, parseInteger, parsePairs, UsageError } from './args.js';
 import { describeKafkaError, output, table, withAdmin } from './common.js';
 
-// kafkajs is CommonJS and ConfigResourceTypes is not one of the names Node can import from it directly.
-const { ConfigResourceTypes } = kafkajs;
-
 /**
  * `kafka-mysql topics list|describe|create|delete|alter`, in the spirit of kafka-topics.sh,
- * over the Kafka protocol (kafkajs admin).
+ * over the Kafka protocol (client/admin.ts).
  */
 export const TOPICS_USAGE = `topics list [--include-internal]
   topics describe [--topic T ...]            partitions, leaders, log start and end offsets, explicit configs
@@ -33,16 +30,14 @@ export async function topicsCommand(argv: string[]): Promise<void> {
       return withAdmin(args, async (admin) => {
         const names = args.all('--topic');
         const wanted = names.length > 0 ? names : (await admin.listTopics()).sort();
-        const metadata = await admin.fetchTopicMetadata({ topics: wanted }).catch((err: unknown) => {
+        const metadata = await admin.fetchTopicMetadata(wanted).catch((err: unknown) => {
           throw new CommandError(describeKafkaError(err));
         });
         const described: DescribedTopic[] = [];
-        for (const t of metadata.topics.sort((a, b) => a.name.localeCompare(b.name))) {
+        for (const t of metadata.sort((a, b) => a.name.localeCompare(b.name))) {
           const offsets = await admin.fetchTopicOffsets(t.name);
-          const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: ConfigResourceTypes.TOPIC, name: t.name }] });
-          const explicit = Object.fromEntries(
-            (configs.resources[0]?.configEntries ?? []).filter((c) => !c.isDefault).map((c) => [c.configName, c.configValue]),
-          );
+          const configs = await admin.describeConfigs({ type: ConfigResourceType.TOPIC, name: t.name }, false);
+          const explicit = Object.fromEntries(configs.filter((c) => !c.isDefault).map((c) => [c.name, c.value]));
           described.push({
             topic: t.name,
             partitionCount: t.partitions.length,
@@ -71,7 +66,7 @@ export async function topicsCommand(argv: string[]): Promise<void> {
         const numPartitions = args.get('--partitions') === undefined ? -1 : parseInteger(args.get('--partitions')!, '--partitions');
         const replicationFactor = args.get('--replication-factor') === undefined ? -1 : parseInteger(args.get('--replication-factor')!, '--replication-factor');
         const configs = parsePairs(args.all('--topic-config'), '--topic-config');
-        // The broker applies the same rules; checking here names the key (kafkajs drops the broker's message).
+        // The broker applies the same rules; checking here gives the same message whichever broker answers.
         for (const [key, value] of Object.entries(configs)) {
           try {
             validateTopicConfig(key, value);
@@ -81,13 +76,9 @@ export async function topicsCommand(argv: string[]): Promise<void> {
         }
         let created: boolean;
         try {
-          created = await admin.createTopics({
-            validateOnly: args.has('--validate-only'),
-            waitForLeaders: false,
-            topics: [{ topic, numPartitions, replicationFactor, configEntries: Object.entries(configs).map(([name, value]) => ({ name, value })) }],
-          });
+          created = await admin.createTopic({ name: topic, numPartitions, replicationFactor, configs }, args.has('--validate-only'));
         } catch (err) {
-          throw new CommandError(`cannot create topic ${topic}: ${createError(err)}`);
+          throw new CommandError(`cannot create topic ${topic}: ${describeKafkaError(err)}`);
         }
         if (!created && !args.has('--validate-only') && !args.has('--if-not-exists')) throw new CommandError(`topic ${topic} already exists`);
         const verb = args.has('--validate-only') ? 'valid' : created ? 'created' : 'exists';
@@ -103,7 +94,7 @@ export async function topicsCommand(argv: string[]): Promise<void> {
         const targets = topics.filter((t) => existing.has(t));
         if (targets.length > 0) {
           try {
-            await admin.deleteTopics({ topics: targets });
+            await admin.deleteTopics(targets);
           } catch (err) {
             throw new CommandError(`cannot delete: ${describeKafkaError(err)}`);
           }
@@ -115,9 +106,9 @@ export async function topicsCommand(argv: string[]): Promise<void> {
         const topic = single(args.all('--topic'));
         const count = parseInteger(args.need('--partitions'), '--partitions');
         try {
-          await admin.createPartitions({ validateOnly: args.has('--validate-only'), topicPartitions: [{ topic, count }] });
+          await admin.createPartitions(topic, count, args.has('--validate-only'));
         } catch (err) {
-          throw new CommandError(`cannot alter ${topic}: ${createError(err)}`);
+          throw new CommandError(`cannot alter ${topic}: ${describeKafkaError(err)}`);
         }
         output(args, { topic, partitions: count, validateOnly: args.has('--validate-only') }, () => `Topic ${topic} now has ${count} partitions${args.has('--validate-only') ? ' (validated only)' : ''}.`);
       });
@@ -129,18 +120,11 @@ export async function topicsCommand(argv: string[]): Promise<void> {
 interface DescribedTopic {
   topic: string;
   partitionCount: number;
-  configs: Record<string, string>;
-  partitions: Array<{ partition: number; leader: number; replicas: number[]; isr: number[]; logStartOffset: string | null; highWatermark: string | null }>;
+  configs: Record<string, string | null>;
+  partitions: Array<{ partition: number; leader: number; replicas: number[]; isr: number[]; logStartOffset: bigint | null; highWatermark: bigint | null }>;
 }
 
 function single(values: string[]): string {
   if (values.length !== 1) throw new UsageError('exactly one --topic is required');
   return values[0]!;
-}
-
-/** kafkajs wraps per-topic errors of CreateTopics/CreatePartitions in `errors`. */
-function createError(err: unknown): string {
-  const nested = (err as { errors?: unknown[] }).errors;
-  if (Array.isArray(nested) && nested.length > 0) return nested.map(describeKafkaError).join('; ');
-  return describeKafkaError(err);
 }
