@@ -104,9 +104,10 @@ describe('AlterConfigs and DescribeConfigs', () => {
       resources: [{ type: ConfigResourceTypes.TOPIC, name: 'a-configs', configNames: ['retention.ms', 'retention.bytes', 'retention.archive'] }],
     });
     const entries = Object.fromEntries(described.resources[0]!.configEntries.map((e) => [e.configName, e]));
-    // retention.ms falls back to the broker's log.retention.hours=48 (static broker config).
-    expect(entries['retention.ms']).toMatchObject({ configValue: String(48 * 3_600_000), configSource: 4 });
-    expect(entries['retention.ms']!.configSynonyms).toEqual([{ configName: 'log.retention.hours', configValue: '48', configSource: 4 }]);
+    // retention.ms falls back to the broker's log.retention.hours=48 (static broker config). As in
+    // Kafka, its synonyms start at log.retention.ms, which no level sets: none, source DEFAULT_CONFIG.
+    expect(entries['retention.ms']).toMatchObject({ configValue: String(48 * 3_600_000), configSource: 5 });
+    expect(entries['retention.ms']!.configSynonyms).toEqual([]);
     expect(entries['retention.bytes']).toMatchObject({ configValue: '1048576', isDefault: false, configSource: 1 });
     expect(entries['retention.bytes']!.configSynonyms.map((s) => [s.configName, s.configSource])).toEqual([
       ['retention.bytes', 1],
@@ -137,7 +138,7 @@ describe('AlterConfigs and DescribeConfigs', () => {
     expect(await topicConfigs('a-validate')).toEqual({ 'retention.ms': '5000' });
   });
 
-  it('refuses broker config changes with INVALID_REQUEST (static configuration)', async () => {
+  it('refuses read-only broker keys and broker loggers with INVALID_REQUEST (dynamic keys: dynamic-broker-configs.test.ts)', async () => {
     const response = await raw((c) =>
       c.request(33, 0, {
         validateOnly: false,
@@ -149,7 +150,7 @@ describe('AlterConfigs and DescribeConfigs', () => {
       }),
     );
     expect(response.responses.map((r) => r.errorCode)).toEqual([ErrorCode.INVALID_REQUEST, ErrorCode.NONE, ErrorCode.INVALID_REQUEST]);
-    expect(response.responses[0]!.errorMessage).toContain('static');
+    expect(response.responses[0]!.errorMessage).toBe('Cannot update these configs dynamically: Set(log.retention.hours)');
     await expect(
       admin.alterConfigs({ validateOnly: false, resources: [{ type: ConfigResourceTypes.BROKER, name: '0', configEntries: [{ name: 'num.partitions', value: '3' }] }] }),
     ).rejects.toMatchObject({ type: 'INVALID_REQUEST' });

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { SingleBrokerCluster } from './cluster/single-broker.js';
-import { ConfigError, type BrokerConfig } from './config/index.js';
+import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher, servedApisOf } from './dispatcher.js';
 import type { BrokerContext } from './handler-types.js';
@@ -72,12 +72,18 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   });
 
   const metrics = createBrokerMetrics();
+  // Dynamic broker configs in force before the first request, then re-read every broker.config.refresh.ms.
+  const dynamicConfigs = new DynamicBrokerConfigs(storage.brokerConfigs, config, logger);
+  await dynamicConfigs.refresh();
+  dynamicConfigs.start();
+
   const self = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
   const cluster = new SingleBrokerCluster(storage.clusterId, self);
   const registry = createHandlerRegistry();
   const context: BrokerContext = {
     config,
     logger,
+    dynamicConfigs,
     catalog: storage.catalog,
     logs: storage.logs,
     logDirs: storage.logDirs,
@@ -151,6 +157,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       logger.info({ inFlightAnswered }, 'connections drained');
       await http?.close();
       producerExpiry.shutdown();
+      await dynamicConfigs.stop();
       // Retention stops after its chunk.
       await retention.shutdown();
       await storage.close();

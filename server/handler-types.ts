@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { BrokerConfig } from './config/index.js';
+import type { BrokerConfig, DynamicBrokerConfigs } from './config/index.js';
 import type { LogDirs } from '../storage/services.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
@@ -14,6 +14,8 @@ import type { TransactionCoordinator } from './transactions/coordinator.js';
  */
 export interface BrokerContext {
   config: BrokerConfig;
+  /** Writes and re-reads the dynamic broker configs (AlterConfigs on a broker resource); null: the configuration is static. */
+  dynamicConfigs: DynamicBrokerConfigs | null;
   logger: Logger;
   catalog: TopicCatalog;
   logs: LogManager;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { MysqlBrokerConfigStore, type BrokerConfigStore } from './broker-configs.js';
 import { registerStorageInternals } from './internals.js';
 import { MysqlLogDirs } from './log-dirs.js';
 import { MysqlLogManager } from './log-manager.js';
@@ -17,6 +18,7 @@ import type { TopicCatalog } from './types.js';
 export type { StorageOptions } from './options.js';
 export type { CommitStats } from './group-commit.js';
 export type { OffsetStore } from './offset-store.js';
+export type { BrokerConfigStore } from './broker-configs.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
 export { startManagedMariadb, type ManagedMariadb, type ManagedMariadbOptions } from './managed-mariadb.js';
@@ -33,6 +35,8 @@ export interface Storage {
   offsets: OffsetStore;
   /** Per-shard stored sizes (DescribeLogDirs). */
   logDirs: LogDirs;
+  /** Dynamic broker configuration (metadata database). */
+  brokerConfigs: BrokerConfigStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
   clusterId: string;
   /** A new producer id (InitProducerId), unique across brokers sharing the metadata DB. */
@@ -73,6 +77,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       logs,
       offsets: new MysqlOffsetStore(shards.metadataPool),
       logDirs: new MysqlLogDirs(shards),
+      brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
       clusterId,
       allocateProducerId: () => allocateProducerId(shards.metadataPool),
       refreshLogStartOffsets: () => refreshLoadedLogStarts(shards, logs),

@@ -8,7 +8,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-export type ConfigSource = 'default' | 'file' | 'environment' | 'override';
+/** Where a value comes from: the static layers, then the dynamic ones (AlterConfigs on a broker resource). */
+export type ConfigSource = 'default' | 'file' | 'environment' | 'override' | 'dynamic-default' | 'dynamic-broker';
+
+/** The two dynamic levels, as Kafka names its DescribeConfigs sources. */
+export type DynamicLevel = 'dynamic-default' | 'dynamic-broker';
 
 export interface ListenerAddress {
   host: string;
@@ -17,14 +21,23 @@ export interface ListenerAddress {
 
 /**
  * The broker's effective configuration: defaults, then the properties file, then
- * environment variables (KAFKA_MYSQL_<KEY>), then explicit overrides (tests, CLI flags).
- * Values are validated once here, so the rest of the broker reads typed fields. Values arrive
- * with their ${file:...}/${env:...} placeholders resolved (loadConfig). Logged or inspected,
- * the object shows sensitive values masked (toJSON).
+ * environment variables (KAFKA_MYSQL_<KEY>), then explicit overrides (tests, CLI flags): the
+ * static layers. Above them, as in Kafka, the dynamic layers set through AlterConfigs on a
+ * broker resource: the cluster-wide default, then this broker's own (applyDynamic). Static
+ * values are validated once here, so the rest of the broker reads typed fields; the fields of
+ * dynamic keys are getters over the current values, so whoever reads them at each use sees a
+ * change at once (never keep a copy of a dynamic key's value). Values arrive with their
+ * ${file:...}/${env:...} placeholders resolved (loadConfig). Logged or inspected, the object
+ * shows sensitive values masked (toJSON).
  */
 export class BrokerConfig {
+  /** The static layers merged. */
   private readonly values = new Map<string, string | null>();
   private readonly sources = new Map<string, ConfigSource>();
+  private dynamicLayers: Record<DynamicLevel, ReadonlyMap<string, string>> = { 'dynamic-default': new Map(), 'dynamic-broker': new Map() };
+  /** The static layers with the dynamic ones on top (applyDynamic). */
+  private current = new Map<string, string | null>();
+  private currentSources = new Map<string, ConfigSource>();
 
   readonly brokerId: number;
   readonly listener: ListenerAddress;
@@ -34,13 +47,8 @@ export class BrokerConfig {
   readonly defaultReplicationFactor: number;
   readonly autoCreateTopics: boolean;
   readonly deleteTopicEnable: boolean;
-  readonly messageMaxBytes: number;
   readonly socketRequestMaxBytes: number;
-  /** Effective log.retention.ms (ms/minutes/hours resolved as Kafka does). */
-  readonly retentionMs: number;
-  readonly retentionBytes: number;
   readonly retentionCheckIntervalMs: number;
-  readonly orphanTableGraceMs: number;
   readonly mysqlUrl: string | null;
   readonly mysqlShards: string[];
   readonly mysqlDataDir: string;
@@ -66,6 +74,8 @@ export class BrokerConfig {
         this.sources.set(key, layer.source);
       }
     }
+    this.current = new Map(this.values);
+    this.currentSources = new Map(this.sources);
     this.brokerId = this.int('broker.id');
     this.listener = parseListener(this.string('listeners')!);
     const advertised = this.string('advertised.listeners');
@@ -75,12 +85,11 @@ export class BrokerConfig {
     this.defaultReplicationFactor = this.positive('default.replication.factor');
     this.autoCreateTopics = this.bool('auto.create.topics.enable');
     this.deleteTopicEnable = this.bool('delete.topic.enable');
-    this.messageMaxBytes = this.positive('message.max.bytes');
+    this.positive('message.max.bytes');
     this.socketRequestMaxBytes = this.positive('socket.request.max.bytes');
-    this.retentionMs = this.resolveRetentionMs();
-    this.retentionBytes = this.int('log.retention.bytes');
+    this.int('log.retention.bytes');
     this.retentionCheckIntervalMs = this.positive('log.retention.check.interval.ms');
-    this.orphanTableGraceMs = this.nonNegative('log.orphan.table.grace.ms');
+    this.nonNegative('log.orphan.table.grace.ms');
     this.mysqlUrl = this.string('mysql.url');
     const shards = this.string('mysql.shards');
     this.mysqlShards = shards ? shards.split(',').map((s) => s.trim()).filter(Boolean) : [];
@@ -98,9 +107,73 @@ export class BrokerConfig {
     this.logLevel = this.string('log.level')!;
   }
 
-  /** Value of a key (null when unset), placeholders resolved: a sensitive key's secret in clear. */
+  /** message.max.bytes in force. */
+  get messageMaxBytes(): number {
+    return this.int('message.max.bytes');
+  }
+
+  /** Effective log.retention.ms in force (ms/minutes/hours resolved as Kafka does). */
+  get retentionMs(): number {
+    const ms = this.string('log.retention.ms');
+    if (ms !== null) return Number(ms);
+    const minutes = this.string('log.retention.minutes');
+    if (minutes !== null) return Number(minutes) * 60_000;
+    return this.int('log.retention.hours') * 3_600_000;
+  }
+
+  get retentionBytes(): number {
+    return this.int('log.retention.bytes');
+  }
+
+  get orphanTableGraceMs(): number {
+    return this.int('log.orphan.table.grace.ms');
+  }
+
+  /** Value of a key in force (null when unset), placeholders resolved: a sensitive key's secret in clear. */
   get(key: string): string | null {
+    return this.current.get(key) ?? null;
+  }
+
+  /** Value of a key from the static layers alone (file, environment, overrides, default). */
+  staticValue(key: string): string | null {
     return this.values.get(key) ?? null;
+  }
+
+  /** Where the static value comes from ('default' when no static layer sets it). */
+  staticSourceOf(key: string): ConfigSource {
+    return this.sources.get(key) ?? 'default';
+  }
+
+  /** The keys set at one dynamic level, as last applied. */
+  dynamicConfigs(level: DynamicLevel): ReadonlyMap<string, string> {
+    return this.dynamicLayers[level];
+  }
+
+  /**
+   * Puts the dynamic layers in force: the cluster-wide default over the static layers, this
+   * broker's own over both. As Kafka's DynamicBrokerConfig.overrideProps does, a key set at a
+   * level hides the lower levels' values of its synonyms (log.retention.ms/minutes/hours), so
+   * they fall back to their defaults. The caller has validated the values (dynamic keys of the
+   * right type). Returns the keys whose value in force changed.
+   */
+  applyDynamic(defaults: ReadonlyMap<string, string>, perBroker: ReadonlyMap<string, string>): string[] {
+    const next = new Map(this.values);
+    const nextSources = new Map(this.sources);
+    for (const [level, layer] of [['dynamic-default', defaults], ['dynamic-broker', perBroker]] as const) {
+      for (const [key, value] of layer) {
+        for (const synonym of brokerConfigSynonyms(key)) {
+          next.set(synonym, BROKER_CONFIG_BY_KEY.get(synonym)?.default ?? null);
+          nextSources.set(synonym, 'default');
+        }
+        next.set(key, value);
+        nextSources.set(key, level);
+      }
+    }
+    const changed = [...next.keys()].filter((k) => next.get(k) !== this.current.get(k));
+    this.dynamicLayers = { 'dynamic-default': new Map(defaults), 'dynamic-broker': new Map(perBroker) };
+    this.current = next;
+    this.currentSources = nextSources;
+    return changed;
   }
 
   /** The value fit for logs and error messages: sensitive ones with their passwords masked. */
@@ -111,7 +184,7 @@ export class BrokerConfig {
   /** What JSON.stringify and so pino show of a logged config: every key, sensitive ones masked. */
   toJSON(): Record<string, string | null> {
     const out: Record<string, string | null> = {};
-    for (const key of this.values.keys()) out[key] = this.redacted(key);
+    for (const key of this.current.keys()) out[key] = this.redacted(key);
     return out;
   }
 
@@ -120,12 +193,13 @@ export class BrokerConfig {
     return `BrokerConfig ${inspect(this.toJSON())}`;
   }
 
+  /** Where the value in force comes from. */
   sourceOf(key: string): ConfigSource {
-    return this.sources.get(key) ?? 'default';
+    return this.currentSources.get(key) ?? 'default';
   }
 
   string(key: string): string | null {
-    const v = this.values.get(key);
+    const v = this.current.get(key);
     return v === undefined || v === null || v === '' ? null : v;
   }
 
@@ -151,14 +225,17 @@ export class BrokerConfig {
     return n;
   }
 
-  private resolveRetentionMs(): number {
-    const ms = this.string('log.retention.ms');
-    if (ms !== null) return Number(ms);
-    const minutes = this.string('log.retention.minutes');
-    if (minutes !== null) return Number(minutes) * 60_000;
-    return this.int('log.retention.hours') * 3_600_000;
-  }
 }
+
+/**
+ * The broker keys that name one setting (Kafka's DynamicBrokerConfig.brokerConfigSynonyms),
+ * most specific first; a key without synonyms is alone in its list.
+ */
+export function brokerConfigSynonyms(key: string): string[] {
+  return RETENTION_SYNONYMS.includes(key) ? [...RETENTION_SYNONYMS] : [key];
+}
+
+const RETENTION_SYNONYMS: readonly string[] = ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'];
 
 /**
  * A value as logs may show it: a sensitive key's URLs with their passwords replaced by ***

@@ -18,7 +18,39 @@ export interface ConfigDefinition {
    * one (mysql.shards, a list of URLs with their passwords).
    */
   sensitive: boolean;
+  /**
+   * Can be changed at run time through AlterConfigs / IncrementalAlterConfigs on a broker
+   * resource (this broker's id or the cluster-wide default ""), as Kafka's
+   * DynamicBrokerConfig allows for the same key (see DYNAMIC_BROKER_KEYS).
+   */
+  dynamic: boolean;
 }
+
+/**
+ * Keys that can be changed without a restart. Kafka's own keys are here exactly when Kafka
+ * 3.9 lets them change at run time (DynamicBrokerConfig.AllDynamicConfigs: the broker synonyms
+ * of topic configs, i.e. DynamicLogConfig, and the cleaner, thread-pool, listener and quota
+ * groups, of which kafka-mysql has only the first); listeners and advertised.listeners, dynamic
+ * in Kafka, stay static here (the listener is not rebound). kafka-mysql's own keys are here when
+ * the code reads them at each use. Everything else is refused as Kafka refuses a read-only key.
+ */
+export const DYNAMIC_BROKER_KEYS: ReadonlySet<string> = new Set([
+  'message.max.bytes',
+  'log.retention.ms',
+  'log.retention.bytes',
+  'log.cleanup.policy',
+  'log.message.timestamp.type',
+  'log.message.timestamp.difference.max.ms',
+  'log.message.timestamp.before.max.ms',
+  'log.message.timestamp.after.max.ms',
+  'log.segment.bytes',
+  'compression.type',
+  'min.insync.replicas',
+  'max.partitions.per.topic',
+  'max.partitions',
+  'auto.create.topics.max.per.request',
+  'log.orphan.table.grace.ms',
+]);
 
 const def = (key: string, type: ConfigType, dflt: string | null, doc: string, kafka = true, sensitive = type === 'password'): ConfigDefinition => ({
   key,
@@ -27,6 +59,7 @@ const def = (key: string, type: ConfigType, dflt: string | null, doc: string, ka
   doc,
   kafka,
   sensitive,
+  dynamic: DYNAMIC_BROKER_KEYS.has(key),
 });
 
 export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
@@ -53,10 +86,14 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('retention.chunk.bytes', 'long', '67108864', 'Most payload bytes the retention job deletes in one MySQL transaction (64 MiB).', false),
   def('retention.archive.mysql.url', 'password', null, 'MySQL URL of the database holding the archive table of topics with retention.archive=table; unset: each partition\'s own shard.', false),
   def('retention.archive.dir', 'string', './archive', 'Directory of the compressed archive files of topics with retention.archive=file.', false),
+  def('broker.config.refresh.ms', 'long', '2000', 'How often the broker re-reads the dynamic broker configs (AlterConfigs on a broker resource) from MySQL, so a change made through another broker applies here within this time; the broker that takes the change applies it at once.', false),
   def('log.start.offset.refresh.ms', 'long', '10000', 'How often the broker re-reads log start offsets moved by other processes (the retention CLI).', false),
   def('log.orphan.table.grace.ms', 'long', '3600000', 'Age a log table must reach before the retention job drops it when no topic refers to it (left by a crash between a topic\'s tables and its metadata); a younger one may belong to a topic being created. 0 = no wait.', false),
   def('log.cleanup.policy', 'list', 'delete', 'Default cleanup.policy for topics (only delete is applied).'),
   def('log.message.timestamp.type', 'string', 'CreateTime', 'Default message.timestamp.type for topics: CreateTime or LogAppendTime.'),
+  def('log.message.timestamp.difference.max.ms', 'long', '9223372036854775807', 'Default message.timestamp.difference.max.ms for topics (deprecated in Kafka 3.6: the default of the two below when they are unset).'),
+  def('log.message.timestamp.before.max.ms', 'long', '9223372036854775807', 'Default message.timestamp.before.max.ms for topics: how far in the past a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond).'),
+  def('log.message.timestamp.after.max.ms', 'long', '9223372036854775807', 'Default message.timestamp.after.max.ms for topics: how far in the future a CreateTime record timestamp may be (INVALID_TIMESTAMP beyond).'),
   def('log.segment.bytes', 'int', '1073741824', 'Reported as segment.bytes; batches are rows, not segment files.'),
   def('compression.type', 'string', 'producer', 'Default compression.type for topics; batches are stored as the producer sent them.'),
   def('min.insync.replicas', 'int', '1', 'Reported for topics; acks=all means committed in MySQL.'),

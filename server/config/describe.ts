@@ -1,5 +1,17 @@
-import type { BrokerConfig } from './broker-config.js';
-import { BROKER_CONFIG_DEFINITIONS, type ConfigType } from './definitions.js';
+/**
+ * DescribeConfigs entries as Kafka 3.9's ConfigHelper builds them. Each entry's synonyms are the
+ * broker keys naming the same setting, looked up level by level, from the most specific
+ * (this broker's dynamic configs, then the cluster-wide dynamic default, then the static
+ * configuration, then the built-in defaults), and within a level in the synonym order
+ * (log.retention.ms, .minutes, .hours); the list then starts at the entry's own key, so a
+ * retention.ms taken from the default log.retention.hours has no synonym, as in Kafka. A topic
+ * entry puts the topic's own value first. The entry's source is its first synonym's (default
+ * when there is none). Entries come in Kafka's order (kafka-order.ts); the handler drops the
+ * synonyms unless the request asks for them.
+ */
+import { brokerConfigSynonyms, type BrokerConfig } from './broker-config.js';
+import { BROKER_CONFIG_BY_KEY, BROKER_CONFIG_DEFINITIONS, type ConfigType } from './definitions.js';
+import { kafkaBrokerConfigOrder, kafkaTopicConfigOrder } from './kafka-order.js';
 import { TOPIC_CONFIG_BY_KEY, TOPIC_CONFIG_DEFINITIONS, effectiveTopicConfig, type TopicConfigType } from './topic-configs.js';
 
 /** Kafka's DescribeConfigs ConfigSource values. */
@@ -42,9 +54,39 @@ export interface DescribedConfig {
   documentation: string | null;
 }
 
-function brokerSource(broker: BrokerConfig, key: string): number {
-  return broker.sourceOf(key) === 'default' ? ConfigSourceCode.DEFAULT_CONFIG : ConfigSourceCode.STATIC_BROKER_CONFIG;
+type Source = (typeof ConfigSourceCode)[keyof typeof ConfigSourceCode];
+
+/** Kafka's ConfigHelper.configSynonyms: every level's values of `names`, starting at `name`. */
+function configSynonyms(broker: BrokerConfig, name: string, names: readonly string[], sensitive: boolean): DescribedSynonym[] {
+  const levels: Array<[Source, (key: string) => string | null | undefined]> = [
+    [ConfigSourceCode.DYNAMIC_BROKER_CONFIG, (k) => broker.dynamicConfigs('dynamic-broker').get(k)],
+    [ConfigSourceCode.DYNAMIC_DEFAULT_BROKER_CONFIG, (k) => broker.dynamicConfigs('dynamic-default').get(k)],
+    [ConfigSourceCode.STATIC_BROKER_CONFIG, (k) => (broker.staticSourceOf(k) === 'default' ? undefined : broker.staticValue(k))],
+    [ConfigSourceCode.DEFAULT_CONFIG, (k) => BROKER_CONFIG_BY_KEY.get(k)?.default],
+  ];
+  const all: DescribedSynonym[] = [];
+  for (const [source, valueOf] of levels) {
+    for (const key of names) {
+      const value = valueOf(key);
+      if (value !== undefined && value !== null) all.push({ name: key, value: sensitive ? null : value, source });
+    }
+  }
+  const first = all.findIndex((s) => s.name === name);
+  return first < 0 ? [] : all.slice(first);
 }
+
+/** The keys to describe: all (null or empty request list), else those asked, in Kafka's order either way. */
+function selected(ordered: readonly string[], keys: readonly string[] | null): string[] {
+  if (!keys || keys.length === 0) return [...ordered];
+  const wanted = new Set(keys);
+  return ordered.filter((k) => wanted.has(k));
+}
+
+const TOPIC_ORDER = kafkaTopicConfigOrder(TOPIC_CONFIG_DEFINITIONS.map((d) => d.key));
+const BROKER_ORDER = kafkaBrokerConfigOrder(
+  BROKER_CONFIG_DEFINITIONS.map((d) => d.key),
+  (k) => BROKER_CONFIG_BY_KEY.get(k)!.kafka,
+);
 
 /** Every topic config (or only `keys`) of a topic, with value, source and synonyms. */
 export function describeTopicConfigs(
@@ -52,63 +94,53 @@ export function describeTopicConfigs(
   broker: BrokerConfig,
   keys: readonly string[] | null,
 ): DescribedConfig[] {
-  const wanted = keys ?? TOPIC_CONFIG_DEFINITIONS.map((d) => d.key);
-  const out: DescribedConfig[] = [];
-  for (const key of wanted) {
-    const definition = TOPIC_CONFIG_BY_KEY.get(key);
-    if (!definition) continue;
-    const effective = effectiveTopicConfig(key, topicConfigs, broker);
-    const synonyms: DescribedSynonym[] = [];
-    if (topicConfigs[key] !== undefined) synonyms.push({ name: key, value: topicConfigs[key]!, source: ConfigSourceCode.TOPIC_CONFIG });
-    const brokerKeys = key === 'retention.ms' ? ['log.retention.ms', 'log.retention.minutes', 'log.retention.hours'] : definition.brokerSynonym ? [definition.brokerSynonym] : [];
-    for (const brokerKey of brokerKeys) {
-      const value = broker.get(brokerKey);
-      if (value !== null) synonyms.push({ name: brokerKey, value, source: brokerSource(broker, brokerKey) });
-    }
-    const source =
-      effective.source === 'topic'
-        ? ConfigSourceCode.TOPIC_CONFIG
-        : effective.source === 'broker'
-          ? ConfigSourceCode.STATIC_BROKER_CONFIG
-          : ConfigSourceCode.DEFAULT_CONFIG;
-    out.push({
+  return selected(TOPIC_ORDER, keys).map((key) => {
+    const definition = TOPIC_CONFIG_BY_KEY.get(key)!;
+    const brokerKey = definition.brokerSynonym;
+    const synonyms = brokerKey ? configSynonyms(broker, brokerKey, brokerConfigSynonyms(brokerKey), false) : [];
+    const own = topicConfigs[key];
+    if (own !== undefined) synonyms.unshift({ name: key, value: own, source: ConfigSourceCode.TOPIC_CONFIG });
+    const source = synonyms[0]?.source ?? ConfigSourceCode.DEFAULT_CONFIG;
+    return {
       name: key,
-      value: effective.value,
+      value: effectiveTopicConfig(key, topicConfigs, broker).value,
       readOnly: false,
-      isDefault: effective.source !== 'topic',
+      isDefault: source === ConfigSourceCode.DEFAULT_CONFIG,
       source,
       isSensitive: false,
       synonyms,
       type: CONFIG_TYPE_CODE[definition.type],
       documentation: definition.applied ? null : 'Accepted for compatibility; kafka-mysql does not act on it.',
-    });
-  }
-  return out;
+    };
+  });
 }
 
 /**
- * The broker's own configuration (static: read-only). Sensitive keys (every password and
- * mysql.shards, whose URLs carry passwords) have a null value and isSensitive, in the entry and
- * in its synonym, as Kafka reports password configs.
+ * A broker resource. `perBroker` (the resource named by this broker's id): every broker config
+ * with the value in force; read-only unless it can change at run time. Otherwise (the
+ * cluster-wide default, resource name ""): only the keys set at that level, with that level's
+ * synonyms alone, as Kafka describes it. Sensitive keys (every password and mysql.shards, whose
+ * URLs carry passwords) have a null value and isSensitive, in the entry and its synonyms.
  */
-export function describeBrokerConfigs(broker: BrokerConfig, keys: readonly string[] | null): DescribedConfig[] {
-  const out: DescribedConfig[] = [];
-  for (const d of BROKER_CONFIG_DEFINITIONS) {
-    if (keys && !keys.includes(d.key)) continue;
-    const sensitive = d.sensitive;
-    const value = sensitive ? null : broker.get(d.key);
-    const source = brokerSource(broker, d.key);
-    out.push({
-      name: d.key,
+export function describeBrokerConfigs(broker: BrokerConfig, keys: readonly string[] | null, perBroker = true): DescribedConfig[] {
+  const defaults = broker.dynamicConfigs('dynamic-default');
+  const present = perBroker ? BROKER_ORDER : BROKER_ORDER.filter((k) => defaults.has(k));
+  return selected(present, keys).map((key) => {
+    const d = BROKER_CONFIG_BY_KEY.get(key)!;
+    const all = configSynonyms(broker, key, brokerConfigSynonyms(key), d.sensitive);
+    const synonyms = perBroker ? all : all.filter((s) => s.source === ConfigSourceCode.DYNAMIC_DEFAULT_BROKER_CONFIG);
+    const source = synonyms[0]?.source ?? ConfigSourceCode.DEFAULT_CONFIG;
+    const value = d.sensitive ? null : perBroker ? broker.get(key) : defaults.get(key)!;
+    return {
+      name: key,
       value,
-      readOnly: true,
+      readOnly: !d.dynamic,
       isDefault: source === ConfigSourceCode.DEFAULT_CONFIG,
       source,
-      isSensitive: sensitive,
-      synonyms: [{ name: d.key, value, source }],
+      isSensitive: d.sensitive,
+      synonyms,
       type: CONFIG_TYPE_CODE[d.type],
       documentation: d.doc,
-    });
-  }
-  return out;
+    };
+  });
 }

@@ -1,5 +1,6 @@
-export { BrokerConfig, ConfigError, loadConfig, parseListener, redactConfigValue, type ConfigSource, type ListenerAddress } from './broker-config.js';
-export { BROKER_CONFIG_DEFINITIONS, SENSITIVE_BROKER_KEYS, envNameOf, type ConfigDefinition } from './definitions.js';
+export { BrokerConfig, ConfigError, brokerConfigSynonyms, loadConfig, parseListener, redactConfigValue, type ConfigSource, type DynamicLevel, type ListenerAddress } from './broker-config.js';
+export { DEFAULT_ENTITY, DynamicBrokerConfigs, validateDynamicConfigs, type DynamicConfigOp } from './dynamic.js';
+export { BROKER_CONFIG_DEFINITIONS, DYNAMIC_BROKER_KEYS, SENSITIVE_BROKER_KEYS, envNameOf, type ConfigDefinition } from './definitions.js';
 export { CONFIG_PROVIDERS, resolvePlaceholders } from './placeholders.js';
 export { parseProperties } from './properties.js';
 export {

@@ -4,14 +4,17 @@
  * (keys left out fall back to the broker default), as Kafka's legacy AlterConfigs does;
  * entries with a null value are dropped. Every key is validated first (INVALID_CONFIG naming
  * the key, unknown keys rejected as Kafka rejects them); validate_only stops there.
- * Broker resources: kafka-mysql's broker configuration is static (properties file,
- * environment, --set), so a non-empty change gets INVALID_REQUEST saying so, like Kafka's
- * answer for keys that cannot be updated dynamically; BROKER_LOGGER and other resource types
- * get INVALID_REQUEST too.
+ * Broker resources (this broker's id, or "" for the cluster-wide default): the request's
+ * configs REPLACE that level's dynamic broker configs, stored in MySQL and in force on every
+ * broker without a restart (server/config/dynamic.ts). Any key that cannot change at run time
+ * refuses the whole resource with INVALID_REQUEST "Cannot update these configs dynamically:
+ * Set(...)", as Kafka does; a bad value INVALID_REQUEST naming it (Kafka's KAFKA-13609).
+ * BROKER_LOGGER and other resource types get INVALID_REQUEST.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../../codec/generated/alter-configs.js';
 import { validateTopicConfigs } from '../config/index.js';
+import type { DynamicBrokerConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { RESOURCE_BROKER, RESOURCE_TOPIC } from './describe-configs.js';
 import { recordFailure } from './errors.js';
@@ -34,7 +37,7 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
           for (const c of resource.configs) if (c.value !== null) configs[c.name] = c.value;
           await replaceTopicConfigs(resource.resourceName, validateTopicConfigs(configs), request.validateOnly, ctx);
         } else {
-          rejectNonTopic(resource.resourceType, resource.resourceName, resource.configs.map((c) => c.name), ctx);
+          await brokerConfigsOf(resource.resourceType, ctx).replace(resource.resourceName, resource.configs, request.validateOnly);
         }
       } catch (err) {
         recordFailure(result, err, ctx, 'alter configs failed', { resource: resource.resourceName });
@@ -77,18 +80,11 @@ export async function replaceTopicConfigs(name: string, configs: Record<string, 
   ctx.broker.logger.info({ topic: name, configs }, 'topic configs altered');
 }
 
-/** Broker configuration is static here; other resource types are not served. */
-export function rejectNonTopic(resourceType: number, resourceName: string, keys: string[], ctx: RequestContext): void {
+/** The dynamic broker configs for a broker resource; other resource types are not served. */
+export function brokerConfigsOf(resourceType: number, ctx: RequestContext): DynamicBrokerConfigs {
   if (resourceType === RESOURCE_BROKER) {
-    const self = String(ctx.broker.cluster.self.nodeId);
-    if (resourceName !== '' && resourceName !== self) {
-      throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${self} but received ${resourceName}`);
-    }
-    if (keys.length === 0) return;
-    throw new KafkaError(
-      ErrorCode.INVALID_REQUEST,
-      `Cannot update these configs dynamically: ${keys.join(', ')}. kafka-mysql broker configuration is static: set them in the properties file, environment or --set and restart the broker.`,
-    );
+    if (ctx.broker.dynamicConfigs) return ctx.broker.dynamicConfigs;
+    throw new KafkaError(ErrorCode.INVALID_REQUEST, 'This broker runs without dynamic configuration: set keys in the properties file, environment or --set and restart.');
   }
   if (resourceType === RESOURCE_BROKER_LOGGER) {
     throw new KafkaError(ErrorCode.INVALID_REQUEST, 'Broker loggers are not configurable: set log.level and restart the broker.');

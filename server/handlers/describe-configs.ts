@@ -1,9 +1,13 @@
 /**
  * DescribeConfigs (key 32), versions 0-4.
  * Topic resources: every topic config Kafka defines, with the value in force and its source
- * (topic, static broker config, default) and, when asked (v1+), synonyms from most to least
- * specific. Broker resources (this broker's id): the broker configuration, read-only, with
- * passwords (mysql.url) hidden. Documentation (v3+) when asked.
+ * (topic, dynamic broker, dynamic default, static broker config, default). Broker resources:
+ * this broker's id gives every broker config, read-only unless it can change at run time
+ * (server/config/dynamic.ts), with passwords (mysql.url, mysql.shards) hidden; "" (the
+ * cluster-wide default) gives only the keys set at that level, as Kafka does. Synonyms (v1+)
+ * only when include_synonyms is set, from most to least specific as Kafka lists them;
+ * documentation (v3+) only when asked. Entries come in Kafka's order (server/config/kafka-order.ts),
+ * a configuration_keys filter keeping that order (Kafka's own, not the request's).
  * BROKER_LOGGER resources are not served (INVALID_REQUEST). A resource that fails gets its
  * error in its result; an unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR
  * on every resource.
@@ -81,9 +85,12 @@ function describe(resource: Resource, ctx: RequestContext): DescribedConfig[] {
     }
     case RESOURCE_BROKER: {
       if (resource.resourceName !== '' && resource.resourceName !== String(broker.cluster.self.nodeId)) {
-        throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unexpected broker id, expected ${broker.cluster.self.nodeId} but received ${resource.resourceName}`);
+        throw new KafkaError(
+          ErrorCode.INVALID_REQUEST,
+          `Unexpected broker id, expected ${broker.cluster.self.nodeId} or empty string, but received ${resource.resourceName}`,
+        );
       }
-      return describeBrokerConfigs(broker.config, resource.configurationKeys);
+      return describeBrokerConfigs(broker.config, resource.configurationKeys, resource.resourceName !== '');
     }
     default:
       throw new KafkaError(ErrorCode.INVALID_REQUEST, `Unsupported resource type ${resource.resourceType}`);

@@ -7,13 +7,18 @@
  * key gets INVALID_CONFIG, a key named twice INVALID_REQUEST, an unknown operation
  * INVALID_REQUEST. The resulting set is validated as a whole (INVALID_CONFIG naming the key)
  * and written in one transaction; validate_only stops before writing.
- * Broker resources: static configuration, INVALID_REQUEST for any change (see AlterConfigs).
+ * Broker resources (this broker's id, or "" for the cluster-wide default): the same
+ * operations on that level's dynamic broker configs, stored in MySQL and in force on every
+ * broker without a restart (server/config/dynamic.ts); a key that cannot change at run time
+ * refuses the whole resource with Kafka's INVALID_REQUEST "Cannot update these configs
+ * dynamically: Set(...)". APPEND/SUBTRACT start from the level's stored value or the key's
+ * default, as Kafka's do.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../codec/generated/incremental-alter-configs.js';
 import { TOPIC_CONFIG_BY_KEY, effectiveTopicConfig, validateTopicConfig, validateTopicConfigs } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
-import { rejectNonTopic, replaceTopicConfigs, requireTopic, resourceResult } from './alter-configs.js';
+import { brokerConfigsOf, replaceTopicConfigs, requireTopic, resourceResult } from './alter-configs.js';
 import { RESOURCE_TOPIC } from './describe-configs.js';
 import { recordFailure } from './errors.js';
 
@@ -39,7 +44,10 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
           throw new KafkaError(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${[...new Set(names.filter((n, i) => names.indexOf(n) !== i))].join(', ')}`);
         }
         if (resource.resourceType === RESOURCE_TOPIC) await alterTopic(resource, request.validateOnly, ctx);
-        else rejectNonTopic(resource.resourceType, resource.resourceName, names, ctx);
+        else {
+          const ops = resource.configs.map((c) => ({ name: c.name, op: c.configOperation, value: c.value }));
+          await brokerConfigsOf(resource.resourceType, ctx).alter(resource.resourceName, ops, request.validateOnly);
+        }
       } catch (err) {
         recordFailure(result, err, ctx, 'incremental alter configs failed', { resource: resource.resourceName });
       }

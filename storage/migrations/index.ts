@@ -2,6 +2,7 @@ import type { Migration } from './types.js';
 import { migration as m0001 } from './0001-metadata.js';
 import { migration as m0002 } from './0002-shard.js';
 import { migration as m0003 } from './0003-group-offsets.js';
+import { migration as m0004 } from './0004-broker-configs.js';
 import { migration as m0010 } from './0010-producer-state.js';
 
 export type { Migration } from './types.js';
@@ -15,5 +16,6 @@ export const migrations: Migration[] = [
   m0001,
   m0002,
   m0003,
+  m0004,
   m0010,
 ];
