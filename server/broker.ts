@@ -14,6 +14,7 @@ import { KafkaListener } from './listener.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
 import { RetentionService } from './retention/service.js';
+import { CompactionService } from './compaction/service.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
 import { ProducerExpiry } from './transactions/service.js';
 
@@ -128,6 +129,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const retention = new RetentionService(storage, config, logger);
   context.retention = retention;
   retention.start();
+  // Compaction of cleanup.policy=compact topics (every log.cleaner.backoff.ms) and cache refresh after other processes' compaction.
+  const compaction = new CompactionService(storage, config, logger);
+  compaction.start();
 
   registerStorageMetrics(metrics, storage, coordinator);
   const dispatcher = new Dispatcher(registry, context);
@@ -160,6 +164,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await dynamicConfigs.stop();
       // Retention stops after its chunk.
       await retention.shutdown();
+      await compaction.shutdown();
       await storage.close();
       if (managed && !options.keepManagedMysql) await managed.stop();
       logger.info('stopped');

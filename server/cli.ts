@@ -6,6 +6,7 @@ import { ConnectError } from './cli/common.js';
 import { configsCommand, CONFIGS_USAGE } from './cli/configs.js';
 import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
+import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
@@ -18,6 +19,7 @@ commands:
   ${GROUPS_USAGE}
   ${CONFIGS_USAGE}
   ${RETENTION_USAGE}
+  ${COMPACTION_USAGE}
   ${ARCHIVE_USAGE}
 
 options of every admin command:
@@ -94,6 +96,8 @@ async function main(argv: string[]): Promise<void> {
       return configsCommand(rest);
     case 'retention':
       return retentionCommand(rest);
+    case 'compaction':
+      return compactionCommand(rest);
     case 'archive':
       return archiveCommand(rest);
     case undefined:

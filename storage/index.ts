@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { MysqlBrokerConfigStore, type BrokerConfigStore } from './broker-configs.js';
+import { MysqlCompactionCleaner } from './compaction/cleaner.js';
+import { CompactionRefresher } from './compaction/refresh.js';
 import { registerStorageInternals } from './internals.js';
 import { MysqlLogDirs } from './log-dirs.js';
 import { MysqlLogManager } from './log-manager.js';
@@ -10,7 +12,15 @@ import { MysqlOffsetStore, type OffsetStore } from './offset-store.js';
 import { resolveStorageOptions, type StorageOptions } from './options.js';
 import { sweepOrphanLogTables, type OrphanTableSweepResult } from './orphan-tables.js';
 import { MysqlRetentionCleaner } from './retention.js';
-import type { LogDirs, OrphanTableSweepSettings, RetentionCleaner, RetentionCleanerSettings, StorageLogs } from './services.js';
+import type {
+  CompactionCleaner,
+  CompactionCleanerSettings,
+  LogDirs,
+  OrphanTableSweepSettings,
+  RetentionCleaner,
+  RetentionCleanerSettings,
+  StorageLogs,
+} from './services.js';
 import { ShardMap } from './shards.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import type { TopicCatalog } from './types.js';
@@ -45,6 +55,10 @@ export interface Storage {
   refreshLogStartOffsets(): Promise<void>;
   /** A retention cleaner over this storage; the caller closes it (its archive database connections). */
   retentionCleaner(settings: RetentionCleanerSettings): RetentionCleaner;
+  /** A compaction cleaner over this storage (storage/compaction/). */
+  compactionCleaner(settings: CompactionCleanerSettings): CompactionCleaner;
+  /** Makes loaded logs forget cached batches compacted by other processes (the compaction CLI, other brokers). */
+  refreshCompactedLogs(): Promise<void>;
   /** Drops log tables no topic refers to, on every shard (storage/orphan-tables.ts). */
   sweepOrphanLogTables(settings: OrphanTableSweepSettings): Promise<OrphanTableSweepResult>;
   /** SELECT 1 on every pool: true when all answer (health endpoint); never throws. */
@@ -72,6 +86,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
     const logs = new MysqlLogManager(shards, catalog, options, logger);
     catalog.onTopicDeleted((t) => logs.forgetTopic(t.topicId));
     let closing: Promise<void> | undefined;
+    const compactionRefresher = new CompactionRefresher(shards, logs);
     const storage: Storage = {
       catalog,
       logs,
@@ -90,6 +105,16 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
             logs.loadedLog(topicId, partition)?.then((l) => l.applyLogStartOffset(offset), () => undefined);
           },
         }),
+      compactionCleaner: (settings) =>
+        new MysqlCompactionCleaner({
+          ...settings,
+          shards,
+          catalog,
+          onCompacted(topicId, partition, upTo) {
+            logs.loadedLog(topicId, partition)?.then((l) => l.forgetCachedBefore(upTo), () => undefined);
+          },
+        }),
+      refreshCompactedLogs: () => compactionRefresher.refresh(),
       sweepOrphanLogTables: (settings) => sweepOrphanLogTables({ ...settings, catalog, shardPools: shards.shardPools }),
       ping: () => shards.ping().then(
         () => true,

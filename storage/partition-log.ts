@@ -390,6 +390,16 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.invalidateReads();
   }
 
+  /**
+   * Compaction rewrote or deleted rows below `offset` (storage/compaction/): the tail cache
+   * forgets the batches of that range and pending read-aheads are dropped, so what is served
+   * from then on comes from MySQL, compacted.
+   */
+  forgetCachedBefore(offset: bigint): void {
+    this.cache.truncateBefore(offset);
+    this.invalidateReads();
+  }
+
   // --- CommitTarget (called by the group committer) ---
 
   nextOffset(): bigint {

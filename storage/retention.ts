@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import {
   ARCHIVED_COLUMNS,
@@ -11,6 +10,7 @@ import {
   type LogRow,
 } from './archive.js';
 import { createPool, quoteIdent } from './mysql.js';
+import { lockPartition, type HeldPartitionLock } from './partition-lock.js';
 import { logTableName } from './schema.js';
 import type { RetentionCleaner, RetentionCleanerSettings } from './services.js';
 import type { ShardMap } from './shards.js';
@@ -100,7 +100,6 @@ export interface CleanOptions {
   signal?: AbortSignal;
 }
 
-const LOCK_PREFIX = 'kafka-mysql-retention:';
 const WALK_PAGE = 1000;
 
 /** The retention job on MySQL; built by openStorage's retentionCleaner(), which owns its archive connections. */
@@ -108,7 +107,6 @@ export class MysqlRetentionCleaner implements RetentionCleaner {
   private readonly chunkBatches: number;
   private readonly chunkBytes: number;
   private readonly archiveTables = new WeakSet<Pool>();
-  private database: Promise<string> | undefined;
   private readonly o: RetentionCleanerOptions & { archivePool: Pool | null };
 
   constructor(options: RetentionCleanerOptions) {
@@ -409,34 +407,9 @@ export class MysqlRetentionCleaner implements RetentionCleaner {
     this.archiveTables.add(pool);
   }
 
-  /** Takes the partition's named lock on a dedicated connection; null when another runner has it. */
-  private async lock(topicId: string, partition: number, waitSeconds: number): Promise<HeldLock | null> {
-    this.database ??= this.o.shards.metadataPool
-      .query<RowDataPacket[]>('SELECT DATABASE() AS db')
-      .then(([rows]) => String(rows[0]?.db ?? ''));
-    const db = await this.database;
-    const name = LOCK_PREFIX + createHash('sha256').update(`${db}/${topicId}/${partition}`).digest('base64url').slice(0, 40);
-    const conn = await this.o.shards.metadataPool.getConnection();
-    try {
-      const [rows] = await conn.query<RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS got', [name, waitSeconds]);
-      if (Number(rows[0]?.got) !== 1) {
-        conn.release();
-        return null;
-      }
-    } catch (err) {
-      conn.destroy();
-      throw err;
-    }
-    return {
-      async release() {
-        try {
-          await conn.query('SELECT RELEASE_LOCK(?)', [name]);
-          conn.release();
-        } catch {
-          conn.destroy();
-        }
-      },
-    };
+  /** Takes the partition's named lock (shared with compaction, storage/partition-lock.ts); null when another runner has it. */
+  private lock(topicId: string, partition: number, waitSeconds: number): Promise<HeldPartitionLock | null> {
+    return lockPartition(this.o.shards, topicId, partition, waitSeconds);
   }
 }
 
@@ -446,8 +419,4 @@ interface Plan {
   batches: number;
   bytes: number;
   reasons: RetentionReason[];
-}
-
-interface HeldLock {
-  release(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { CompactionCleanerSettings, CompactionTarget, CompactOptions, CompactionRunResult, CompactionPolicy, PartitionCompactionResult } from './compaction/cleaner.js';
 import type { CommitStats } from './group-commit.js';
 import type { OrphanTableSweepResult } from './orphan-tables.js';
 import type { CleanOptions, PartitionRetentionResult, RetentionPolicy, RetentionRunResult, RetentionTarget } from './retention.js';
@@ -86,3 +87,12 @@ export interface OrphanTableSweepSettings {
 }
 
 export type { OrphanTableSweepResult };
+
+/** The compaction job over this storage (storage/compaction/); chunks it commits update this process's loaded logs. */
+export interface CompactionCleaner {
+  /** Every partition of every target, one after the other; a failing partition does not stop the others. */
+  run(targets: CompactionTarget[], options?: CompactOptions): Promise<CompactionRunResult>;
+  compactPartition(topic: TopicRecord, partition: number, policy: CompactionPolicy, options?: CompactOptions): Promise<PartitionCompactionResult>;
+}
+
+export type { CompactionCleanerSettings, CompactionTarget, CompactOptions, CompactionRunResult, CompactionPolicy, PartitionCompactionResult };

@@ -34,7 +34,7 @@ const COMPRESSION = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'
 export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('cleanup.policy', 'list', 'log.cleanup.policy', 'delete', true, { validValues: ['delete', 'compact'] }),
   t('compression.type', 'string', 'compression.type', 'producer', false, { validValues: COMPRESSION }),
-  t('delete.retention.ms', 'long', null, '86400000', false, { min: 0 }),
+  t('delete.retention.ms', 'long', null, '86400000', true, { min: 0 }),
   t('file.delete.delay.ms', 'long', null, '60000', false, { min: 0 }),
   t('flush.messages', 'long', null, '9223372036854775807', false, { min: 1 }),
   t('flush.ms', 'long', null, '9223372036854775807', false, { min: 0 }),
@@ -43,7 +43,7 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('leader.replication.throttled.replicas', 'list', null, ''),
   t('local.retention.bytes', 'long', null, '-2', false, { min: -2 }),
   t('local.retention.ms', 'long', null, '-2', false, { min: -2 }),
-  t('max.compaction.lag.ms', 'long', null, '9223372036854775807', false, { min: 1 }),
+  t('max.compaction.lag.ms', 'long', null, '9223372036854775807', true, { min: 1 }),
   t('max.message.bytes', 'int', 'message.max.bytes', '1048588', true, { min: 0 }),
   t('message.downconversion.enable', 'boolean', null, 'true'),
   t('message.format.version', 'string', null, '3.0-IV1'),
@@ -53,8 +53,8 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('message.timestamp.type', 'string', 'log.message.timestamp.type', 'CreateTime', true, {
     validValues: ['CreateTime', 'LogAppendTime'],
   }),
-  t('min.cleanable.dirty.ratio', 'double', null, '0.5'),
-  t('min.compaction.lag.ms', 'long', null, '0', false, { min: 0 }),
+  t('min.cleanable.dirty.ratio', 'double', null, '0.5', true),
+  t('min.compaction.lag.ms', 'long', null, '0', true, { min: 0 }),
   t('min.insync.replicas', 'int', 'min.insync.replicas', '1', false, { min: 1 }),
   t('preallocate', 'boolean', null, 'false'),
   t('remote.storage.enable', 'boolean', null, 'false'),
@@ -62,10 +62,11 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('retention.ms', 'long', 'log.retention.ms', '2592000000', true, { min: -1 }),
   // kafka-mysql's own key (not Kafka's): where the retention job moves deleted batches.
   t('retention.archive', 'string', null, 'none', true, { validValues: ['none', 'table', 'file'] }),
-  t('segment.bytes', 'int', 'log.segment.bytes', '1073741824', false, { min: 14 }),
+  // segment.bytes and segment.ms bound the uncompacted head of a compacted partition (docs/compaction.md).
+  t('segment.bytes', 'int', 'log.segment.bytes', '1073741824', true, { min: 14 }),
   t('segment.index.bytes', 'int', null, '10485760', false, { min: 4 }),
   t('segment.jitter.ms', 'long', null, '0', false, { min: 0 }),
-  t('segment.ms', 'long', null, '604800000', false, { min: 1 }),
+  t('segment.ms', 'long', null, '604800000', true, { min: 1 }),
   t('unclean.leader.election.enable', 'boolean', null, 'false'),
 ];
 

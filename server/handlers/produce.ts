@@ -9,6 +9,8 @@
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
  * INVALID_RECORD, INVALID_REQUIRED_ACKS, REQUEST_TIMED_OUT (commit slower than timeoutMs),
  * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable).
+ * Compacted topics (cleanup.policy with compact) refuse records without a key: INVALID_RECORD
+ * with per-record errors, nothing written (server/compaction/produce-check.ts).
  * Idempotent and transactional producers (docs/transactions.md): sequence numbers are checked
  * per partition and producer when the batch is written (storage/producer-state.ts): a retry of
  * one of the producer's last five batches is answered with the original's base offset and not
@@ -24,6 +26,7 @@ import type { AppendResult, TopicRecord } from '../../storage/types.js';
 import { effectiveTopicConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
+import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -104,6 +107,7 @@ async function appendPartition(
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
     const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response)) return;
     for (const b of batches) {
       if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
     }

@@ -1,0 +1,91 @@
+import type { Logger } from 'pino';
+import type { CompactionCleaner, CompactionRunResult, CompactOptions, Storage } from '../../storage/index.js';
+import type { BrokerConfig } from '../config/index.js';
+import { compactionTargets, isCompacted } from './policy.js';
+
+/**
+ * Compaction inside the broker: every log.cleaner.backoff.ms (the first run one interval after
+ * start-up) the cleaner goes over the partitions of every compacted topic (when
+ * log.cleaner.enable), and every log.start.offset.refresh.ms the loaded logs of compacted
+ * topics learn about chunks compacted by other processes (the CLI, another broker), so their
+ * tail caches stop serving the batches as they were. shutdown() stops the timers and waits for
+ * a run in progress to finish its current chunk.
+ */
+export class CompactionService {
+  readonly cleaner: CompactionCleaner;
+  private timer: NodeJS.Timeout | undefined;
+  private refreshTimer: NodeJS.Timeout | undefined;
+  private running: Promise<CompactionRunResult> | undefined;
+  private readonly abort = new AbortController();
+  private stopped = false;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly config: BrokerConfig,
+    private readonly logger: Logger,
+  ) {
+    this.cleaner = createCompactionCleaner(storage, config, logger);
+  }
+
+  start(): void {
+    const interval = this.config.int('log.cleaner.backoff.ms');
+    const schedule = (delay: number) => {
+      if (this.stopped || !this.config.bool('log.cleaner.enable')) return;
+      this.timer = setTimeout(() => {
+        this.runOnce().then(
+          () => schedule(interval),
+          () => schedule(interval),
+        );
+      }, delay);
+      this.timer.unref();
+    };
+    schedule(interval);
+    const refreshMs = this.config.int('log.start.offset.refresh.ms');
+    if (refreshMs > 0) {
+      this.refreshTimer = setInterval(() => {
+        if (!this.storage.catalog.listTopics().some((t) => isCompacted(t, this.config))) return;
+        this.storage.refreshCompactedLogs().catch((err: unknown) => this.logger.warn({ err }, 'compaction refresh failed'));
+      }, refreshMs);
+      this.refreshTimer.unref();
+    }
+  }
+
+  /** One pass over every compacted topic (joins a pass already running). */
+  runOnce(options: CompactOptions = {}): Promise<CompactionRunResult> {
+    this.running ??= (async () => {
+      try {
+        await this.storage.catalog.refresh();
+        const targets = compactionTargets(this.storage.catalog.listTopics(), this.config);
+        const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
+        if (result.removedBytes > 0 || result.errors.length > 0) {
+          this.logger.info({ scannedBytes: result.scannedBytes, removedBytes: result.removedBytes, ms: result.ms, errors: result.errors.length }, 'compaction run finished');
+        }
+        return result;
+      } catch (err) {
+        this.logger.error({ err }, 'compaction run failed');
+        throw err;
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    return this.running;
+  }
+
+  async shutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    clearInterval(this.refreshTimer);
+    this.abort.abort();
+    await this.running?.catch(() => undefined);
+  }
+}
+
+/** The cleaner with this configuration's chunk sizes and key-map bound (broker and CLI). */
+export function createCompactionCleaner(storage: Storage, config: BrokerConfig, logger: Logger | undefined): CompactionCleaner {
+  return storage.compactionCleaner({
+    chunkBatches: config.int('compaction.chunk.batches'),
+    chunkBytes: config.int('compaction.chunk.bytes'),
+    maxKeys: Math.max(1, Math.floor(config.int('log.cleaner.dedupe.buffer.size') / 128)),
+    logger,
+  });
+}
