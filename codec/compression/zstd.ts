@@ -1,10 +1,10 @@
 /**
  * Zstandard. Decompression is fzstd (pure JS, synchronous, always available); compression is
  * the reference zstd compiled to WebAssembly (@bokuweb/zstd-wasm, shipped inside its npm
- * package). The broker never writes zstd (it stores batches as producers sent them, and legacy
- * message sets cannot be zstd), so the WebAssembly module is a dev dependency loaded on demand:
- * `await loadZstdCompressor()` once, after which `compressZstd` is synchronous. This keeps the
- * module (and its memory) out of every broker process. There is no well-kept pure-JS zstd
+ * package). Only log compaction (rewriting a zstd batch) and tests write zstd: produce stores
+ * batches as sent and legacy message sets cannot be zstd. So the WebAssembly module is loaded
+ * on demand: `await loadZstdCompressor()` once, after which `compressZstd` is synchronous. This
+ * keeps the module (and its memory) out of a broker process until it compacts zstd data. There is no well-kept pure-JS zstd
  * compressor, and Node 20's zlib has no zstd.
  *
  * fzstd allocates a frame's window (or declared content size) up front, so the frame headers
