@@ -197,7 +197,7 @@ describe('bad input closes one connection, the broker keeps serving', () => {
     const client = await RawClient.connect(tb.port);
     try {
       const request = headerV1(18, 99, 4321, Buffer.from([0x01, 0x02, 0x03]));
-      const response = await client.sendFrameExpectingResponse(request, 4321, 18, 99);
+      const response = await client.sendFrame(4321, request);
       // size, correlation id, error code, apis array (int32 count; key, min, max int16 each).
       expect(response.readInt32BE(0)).toBe(response.length - 4);
       expect(response.readInt32BE(4)).toBe(4321);

@@ -43,7 +43,7 @@ async function connect(): Promise<RawClient> {
 
 /** JoinGroup v3 (no MEMBER_ID_REQUIRED round) of a new member with `bytes` of metadata. */
 function joinFrame(client: RawClient, groupId: string, bytes: number): Promise<Buffer> {
-  return client.requestFrame(11, 3, createJoinGroupRequest({
+  return client.requestRaw(11, 3, createJoinGroupRequest({
     groupId,
     sessionTimeoutMs: 6000,
     rebalanceTimeoutMs: 6000,

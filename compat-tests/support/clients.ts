@@ -7,12 +7,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
-import { connect, type Socket } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeResponseFrame, encodeRequestFrame } from '../../codec/client.js';
+import { KafkaConnection } from '../../client/connection.js';
 import { createFetchRequest, type FetchResponse, type FetchResponsePartitionData } from '../../codec/generated/fetch.js';
-import type { ApiMessages } from '../../codec/generated/registry.js';
 import { decodeBatchRecords, type KafkaRecord } from '../../codec/records/records.js';
 
 export const KCAT = '/usr/bin/kcat';
@@ -21,107 +19,16 @@ export const PYTHON = '/usr/bin/python3';
 // ---------------------------------------------------------------------------------------------
 // Raw protocol client
 
-interface Pending {
-  apiKey: number;
-  version: number;
-  resolve(frame: Buffer): void;
-  reject(err: Error): void;
-}
-
 /**
- * One TCP connection speaking the Kafka protocol through the project's codec. Responses are
- * matched by correlation id; `sendRaw` writes arbitrary bytes for hostile-input tests.
+ * One TCP connection speaking the Kafka protocol through the project's codec: the shared
+ * client of client/connection.ts (responses matched by correlation id, `sendFrame` for
+ * hand-made frames, `sendRaw` for hostile bytes, `end` to half-close), with no request timeout
+ * (each test has its own).
  */
-export class RawClient {
-  private buffered: Buffer = Buffer.alloc(0);
-  private readonly pending = new Map<number, Pending>();
-  private nextCorrelationId = 1;
-  /** Resolves when the socket emits 'close' (by either side). */
-  readonly closed: Promise<void>;
-  isClosed = false;
-
-  private constructor(private readonly socket: Socket) {
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => {
-      /* 'close' follows and fails what is pending */
-    });
-    this.closed = new Promise((resolve) => {
-      socket.once('close', () => {
-        this.isClosed = true;
-        for (const p of this.pending.values()) p.reject(new Error('connection closed'));
-        this.pending.clear();
-        resolve();
-      });
-    });
-  }
-
-  static connect(port: number, host = '127.0.0.1'): Promise<RawClient> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ port, host });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(new RawClient(socket));
-      });
-      socket.once('error', reject);
-    });
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
-    while (this.buffered.length >= 8) {
-      const size = this.buffered.readInt32BE(0);
-      if (this.buffered.length < 4 + size) break;
-      const frame = this.buffered.subarray(0, 4 + size);
-      this.buffered = this.buffered.subarray(4 + size);
-      const correlationId = frame.readInt32BE(4);
-      const entry = this.pending.get(correlationId);
-      if (!entry) throw new Error(`response with unexpected correlation id ${correlationId}`);
-      this.pending.delete(correlationId);
-      entry.resolve(Buffer.from(frame));
-    }
-  }
-
-  /** Sends a request and resolves with its decoded response body. */
-  async request<K extends keyof ApiMessages>(apiKey: K, version: number, body: ApiMessages[K]['request']): Promise<ApiMessages[K]['response']> {
-    const frame = await this.requestFrame(apiKey, version, body);
-    return decodeResponseFrame(apiKey, version, frame).body;
-  }
-
-  /** Sends a request and resolves with the response frame, undecoded (size prefix included). */
-  requestFrame<K extends keyof ApiMessages>(apiKey: K, version: number, body: ApiMessages[K]['request']): Promise<Buffer> {
-    const correlationId = this.nextCorrelationId++;
-    const frame = encodeRequestFrame(apiKey, version, correlationId, 'compat-raw', body);
-    return this.sendFrameExpectingResponse(frame, correlationId, apiKey, version);
-  }
-
-  /** Sends a hand-made frame and waits for the response carrying `correlationId`. */
-  sendFrameExpectingResponse(frame: Buffer, correlationId: number, apiKey: number, version: number): Promise<Buffer> {
-    if (this.isClosed) return Promise.reject(new Error('connection closed'));
-    const response = new Promise<Buffer>((resolve, reject) => {
-      this.pending.set(correlationId, { apiKey, version, resolve, reject });
-    });
-    this.socket.write(frame);
-    return response;
-  }
-
-  /** Sends a request that gets no response (Produce with acks=0). */
-  sendOneWay<K extends keyof ApiMessages>(apiKey: K, version: number, body: ApiMessages[K]['request']): void {
-    this.socket.write(encodeRequestFrame(apiKey, version, this.nextCorrelationId++, 'compat-raw', body));
-  }
-
-  sendRaw(bytes: Buffer): void {
-    this.socket.write(bytes);
-  }
-
-  /** Half-closes our side (FIN) without destroying the socket. */
-  end(): void {
-    this.socket.end();
-  }
-
-  close(): void {
-    this.socket.destroy();
-  }
-}
+export type RawClient = KafkaConnection;
+export const RawClient = {
+  connect: (port: number, host = '127.0.0.1'): Promise<RawClient> => KafkaConnection.open({ port, host, clientId: 'compat-raw', requestTimeoutMs: 0 }),
+};
 
 /** Resolves true if `client` sees 'close' within `ms`, false otherwise. */
 export async function closesWithin(client: RawClient, ms: number): Promise<boolean> {

@@ -5,9 +5,13 @@
  * client that gathers each 8 MiB response into one buffer first spends as much CPU as the
  * broker on the same two cores and would measure itself rather than the broker.
  *
- * It understands Fetch v11 responses to requests for one topic and one partition.
+ * It understands Fetch v11 responses to requests for one topic and one partition. It shares
+ * only the socket opening with client/connection.ts: that client gathers each response into
+ * one buffer before matching it by correlation id, which is exactly the cost this connection
+ * exists to avoid, so framing and in-order matching stay here.
  */
-import * as net from 'node:net';
+import type * as net from 'node:net';
+import { openSocket } from '../../client/connection.js';
 
 /** What one Fetch response carried: complete batches only (a batch cut at the end is not counted). */
 export interface StreamedFetchAnswer {
@@ -177,31 +181,26 @@ export class StreamingFetchConnection {
 
   private constructor(socket: net.Socket) {
     this.socket = socket;
-    socket.setNoDelay(true);
     socket.on('error', () => undefined);
     socket.on('close', () => this.fail(new Error('connection closed')));
   }
 
-  static connect(host: string, port: number): Promise<StreamingFetchConnection> {
-    return new Promise((resolve, reject) => {
-      let conn: StreamingFetchConnection | undefined;
-      const socket = net.connect({
-        host,
-        port,
-        onread: {
-          buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES),
-          callback: (n: number, buf: Uint8Array) => {
-            conn?.onRead(buf as Buffer, n);
-            return true;
-          },
+  /** Connects through the shared client's openSocket, with reads landing in one reused buffer. */
+  static async connect(host: string, port: number): Promise<StreamingFetchConnection> {
+    let conn: StreamingFetchConnection | undefined;
+    const socket = await openSocket({
+      host,
+      port,
+      onread: {
+        buffer: Buffer.allocUnsafe(RECEIVE_BUFFER_BYTES),
+        callback: (n: number, buf: Uint8Array) => {
+          conn?.onRead(buf as Buffer, n);
+          return true;
         },
-      });
-      socket.once('connect', () => {
-        conn = new StreamingFetchConnection(socket);
-        resolve(conn);
-      });
-      socket.once('error', reject);
+      },
     });
+    conn = new StreamingFetchConnection(socket);
+    return conn;
   }
 
   get isClosed(): boolean {

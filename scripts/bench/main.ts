@@ -16,7 +16,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import mysql from 'mysql2/promise';
-import { encodeRequestFrame } from '../../codec/client.js';
 import { startManagedMariadb } from '../../storage/managed-mariadb.js';
 import { connectionOptions, parseMysqlUrl, withDatabase } from '../../storage/mysql.js';
 import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
@@ -24,7 +23,8 @@ import { runClients } from './clients.js';
 import { parseOptions, type BenchOptions } from './options.js';
 import { ProcWatch, latencySummary, sleep } from './proc.js';
 import { createLogShapedTable, createRawTables, dropRawTables, insertCeiling, naiveInsert, selectCeiling, truncateRawTables, type Driver, type InsertResult } from './raw-mysql.js';
-import { fetchLoad, makeBatch, produceLoad, RawConnection } from './replayer.js';
+import type { KafkaConnection } from '../../client/connection.js';
+import { connectRaw, fetchLoad, makeBatch, produceLoad } from './replayer.js';
 import { computeRatios, median, printReport, summarizeSamples, type Results, type Sample } from './report.js';
 
 const t0 = performance.now();
@@ -397,13 +397,12 @@ async function main(): Promise<void> {
       await sleep(500);
       const before = new ProcWatch({ broker: broker.pid }).begin().end().broker!.rssBytes;
       log(`idle: opening ${o.idleConnections} connections (each sends ApiVersions once)`);
-      const conns: RawConnection[] = [];
-      const frame = encodeRequestFrame(18, 0, 1, 'bench', { clientSoftwareName: '', clientSoftwareVersion: '' });
+      const conns: KafkaConnection[] = [];
       for (let i = 0; i < o.idleConnections; i++) {
-        const c = await RawConnection.connect(host, port);
+        const c = await connectRaw(host, port);
         conns.push(c);
       }
-      await Promise.all(conns.map((c) => c.request([frame])));
+      await Promise.all(conns.map((c) => c.request(18, 0, { clientSoftwareName: '', clientSoftwareVersion: '' })));
       await sleep(1000);
       const after = new ProcWatch({ broker: broker.pid }).begin().end().broker!.rssBytes;
       for (const c of conns) c.close();

@@ -5,7 +5,7 @@
  * batch is a valid append every time (producer id -1: no sequence checks). Also a Fetch
  * follower for consume throughput and end-to-end latency.
  */
-import * as net from 'node:net';
+import { KafkaConnection } from '../../client/connection.js';
 import { decodeResponseFrame, encodeRequestFrame } from '../../codec/client.js';
 import { buildRecordBatch } from '../../codec/records/records.js';
 import { StreamingFetchConnection } from './fetch-stream.js';
@@ -37,83 +37,13 @@ function produceFrameParts(topic: string, partition: number, batch: Buffer, acks
   throw new Error('batch not found in the encoded Produce request');
 }
 
-/** A connection that writes whole frames and hands back response frames (size prefix included) in order. */
-export class RawConnection {
-  private readonly socket: net.Socket;
-  private buffered: Buffer[] = [];
-  private bufferedBytes = 0;
-  private readonly waiting: Array<(frame: Buffer) => void> = [];
-  private closed = false;
-  correlation = 1;
-
-  private constructor(socket: net.Socket) {
-    this.socket = socket;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('error', () => undefined);
-    socket.on('close', () => {
-      this.closed = true;
-    });
-  }
-
-  static connect(host: string, port: number): Promise<RawConnection> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      socket.once('connect', () => resolve(new RawConnection(socket)));
-      socket.once('error', reject);
-    });
-  }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
-
-  /** Sends a frame (as chunks); resolves with its response frame. */
-  request(chunks: Buffer[]): Promise<Buffer> {
-    return new Promise((resolve, reject) => {
-      if (this.closed) {
-        reject(new Error('connection closed'));
-        return;
-      }
-      this.waiting.push(resolve);
-      this.socket.cork();
-      for (const c of chunks) this.socket.write(c);
-      this.socket.uncork();
-    });
-  }
-
-  /** Sends a frame that gets no response (acks=0). */
-  send(chunks: Buffer[]): void {
-    this.socket.cork();
-    for (const c of chunks) this.socket.write(c);
-    this.socket.uncork();
-  }
-
-  private onData(chunk: Buffer): void {
-    this.buffered.push(chunk);
-    this.bufferedBytes += chunk.length;
-    for (;;) {
-      if (this.bufferedBytes < 4) return;
-      let head = this.buffered[0]!;
-      if (head.length < 4) {
-        head = Buffer.concat(this.buffered);
-        this.buffered = [head];
-      }
-      const size = head.readInt32BE(0) + 4;
-      if (this.bufferedBytes < size) return;
-      const all = this.buffered.length === 1 ? head : Buffer.concat(this.buffered, this.bufferedBytes);
-      const frame = all.subarray(0, size);
-      const rest = all.subarray(size);
-      this.buffered = rest.length > 0 ? [rest] : [];
-      this.bufferedBytes = rest.length;
-      this.waiting.shift()?.(frame);
-    }
-  }
-
-  close(): void {
-    this.closed = true;
-    this.socket.destroy();
-  }
+/**
+ * The load connection: the shared client (client/connection.ts) with no request timeout, so the
+ * hot path arms no timer per request. Frames are sent in pieces (header, shared batch, suffix),
+ * written corked, never joined.
+ */
+export function connectRaw(host: string, port: number): Promise<KafkaConnection> {
+  return KafkaConnection.open({ host, port, clientId: 'bench', requestTimeoutMs: 0 });
 }
 
 export interface ProduceLoadOptions {
@@ -148,7 +78,7 @@ export interface ProduceLoadResult {
 }
 
 export async function produceLoad(o: ProduceLoadOptions): Promise<ProduceLoadResult> {
-  const conns = await Promise.all(Array.from({ length: o.connections }, () => RawConnection.connect(o.host, o.port)));
+  const conns = await Promise.all(Array.from({ length: o.connections }, () => connectRaw(o.host, o.port)));
   const parts = Array.from({ length: o.partitions }, (_, p) => produceFrameParts(o.topic, p, o.batch, -1));
   const result: ProduceLoadResult = { seconds: 0, requests: 0, bytes: 0, records: 0, errors: 0, errorCodes: {}, latencyMs: [], sentAtMs: [] };
   const start = performance.now();
@@ -158,12 +88,13 @@ export async function produceLoad(o: ProduceLoadOptions): Promise<ProduceLoadRes
     : undefined;
   const interval = o.requestsPerSecond ? (1000 * o.connections) / o.requestsPerSecond : 0;
 
-  const one = async (conn: RawConnection, partition: number): Promise<void> => {
+  const one = async (conn: KafkaConnection, partition: number): Promise<void> => {
     const { prefix, suffix } = parts[partition]!;
     const header = Buffer.from(prefix); // its own copy: the correlation id differs per request
-    header.writeInt32BE(conn.correlation++, 8);
+    const correlationId = conn.allocateCorrelationId();
+    header.writeInt32BE(correlationId, 8);
     const sentAt = performance.now();
-    const response = await conn.request([header, o.batch, suffix]);
+    const response = await conn.sendFrame(correlationId, [header, o.batch, suffix]);
     const latency = performance.now() - sentAt;
     const { body } = decodeResponseFrame(0, PRODUCE_VERSION, response);
     const pr = body.responses[0]!.partitionResponses[0]!;
