@@ -32,6 +32,18 @@ export class KafkaListener {
     private readonly idleTimeoutMs = 0,
     private readonly limits: ListenerLimits = {},
   ) {
+    const { budget, slots } = limits;
+    if (budget) {
+      metrics.registry
+        .gauge('kafka_mysql_request_bytes', 'Bytes of requests being read or in progress, counted against queued.max.request.bytes.')
+        .collect((g) => g.set(budget.used));
+      metrics.registry
+        .gauge('kafka_mysql_request_memory_waiting', 'Connections waiting for request memory (queued.max.request.bytes reached).')
+        .collect((g) => g.set(budget.waiting));
+    }
+    if (slots) {
+      metrics.registry.gauge('kafka_mysql_requests_in_progress', 'Requests in progress, counted against queued.max.requests.').collect((g) => g.set(slots.used));
+    }
     // Paused on connect: each socket is re-wrapped to read in place before it reads anything.
     this.server = createServer({ pauseOnConnect: true }, (accepted) => this.accept(accepted));
     this.server.on('error', (err) => this.logger.error({ err }, 'listener error'));

@@ -124,7 +124,7 @@ export function createBrokerMetrics(registry = new MetricsRegistry({ processMetr
       ['api'],
     ),
     connections: registry.gauge('kafka_mysql_connections', 'Open client connections.'),
-    connectionsClosed: registry.counter('kafka_mysql_connections_closed_total', 'Connections closed, by reason (client, protocol, idle, shutdown).', ['reason']),
+    connectionsClosed: registry.counter('kafka_mysql_connections_closed_total', 'Connections closed, by reason (client, protocol, idle, shutdown, limit: refused by max.connections or max.connections.per.ip).', ['reason']),
     producedBytes: registry.counter('kafka_mysql_produced_bytes_total', 'Record batch bytes appended, by topic.', ['topic']),
     producedBatches: registry.counter('kafka_mysql_produced_batches_total', 'Record batches appended, by topic.', ['topic']),
     fetchedBytes: registry.counter('kafka_mysql_fetched_bytes_total', 'Record batch bytes returned by Fetch, by topic.', ['topic']),

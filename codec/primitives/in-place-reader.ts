@@ -62,6 +62,13 @@ export class InPlaceReader {
   private largeSize = 0;
   /** True while the reader needs memory the accounting refused; nothing may be read until `retry()` succeeds. */
   private blocked = false;
+  /**
+   * The read target given while waiting. A socket asks for its next target right after each
+   * read, even one that made the reader wait, and reads into that target first when resumed:
+   * it gets this one byte, placed where it belongs once the memory has come.
+   */
+  private readonly spill = Buffer.allocUnsafe(1);
+  private spilled = false;
 
   constructor(
     private readonly framing: Framing,
@@ -70,10 +77,10 @@ export class InPlaceReader {
     this.slab = Buffer.allocUnsafe(options.slabBytes);
   }
 
-  /** Where the socket's next read should land. Must not be called while `waiting`. */
+  /** Where the socket's next read should land (while `waiting`, one byte; the socket must not read then). */
   readTarget(): Buffer {
-    // Reading while waiting is the caller's mistake; the unit gets its memory rather than a read failing.
-    if (this.blocked) this.allocate(true);
+    this.spilled = this.blocked;
+    if (this.blocked) return this.spill;
     if (this.large) return this.large.subarray(this.largeFill);
     if (this.slab.length - this.end < this.options.minReadBytes) this.moveToFreshSlab();
     return this.slab.subarray(this.end);
@@ -85,6 +92,14 @@ export class InPlaceReader {
    * a slab, or one large unit in a buffer of its own.
    */
   onRead(n: number): Buffer[] {
+    if (this.spilled) {
+      this.spilled = false;
+      if (n === 0) return [];
+      // A byte read while waiting means the caller read anyway: the unit gets its memory rather than the byte being lost.
+      if (this.blocked) this.allocate(true);
+      this.readTarget()[0] = this.spill[0]!;
+      return this.onRead(1);
+    }
     if (this.large) {
       this.largeFill += n;
       if (this.largeFill < this.large.length) return [];

@@ -146,10 +146,15 @@ describe('FrameReader memory', () => {
     expect(feed(a, aBytes.subarray(0, 3 * MiB)).read).toBe(3 * MiB);
     expect(budget.used).toBe(4 * MiB);
     // b: nothing fits and the privilege is a's; b waits with its first bytes in its slab.
-    expect(feed(b, bBytes).read).toBeLessThan(16 * 1024 + 1);
+    const bRead = feed(b, bBytes).read;
+    expect(bRead).toBeLessThan(16 * 1024 + 1);
     expect(b.waiting).toBe(true);
     expect(b.heldBytes).toBe(0);
     expect(budget.waiting).toBe(1);
+    // A socket asks for its next target even now, and reads into it first when resumed: one byte, nothing allocated.
+    const spill = b.readTarget();
+    expect(spill.length).toBe(1);
+    expect(budget.used).toBe(4 * MiB);
     // a completes: its memory is given back (the connection counts the frame while it is handled).
     const { frames } = feed(a, aBytes.subarray(3 * MiB));
     expect(frames[0]!.length).toBe(6 * MiB);
@@ -158,7 +163,28 @@ describe('FrameReader memory', () => {
     expect(bReady).toBe(1);
     expect(b.waiting).toBe(false);
     expect(b.heldBytes).toBe(2 * MiB);
+    // Resumed: the first byte lands in the one-byte target and is placed where it belongs.
+    spill[0] = bBytes[bRead]!;
+    expect(b.onRead(1)).toEqual([]);
+    const rest = feed(b, bBytes.subarray(bRead + 1));
+    expect(rest.frames).toHaveLength(1);
+    expect(rest.frames[0]!.equals(bBytes.subarray(4))).toBe(true);
+    expect(budget.used).toBe(0);
     b.release();
+    expect(budget.used).toBe(0);
+    expect(budget.waiting).toBe(0);
+  });
+
+  it('gives a waiting reader memory back when it is released', () => {
+    const budget = new RequestByteBudget(2 * MiB, 8 * MiB);
+    const holder = new FrameReader(8 * MiB, budget);
+    feed(holder, frame(payload(8 * MiB - 4, 1)).subarray(0, 3 * MiB)); // privileged, 4 MiB held
+    const waiter = new FrameReader(8 * MiB, budget);
+    feed(waiter, frame(payload(3 * MiB, 2)));
+    expect(waiter.waiting).toBe(true);
+    expect(budget.used).toBe(4 * MiB);
+    holder.release();
+    waiter.release();
     expect(budget.used).toBe(0);
     expect(budget.waiting).toBe(0);
   });
