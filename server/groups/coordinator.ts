@@ -7,6 +7,7 @@ import { Group } from './group.js';
 import { protocolBytes } from './member.js';
 import { GroupOffsets, StoreQueue, invalidGroupId } from './offsets.js';
 import {
+  CLASSIC_GROUP_TYPE,
   DEFAULT_GROUP_CONFIG,
   type CommitParams,
   type DeleteOffsetsResult,
@@ -241,9 +242,12 @@ export class GroupCoordinator {
   /**
    * Groups in memory plus groups that exist only through committed offsets (after a broker
    * restart; Kafka lists those too, loaded from its offsets topic), optionally filtered by
-   * state names (case-insensitive, as Kafka compares them).
+   * state names (case-insensitive, as Kafka compares them) and by group type names (ListGroups
+   * v5; case-insensitive too; every group here is classic, so a filter without "classic" lists
+   * nothing, as Kafka lists no group for a type it has none of or does not know).
    */
-  async listGroups(statesFilter: readonly string[] = []): Promise<GroupOverview[]> {
+  async listGroups(statesFilter: readonly string[] = [], typesFilter: readonly string[] = []): Promise<GroupOverview[]> {
+    if (typesFilter.length > 0 && !typesFilter.some((t) => t.toLowerCase() === CLASSIC_GROUP_TYPE)) return [];
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const out: GroupOverview[] = [];
     for (const g of this.groups.values()) if (g.state !== 'Dead') out.push(g.overview());

@@ -3,6 +3,9 @@
  * types. Handlers translate the wire messages to and from these.
  */
 
+/** The one group type this coordinator has (KIP-848 names it; ListGroups v5 reports and filters it). */
+export const CLASSIC_GROUP_TYPE = 'classic';
+
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
 
 export const GROUP_STATES: readonly GroupState[] = [

@@ -134,7 +134,7 @@ describe('group handlers', () => {
       [13, 0, 5],
       [14, 0, 5],
       [15, 0, 5],
-      [16, 0, 4],
+      [16, 0, 5],
       [42, 0, 2],
       [47, 0, 0],
     ]);
@@ -324,6 +324,26 @@ describe('ListGroups / DescribeGroups / DeleteGroups / OffsetDelete', () => {
     expect(d.groups[1]).toMatchObject({ groupId: 'nobody', errorCode: 0, groupState: 'Dead', members: [] });
     const d0 = await call(describeGroupsHandler, 0, { groups: ['idle'] });
     expect(d0.groups[0]).toMatchObject({ groupState: 'Empty', protocolType: '' });
+  });
+
+  it('filters ListGroups v5 by group type, case-insensitively: every group is classic', async () => {
+    await stableMember('live');
+    await call(offsetCommitHandler, 2, {
+      groupId: 'idle',
+      retentionTimeMs: -1n,
+      topics: [{ name: 'orders', partitions: [{ partitionIndex: 0, committedOffset: 1n, committedLeaderEpoch: -1, commitTimestamp: -1n, committedMetadata: null }] }],
+    });
+    const all = await call(listGroupsHandler, 5, {});
+    expect(all.groups).toEqual([
+      { groupId: 'live', protocolType: 'consumer', groupState: 'Stable', groupType: 'classic' },
+      { groupId: 'idle', protocolType: '', groupState: 'Empty', groupType: 'classic' },
+    ]);
+    expect((await call(listGroupsHandler, 5, { typesFilter: ['Classic'] })).groups.map((g: any) => g.groupId)).toEqual(['live', 'idle']);
+    expect((await call(listGroupsHandler, 5, { typesFilter: ['consumer', 'classic'], statesFilter: ['empty'] })).groups.map((g: any) => g.groupId)).toEqual(['idle']);
+    expect((await call(listGroupsHandler, 5, { typesFilter: ['consumer'] })).groups).toEqual([]);
+    expect((await call(listGroupsHandler, 5, { typesFilter: ['share', 'no-such-type'] })).groups).toEqual([]);
+    // Before v5 the filter is not on the wire: v4 lists both whatever a caller meant.
+    expect((await call(listGroupsHandler, 4, { typesFilter: ['consumer'] })).groups).toHaveLength(2);
   });
 
   it('deletes empty groups and refuses others', async () => {
