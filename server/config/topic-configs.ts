@@ -47,9 +47,9 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('max.message.bytes', 'int', 'message.max.bytes', '1048588', true, { min: 0 }),
   t('message.downconversion.enable', 'boolean', null, 'true'),
   t('message.format.version', 'string', null, '3.0-IV1'),
-  t('message.timestamp.after.max.ms', 'long', 'log.message.timestamp.after.max.ms', '9223372036854775807', false, { min: 0 }),
-  t('message.timestamp.before.max.ms', 'long', 'log.message.timestamp.before.max.ms', '9223372036854775807', false, { min: 0 }),
-  t('message.timestamp.difference.max.ms', 'long', 'log.message.timestamp.difference.max.ms', '9223372036854775807', false, { min: 0 }),
+  t('message.timestamp.after.max.ms', 'long', 'log.message.timestamp.after.max.ms', '9223372036854775807', true, { min: 0 }),
+  t('message.timestamp.before.max.ms', 'long', 'log.message.timestamp.before.max.ms', '9223372036854775807', true, { min: 0 }),
+  t('message.timestamp.difference.max.ms', 'long', 'log.message.timestamp.difference.max.ms', '9223372036854775807', true, { min: 0 }),
   t('message.timestamp.type', 'string', 'log.message.timestamp.type', 'CreateTime', true, {
     validValues: ['CreateTime', 'LogAppendTime'],
   }),

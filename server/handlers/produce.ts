@@ -9,6 +9,9 @@
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
  * INVALID_RECORD, INVALID_REQUIRED_ACKS, REQUEST_TIMED_OUT (commit slower than timeoutMs),
  * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable).
+ * Record timestamps outside the topic's message.timestamp.before/after.max.ms: INVALID_TIMESTAMP
+ * with per-record errors, nothing written (server/produce/timestamp-check.ts; records are read
+ * only for topics with a limit set).
  * Compacted topics (cleanup.policy with compact) refuse records without a key: INVALID_RECORD
  * with per-record errors, nothing written (server/compaction/produce-check.ts).
  * Idempotent and transactional producers (docs/transactions.md): sequence numbers are checked
@@ -27,6 +30,7 @@ import { effectiveTopicConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
+import { acceptTimestamps } from '../produce/timestamp-check.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -108,6 +112,7 @@ async function appendPartition(
     }
     const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
     if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response)) return;
+    if (!acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now())) return;
     for (const b of batches) {
       if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
     }
