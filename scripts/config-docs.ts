@@ -14,7 +14,7 @@ const broker = [
   '| --- | --- | --- | --- | --- |',
   ...BROKER_CONFIG_DEFINITIONS.map(
     (d) =>
-      `| \`${d.key}\` | ${d.default === null ? '(unset)' : `\`${d.default}\``} | \`${envNameOf(d.key)}\` | ${d.kafka ? 'yes' : 'no'} | ${escape(d.doc)}${d.sensitive ? ' **Sensitive** (see docs/security.md).' : ''} |`,
+      `| \`${d.key}\` | ${d.default === null ? '(unset)' : `\`${d.default}\``} | \`${envNameOf(d.key)}\` | ${d.kafka ? 'yes' : 'no'} | ${escape(d.doc)}${d.sensitive ? ' **Sensitive** (see docs/security.md).' : ''}${d.dynamic ? ' **Dynamic**: can change at run time (AlterConfigs on a broker resource, see docs/operations.md).' : ''} |`,
   ),
 ].join('\n');
 
