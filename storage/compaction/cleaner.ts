@@ -322,6 +322,7 @@ export class MysqlCompactionCleaner {
         const scannedBatch = scanBatchForCompaction(row.payload, { maxDecompressedBytes: this.o.maxDecompressedBytes });
         result.scannedBatches++;
         result.scannedBytes += row.payload.length;
+        if (m.isControl) m.controlType = controlTypeOf(scannedBatch.records);
         const d = decider.decide(m, scannedBatch.records);
         result.tombstonesRemoved += d.tombstones;
         result.abortedRemoved += d.aborted;

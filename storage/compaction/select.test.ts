@@ -102,15 +102,25 @@ describe('compaction selection', () => {
     const d1 = txn.slice(0, 5).map(([b, rr]) => first.decide(b, rr).action);
     expect(d1).toEqual(['delete', 'keep', 'keep', 'keep', 'keep']);
 
-    // Next run, horizon passed: producer 7's marker has no data left, emptied (its producer's
-    // last batch); producer 8's marker keeps its data's company.
+    // Next run, horizon passed: producer 7's ABORT marker stays although its data is gone
+    // (read_committed consumers need it to end the aborted range); producer 8's COMMIT marker
+    // keeps its data's company.
     const again = new BatchDecider({ ...r, lastOfProducer: last, firstCleanTime: () => 0n, now: 10n, deleteRetentionMs: 0n });
     const d2 = txn.slice(1, 5).map(([b, rr]) => again.decide(b, rr));
-    expect(d2.map((d) => d.action)).toEqual(['rewrite', 'keep', 'keep', 'keep']);
-    expect(d2[0]!.keep).toEqual([false]);
+    expect(d2.map((d) => d.action)).toEqual(['keep', 'keep', 'keep', 'keep']);
   });
 
-  it('a marker not the last of its producer is deleted once its transaction is empty', () => {
+  it('a COMMIT marker is emptied once its transaction has no data, when it is its producer\'s last batch', () => {
+    const s = new DirtyScan(100);
+    s.add(data(0, 0, 5n, true), [rec(0, 'k')]);
+    s.add(marker(1, 5n, 'commit'), [rec(1, 'ctl')]);
+    s.add(data(2, 2), [rec(2, 'k')]);
+    const d = new BatchDecider({ ...s.finish(), lastOfProducer: new Set([1n]), firstCleanTime: () => 0n, now: 5n, deleteRetentionMs: 1n });
+    expect(d.decide(data(0, 0, 5n, true), [rec(0, 'k')]).action).toBe('delete');
+    expect(d.decide(marker(1, 5n, 'commit'), [rec(1, 'ctl')])).toMatchObject({ action: 'rewrite', keep: [false] });
+  });
+
+  it('a COMMIT marker not the last of its producer is deleted once its transaction is empty', () => {
     const s = new DirtyScan(100);
     s.add(data(0, 0, 5n, true), [rec(0, 'k')]);
     s.add(marker(1, 5n, 'commit'), [rec(1, 'ctl')]);

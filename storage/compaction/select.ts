@@ -15,9 +15,10 @@ import type { CompactionRecord } from '../../codec/records/compaction.js';
  * Kafka's rules:
  * - a record is kept when no later record of its key is in the map; records without a key are
  *   dropped (a compacted log cannot hold them);
- * - a tombstone (null value) still the latest of its key, and a transaction marker whose
+ * - a tombstone (null value) still the latest of its key, and a COMMIT marker whose
  *   transaction has no data left, are dropped once delete.retention.ms has passed since a
  *   cleaning first covered them (firstCleanTime), never in the run that first cleans them;
+ *   ABORT markers are kept (see decide);
  * - data of aborted transactions is dropped;
  * - the last batch of a producer in the section is kept, emptied if none of its records stay,
  *   so the producer's id, epoch and last sequence survive (Kafka's RETAIN_EMPTY).
@@ -175,8 +176,11 @@ export class BatchDecider {
     if (batch.isControl) {
       const kept = this.txnKept.get(batch.producerId) ?? 0;
       this.txnKept.delete(batch.producerId);
-      // A marker goes once its transaction has no data left and its delete horizon passed.
-      if (kept === 0 && this.horizonPassed(batch.baseOffset)) {
+      // A COMMIT marker goes once its transaction has no data left and its delete horizon
+      // passed. ABORT markers stay: read_committed fetches list aborted transactions from the
+      // partition's aborted-transaction rows, and a consumer skips that producer's batches until
+      // it reads the ABORT marker, so the marker must outlive those rows (which are kept).
+      if (kept === 0 && batch.controlType === 'commit' && this.horizonPassed(batch.baseOffset)) {
         d.keep.fill(false);
         d.tombstones = records.length;
         d.action = lastOfProducer ? 'rewrite' : 'delete';
