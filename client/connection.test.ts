@@ -1,24 +1,10 @@
-import { createServer, type Server, type Socket } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { decodeRequestFrame, encodeResponseFrame } from '../codec/client.js';
+import { decodeRequestFrame, encodeRequestFrame, encodeResponseFrame } from '../codec/client.js';
 import { createApiVersionsRequest, createApiVersionsResponse, createApiVersionsResponseApiVersion } from '../codec/generated/api-versions.js';
 import { ConnectionClosedError, KafkaConnection, RequestTimeoutError } from './connection.js';
 import { FrameSplitter, FrameTooLargeError } from './frames.js';
-
-/** A fake broker: collects request frames and lets the test write whatever bytes it wants. */
-async function fakeServer(onRequest: (socket: Socket, frame: Buffer) => void): Promise<{ server: Server; port: number }> {
-  const server = createServer((socket) => {
-    const splitter = new FrameSplitter(1 << 20);
-    socket.on('data', (chunk: Buffer) => {
-      for (const frame of splitter.push(chunk)) onRequest(socket, Buffer.from(frame));
-    });
-    socket.on('error', () => undefined);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return { server, port: address.port };
-}
+import { fakeKafkaBroker as fakeServer } from '../testing/fake-kafka-broker.js';
 
 function apiVersionsResponse(correlationId: number, apiKey: number): Buffer {
   return encodeResponseFrame(18, 0, correlationId, createApiVersionsResponse({ apiKeys: [createApiVersionsResponseApiVersion({ apiKey, minVersion: 0, maxVersion: 3 })] }));
@@ -46,6 +32,14 @@ describe('FrameSplitter', () => {
       const frames = [...splitter.push(stream.subarray(0, cut)), ...splitter.push(stream.subarray(cut))].map((f) => Buffer.from(f));
       expect(frames).toEqual([apiVersionsResponse(1, 7), apiVersionsResponse(2, 9), Buffer.from([0, 0, 0, 0])]);
     }
+  });
+
+  it('assembles frames fed one byte at a time', () => {
+    const stream = Buffer.concat([apiVersionsResponse(1, 7), apiVersionsResponse(2, 9)]);
+    const splitter = new FrameSplitter(1024);
+    const frames: Buffer[] = [];
+    for (let i = 0; i < stream.length; i++) frames.push(...splitter.push(stream.subarray(i, i + 1)).map((f) => Buffer.from(f)));
+    expect(frames).toEqual([apiVersionsResponse(1, 7), apiVersionsResponse(2, 9)]);
   });
 
   it('refuses a size over the limit, or negative, from the prefix alone', () => {
@@ -88,6 +82,22 @@ describe('KafkaConnection', () => {
     connections.push(conn);
     const raw = await conn.requestRaw(18, 0, createApiVersionsRequest());
     expect(Buffer.from(raw)).toEqual(apiVersionsResponse(1, 5));
+  });
+
+  it('writes a frame given in pieces as one frame', async () => {
+    const received: Buffer[] = [];
+    const { server, port } = await fakeServer((socket, frame) => {
+      received.push(frame);
+      socket.write(apiVersionsResponse(decodeRequestFrame(frame).header.correlationId, 6));
+    });
+    servers.push(server);
+    const conn = await KafkaConnection.open({ port, clientId: 'pieces' });
+    connections.push(conn);
+    const id = conn.allocateCorrelationId();
+    const whole = encodeRequestFrame(18, 0, id, 'pieces', createApiVersionsRequest());
+    const raw = await conn.sendFrame(id, [whole.subarray(0, 5), whole.subarray(5, 9), whole.subarray(9)]);
+    expect(received).toEqual([whole]);
+    expect(Buffer.from(raw)).toEqual(apiVersionsResponse(id, 6));
   });
 
   it('fails pending requests and closes on a frame over the limit, before it arrives', async () => {
