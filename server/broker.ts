@@ -13,6 +13,7 @@ import { HttpEndpoint } from './http.js';
 import { KafkaListener } from './listener.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
+import { FetchManager } from './fetch-sessions/manager.js';
 import { RetentionService } from './retention/service.js';
 import { CompactionService } from './compaction/service.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
@@ -90,6 +91,10 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     logDirs: storage.logDirs,
     cluster,
     groupCoordinator: null,
+    fetchSessions: new FetchManager({
+      maxSlots: config.int('max.incremental.fetch.session.cache.slots'),
+      evictionMs: config.int('min.incremental.fetch.session.eviction.ms'),
+    }),
     transactions: null,
     retention: null,
     topicDeletedListeners: [],

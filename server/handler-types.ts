@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig, DynamicBrokerConfigs } from './config/index.js';
 import type { LogDirs } from '../storage/services.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
+import type { FetchManager } from './fetch-sessions/manager.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
@@ -25,6 +26,8 @@ export interface BrokerContext {
   cluster: ClusterView;
   /** The classic group coordinator; null when none runs (group APIs answer COORDINATOR_NOT_AVAILABLE). */
   groupCoordinator: GroupCoordinator | null;
+  /** Incremental fetch sessions (KIP-227) of this broker's consumers. */
+  fetchSessions: FetchManager;
   /** Producer ids and transactional ids (InitProducerId, the transaction APIs); null when none runs. */
   transactions: TransactionCoordinator | null;
   /** The retention job (DeleteRecords deletes through its cleaner); null when none runs. */

@@ -9,10 +9,11 @@
  * connection closes. read_committed reads up
  * to the last stable offset (equal to the high watermark until transactions exist) and
  * reports an empty aborted-transaction list. v13+ names topics by id.
- * Fetch sessions (KIP-227) are not kept: every answer carries session id 0, which clients
- * treat as "no session" and keep sending full fetches; an incremental fetch for a session id
- * this broker never gave out gets FETCH_SESSION_ID_NOT_FOUND. v0-3 are not served: they need
- * message format v0/v1 down-conversion, and every supported client uses v4+.
+ * Incremental fetch sessions (KIP-227) as Kafka 3.9 keeps them (server/fetch-sessions/): a
+ * full fetch with epoch 0 gets a session id when the cache has a slot, an incremental one
+ * fetches every partition of its session and is answered with only those that changed; session
+ * errors are answered at the top with no partitions. v0-3 are not served: they need message
+ * format v0/v1 down-conversion, and every supported client uses v4+.
  * An unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR at the top (v7+) and
  * on every requested partition, with no records.
  */
@@ -46,12 +47,13 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
   minVersion: 4,
   maxVersion: 17,
   async handle(request, ctx) {
-    if (request.sessionId !== 0) return sessionError(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
-    if (request.sessionEpoch > 0) return sessionError(ErrorCode.INVALID_FETCH_SESSION_EPOCH);
+    // Which partitions to read (the request's, or its session's) and how to answer.
+    const session = ctx.broker.fetchSessions.newContext(request, ctx.apiVersion, ctx.broker.now());
+    if (session.error !== ErrorCode.NONE) return sessionError(session.error);
 
     const responses: TopicResponse[] = [];
     const plans: PartitionPlan[] = [];
-    for (const requested of request.topics) {
+    for (const requested of session.topics) {
       const topic = lookupTopic(requested, ctx);
       const partitions: PartitionResponse[] = [];
       responses.push({ topic: requested.topic, topicId: requested.topicId, partitions });
@@ -97,7 +99,7 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       // Nobody to answer: the second read would be work for a closed connection.
       if (!ctx.clientGone()) await readAll(plans, request, ctx);
     }
-    return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, sessionId: 0, responses, nodeEndpoints: [] };
+    return { throttleTimeMs: 0, ...session.finish(responses, ctx.broker.now()), nodeEndpoints: [] };
   },
   errorResponse(request, errorCode) {
     return errorForAll(request, errorCode);
