@@ -8,13 +8,17 @@
  * plus the buffers a frame outgrew until they are collected), its address space must not grow
  * by the announced 100 GB, and the request bytes it counts go back to nothing once the
  * attackers close. Broker B (max.connections 4, one connection for 127.0.0.3,
- * connections.max.idle.ms 1500) shows connections over the limits closed at once and a stalled
- * half frame closed after the idle time.
+ * connections.max.idle.ms 1500, queued.max.requests 1) shows a long-poll Fetch that holds no
+ * request slot and ends as soon as its client leaves, connections over the limits closed at
+ * once and a stalled half frame closed after the idle time.
  */
 import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeResponseFrame, encodeRequestFrame } from '../codec/client.js';
+import { createFetchRequest, createFetchRequestFetchPartition, createFetchRequestFetchTopic } from '../codec/generated/fetch.js';
+import { createMetadataRequest, createMetadataRequestMetadataRequestTopic } from '../codec/generated/metadata.js';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
 import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 
@@ -76,6 +80,23 @@ function probe(socket: Socket, timeoutMs = 10_000): Promise<'answered' | 'closed
     socket.on('error', () => {});
     if (socket.destroyed) done('closed');
     else socket.write(API_VERSIONS);
+  });
+}
+
+/** Sends one request frame and resolves with its response frame (size prefix removed). */
+function request(socket: Socket, frame: Buffer): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    let buffered = Buffer.alloc(0);
+    const onData = (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      if (buffered.length >= 4 && buffered.length >= 4 + buffered.readInt32BE(0)) {
+        socket.off('data', onData);
+        resolve(buffered.subarray(0, 4 + buffered.readInt32BE(0)));
+      }
+    };
+    socket.on('data', onData);
+    socket.once('close', () => reject(new Error('closed')));
+    socket.write(frame);
   });
 }
 
@@ -216,16 +237,20 @@ describe('request memory under hostile frames (broker A)', () => {
 describe('connection limits and stalled frames (broker B)', () => {
   let mysqlUrl: string;
   let broker: BrokerProcess;
+  let metricsPort: number;
   const sockets: Socket[] = [];
 
   beforeAll(async () => {
     mysqlUrl = await createTestDatabase('request_limits_b');
     broker = await spawnBroker({
       'mysql.url': mysqlUrl,
+      'metrics.listener': '127.0.0.1:0',
       'max.connections': 4,
       'max.connections.per.ip.overrides': '127.0.0.3:1',
       'connections.max.idle.ms': 1500,
+      'queued.max.requests': 1,
     });
+    metricsPort = Number(/"metricsPort":(\d+)/.exec(broker.output())![1]);
   }, 120_000);
 
   afterAll(async () => {
@@ -233,6 +258,37 @@ describe('connection limits and stalled frames (broker B)', () => {
     await broker?.terminate();
     if (mysqlUrl) await dropTestDatabase(mysqlUrl);
   });
+
+  it('a long-poll Fetch holds no request slot and ends when its client leaves', async () => {
+    const consumer = await open(broker.port);
+    const metadata = encodeRequestFrame(3, 9, 1, 'test', createMetadataRequest({
+      topics: [createMetadataRequestMetadataRequestTopic({ name: 'parked' })],
+      allowAutoTopicCreation: true,
+    }));
+    await until('the topic to exist', async () => {
+      const { body } = decodeResponseFrame(3, 9, await request(consumer, metadata));
+      return body.topics[0]!.errorCode === 0;
+    });
+    const fetchCount = async () => (await scrape(metricsPort)).get('kafka_mysql_requests_total{api="Fetch",version="11"}') ?? 0;
+    const longPoll = encodeRequestFrame(1, 11, 2, 'test', createFetchRequest({
+      maxWaitMs: 60_000,
+      minBytes: 1,
+      maxBytes: 1 << 20,
+      topics: [createFetchRequestFetchTopic({ topic: 'parked', partitions: [createFetchRequestFetchPartition({ partitionMaxBytes: 1 << 20 })] })],
+    }));
+    consumer.on('error', () => {});
+    consumer.write(longPoll);
+    // queued.max.requests is 1, and the waiting Fetch does not hold it: another client is served.
+    const other = await open(broker.port);
+    expect(await probe(other)).toBe('answered');
+    other.destroy();
+    expect(await fetchCount()).toBe(0);
+    // The client leaves: the Fetch stops waiting at once instead of after its 60 s.
+    const left = Date.now();
+    consumer.destroy();
+    await until('the Fetch to end', async () => (await fetchCount()) === 1, 20_000);
+    console.log(`long-poll Fetch ended ${Date.now() - left} ms after its client left (max wait 60 s)`);
+  }, 60_000);
 
   it('closes a connection over max.connections at once and serves a new one after another closed', async () => {
     for (let i = 0; i < 4; i++) {

@@ -49,8 +49,10 @@ export class Connection implements SlotWaiter {
   private readonly queue: Slot[] = [];
   /** Too many requests in flight or the write buffer full (with hysteresis, see maybeResume). */
   private paused = false;
-  /** The broker's request slots were all taken when this connection last dispatched. */
+  /** True while frames are held because the broker's request slots are all taken. */
   private slotsFull = false;
+  /** Frames read while the request slots were all taken (with whether they are owned), dispatched in order as slots free up. */
+  private readonly held: { frame: Buffer; owned: boolean }[] = [];
   /** Whether the socket was told to stop reading, for any of the reasons above or the reader's. */
   private socketPaused = false;
   private closed = false;
@@ -156,26 +158,38 @@ export class Connection implements SlotWaiter {
   private onFrames(frames: Buffer[]): void {
     for (const frame of frames) {
       if (this.closed || this.draining) return;
-      this.dispatch(frame);
+      const owned = this.reader ? this.reader.ownsFrame(frame) : this.splitter!.ownsFrame(frame);
+      // Every frame is counted from now until its handler answered, even after the connection closed.
+      this.budget?.add(frame.length);
+      if (this.slots && (this.held.length > 0 || this.slots.full(this))) this.held.push({ frame, owned });
+      else this.dispatch(frame, owned);
     }
-    if (frames.length > 0 && this.slots) this.slotsFull = this.slots.full(this);
+    this.slotsFull = this.held.length > 0;
     this.maybePause();
   }
 
-  /** The broker's request slots may be free again (SlotWaiter). */
+  /** The broker's request slots may be free again (SlotWaiter): held frames go out in order. */
   slotsAvailable(): void {
-    this.slotsFull = false;
+    while (this.held.length > 0 && !this.closed && !this.draining && !this.slots!.full(this)) {
+      const { frame, owned } = this.held.shift()!;
+      this.dispatch(frame, owned);
+    }
+    if (this.closed || this.draining) this.dropHeld();
+    this.slotsFull = this.held.length > 0;
     this.updateReading();
   }
 
-  private dispatch(frame: Buffer): void {
+  /** Frames never dispatched (the connection closed or drains) give their bytes back. */
+  private dropHeld(): void {
+    for (const { frame } of this.held) this.budget?.release(null, frame.length);
+    this.held.length = 0;
+  }
+
+  private dispatch(frame: Buffer, owned: boolean): void {
     const slot: Slot = { done: false, chunks: undefined };
     this.queue.push(slot);
-    const owned = this.reader ? this.reader.ownsFrame(frame) : this.splitter!.ownsFrame(frame);
-    // Counted until the handler answered, even after the connection closed: it holds the bytes until then.
     const budget = this.budget;
     const slots = this.slots;
-    budget?.add(frame.length);
     slots?.take();
     const settled = () => {
       budget?.release(null, frame.length);
@@ -221,16 +235,18 @@ export class Connection implements SlotWaiter {
   }
 
   private maybeResume(): void {
-    if (this.paused && !this.closed && this.queue.length < MAX_IN_FLIGHT / 2 && !this.socket.writableNeedDrain) {
-      this.paused = false;
-      this.updateReading();
-    }
+    if (this.paused && !this.closed && this.queue.length < MAX_IN_FLIGHT / 2 && !this.socket.writableNeedDrain) this.paused = false;
+    this.updateReading();
   }
 
-  /** Reads while nothing holds the connection back: its queue, the request slots, the reader's memory. */
+  /**
+   * Reads while nothing holds the connection back: its queue, the request slots, the reader's
+   * memory. A paused socket does not see its client leave; a draining one reads on (what it
+   * reads is dropped) so the client's FIN is seen.
+   */
   private updateReading(): void {
     if (this.closed) return;
-    const stop = this.paused || this.slotsFull || (this.reader?.waiting ?? false);
+    const stop = this.paused || (!this.draining && (this.slotsFull || (this.reader?.waiting ?? false)));
     if (stop && !this.socketPaused) {
       this.socketPaused = true;
       this.socket.pause();
@@ -286,6 +302,7 @@ export class Connection implements SlotWaiter {
     // The partial frame's memory goes back now, not when the socket object is collected.
     this.reader?.release();
     this.slots?.remove(this);
+    this.dropHeld();
     if (this.splitterCounted > 0) this.budget?.release(null, this.splitterCounted);
     this.splitterCounted = 0;
     this.closedController.abort();

@@ -1,8 +1,9 @@
 /**
  * queued.max.requests: how many requests all connections together may have in progress
  * (dispatched, not yet answered). Kafka counts the requests waiting for a handler thread and
- * blocks its network threads when they are that many; here connections stop reading new
- * requests while the count is at the limit and resume, oldest first, as requests finish. A
+ * blocks its network threads when they are that many; here a request read while the count is
+ * at the limit is held unhandled, its connection stops reading, and held requests go out,
+ * oldest connection first, as requests finish. A
  * request waiting for something outside the broker's control (a Fetch's long poll) gives its
  * slot back while it waits, as a Kafka request in purgatory is no longer queued.
  */
