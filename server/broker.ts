@@ -17,7 +17,8 @@ import { FetchManager } from './fetch-sessions/manager.js';
 import { RetentionService } from './retention/service.js';
 import { CompactionService } from './compaction/service.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
-import { ProducerExpiry } from './transactions/service.js';
+import { LogMarkerWriter } from './transactions/markers.js';
+import { ProducerExpiry, TransactionTimers } from './transactions/service.js';
 
 export interface RunningBroker {
   /** Port the Kafka listener is bound to (useful when configured as 0). */
@@ -122,7 +123,31 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   context.topicDeletedListeners.push((topic) => coordinator.onTopicsDeleted([topic.name]));
 
   // Producer ids and transactional ids; idle producers forgotten on a timer.
-  context.transactions = new TransactionCoordinator({ allocateProducerId: () => storage.allocateProducerId(), logger });
+  const transactions = new TransactionCoordinator({
+    allocateProducerId: () => storage.allocateProducerId(),
+    store: storage.transactions,
+    markers: new LogMarkerWriter(storage.catalog, storage.logs, (topicId, partition) => context.cluster.leaderEpochOf(topicId, partition)),
+    isCoordinatorFor: (id) => context.cluster.coordinatorFor(id, 1).nodeId === self.nodeId,
+    partitionExists: (topic, partition) => {
+      const t = storage.catalog.getTopic(topic);
+      return t !== undefined && partition >= 0 && partition < t.partitionCount;
+    },
+    maxTimeoutMs: config.int('transaction.max.timeout.ms'),
+    logger,
+  });
+  // Loads the coordinator's state and completes transactions a crash left prepared.
+  await transactions.start();
+  context.transactions = transactions;
+  const transactionTimers = new TransactionTimers(
+    transactions,
+    {
+      abortIntervalMs: config.int('transaction.abort.timed.out.transaction.cleanup.interval.ms'),
+      expireIntervalMs: config.int('transaction.remove.expired.transaction.cleanup.interval.ms'),
+      idExpirationMs: config.int('transactional.id.expiration.ms'),
+    },
+    logger,
+  );
+  transactionTimers.start();
   const producerExpiry = new ProducerExpiry(
     storage.logs,
     { expirationMs: config.int('producer.id.expiration.ms'), checkIntervalMs: config.int('producer.id.expiration.check.interval.ms') },
@@ -166,6 +191,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       logger.info({ inFlightAnswered }, 'connections drained');
       await http?.close();
       producerExpiry.shutdown();
+      await transactionTimers.shutdown();
       await dynamicConfigs.stop();
       // Retention stops after its chunk.
       await retention.shutdown();

@@ -9,6 +9,7 @@ import { MysqlLogManager } from './log-manager.js';
 import { refreshLoadedLogStarts } from './log-starts.js';
 import { migrations, runMigrations } from './migrations/index.js';
 import { MysqlOffsetStore, type OffsetStore } from './offset-store.js';
+import { MysqlTransactionStore, type TransactionStore } from './transaction-store.js';
 import { resolveStorageOptions, type StorageOptions } from './options.js';
 import { sweepOrphanLogTables, type OrphanTableSweepResult } from './orphan-tables.js';
 import { MysqlRetentionCleaner } from './retention.js';
@@ -28,6 +29,8 @@ import type { TopicCatalog } from './types.js';
 export type { StorageOptions } from './options.js';
 export type { CommitStats } from './group-commit.js';
 export type { OffsetStore } from './offset-store.js';
+export type { TransactionStore, TxnRecord, TxnOffset, TxnPartition, TxnStateName } from './transaction-store.js';
+export { MAX_TRANSACTIONAL_ID_BYTES } from './transaction-store.js';
 export type { BrokerConfigStore } from './broker-configs.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
@@ -45,6 +48,8 @@ export interface Storage {
   offsets: OffsetStore;
   /** Per-shard stored sizes (DescribeLogDirs). */
   logDirs: LogDirs;
+  /** Transaction coordinator state (metadata database). */
+  transactions: TransactionStore;
   /** Dynamic broker configuration (metadata database). */
   brokerConfigs: BrokerConfigStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
@@ -91,6 +96,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       catalog,
       logs,
       offsets: new MysqlOffsetStore(shards.metadataPool),
+      transactions: new MysqlTransactionStore(shards.metadataPool),
       logDirs: new MysqlLogDirs(shards),
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
       clusterId,

@@ -6,9 +6,10 @@
  * when larger (KIP-74). Long poll: when fewer than minBytes are available the request waits
  * up to maxWaitMs and is woken by any commit to one of its partitions; it gives back its
  * queued.max.requests slot while it waits, and stops (no second read) when the client's
- * connection closes. read_committed reads up
- * to the last stable offset (equal to the high watermark until transactions exist) and
- * reports an empty aborted-transaction list. v13+ names topics by id.
+ * connection closes. read_committed reads up to the last stable offset (the first offset of
+ * the earliest open transaction, or the high watermark) and lists the aborted transactions
+ * overlapping the records returned (producer id, first offset), so clients drop aborted
+ * records. v13+ names topics by id.
  * Incremental fetch sessions (KIP-227) as Kafka 3.9 keeps them (server/fetch-sessions/): a
  * full fetch with epoch 0 gets a session id when the cache has a slot, an incremental one
  * fetches every partition of its session and is answered with only those that changed; session
@@ -154,6 +155,7 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
     const part = assembled.partitions[i];
     if (part) {
       plan.response.records = part.batches;
+      if (readCommitted) plan.response.abortedTransactions = abortedIn(plan, part.batches);
       if (part.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, part.bytes);
     } else if (outcome && 'error' in outcome) {
       recordFailure(plan.response, outcome.error, ctx, 'fetch read failed', { topic: plan.topicName, partition: plan.response.partitionIndex });
@@ -182,6 +184,14 @@ function waitForAppend(plans: PartitionPlan[], maxWaitMs: number, closed: AbortS
     for (const plan of plans) unsubscribers.push(plan.log!.onAppend(done));
     closed?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** The aborted transactions overlapping the batches returned (none when there are none). */
+function abortedIn(plan: PartitionPlan, batches: readonly Buffer[]): { producerId: bigint; firstOffset: bigint }[] {
+  const last = batches[batches.length - 1];
+  if (!last || last.length < 27) return [];
+  const end = last.readBigInt64BE(0) + BigInt(last.readInt32BE(23)) + 1n;
+  return plan.log!.abortedTransactions(plan.fetchOffset, end).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
 }
 
 function emptyPartition(partitionIndex: number, errorCode: number, isolationLevel: number): PartitionResponse {

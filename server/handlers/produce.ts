@@ -18,7 +18,10 @@
  * per partition and producer when the batch is written (storage/producer-state.ts): a retry of
  * one of the producer's last five batches is answered with the original's base offset and not
  * written again; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE as
- * Kafka 3.9. Control batches sent by a client are refused with INVALID_RECORD.
+ * Kafka 3.9. Control batches sent by a client are refused with INVALID_RECORD. A transactional
+ * batch is accepted only from the current epoch of a producer whose ongoing transaction holds
+ * the partition (the transaction coordinator's in-memory state, Kafka's KIP-890 verification):
+ * INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
@@ -115,6 +118,12 @@ async function appendPartition(
     if (!acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now())) return;
     for (const b of batches) {
       if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+    }
+    const first = batches[0];
+    if (first !== undefined && first.isTransactional && first.producerId >= 0n) {
+      // KIP-890 verification: only into a partition of the producer's ongoing transaction.
+      const code = broker.transactions?.verifyWrite(first.producerId, first.producerEpoch, topic.name, partition) ?? ErrorCode.INVALID_TXN_STATE;
+      if (code !== ErrorCode.NONE) throw new KafkaError(code, 'the partition is not in an ongoing transaction of this producer epoch');
     }
     // Records up-converted here, or most of a frame the connection allocated for this request
     // alone, are handed over: the log keeps them instead of copying.

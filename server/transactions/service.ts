@@ -43,3 +43,46 @@ export class ProducerExpiry {
     this.timer = undefined;
   }
 }
+
+/**
+ * Timers of the transaction coordinator: transactions open longer than their timeout are
+ * aborted every transaction.abort.timed.out.transaction.cleanup.interval.ms (markers of
+ * prepared transactions retried on the same tick), and transactional ids idle for
+ * transactional.id.expiration.ms removed every
+ * transaction.remove.expired.transaction.cleanup.interval.ms.
+ */
+export interface TransactionTimerSettings {
+  abortIntervalMs: number;
+  expireIntervalMs: number;
+  idExpirationMs: number;
+}
+
+export class TransactionTimers {
+  private timers: NodeJS.Timeout[] = [];
+  private running: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly coordinator: { abortTimedOut(): Promise<number>; expireIds(ms: number): Promise<number> },
+    private readonly settings: TransactionTimerSettings,
+    private readonly logger: Logger,
+  ) {}
+
+  start(): void {
+    const every = (ms: number, work: () => Promise<unknown>) => {
+      if (ms <= 0) return;
+      const t = setInterval(() => {
+        this.running = this.running.then(work).catch((err: unknown) => this.logger.warn({ err: (err as Error).message }, 'transaction timer failed'));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.settings.abortIntervalMs, () => this.coordinator.abortTimedOut());
+    every(this.settings.expireIntervalMs, () => this.coordinator.expireIds(this.settings.idExpirationMs));
+  }
+
+  async shutdown(): Promise<void> {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.running;
+  }
+}

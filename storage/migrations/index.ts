@@ -4,6 +4,7 @@ import { migration as m0002 } from './0002-shard.js';
 import { migration as m0003 } from './0003-group-offsets.js';
 import { migration as m0004 } from './0004-broker-configs.js';
 import { migration as m0010 } from './0010-producer-state.js';
+import { migration as m0011 } from './0011-transactions.js';
 
 export type { Migration } from './types.js';
 export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
@@ -18,4 +19,5 @@ export const migrations: Migration[] = [
   m0003,
   m0004,
   m0010,
+  m0011,
 ];
