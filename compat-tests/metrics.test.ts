@@ -51,7 +51,7 @@ describe('metrics and health endpoints', () => {
   });
 
   it('answers /health with MySQL reachable, and 404 elsewhere', async () => {
-    expect(await scrape('/health')).toEqual({ status: 200, body: '{"status":"ok"}' });
+    expect(await scrape('/health')).toEqual({ status: 200, body: '{"status":"ok","mysql":{"reachable":true}}' });
     expect((await scrape('/nothing')).status).toBe(404);
   });
 });

@@ -173,7 +173,14 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   let http: HttpEndpoint | null = null;
   let metricsPort: number | null = null;
   if (config.metricsListener) {
-    http = new HttpEndpoint(metrics.registry, async () => storage.ping());
+    http = new HttpEndpoint(metrics.registry, async () => {
+      const reachable = await storage.ping();
+      // While a dead managed MariaDB is being restarted, say so (state, restarts, last exit and error).
+      const details: Record<string, unknown> = { mysql: { reachable } };
+      const mariadb = managed?.status();
+      if (mariadb) details.managedMariadb = mariadb;
+      return { ok: reachable && (!mariadb || mariadb.state === 'running'), details };
+    });
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');

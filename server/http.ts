@@ -1,13 +1,19 @@
 import { createServer, type Server } from 'node:http';
 import type { MetricsRegistry } from './metrics.js';
 
-/** HTTP side of the broker: /metrics (Prometheus text) and /health. */
+/** What /health answers: 200 when `ok`, else 503; `details` say why (MySQL reachable, managed MariaDB state). */
+export interface HealthReport {
+  ok: boolean;
+  details: Record<string, unknown>;
+}
+
+/** HTTP side of the broker: /metrics (Prometheus text) and /health (JSON). */
 export class HttpEndpoint {
   private readonly server: Server;
 
   constructor(
     registry: MetricsRegistry,
-    health: () => Promise<boolean>,
+    health: () => Promise<HealthReport>,
   ) {
     this.server = createServer((req, res) => {
       if (req.url === '/metrics') {
@@ -24,9 +30,9 @@ export class HttpEndpoint {
       }
       if (req.url === '/health') {
         health().then(
-          (ok) => {
+          ({ ok, details }) => {
             res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+            res.end(JSON.stringify({ status: ok ? 'ok' : 'unavailable', ...details }));
           },
           () => {
             res.writeHead(503).end();

@@ -1,11 +1,12 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import * as net from 'node:net';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
-import { findRunningManagedMariadb, isSameServer, PID_FILE, startManagedMariadb, type ManagedMariadb } from './managed-mariadb.js';
+import { findRunningManagedMariadb, freePort, isSameServer, PASSWORD_FILE, PID_FILE, startManagedMariadb, type ManagedMariadb } from './managed-mariadb.js';
 import { connect } from './mysql.js';
 import { openStorage } from './index.js';
 import { buildTestBatch, concatBatches, testLogs } from './testing.js';
@@ -17,11 +18,65 @@ import { buildTestBatch, concatBatches, testLogs } from './testing.js';
 const SMALL = { bufferPoolSize: '32M', logFileSize: '16M' };
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
+const asRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+function mysqlUid(): number {
+  return Number(execFileSync('id', ['-u', 'mysql'], { encoding: 'utf8' }).trim());
+}
+
+/** Runs a command as `uid` (this user when undefined); resolves with its exit code and output. */
+function runAs(uid: number | undefined, cmd: string, args: string[]): Promise<{ code: number | null; text: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(uid === undefined ? {} : { uid, gid: uid }) });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => (text += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (text += d.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, text }));
+  });
+}
+
+async function retry<T>(attempt: () => Promise<T>, tries = 100): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (i >= tries) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+async function until(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not reached');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Listens on 127.0.0.1:port as soon as the port is free (a killed server's socket closes with it). */
+async function bindWhenFree(port: number): Promise<net.Server> {
+  for (;;) {
+    // Connections are closed at once, as a dead port refuses them (rather than left unanswered).
+    const srv = net.createServer((socket) => socket.destroy());
+    const bound = await new Promise<boolean>((resolve) => {
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (bound) return srv;
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
 describe('managed MariaDB', () => {
   let root: string;
   const started: ManagedMariadb[] = [];
   beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-managed-'));
+    // mkdtemp makes it 0700; a server running as `mysql` (the broker is root) must pass through it.
+    await fs.chmod(root, 0o711);
   });
   afterEach(async () => {
     while (started.length > 0) await started.pop()!.stop();
@@ -35,7 +90,9 @@ describe('managed MariaDB', () => {
     const first = await startManagedMariadb({ dataDir, ...SMALL });
     started.push(first);
     expect(first.adopted).toBe(false);
-    expect(first.url).toBe(`mysql://root@127.0.0.1:${first.port}/kafka_mysql`);
+    const password = (await fs.readFile(path.join(dataDir, PASSWORD_FILE), 'utf8')).trim();
+    expect(password).toMatch(/^[0-9a-f]{48}$/);
+    expect(first.url).toBe(`mysql://root:${password}@127.0.0.1:${first.port}/kafka_mysql`);
     const conn = await connect(first.url);
     await conn.query('CREATE TABLE survivor (id INT PRIMARY KEY)');
     await conn.query('INSERT INTO survivor VALUES (42)');
@@ -160,5 +217,142 @@ describe('managed MariaDB', () => {
     } finally {
       await storage.close();
     }
+  });
+  it('lets only the broker in: private data directory, a password for root, no file access outside an empty directory', async () => {
+    const dataDir = path.join(root, 'access');
+    const server = await startManagedMariadb({ dataDir, ...SMALL });
+    started.push(server);
+    const serverUid = asRoot ? mysqlUid() : process.getuid!();
+    const dir = await fs.stat(dataDir);
+    expect({ mode: (dir.mode & 0o777).toString(8), uid: dir.uid }).toEqual({ mode: '700', uid: serverUid });
+    const pwFile = await fs.stat(path.join(dataDir, PASSWORD_FILE));
+    expect({ mode: (pwFile.mode & 0o777).toString(8), uid: pwFile.uid }).toEqual({ mode: '600', uid: process.getuid!() });
+    expect(path.dirname(server.socketPath)).toBe(dataDir);
+
+    // root over TCP without the password, or with a wrong one, is refused.
+    for (const auth of ['root', 'root:wrong']) {
+      const err = await connect(`mysql://${auth}@127.0.0.1:${server.port}/`).then(
+        (c) => c.end().then(() => 'connected'),
+        (e: { code?: string }) => e.code,
+      );
+      expect({ auth, err }).toEqual({ auth, err: 'ER_ACCESS_DENIED_ERROR' });
+    }
+
+    const conn = await connect(server.url);
+    try {
+      const [accounts] = await conn.query("SELECT CONCAT(User, '@', Host) AS a, Password = '' AND authentication_string = '' AS open FROM mysql.user WHERE is_role = 'N' ORDER BY a");
+      // mariadb-install-db's root@<hostname> had no password: it is gone; mariadb.sys is locked.
+      expect(accounts).toEqual([
+        { a: 'mariadb.sys@localhost', open: 1 },
+        { a: 'root@127.0.0.1', open: 0 },
+        { a: 'root@::1', open: 0 },
+        { a: 'root@localhost', open: 0 },
+      ]);
+      const [[locked]] = (await conn.query("SELECT JSON_VALUE(Priv, '$.account_locked') AS l FROM mysql.global_priv WHERE User = 'mariadb.sys'")) as unknown as [[{ l: string }]];
+      expect(locked!.l).toBe('1');
+      const [[priv]] = (await conn.query('SELECT @@secure_file_priv AS dir, LOAD_FILE(\'/etc/passwd\') AS passwd')) as unknown as [[{ dir: string; passwd: unknown }]];
+      expect(priv).toEqual({ dir: `${dataDir}/secure-file-priv/`, passwd: null });
+      expect(await fs.readdir(path.join(dataDir, 'secure-file-priv'))).toEqual([]);
+      const outfile = await conn.query(`SELECT 1 INTO OUTFILE '${root}/written-by-mariadb.txt'`).then(() => 0, (e: { errno?: number }) => e.errno);
+      expect(outfile).toBe(1290); // ER_OPTION_PREVENTS_STATEMENT (--secure-file-priv)
+      const [dbs] = await conn.query('SHOW DATABASES');
+      expect((dbs as Array<{ Database: string }>).map((d) => d.Database)).not.toContain('#mysql50#secure-file-priv');
+    } finally {
+      await conn.end();
+    }
+  });
+
+  it.skipIf(!asRoot)('runs the server as mysql and keeps another local user out (needs root: it switches users)', async () => {
+    const dataDir = path.join(root, 'other-user');
+    const server = await startManagedMariadb({ dataDir, ...SMALL });
+    started.push(server);
+    const status = await fs.readFile(`/proc/${server.pid}/status`, 'utf8');
+    const uids = /^Uid:\s+(.*)$/m.exec(status)![1]!.split(/\s+/).map(Number);
+    expect(uids).toEqual([mysqlUid(), mysqlUid(), mysqlUid(), mysqlUid()]);
+    // nobody: cannot reach the socket (the directory is closed to it), and TCP wants the password.
+    const bySocket = await runAs(NOBODY, 'mariadb', ['--no-defaults', `--socket=${server.socketPath}`, '-uroot', '-e', 'SELECT 1']);
+    expect(bySocket.code).not.toBe(0);
+    expect(bySocket.text).toMatch(/\(13\)|Permission denied/);
+    const byTcp = await runAs(NOBODY, 'mariadb', ['--no-defaults', '-h127.0.0.1', `-P${server.port}`, '-uroot', '-e', 'SELECT 1']);
+    expect(byTcp.code).not.toBe(0);
+    expect(byTcp.text).toMatch(/Access denied for user 'root'@'127.0.0.1' \(using password: NO\)/);
+    const listing = await runAs(NOBODY, 'ls', [dataDir]);
+    expect(listing.code).not.toBe(0);
+  });
+
+  it('takes over a data directory of an older version: stops its password-less server, secures it, keeps the data', async () => {
+    const dataDir = path.join(root, 'older');
+    await fs.mkdir(dataDir, { mode: 0o755 });
+    // What the previous version left: initialised as this user (root: --user=root), root
+    // without a password, a server running with a state file.
+    const own = asRoot ? ['--user=root'] : [];
+    const install = await runAs(undefined, 'mariadb-install-db', [`--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--innodb-log-file-size=16M', ...own]);
+    expect(install.code).toBe(0);
+    const port = await freePort();
+    const old = spawn('/usr/sbin/mariadbd', [
+      '--no-defaults', `--datadir=${dataDir}`, `--pid-file=${dataDir}/mariadbd.pid`, `--socket=${dataDir}/mariadbd.sock`,
+      '--bind-address=127.0.0.1', `--port=${port}`, `--log-error=${dataDir}/mariadbd.err`, '--innodb-buffer-pool-size=32M', '--innodb-log-file-size=16M', ...own,
+    ], { detached: true, stdio: 'ignore' });
+    const oldExit = new Promise((resolve) => old.once('exit', resolve));
+    const openUrl = `mysql://root@127.0.0.1:${port}/`;
+    let c = await retry(() => connect(openUrl));
+    await c.query('CREATE DATABASE kafka_mysql');
+    await c.query('CREATE TABLE kafka_mysql.survivor (id INT PRIMARY KEY)');
+    await c.query('INSERT INTO kafka_mysql.survivor VALUES (7)');
+    await c.end();
+    await fs.writeFile(path.join(dataDir, 'kafka-mysql-managed.json'), JSON.stringify({ pid: old.pid, port, socketPath: `${dataDir}/mariadbd.sock`, dataDir, startedAt: '' }));
+
+    const server = await startManagedMariadb({ dataDir, ...SMALL });
+    started.push(server);
+    expect(server.adopted).toBe(false);
+    await oldExit;
+    expect(await isSameServer(old.pid!, dataDir)).toBe(false);
+    const dir = await fs.stat(dataDir);
+    expect({ mode: (dir.mode & 0o777).toString(8), uid: dir.uid }).toEqual({ mode: '700', uid: asRoot ? mysqlUid() : process.getuid!() });
+    expect((await fs.stat(path.join(dataDir, 'mysql', 'db.frm'))).uid).toBe(asRoot ? mysqlUid() : process.getuid!());
+    const refused = await connect(`mysql://root@127.0.0.1:${server.port}/`).then((x) => x.end().then(() => 'connected'), (e: { code?: string }) => e.code);
+    expect(refused).toBe('ER_ACCESS_DENIED_ERROR');
+    c = await connect(server.url);
+    const [rows] = await c.query('SELECT id FROM survivor');
+    await c.end();
+    expect(rows).toEqual([{ id: 7 }]);
+  });
+
+  it('starts the server again when it dies, on the same port, and says so meanwhile', async () => {
+    const dataDir = path.join(root, 'restarts');
+    const server = await startManagedMariadb({ dataDir, ...SMALL });
+    started.push(server);
+    const c = await connect(server.url);
+    await c.query('CREATE TABLE survivor (id INT PRIMARY KEY)');
+    await c.query('INSERT INTO survivor VALUES (1)');
+    await c.end();
+    const firstPid = server.pid;
+    expect(server.status()).toMatchObject({ state: 'running', pid: firstPid, restarts: 0, lastExit: null });
+
+    // Killed; its port is taken before the restart binds it, so the first attempts fail.
+    process.kill(firstPid, 'SIGKILL');
+    const blocker = await bindWhenFree(server.port);
+    await until(() => server.status().lastError !== null);
+    expect(server.status()).toMatchObject({ state: 'restarting', pid: null, restarts: 0, lastExit: { pid: firstPid, code: null, signal: 'SIGKILL' } });
+    expect(server.status().lastError).toMatch(/did not start/);
+    await new Promise((resolve) => blocker.close(resolve));
+
+    await until(() => server.status().state === 'running');
+    const after = server.status();
+    expect(after).toMatchObject({ state: 'running', restarts: 1, port: server.port, lastError: null });
+    expect(after.pid).not.toBe(firstPid);
+    expect(server.pid).toBe(after.pid);
+    expect(await isSameServer(after.pid!, dataDir)).toBe(true);
+    const c2 = await connect(server.url);
+    const [rows] = await c2.query('SELECT id FROM survivor');
+    await c2.end();
+    expect(rows).toEqual([{ id: 1 }]);
+
+    // A stop is not a death: nothing is restarted after it.
+    await server.stop();
+    started.pop();
+    expect(server.status().state).toBe('stopped');
+    expect(await isSameServer(after.pid!, dataDir)).toBe(false);
+    expect(await findRunningManagedMariadb(dataDir)).toBeUndefined();
   });
 });

@@ -1,12 +1,30 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
+import {
+  INIT_FILE,
+  PASSWORDLESS_ACCOUNTS_SQL,
+  prepareDataDir,
+  prepareSocketDir,
+  readRootPassword,
+  rootPassword,
+  SECURE_FILES_DIR,
+  serverAccount,
+  socketPathFor,
+  writeInitFile,
+  writePasswordFile,
+  type ServerAccount,
+} from './managed-mariadb/access.js';
+import { isAlive, isSameServer, processUid, sleep, terminate, watchForExit, type ServerExit } from './managed-mariadb/process.js';
+import { Supervisor, type ManagedMariadbStatus, type RunningServer } from './managed-mariadb/supervisor.js';
 import { connect, formatMysqlUrl, quoteIdent, withDatabase } from './mysql.js';
+
+export { isSameServer } from './managed-mariadb/process.js';
+export { PASSWORD_FILE } from './managed-mariadb/access.js';
+export type { ManagedMariadbState, ManagedMariadbStatus } from './managed-mariadb/supervisor.js';
 
 /**
  * A MariaDB server that the broker runs itself, for single-machine use and for tests.
@@ -16,10 +34,16 @@ import { connect, formatMysqlUrl, quoteIdent, withDatabase } from './mysql.js';
  * - Starts the server bound to 127.0.0.1 with a Unix socket, pid file and error log inside
  *   the data directory, durable settings (innodb_flush_log_at_trx_commit=1, binlog with
  *   sync_binlog=1), and creates the database.
+ * - Only the broker can reach it (see managed-mariadb/access.ts): the server runs as the
+ *   broker's user or, when the broker is root, as `mysql`; the data directory is 0700; root
+ *   has a generated password kept in a 0600 file; secure_file_priv is an empty private directory.
  * - After a crash of the broker (SIGKILL) the server it started keeps running. The next start
  *   adopts it when the pid file names a live mariadbd whose command line uses this data
- *   directory (port from the state file written here); otherwise stale pid and socket files
- *   are removed and a fresh server is started. Two servers never share one data directory.
+ *   directory, runs as the right user and the password file exists (port from the state file
+ *   written here); otherwise it is stopped, stale pid and socket files are removed and a fresh
+ *   server is started. Two servers never share one data directory.
+ * - When the server dies, it is started again on the same port (see managed-mariadb/supervisor.ts);
+ *   status() says what is happening meanwhile.
  * - stop() sends SIGTERM to the pid it started or adopted and waits for the exit. No other
  *   process is ever signalled.
  */
@@ -42,13 +66,16 @@ export interface ManagedMariadbOptions {
 }
 
 export interface ManagedMariadb {
-  /** mysql://root@127.0.0.1:<port>/<database> */
+  /** mysql://root:<generated password>@127.0.0.1:<port>/<database> */
   url: string;
-  pid: number;
+  /** Pid of the server (of the latest one after a restart). */
+  readonly pid: number;
   port: number;
   socketPath: string;
   /** True when an already running server (left behind by a previous broker) was reused. */
   adopted: boolean;
+  /** Running, restarting after it died, or stopped. */
+  status(): ManagedMariadbStatus;
   stop(): Promise<void>;
 }
 
@@ -58,6 +85,18 @@ interface StateFile {
   socketPath: string;
   dataDir: string;
   startedAt: string;
+}
+
+/** What one start (and every restart) of a data directory's server works with. */
+interface Context {
+  server: string;
+  dataDir: string;
+  database: string;
+  options: ManagedMariadbOptions;
+  logger: Logger | undefined;
+  account: ServerAccount;
+  password: string;
+  socketPath: string;
 }
 
 export const PID_FILE = 'mariadbd.pid';
@@ -84,13 +123,26 @@ export function findExecutable(names: string[]): string | undefined {
 
 export async function startManagedMariadb(options: ManagedMariadbOptions): Promise<ManagedMariadb> {
   const dataDir = path.resolve(options.dataDir);
-  const database = options.database ?? 'kafka_mysql';
   const server = findExecutable(['mariadbd', 'mysqld']);
   if (!server) throw new Error(NOT_INSTALLED_MESSAGE);
-  await fs.mkdir(dataDir, { recursive: true });
-  const release = await takeStartLock(dataDir, options.startTimeoutMs ?? 60_000);
+  const account = await serverAccount();
+  await prepareDataDir(dataDir, account, options.logger);
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
+  const release = await takeStartLock(dataDir, timeoutMs);
   try {
-    return await startLocked(server, dataDir, database, options);
+    const { password, created } = await rootPassword(dataDir);
+    const ctx: Context = {
+      server,
+      dataDir,
+      database: options.database ?? 'kafka_mysql',
+      options,
+      logger: options.logger,
+      account,
+      password,
+      socketPath: socketPathFor(dataDir),
+    };
+    const { running, port, adopted } = await startLocked(ctx, created);
+    return handle(ctx, running, port, adopted);
   } finally {
     await release();
   }
@@ -99,69 +151,93 @@ export async function startManagedMariadb(options: ManagedMariadbOptions): Promi
 /**
  * URL of the managed MariaDB a broker is running on `dataDir`, if one is (for CLI commands
  * that work on MySQL directly, such as `retention run`, next to `npm start`). Never starts one.
+ * Needs to read the data directory's password file, so only the broker's user (or root) finds it.
  */
 export async function findRunningManagedMariadb(dataDir: string, database = 'kafka_mysql'): Promise<string | undefined> {
   const resolved = path.resolve(dataDir);
   const state = await readState(resolved);
   if (!state || !(await isSameServer(state.pid, resolved))) return undefined;
-  return formatMysqlUrl({ host: '127.0.0.1', port: state.port, user: 'root', password: '', database });
+  const password = await readRootPassword(resolved);
+  if (password === undefined) return undefined;
+  return urlFor(state.port, password, database);
 }
 
-async function startLocked(
-  server: string,
-  dataDir: string,
-  database: string,
-  options: ManagedMariadbOptions,
-): Promise<ManagedMariadb> {
-  const logger = options.logger;
+function urlFor(port: number, password: string, database: string): string {
+  return formatMysqlUrl({ host: '127.0.0.1', port, user: 'root', password, database });
+}
+
+async function startLocked(ctx: Context, passwordCreated: boolean): Promise<{ running: RunningServer; port: number; adopted: boolean }> {
+  const { dataDir, logger } = ctx;
   // 1. A server left behind by a previous broker on this data directory?
   const leftover = await findLeftoverServer(dataDir);
   if (leftover !== undefined) {
     const state = await readState(dataDir);
-    if (state && state.pid === leftover) {
+    // A server of an older version (running as root, or root without a password) is not adopted.
+    const secured = !passwordCreated && (await processUid(leftover)) === ctx.account.uid;
+    if (state && state.pid === leftover && secured) {
       logger?.info({ pid: leftover, port: state.port, dataDir }, 'adopting running MariaDB');
-      const url = formatMysqlUrl({ host: '127.0.0.1', port: state.port, user: 'root', password: '', database });
-      await waitUntilReady(url, options.startTimeoutMs ?? 60_000, () => isSameServer(leftover, dataDir));
-      await createDatabase(url, database);
-      return handle(url, leftover, state.port, state.socketPath, true, undefined, dataDir, logger);
+      const url = urlFor(state.port, ctx.password, ctx.database);
+      await waitUntilReady(url, ctx.options.startTimeoutMs ?? 60_000, () => isSameServer(leftover, dataDir));
+      await createDatabase(url, ctx.database);
+      const watch = watchForExit(leftover, dataDir);
+      return { running: { pid: leftover, exited: watch.exited, child: false, cancel: watch.cancel }, port: state.port, adopted: true };
     }
-    // Running, but we do not know its port: stop it and start our own (it is ours: same datadir).
-    logger?.warn({ pid: leftover, dataDir }, 'MariaDB running on the data directory without a state file; restarting it');
+    // Running, but unknown port or not secured: stop it and start our own (it is ours: same datadir).
+    logger?.warn({ pid: leftover, dataDir, secured }, 'MariaDB running on the data directory without a state file or unsecured; restarting it');
     await terminate(leftover, dataDir, undefined, logger);
   }
-  await removeStaleFiles(dataDir);
+  await removeStaleFiles(ctx, false);
 
   // 2. Initialise an empty data directory.
   if (!existsSync(path.join(dataDir, 'mysql'))) {
-    await initialiseDataDir(dataDir, options, logger);
+    await initialiseDataDir(ctx);
   }
 
   // 3. Start.
-  const socketPath = socketPathFor(dataDir);
   let lastError: unknown;
+  const fixed = ctx.options.port && ctx.options.port > 0 ? ctx.options.port : undefined;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const port = options.port && options.port > 0 ? options.port : await freePort();
+    const port = fixed ?? (await freePort());
     try {
-      return await launch(server, dataDir, port, socketPath, database, options, logger);
+      return { running: await launch(ctx, port), port, adopted: false };
     } catch (err) {
       lastError = err;
       // A picked free port can be taken by someone else before the server binds it: retry.
-      if (!(options.port && options.port > 0) && /already in use|Can't start server: Bind/i.test(String(err))) continue;
+      if (fixed === undefined && /already in use|Can't start server: Bind/i.test(String(err))) continue;
       throw err;
     }
   }
   throw lastError;
 }
 
-async function launch(
-  server: string,
-  dataDir: string,
-  port: number,
-  socketPath: string,
-  database: string,
-  options: ManagedMariadbOptions,
-  logger: Logger | undefined,
-): Promise<ManagedMariadb> {
+/**
+ * Starts the server again after it died (called by the supervisor): on the same port, with
+ * crash recovery done by InnoDB at start-up. Returns null when the server was stopped on
+ * purpose (stop() removes the state file first), or the server another watcher already started.
+ */
+async function restartLocked(ctx: Context, port: number): Promise<RunningServer | null> {
+  const release = await takeStartLock(ctx.dataDir, ctx.options.startTimeoutMs ?? 60_000);
+  try {
+    const state = await readState(ctx.dataDir);
+    if (!state) return null;
+    const leftover = await findLeftoverServer(ctx.dataDir);
+    if (leftover !== undefined) {
+      const watch = watchForExit(leftover, ctx.dataDir);
+      return { pid: leftover, exited: watch.exited, child: false, cancel: watch.cancel };
+    }
+    await removeStaleFiles(ctx, true);
+    // The password file is rewritten if it went missing: the pools hold this password.
+    if ((await readRootPassword(ctx.dataDir)) !== ctx.password) await writePasswordFile(ctx.dataDir, ctx.password);
+    return await launch(ctx, port);
+  } finally {
+    await release();
+  }
+}
+
+async function launch(ctx: Context, port: number): Promise<RunningServer> {
+  const { server, dataDir, socketPath, options, logger, account } = ctx;
+  await prepareSocketDir(dataDir, socketPath, account);
+  const initFile = await writeInitFile(dataDir, account, ctx.password);
   const args = [
     '--no-defaults',
     `--datadir=${dataDir}`,
@@ -170,6 +246,9 @@ async function launch(
     '--bind-address=127.0.0.1',
     `--port=${port}`,
     `--log-error=${path.join(dataDir, ERROR_LOG)}`,
+    `--init-file=${initFile}`,
+    `--secure-file-priv=${path.join(dataDir, SECURE_FILES_DIR)}`,
+    `--ignore-db-dirs=${SECURE_FILES_DIR}`,
     '--skip-name-resolve',
     '--innodb-flush-log-at-trx-commit=1',
     `--log-bin=${path.join(dataDir, 'binlog')}`,
@@ -184,24 +263,37 @@ async function launch(
     '--max-connections=1000',
     '--character-set-server=utf8mb4',
     '--collation-server=utf8mb4_bin',
-    ...(isRoot() ? ['--user=root'] : []),
     ...(options.extraArgs ?? []),
   ];
-  logger?.info({ server, dataDir, port }, 'starting managed MariaDB');
-  const child = spawn(server, args, { detached: true, stdio: 'ignore' });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  let exitCode: number | null | undefined;
-  void exited.then((code) => (exitCode = code));
+  logger?.info({ server, dataDir, port, user: account.name }, 'starting managed MariaDB');
+  const logStart = await fileSize(path.join(dataDir, ERROR_LOG));
+  // Started as the server's account from the first instruction on (uid/gid), never as root.
+  const child = spawn(server, args, {
+    detached: true,
+    stdio: 'ignore',
+    ...(account.switched ? { uid: account.uid, gid: account.gid } : {}),
+  });
+  const exited = new Promise<ServerExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  let exitCode: ServerExit | undefined;
+  void exited.then((exit) => (exitCode = exit));
   await new Promise<void>((resolve, reject) => {
     child.once('spawn', resolve);
     child.once('error', reject);
   });
   child.unref();
   const pid = child.pid!;
-  const url = formatMysqlUrl({ host: '127.0.0.1', port, user: 'root', password: '', database });
+  const url = urlFor(port, ctx.password, ctx.database);
   try {
-    await waitUntilReady(url, options.startTimeoutMs ?? 60_000, () => exitCode === undefined);
+    // A server that gave up (port taken, bad option) can take ~10 s to exit after logging it: stop waiting at once.
+    const alive = async () => exitCode === undefined && !(await logSaysAborting(dataDir, logStart));
+    await waitUntilReady(url, options.startTimeoutMs ?? 60_000, alive);
+    await fs.rm(initFile, { force: true });
+    const state: StateFile = { pid, port, socketPath, dataDir, startedAt: new Date().toISOString() };
+    await fs.writeFile(path.join(dataDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
+    await createDatabase(url, ctx.database);
+    await dropPasswordlessAccounts(url, logger);
   } catch (err) {
+    await fs.rm(initFile, { force: true });
     if (exitCode === undefined) {
       child.kill('SIGKILL');
       await exited;
@@ -209,96 +301,33 @@ async function launch(
     const tail = await errorLogTail(dataDir);
     throw new Error(`managed MariaDB did not start (${(err as Error).message}); error log:\n${tail}`);
   }
-  const state: StateFile = { pid, port, socketPath, dataDir, startedAt: new Date().toISOString() };
-  await fs.writeFile(path.join(dataDir, STATE_FILE), JSON.stringify(state, null, 2) + '\n');
-  await createDatabase(url, database);
   logger?.info({ pid, port }, 'managed MariaDB ready');
-  return handle(url, pid, port, socketPath, false, exited, dataDir, logger);
+  return { pid, exited, child: true };
 }
 
-function handle(
-  url: string,
-  pid: number,
-  port: number,
-  socketPath: string,
-  adopted: boolean,
-  exited: Promise<unknown> | undefined,
-  dataDir: string,
-  logger: Logger | undefined,
-): ManagedMariadb {
+function handle(ctx: Context, first: RunningServer, port: number, adopted: boolean): ManagedMariadb {
+  const { dataDir, logger } = ctx;
+  const supervisor = new Supervisor(first, port, () => restartLocked(ctx, port), logger);
   let stopping: Promise<void> | undefined;
   return {
-    url,
-    pid,
+    url: urlFor(port, ctx.password, ctx.database),
+    get pid() {
+      return supervisor.pid;
+    },
     port,
-    socketPath,
+    socketPath: ctx.socketPath,
     adopted,
+    status: () => supervisor.status(),
     stop() {
-      stopping ??= terminate(pid, dataDir, exited, logger).then(() =>
-        fs.rm(path.join(dataDir, STATE_FILE), { force: true }),
-      );
+      stopping ??= (async () => {
+        // First, so that no watcher of this data directory takes the exit for a crash.
+        await fs.rm(path.join(dataDir, STATE_FILE), { force: true });
+        const server = await supervisor.stop();
+        if (server) await terminate(server.pid, dataDir, server.child ? server.exited : undefined, logger);
+      })();
       return stopping;
     },
   };
-}
-
-/** SIGTERM, wait (up to 2 minutes: InnoDB shutdown flushes), then SIGKILL. Only if it is still our server. */
-async function terminate(pid: number, dataDir: string, exited: Promise<unknown> | undefined, logger?: Logger): Promise<void> {
-  if (!exited && !(await isSameServer(pid, dataDir))) return;
-  try {
-    process.kill(pid, 'SIGTERM');
-  } catch {
-    return;
-  }
-  const gone = exited ? exited.then(() => true) : waitForExit(pid, dataDir, 120_000);
-  // This timer stays referenced: the server child is unref'd, so without it Node could exit
-  // (with stop() still pending) before the server's exit is observed.
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), 120_000);
-  });
-  const stopped = await Promise.race([gone, timeout]);
-  clearTimeout(timer);
-  if (!stopped) {
-    logger?.warn({ pid }, 'managed MariaDB did not stop after SIGTERM; sending SIGKILL');
-    if (exited || (await isSameServer(pid, dataDir))) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    if (exited) await exited;
-    else await waitForExit(pid, dataDir, 10_000);
-  }
-}
-
-async function waitForExit(pid: number, dataDir: string, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (!(await isSameServer(pid, dataDir))) return true;
-    await sleep(50);
-  }
-  return false;
-}
-
-/** Reads /proc: is `pid` a live mariadbd/mysqld started with --datadir=<dataDir>? */
-export async function isSameServer(pid: number, dataDir: string): Promise<boolean> {
-  let cmdline: string;
-  let stat: string;
-  try {
-    cmdline = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8');
-    stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  // A zombie (exited, not yet reaped) is not a running server.
-  const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  if (state === 'Z' || state === 'X') return false;
-  const args = cmdline.split('\0');
-  const exe = path.basename(args[0] ?? '');
-  if (exe !== 'mariadbd' && exe !== 'mysqld') return false;
-  return args.includes(`--datadir=${dataDir}`);
 }
 
 /** The pid of a server already running on this data directory, via the pid file or state file. */
@@ -327,33 +356,37 @@ async function readState(dataDir: string): Promise<StateFile | undefined> {
   }
 }
 
-async function removeStaleFiles(dataDir: string): Promise<void> {
-  const socketPath = socketPathFor(dataDir);
-  for (const f of [path.join(dataDir, PID_FILE), path.join(dataDir, STATE_FILE), socketPath, `${socketPath}.lock`]) {
-    await fs.rm(f, { force: true });
-  }
+/** Files of a server that is gone; a restart keeps the state file (it says the server should run). */
+async function removeStaleFiles(ctx: Context, keepState: boolean): Promise<void> {
+  const { dataDir, socketPath } = ctx;
+  const files = [path.join(dataDir, PID_FILE), path.join(dataDir, INIT_FILE), socketPath, `${socketPath}.lock`];
+  if (!keepState) files.push(path.join(dataDir, STATE_FILE));
+  for (const f of files) await fs.rm(f, { force: true });
 }
 
-async function initialiseDataDir(dataDir: string, options: ManagedMariadbOptions, logger?: Logger): Promise<void> {
+async function initialiseDataDir(ctx: Context): Promise<void> {
   const installer = findExecutable(['mariadb-install-db', 'mysql_install_db']);
   if (!installer) throw new Error(NOT_INSTALLED_MESSAGE);
-  logger?.info({ dataDir }, 'initialising MariaDB data directory');
+  ctx.logger?.info({ dataDir: ctx.dataDir }, 'initialising MariaDB data directory');
   const args = [
-    `--datadir=${dataDir}`,
+    `--datadir=${ctx.dataDir}`,
+    // Root gets its password from the --init-file of every start, before any connection.
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
-    `--innodb-log-file-size=${options.logFileSize ?? '128M'}`,
-    ...(isRoot() ? ['--user=root'] : []),
+    `--innodb-log-file-size=${ctx.options.logFileSize ?? '128M'}`,
   ];
-  const output = await run(installer, args);
+  const output = await run(installer, args, ctx.account);
   if (output.code !== 0) {
     throw new Error(`${path.basename(installer)} failed (exit ${output.code}):\n${output.text.slice(-4000)}`);
   }
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; text: string }> {
+function run(cmd: string, args: string[], account: ServerAccount): Promise<{ code: number | null; text: string }> {
   return new Promise((resolve, reject) => {
-    const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child: ChildProcess = spawn(cmd, args, {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(account.switched ? { uid: account.uid, gid: account.gid } : {}),
+    });
     let text = '';
     child.stdout?.on('data', (d: Buffer) => (text += d.toString()));
     child.stderr?.on('data', (d: Buffer) => (text += d.toString()));
@@ -366,14 +399,30 @@ async function waitUntilReady(url: string, timeoutMs: number, alive: () => boole
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
-    if (!(await alive())) throw new Error('server process exited');
-    try {
-      const conn = await connect(withDatabase(url, ''));
-      await conn.query('SELECT 1');
-      await conn.end();
-      return;
-    } catch (err) {
-      lastError = err;
+    if (!(await alive())) throw new Error('server process exited or is aborting');
+    const attempt = connect(withDatabase(url, '')).then(async (conn) => {
+      try {
+        await conn.query('SELECT 1');
+      } finally {
+        await conn.end().catch(() => undefined);
+      }
+    });
+    // Something else on the port may accept and never answer: keep checking the server meanwhile.
+    for (;;) {
+      const outcome = await Promise.race([
+        attempt.then(
+          () => 'ready' as const,
+          (err: unknown) => ((lastError = err), 'failed' as const),
+        ),
+        sleep(100).then(() => 'waiting' as const),
+      ]);
+      if (outcome === 'ready') return;
+      if (outcome === 'failed') break;
+      if (Date.now() > deadline) break;
+      if (!(await alive())) {
+        attempt.catch(() => undefined);
+        throw new Error('server process exited or is aborting');
+      }
     }
     await sleep(100);
   }
@@ -389,6 +438,43 @@ async function createDatabase(url: string, database: string): Promise<void> {
   }
 }
 
+/** Drops accounts that need no password (mariadb-install-db makes root@<hostname>; older data dirs may have more). */
+async function dropPasswordlessAccounts(url: string, logger: Logger | undefined): Promise<void> {
+  const conn = await connect(withDatabase(url, ''));
+  try {
+    const [rows] = await conn.query(PASSWORDLESS_ACCOUNTS_SQL);
+    for (const { user, host } of rows as Array<{ user: string; host: string }>) {
+      await conn.query('DROP USER ?@?', [user, host]);
+      logger?.warn({ user, host }, 'dropped a MariaDB account without a password');
+    }
+  } finally {
+    await conn.end();
+  }
+}
+
+async function fileSize(file: string): Promise<number> {
+  return fs.stat(file).then((st) => st.size, () => 0);
+}
+
+/** Has the server logged, since `from`, that it is aborting its start? */
+async function logSaysAborting(dataDir: string, from: number): Promise<boolean> {
+  try {
+    const fh = await fs.open(path.join(dataDir, ERROR_LOG), 'r');
+    try {
+      const { size } = await fh.stat();
+      const length = Math.min(size - from, 64 * 1024);
+      if (length <= 0) return false;
+      const buf = Buffer.alloc(length);
+      await fh.read(buf, 0, length, size - length);
+      return buf.toString('utf8').includes('[ERROR] Aborting');
+    } finally {
+      await fh.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
 async function errorLogTail(dataDir: string): Promise<string> {
   try {
     const text = await fs.readFile(path.join(dataDir, ERROR_LOG), 'utf8');
@@ -396,14 +482,6 @@ async function errorLogTail(dataDir: string): Promise<string> {
   } catch {
     return '(no error log)';
   }
-}
-
-/** Unix socket paths are limited to ~107 bytes; fall back to the temp dir for long data dirs. */
-function socketPathFor(dataDir: string): string {
-  const inside = path.join(dataDir, 'mariadbd.sock');
-  if (Buffer.byteLength(inside) < 100) return inside;
-  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 16);
-  return path.join(os.tmpdir(), `kafka-mysql-${hash}.sock`);
 }
 
 export function freePort(): Promise<number> {
@@ -450,21 +528,4 @@ async function takeStartLock(dataDir: string, timeoutMs: number): Promise<() => 
     if (Date.now() > deadline) throw new Error(`another process is starting MariaDB on ${dataDir} (lock ${lockPath})`);
     await sleep(100);
   }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -34,7 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await fs.rm(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const watchdog = startWatchdog(server.pid, dataDir);
+  const watchdog = startWatchdog(dataDir);
   process.env.KAFKA_MYSQL_TEST_URL = server.url;
   project.provide('mysqlUrl', server.url);
   project.provide('mysqlSocketPath', server.socketPath);
@@ -57,14 +57,16 @@ export default async function setup(project: TestProject): Promise<() => Promise
 
 /**
  * If the test runner dies without teardown (SIGKILL, crash), stop the MariaDB it started and
- * remove its directory. Checks the server's command line first so it never signals anyone else.
+ * remove its directory. The pid comes from the server's pid file then (a server that died was
+ * restarted under another pid), and its command line is checked first so no one else is signalled.
  */
-function startWatchdog(serverPid: number, dataDir: string): number | undefined {
+function startWatchdog(dataDir: string): number | undefined {
   const script = `
     while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done
-    if tr '\\0' '\\n' < /proc/${serverPid}/cmdline 2>/dev/null | grep -qx -- '--datadir=${dataDir}'; then
-      kill -TERM ${serverPid}
-      while [ -e /proc/${serverPid} ]; do sleep 1; done
+    pid=$(cat '${dataDir}/mariadbd.pid' 2>/dev/null)
+    if [ -n "$pid" ] && tr '\\0' '\\n' < /proc/$pid/cmdline 2>/dev/null | grep -qx -- '--datadir=${dataDir}'; then
+      kill -TERM $pid
+      while [ -e /proc/$pid ]; do sleep 1; done
     fi
     rm -rf '${dataDir}'
   `;
