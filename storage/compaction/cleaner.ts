@@ -123,6 +123,7 @@ interface Row {
   payload: Buffer;
 }
 
+const UPSERT_BYTES = 8 * 1024 * 1024;
 const META_COLUMNS = 'base_offset, last_offset, producer_id, is_transactional, is_control, byte_size, payload';
 
 export class MysqlCompactionCleaner {
@@ -342,11 +343,35 @@ export class MysqlCompactionCleaner {
       }
       if (updates.length > 0 || deletes.length > 0) {
         await withTransaction(pool, async (conn) => {
-          for (const u of updates) {
+          // Statements of up to ~8 MiB for the chunk's rewrites (well under max_allowed_packet):
+          // every row exists (the partition lock keeps retention away, appends only add rows
+          // after the head), so each VALUES row updates its row in place; last_offset is unchanged.
+          for (let i = 0; i < updates.length; ) {
+            let j = i;
+            for (let size = 0; j < updates.length && (j === i || size + updates[j]!.payload.length <= UPSERT_BYTES); j++) size += updates[j]!.payload.length;
+            const part = updates.slice(i, j);
+            i = j;
             await conn.query(
-              `UPDATE ${table} SET payload = ?, byte_size = ?, record_count = ?, first_timestamp = ?, max_timestamp = ?
-               WHERE partition_id = ? AND base_offset = ? AND last_offset = ?`,
-              [u.payload, u.payload.length, u.count, String(u.first), String(u.max), partition, String(u.row.base_offset), String(u.row.last_offset)],
+              `INSERT INTO ${table} (partition_id, base_offset, last_offset, record_count, first_timestamp, max_timestamp, producer_id, producer_epoch, base_sequence, is_transactional, is_control, byte_size, payload)
+               VALUES ? ON DUPLICATE KEY UPDATE payload = VALUES(payload), byte_size = VALUES(byte_size), record_count = VALUES(record_count),
+               first_timestamp = VALUES(first_timestamp), max_timestamp = VALUES(max_timestamp)`,
+              [
+                part.map((u) => [
+                  partition,
+                  String(u.row.base_offset),
+                  String(u.row.last_offset),
+                  u.count,
+                  String(u.first),
+                  String(u.max),
+                  String(u.row.producer_id),
+                  u.payload.readInt16BE(51),
+                  u.payload.readInt32BE(53),
+                  u.row.is_transactional,
+                  u.row.is_control,
+                  u.payload.length,
+                  u.payload,
+                ]),
+              ],
             );
           }
           if (deletes.length > 0) {
