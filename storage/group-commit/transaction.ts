@@ -115,7 +115,8 @@ export async function writeTransaction(
     // step 6 like an INSERT failure (set `failedTable` to confine it to one table's appends).
     // Producer state needs no write of its own (it is rebuilt from the rows' producer columns);
     // aborted transactions are recorded here, with their abort markers.
-    await recordAbortedTransactions(conn, overlays);
+    // Only awaited when there is something to write: no extra turn before COMMIT otherwise.
+    if (anyAborted(overlays)) await recordAbortedTransactions(conn, overlays);
 
     // Step 5: order. COMMITs go in order: this one only after the previous transaction committed.
     prevOk = await prev;
@@ -297,6 +298,11 @@ function checkProducers(
   for (const [id, e] of changed) overlay.entries.set(id, e);
   for (const a of aborted) overlay.aborted.push(a);
   return null;
+}
+
+function anyAborted(overlays: Map<CommitTarget, ProducerOverlay>): boolean {
+  for (const o of overlays.values()) if (o.aborted.length > 0) return true;
+  return false;
 }
 
 /** Step 4: the aborted transactions of this transaction's abort markers, in the shard's txn_aborted table. */
