@@ -14,6 +14,7 @@ import { KafkaListener } from './listener.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
 import { FetchManager } from './fetch-sessions/manager.js';
+import { registerFetchSessionMetrics } from './fetch-sessions/metrics.js';
 import { RetentionService } from './retention/service.js';
 import { CompactionService } from './compaction/service.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
@@ -164,6 +165,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   compaction.start();
 
   registerStorageMetrics(metrics, storage, coordinator);
+  registerFetchSessionMetrics(metrics.registry, context.fetchSessions);
   const dispatcher = new Dispatcher(registry, context);
   const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'), listenerLimitsFrom(config));
   const port = await listener.listen(config.listener.host, config.listener.port);
