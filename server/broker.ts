@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import { SingleBrokerCluster } from './cluster/single-broker.js';
+import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher, servedApisOf } from './dispatcher.js';
@@ -71,6 +71,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     groupCommitPipelineDepth: config.int('group.commit.pipeline.depth'),
     logInsertDriver: logInsertDriver(config.string('mysql.log.insert.driver')),
     producerIdExpirationMs: config.int('producer.id.expiration.ms'),
+    // Several brokers: appends check their partition's leader epoch (fencing); alone there is no other writer.
+    fenceLeaderEpochs: isClusterMode(config),
     poolSize: config.mysqlPoolSize,
     logger,
   });
@@ -82,13 +84,14 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   dynamicConfigs.start();
 
   const self = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
-  const cluster = new SingleBrokerCluster(storage.clusterId, self);
+  const brokerCluster = createBrokerCluster(config, storage, self, logger, async () => void (await dynamicConfigs.refresh()));
+  const cluster = brokerCluster.view;
   const registry = createHandlerRegistry();
   const context: BrokerContext = {
     config,
     logger,
     dynamicConfigs,
-    catalog: storage.catalog,
+    catalog: brokerCluster.catalog,
     logs: storage.logs,
     logDirs: storage.logDirs,
     cluster,
@@ -171,6 +174,15 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const port = await listener.listen(config.listener.host, config.listener.port);
   // A listener configured on port 0 advertises the port it actually got.
   if (config.advertised.port === 0) self.port = port;
+  // Several brokers: register in ZooKeeper (a duplicate broker.id fails start-up here), run for controller.
+  try {
+    await brokerCluster.start();
+  } catch (err) {
+    await listener.close(0);
+    await storage.close();
+    if (managed && !options.keepManagedMysql) await managed.stop();
+    throw err;
+  }
 
   let http: HttpEndpoint | null = null;
   let metricsPort: number | null = null;
@@ -191,6 +203,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const stop = () => {
     stopping ??= (async () => {
       logger.info('shutting down');
+      // Several brokers: leadership moves to the others first, so clients see only retriable errors.
+      await brokerCluster.shutdown();
       // Stop accepting and reading; requests already read (commits in flight) are answered before
       // their connections close, so producers do not resend what was committed.
       const draining = listener.close(SHUTDOWN_GRACE_MS);
@@ -205,6 +219,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       // Retention stops after its chunk.
       await retention.shutdown();
       await compaction.shutdown();
+      await brokerCluster.close();
       await storage.close();
       if (managed && !options.keepManagedMysql) await managed.stop();
       logger.info('stopped');

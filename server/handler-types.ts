@@ -67,6 +67,8 @@ export interface ClusterView {
   leaderEpochOf(topicId: string, partition: number): number;
   /** Broker coordinating a group or transactional id. */
   coordinatorFor(key: string, keyType: number): BrokerEndpoint;
+  /** Several brokers: the live broker ids Metadata lists as every partition's replicas and ISR (absent: the leader alone). */
+  replicaIds?(): number[];
 }
 
 export interface RequestContext {

@@ -9,6 +9,7 @@ import { MysqlLogManager } from './log-manager.js';
 import { refreshLoadedLogStarts } from './log-starts.js';
 import { migrations, runMigrations } from './migrations/index.js';
 import { MysqlOffsetStore, type OffsetStore } from './offset-store.js';
+import { MysqlLeaderStore, type LeaderStore } from './leaders.js';
 import { MysqlTransactionStore, type TransactionStore } from './transaction-store.js';
 import { resolveStorageOptions, type StorageOptions } from './options.js';
 import { sweepOrphanLogTables, type OrphanTableSweepResult } from './orphan-tables.js';
@@ -29,6 +30,7 @@ import type { TopicCatalog } from './types.js';
 export type { StorageOptions } from './options.js';
 export type { CommitStats } from './group-commit.js';
 export type { OffsetStore } from './offset-store.js';
+export type { LeaderStore, LeaderRecord, LeaderChange } from './leaders.js';
 export type { TransactionStore, TxnRecord, TxnOffset, TxnPartition, TxnStateName } from './transaction-store.js';
 export { MAX_TRANSACTIONAL_ID_BYTES } from './transaction-store.js';
 export type { BrokerConfigStore } from './broker-configs.js';
@@ -50,6 +52,8 @@ export interface Storage {
   logDirs: LogDirs;
   /** Transaction coordinator state (metadata database). */
   transactions: TransactionStore;
+  /** Partition leaders and leader epochs (several brokers; each shard's partition_leaders). */
+  leaders: LeaderStore;
   /** Dynamic broker configuration (metadata database). */
   brokerConfigs: BrokerConfigStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
@@ -99,6 +103,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       transactions: new MysqlTransactionStore(shards.metadataPool),
       logDirs: new MysqlLogDirs(shards),
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
+      leaders: new MysqlLeaderStore(shards, logger),
       clusterId,
       allocateProducerId: () => allocateProducerId(shards.metadataPool),
       refreshLogStartOffsets: () => refreshLoadedLogStarts(shards, logs),

@@ -47,6 +47,7 @@ export class MysqlLogManager implements LogManager {
           logInsertDriver: options.logInsertDriver,
           lanes: options.groupCommitLanes,
           pipelineDepth: options.groupCommitPipelineDepth,
+          fenceLeaderEpochs: options.fenceLeaderEpochs,
           logger,
         }),
     );
@@ -86,6 +87,18 @@ export class MysqlLogManager implements LogManager {
       this.logs.delete(key);
       p.then((log) => log.markDeleted(), () => undefined);
     }
+  }
+
+  /**
+   * Forgets a partition's loaded log (its leadership moved): the next use reloads its end,
+   * producer state and log start from MySQL, since another broker may have written meanwhile.
+   */
+  forgetPartition(topicId: string, partition: number): void {
+    const key = `${topicId}:${partition}`;
+    const p = this.logs.get(key);
+    if (!p) return;
+    this.logs.delete(key);
+    p.then((log) => log.markNeedsReload(), () => undefined);
   }
 
   /** Bytes held by the tail caches of all partitions (0 without a global budget). */

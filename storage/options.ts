@@ -26,6 +26,8 @@ export interface StorageOptions {
   logInsertDriver?: LogInsertDriver;
   /** Producers idle this long are not restored when a partition loads (producer.id.expiration.ms, default 1 day). */
   producerIdExpirationMs?: number;
+  /** Several brokers (ZooKeeper): appends check their partition's leader epoch in MySQL (default false: one broker, no other writer). */
+  fenceLeaderEpochs?: boolean;
   logger?: Logger;
 }
 
@@ -42,6 +44,7 @@ export interface ResolvedStorageOptions {
   tailCacheTotalBytes: number;
   logInsertDriver: LogInsertDriver;
   producerIdExpirationMs: number;
+  fenceLeaderEpochs: boolean;
   logger: Logger | undefined;
 }
 
@@ -60,6 +63,7 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     tailCacheTotalBytes: o.tailCacheTotalBytes ?? 256 * 1024 * 1024,
     logInsertDriver: o.logInsertDriver ?? 'auto',
     producerIdExpirationMs: o.producerIdExpirationMs ?? 86_400_000,
+    fenceLeaderEpochs: o.fenceLeaderEpochs ?? false,
     logger: o.logger,
   };
 }

@@ -25,6 +25,8 @@ export interface StorageLogs extends LogManager {
   totalCommitStats(): CommitStats;
   /** Forgets producers idle for `expirationMs` in every loaded partition (producer.id.expiration.ms); resolves with how many. */
   expireProducers(nowMs: number, expirationMs: number): Promise<number>;
+  /** Forgets a partition's loaded log (its leadership moved): the next use reloads it from MySQL. */
+  forgetPartition(topicId: string, partition: number): void;
 }
 
 /** Some partitions of one topic. */

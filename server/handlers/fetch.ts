@@ -81,6 +81,11 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
           response.errorCode = epochError;
           continue;
         }
+        // Several brokers: the leader serves (another broker's view of the log end may lag; see docs/cluster.md).
+        if (ctx.broker.cluster.leaderOf(topic.topicId, p.partition) !== ctx.broker.cluster.self.nodeId) {
+          response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          continue;
+        }
         try {
           plan.log = await ctx.broker.logs.getLog(topic.topicId, p.partition);
         } catch (err) {

@@ -31,6 +31,7 @@ import { metadataHandler } from './metadata.js';
 import { offsetCommitHandler } from './offset-commit.js';
 import { offsetDeleteHandler } from './offset-delete.js';
 import { offsetFetchHandler } from './offset-fetch.js';
+import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
 import { syncGroupHandler } from './sync-group.js';
 
@@ -56,6 +57,7 @@ export const coreHandlers: readonly ApiHandler[] = [
   alterConfigsHandler,
   incrementalAlterConfigsHandler,
   describeLogDirsHandler,
+  offsetForLeaderEpochHandler,
 ];
 
 /** The consumer-group APIs (served by BrokerContext.groupCoordinator). */

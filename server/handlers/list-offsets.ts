@@ -45,6 +45,11 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
           response.errorCode = p.currentLeaderEpoch > epoch ? ErrorCode.UNKNOWN_LEADER_EPOCH : ErrorCode.FENCED_LEADER_EPOCH;
           continue;
         }
+        // Several brokers: offsets are the leader's to answer, as in Kafka.
+        if (ctx.broker.cluster.leaderOf(topic.topicId, p.partitionIndex) !== ctx.broker.cluster.self.nodeId) {
+          response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+          continue;
+        }
         try {
           const log = await ctx.broker.logs.getLog(topic.topicId, p.partitionIndex);
           const found = await lookup(log, p.timestamp, request.isolationLevel, ctx);

@@ -1,8 +1,9 @@
 /**
  * Metadata (key 3), versions 0-12.
  * Lists brokers, the controller and topics with their partitions. Every partition is led
- * by the broker the cluster view names, with itself as the only replica and ISR: data
- * durability comes from MySQL, not from Kafka replicas. A missing topic is created when
+ * by the broker the cluster view names. Alone, it is the only replica and ISR; with several
+ * brokers every live broker is listed as replica and ISR, since any can take the partition
+ * over at once (shared storage): durability comes from MySQL, not from Kafka replicas. A missing topic is created when
  * auto.create.topics.enable is on and the request allows it (v4+ flag; always for v0-3),
  * and returned at once with its leader (Kafka answers LEADER_NOT_AVAILABLE first; clients
  * accept either). v10+ topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
@@ -97,13 +98,16 @@ function describeTopic(topic: TopicRecord, ctx: RequestContext): ResponseTopic {
   const partitions: ResponseTopic['partitions'] = [];
   for (let p = 0; p < topic.partitionCount; p++) {
     const leader = cluster.leaderOf(topic.topicId, p);
+    // Several brokers: every live broker can take the partition over at once (shared storage), so
+    // all are listed as replicas and in sync, the leader first; without a leader, LEADER_NOT_AVAILABLE.
+    const replicas = cluster.replicaIds ? [leader, ...cluster.replicaIds().filter((id) => id !== leader)].filter((id) => id >= 0) : [leader];
     partitions.push({
-      errorCode: ErrorCode.NONE,
+      errorCode: leader < 0 ? ErrorCode.LEADER_NOT_AVAILABLE : ErrorCode.NONE,
       partitionIndex: p,
       leaderId: leader,
       leaderEpoch: cluster.leaderEpochOf(topic.topicId, p),
-      replicaNodes: [leader],
-      isrNodes: [leader],
+      replicaNodes: replicas,
+      isrNodes: replicas,
       offlineReplicas: [],
     });
   }

@@ -106,6 +106,8 @@ async function appendPartition(
   const { broker } = ctx;
   try {
     if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
+    // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
+    if (broker.cluster.leaderOf(topic.topicId, partition) !== broker.cluster.self.nodeId) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'this broker does not lead the partition');
     const maxBatchBytes = Number(effectiveTopicConfig('max.message.bytes', topic.configs, broker.config).value);
     const logAppendTime = effectiveTopicConfig('message.timestamp.type', topic.configs, broker.config).value === 'LogAppendTime';
     let batchBytes = records;

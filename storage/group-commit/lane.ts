@@ -42,6 +42,10 @@ export class CommitLane implements TransactionLane {
     this.slots = Array.from({ length: this.depth }, () => ({ conn: undefined, busy: false }));
   }
 
+  get fenceLeaderEpochs(): boolean {
+    return this.options.fenceLeaderEpochs === true;
+  }
+
   enqueue(p: PendingAppend): void {
     if (this.closed) {
       p.reject(KafkaError.of('KAFKA_STORAGE_ERROR', 'storage is shutting down'));

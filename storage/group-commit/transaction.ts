@@ -5,6 +5,7 @@ import { KafkaError } from '../../codec/error-codes.js';
 import { appendBatch, appendMarker, checkBatch, ProducerOverlay, type ProducerEntry } from '../producer-state.js';
 import type { CachedBatch } from '../tail-cache.js';
 import type { AppendResult } from '../types.js';
+import { checkLeaderEpochs, FencedAppends } from './leader-epochs.js';
 import type { LogConnection, Row } from './log-connection.js';
 import type { CommitStats, CommitTarget, PendingAppend } from './types.js';
 
@@ -56,6 +57,8 @@ export interface TransactionLane {
   readonly shard: number;
   readonly stats: CommitStats;
   readonly logger: Logger | undefined;
+  /** Several brokers: step 4 checks the leader epochs (group-commit/leader-epochs.ts). */
+  readonly fenceLeaderEpochs: boolean;
   /** Next offset per partition assuming every transaction in flight commits. */
   readonly tentative: Map<CommitTarget, Tentative>;
   /** The slot's connection, opened when it has none. */
@@ -117,6 +120,7 @@ export async function writeTransaction(
     // aborted transactions are recorded here, with their abort markers.
     // Only awaited when there is something to write: no extra turn before COMMIT otherwise.
     if (anyAborted(overlays)) await recordAbortedTransactions(conn, overlays);
+    if (lane.fenceLeaderEpochs) await checkLeaderEpochs(conn, group);
 
     // Step 5: order. COMMITs go in order: this one only after the previous transaction committed.
     prevOk = await prev;
@@ -368,6 +372,15 @@ function settleFailure(
     return;
   }
   lane.markBroken();
+  if (err instanceof FencedAppends) {
+    // This broker no longer leads those partitions: refuse them (clients refresh their metadata), retry the rest.
+    for (const p of err.fenced) {
+      p.target.markNeedsReload();
+      p.reject(KafkaError.of('NOT_LEADER_OR_FOLLOWER', 'this broker is no longer the leader of the partition (leader epoch changed)'));
+    }
+    lane.requeue(group.filter((p) => !err.fenced.has(p)));
+    return;
+  }
   const code = (err as { code?: string }).code;
   if (failedTable !== undefined && (code === 'ER_DUP_ENTRY' || code === 'ER_NO_SUCH_TABLE')) {
     const rest: PendingAppend[] = [];

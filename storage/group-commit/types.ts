@@ -52,6 +52,8 @@ export interface GroupCommitOptions {
    * INSERTs transaction N+1 while N's COMMIT (its fsync) is in flight; N+1 COMMITs only after N did.
    */
   pipelineDepth?: number;
+  /** Several brokers (ZooKeeper): each transaction checks its partitions' leader epochs in MySQL (group-commit/leader-epochs.ts). */
+  fenceLeaderEpochs?: boolean;
   /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
   logger?: Logger;

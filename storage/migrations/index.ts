@@ -3,6 +3,7 @@ import { migration as m0001 } from './0001-metadata.js';
 import { migration as m0002 } from './0002-shard.js';
 import { migration as m0003 } from './0003-group-offsets.js';
 import { migration as m0004 } from './0004-broker-configs.js';
+import { migration as m0005 } from './0005-partition-leaders.js';
 import { migration as m0010 } from './0010-producer-state.js';
 import { migration as m0011 } from './0011-transactions.js';
 
@@ -20,4 +21,5 @@ export const migrations: Migration[] = [
   m0004,
   m0010,
   m0011,
+  m0005,
 ];

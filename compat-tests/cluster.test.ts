@@ -1,0 +1,199 @@
+/**
+ * Several brokers with ZooKeeper (docs/cluster.md), broken for real: a private ZooKeeper, one
+ * database on the test MariaDB, three broker processes (dist/). kafkajs clients with acks=-1.
+ * One trial of each fault here; `npm run faults` repeats the SIGKILL failover
+ * (CLUSTER_FAILOVER_TRIALS, 10 there) and prints the failover times.
+ */
+import { spawnSync } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
+import { spawnBroker } from './support/broker.js';
+import { startTestCluster, type TestCluster } from './support/cluster.js';
+import { waitFor } from './support/wait.js';
+
+const TRIALS = Number(process.env.CLUSTER_FAILOVER_TRIALS ?? 1);
+const SESSION_MS = 4000;
+
+interface Meta {
+  brokers: number[];
+  controller: number;
+  leaders: Map<number, { leader: number; epoch: number }>;
+}
+
+function kafka(cluster: TestCluster, clientId: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: cluster.bootstrap(),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
+    connectionTimeout: 2000,
+    requestTimeout: 10_000,
+  });
+}
+
+/** Metadata for `topic` as broker `id` answers it (raw, so no client cache is in the way). */
+async function metadataFrom(cluster: TestCluster, id: number, topic: string): Promise<Meta> {
+  const { RawClient } = await import('./support/clients.js');
+  const { createMetadataRequest } = await import('../codec/generated/metadata.js');
+  const c = await RawClient.connect(cluster.ports.get(id)!);
+  try {
+    const res = (await c.request(3, 9, createMetadataRequest({ topics: [{ name: topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false }))) as {
+      brokers: { nodeId: number }[];
+      controllerId: number;
+      topics: { partitions: { partitionIndex: number; leaderId: number; leaderEpoch: number }[] }[];
+    };
+    const leaders = new Map<number, { leader: number; epoch: number }>();
+    for (const p of res.topics[0]?.partitions ?? []) leaders.set(p.partitionIndex, { leader: p.leaderId, epoch: p.leaderEpoch });
+    return { brokers: res.brokers.map((b) => b.nodeId).sort(), controller: res.controllerId, leaders };
+  } finally {
+    c.close();
+  }
+}
+
+/** A producer that numbers records per partition and records what was acknowledged. */
+function runProducer(producer: Producer, topic: string, partitions: number) {
+  const acked = new Map<number, number[]>();
+  const failures: string[] = [];
+  let stopped = false;
+  let n = 0;
+  const lastAck = new Map<number, number>();
+  const loops = Array.from({ length: partitions }, async (_, partition) => {
+    acked.set(partition, []);
+    while (!stopped) {
+      const value = n++;
+      try {
+        await producer.send({ topic, acks: -1, messages: [{ partition, value: String(value) }] });
+        acked.get(partition)!.push(value);
+        lastAck.set(partition, Date.now());
+      } catch (err) {
+        failures.push(`${partition}: ${(err as Error).message}`);
+      }
+    }
+  });
+  return {
+    acked,
+    failures,
+    lastAck,
+    async stop() {
+      stopped = true;
+      await Promise.all(loops);
+    },
+  };
+}
+
+/** Every record of every partition, read from offset 0 through a group-less consumer. */
+async function readAll(cluster: TestCluster, topic: string, expected: number): Promise<Map<number, { offset: bigint; value: number }[]>> {
+  const consumer = kafka(cluster, 'reader').consumer({ groupId: `reader-${Date.now()}`, maxWaitTimeInMs: 200 });
+  const out = new Map<number, { offset: bigint; value: number }[]>();
+  let seen = 0;
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      if (!out.has(partition)) out.set(partition, []);
+      out.get(partition)!.push({ offset: BigInt(message.offset), value: Number(message.value!.toString()) });
+      seen++;
+    },
+  });
+  await waitFor(() => seen >= expected, `${expected} records read back`, 60_000);
+  await consumer.disconnect();
+  return out;
+}
+
+function checkLog(acked: Map<number, number[]>, read: Map<number, { offset: bigint; value: number }[]>): void {
+  for (const [partition, values] of acked) {
+    const rows = read.get(partition) ?? [];
+    // Offsets contiguous from 0: nothing interleaved or forked.
+    rows.forEach((r, i) => expect(r.offset).toBe(BigInt(i)));
+    const stored = rows.map((r) => r.value);
+    // Every acknowledged record is there, in the order it was acknowledged.
+    const positions = values.map((v) => stored.indexOf(v));
+    expect(positions.filter((p) => p < 0)).toEqual([]);
+    for (let i = 1; i < positions.length; i++) expect(positions[i]).toBeGreaterThan(positions[i - 1]!);
+  }
+}
+
+describe.skipIf(!zookeeperInstalled())('several brokers with ZooKeeper', () => {
+  let cluster: TestCluster;
+
+  beforeAll(async () => {
+    cluster = await startTestCluster('cluster', 3);
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('registers every broker, elects one controller and spreads 6 partitions two per broker', async () => {
+    const admin = kafka(cluster, 'admin').admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'spread', numPartitions: 6 }], waitForLeaders: true });
+    await admin.disconnect();
+    await waitFor(async () => [...(await metadataFrom(cluster, 2, 'spread')).leaders.values()].every((l) => l.leader > 0), 'leaders on broker 2', 5000);
+    const views = await Promise.all([1, 2, 3].map((id) => metadataFrom(cluster, id, 'spread')));
+    for (const v of views) {
+      expect(v.brokers).toEqual([1, 2, 3]);
+      expect(v.controller).toBe(views[0]!.controller);
+      expect([1, 2, 3]).toContain(v.controller);
+      expect(v.leaders).toEqual(views[0]!.leaders);
+    }
+    const perBroker = new Map<number, number>();
+    for (const l of views[0]!.leaders.values()) perBroker.set(l.leader, (perBroker.get(l.leader) ?? 0) + 1);
+    expect([...perBroker.entries()].sort()).toEqual([
+      [1, 2],
+      [2, 2],
+      [3, 2],
+    ]);
+  });
+
+  it('refuses a second broker with the same broker.id, and a malformed zookeeper.connect, at start', async () => {
+    await expect(
+      spawnBroker({ 'broker.id': 2, 'mysql.url': cluster.mysqlUrl, 'zookeeper.connect': cluster.zk.connect, 'zookeeper.session.timeout.ms': 2000 }, 30_000),
+    ).rejects.toThrow(/broker\.id 2 is already registered in ZooKeeper/);
+    await expect(spawnBroker({ 'broker.id': 9, 'mysql.url': cluster.mysqlUrl, 'zookeeper.connect': 'localhost' }, 30_000)).rejects.toThrow(
+      /zookeeper\.connect 'localhost': 'localhost' is not host:port/,
+    );
+  });
+
+  it(`SIGKILL of a leader: its partitions move, every acknowledged record is stored once in order (${TRIALS} trial(s))`, async () => {
+    const topic = 'failover';
+    const admin = kafka(cluster, 'admin').admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    await admin.disconnect();
+    const producer = kafka(cluster, 'producer').producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const load = runProducer(producer, topic, 3);
+    const failoverMs: number[] = [];
+    try {
+      for (let trial = 0; trial < TRIALS; trial++) {
+        await waitFor(() => [...load.lastAck.values()].length === 3, 'records acknowledged on every partition', 30_000);
+        const meta = await metadataFrom(cluster, [...cluster.brokers.keys()][0]!, topic);
+        const victim = meta.leaders.get(trial % 3)!.leader;
+        const led = [...meta.leaders.entries()].filter(([, l]) => l.leader === victim).map(([p]) => p);
+        const killedAt = Date.now();
+        await cluster.brokers.get(victim)!.kill();
+        // Failover time: SIGKILL -> first acknowledgement on each partition it led.
+        await waitFor(() => led.every((p) => (load.lastAck.get(p) ?? 0) > killedAt), 'acknowledgements after the kill', 60_000);
+        failoverMs.push(Math.max(...led.map((p) => load.lastAck.get(p)! - killedAt)));
+        await cluster.start(victim);
+        await waitFor(async () => [...(await metadataFrom(cluster, victim, topic)).leaders.values()].every((l) => l.leader > 0), 'leaders after the restart', 30_000);
+      }
+    } finally {
+      await load.stop();
+      await producer.disconnect();
+    }
+    const sorted = [...failoverMs].sort((a, b) => a - b);
+    console.log(`failover (SIGKILL -> first ack per partition, session ${SESSION_MS} ms): median ${sorted[Math.floor(sorted.length / 2)]} ms, max ${sorted.at(-1)} ms over ${sorted.length} trial(s): ${failoverMs.join(', ')}`);
+    expect(sorted.at(-1)!).toBeLessThan(SESSION_MS + 6000);
+    const total = [...load.acked.values()].reduce((n, v) => n + v.length, 0);
+    checkLog(load.acked, await readAll(cluster, topic, total));
+  }, 120_000 + TRIALS * 40_000);
+});
+
+/** Sends SIGSTOP/SIGCONT to a pid (no library for it in Node besides process.kill). */
+export function signal(pid: number, sig: 'SIGSTOP' | 'SIGCONT'): void {
+  process.kill(pid, sig);
+  void spawnSync;
+}
