@@ -280,6 +280,17 @@ describe('managed MariaDB', () => {
     expect(listing.code).not.toBe(0);
   });
 
+  it.skipIf(!asRoot)('names a parent directory the mysql user cannot pass through (needs root: only then does the server change user)', async () => {
+    const closed = path.join(root, 'closed');
+    await fs.mkdir(closed, { mode: 0o700 });
+    const err = await startManagedMariadb({ dataDir: path.join(closed, 'data'), ...SMALL }).then(
+      (s) => (started.push(s), 'started'),
+      (e: Error) => e.message,
+    );
+    expect(err).toContain(`the managed MariaDB runs as the mysql user, which cannot enter ${closed} on the way to ${path.join(closed, 'data')}`);
+    expect(await fs.readdir(path.join(closed, 'data'))).toEqual([]);
+  });
+
   it('takes over a data directory of an older version: stops its password-less server, secures it, keeps the data', async () => {
     const dataDir = path.join(root, 'older');
     await fs.mkdir(dataDir, { mode: 0o755 });
