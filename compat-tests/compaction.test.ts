@@ -4,7 +4,8 @@
  * kafkajs and kcat (librdkafka) consumers see the latest value per key with their original
  * offsets after `compaction run` (the CLI, another process: the broker's tail cache learns of
  * it through the checkpoint generation), tombstones until delete.retention.ms after their first
- * cleaning and not after; compressed batches partly compacted; a `compaction run` killed
+ * cleaning and not after; compressed batches partly compacted; an idempotent producer's last
+ * batch kept empty and read past by both clients; a `compaction run` killed
  * (SIGKILL) between chunks leaves a log whose every batch is old or new, with every key's
  * latest value and the original offsets, and a second run finishes the work.
  */
@@ -220,6 +221,40 @@ describe('compaction run', () => {
         await conn.end();
       }
     }
+  });
+
+  it('an idempotent producer\'s last batch is kept empty; kafkajs and kcat read past it', async () => {
+    const topic = 'c-empty';
+    await createTopic(topic, COMPACT);
+    const idempotent = kafka.producer({ allowAutoTopicCreation: false, idempotent: true, maxInFlightRequests: 1 });
+    await idempotent.connect();
+    try {
+      await idempotent.send({ topic, acks: -1, messages: [{ key: 'a', value: 'idem' }] }); // 0
+    } finally {
+      await idempotent.disconnect();
+    }
+    await producer.send({ topic, acks: -1, messages: [{ key: 'a', value: 'plain' }] }); // 1
+    await producer.send({ topic, acks: -1, messages: [{ key: 'z', value: 'head' }] }); // 2
+    const run = await compactionRun(['--topic', topic]);
+    expect(run.code).toBe(0);
+    expect((JSON.parse(run.stdout) as { partitions: Array<Record<string, unknown>> }).partitions[0]).toMatchObject({ rewrittenBatches: 1, deletedBatches: 0, recordsRemoved: 1 });
+    const conn = await connect(tb.mysqlUrl);
+    try {
+      const id = tb.broker.context.catalog.getTopic(topic)!.topicId;
+      const [rows] = await conn.query<RowDataPacket[]>(`SELECT base_offset, record_count, byte_size, producer_id FROM \`log_${Buffer.from(id, 'base64url').toString('hex')}\` ORDER BY base_offset`);
+      expect(rows.map((r) => [Number(r.base_offset), Number(r.record_count), Number(r.byte_size), Number(r.producer_id) >= 0])).toEqual([
+        [0, 0, 61, true],
+        [1, 1, rows[1]!.byte_size, false],
+        [2, 1, rows[2]!.byte_size, false],
+      ]);
+    } finally {
+      await conn.end();
+    }
+    const expected = ['1 a=plain', '2 z=head'];
+    expect(await pollUntil(async () => (await rawRead(topic)).join() === expected.join(), 10_000)).toBe(true);
+    expect(await kafkajsRead(topic, expected.length)).toEqual(expected);
+    const viaKcat = await kcatConsume(tb.bootstrap, topic, 0);
+    expect(viaKcat.map((r) => `${r.offset} ${r.key!.toString()}=${show(r.value)}`)).toEqual(expected);
   });
 
   it('a run killed between chunks leaves every key with its latest value at its original offset; the next run finishes', async () => {
