@@ -193,6 +193,40 @@ describe('compaction job', () => {
     expect(after).toEqual(await log.readFromMysql(0n, 1 << 20, log.highWatermark(), true));
   });
 
+  it('a reader between chunks sees every key\'s latest record at its original offset, and only produced records', async () => {
+    const t = await topic('cc-readers');
+    const log = await testLogs(storage).getLog(t.topicId, 0);
+    const produced = new Map<bigint, string>();
+    for (let i = 0; i < 40; i++) {
+      const b = buildRecordBatch({ records: [{ key: `k${i % 4}`, value: String(i), timestamp: T - 10_000n }] });
+      const r = await log.append(b, readAllBatchInfos(b), { logAppendTime: false, leaderEpoch: 0 });
+      produced.set(r.baseOffset, `k${i % 4}=${i}`);
+    }
+    const readAll = async () => {
+      const out: string[] = [];
+      let offset = 0n;
+      while (offset < log.highWatermark()) {
+        const r = await log.read(offset, 1 << 20, { maxOffset: log.highWatermark(), minOneBatch: true });
+        for (const b of r.batches) {
+          for (const rec of decodeBatchRecords(b)) out.push(`${rec.offset}:${rec.key}=${rec.value}`);
+          offset = b.readBigInt64BE(0) + BigInt(b.readInt32BE(23)) + 1n;
+        }
+      }
+      return out;
+    };
+    const seen: string[][] = [];
+    now = Number(T);
+    await cleaner({ chunkBatches: 7, afterChunk: async () => void seen.push(await readAll()) }).compactPartition(t, 0, POLICY);
+    expect(seen.length).toBe(5); // offsets 0-34 in five chunks of 7 rows; 35-38 change nothing, so no sixth commit
+    for (const view of seen) {
+      for (const line of view) expect(produced.get(BigInt(line.split(':')[0]!))).toBe(line.split(':')[1]);
+      // The latest of k0..k3 before the newest batch (35-38 hold k3, k0, k1, k2; 39 is k3, the head).
+      for (const latest of ['35:k3=35', '36:k0=36', '37:k1=37', '38:k2=38', '39:k3=39']) expect(view).toContain(latest);
+    }
+    // After the second chunk, offsets 0-13 are compacted away and 14-39 are still there.
+    expect(seen[1]).toEqual(Array.from({ length: 26 }, (_, i) => `${14 + i}:k${(14 + i) % 4}=${14 + i}`));
+  });
+
   it('a failure between chunks leaves a consistent log and no checkpoint; the next run finishes', async () => {
     const t = await topic('cc-fail');
     const batches = [];
