@@ -140,7 +140,7 @@ describe('fetch', () => {
     expect({ errorCode: p1!.errorCode, hw: p1!.highWatermark, records: records(p1!).length }).toEqual({ errorCode: 0, hw: 1n, records: 0 });
   });
 
-  it('unknown topic or partition, and session id 0 (no fetch sessions)', async () => {
+  it('unknown topic or partition, and session id 0 for a sessionless fetch (epoch -1)', async () => {
     const response = await raw.request(
       1,
       12,
