@@ -60,6 +60,42 @@ async function client(port: number): Promise<{ socket: Socket; answers: string[]
   return { socket, answers };
 }
 
+describe('Connection with data events under queued.max.request.bytes', () => {
+  it('stops reading a large partial frame the budget refuses and reads it on when memory comes back', async () => {
+    const budget = new RequestByteBudget(1 << 20, 8 << 20);
+    const handled: number[] = [];
+    server = createServer((socket) => {
+      new Connection(1, socket, async (f) => (handled.push(f.length), [frame('ok')]), logger, 8 << 20, () => {}, 0, null, { budget });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const port = (server!.address() as { port: number }).port;
+    const big = (fill: number) => {
+      const b = Buffer.alloc(4 + (4 << 20), fill);
+      b.writeInt32BE(4 << 20, 0);
+      return b;
+    };
+    const a = await client(port);
+    const b = await client(port);
+    const aBytes = big(1);
+    const bBytes = big(2);
+    // a passes the limit first and takes the turn to go over it; b, second, must wait.
+    a.socket.write(aBytes.subarray(0, 2 << 20));
+    await until(() => budget.used >= 2 << 20);
+    b.socket.write(bBytes.subarray(0, 2 << 20));
+    await until(() => budget.waiting === 1);
+    const bHeld = budget.used - (2 << 20);
+    expect(bHeld).toBeLessThan(2 << 20);
+    // b stopped reading: what it counts does not grow while it waits.
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    expect(budget.used - (2 << 20)).toBe(bHeld);
+    a.socket.write(aBytes.subarray(2 << 20));
+    b.socket.write(bBytes.subarray(2 << 20));
+    await until(() => a.answers.length === 1 && b.answers.length === 1);
+    expect(handled).toEqual([4 << 20, 4 << 20]);
+    await until(() => budget.used === 0 && budget.waiting === 0);
+  });
+});
+
 describe('Connection under queued.max.requests', () => {
   it('holds a request read while every slot is taken, counted in the budget, and handles it when one frees', async () => {
     const slots = new RequestSlots(1);

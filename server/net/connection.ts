@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { FrameReader } from './frame-reader.js';
 import { FrameError, FrameSplitter } from './frame-splitter.js';
-import type { RequestByteBudget } from './limits/request-bytes.js';
+import type { BudgetClient, RequestByteBudget } from './limits/request-bytes.js';
 import type { RequestSlots, SlotWaiter } from './limits/request-slots.js';
 
 /**
@@ -20,6 +20,8 @@ export class ProtocolViolation extends Error {
 }
 
 const MAX_IN_FLIGHT = 64;
+/** A partial frame from 'data' events up to this size is never held back by the budget (as a slab's). */
+const SPLITTER_FREE_BYTES = 16 * 1024;
 
 interface Slot {
   done: boolean;
@@ -42,7 +44,7 @@ export interface ConnectionLimits {
  * request byte budget. When it closes, the frame being read is dropped at once and `signal`
  * is aborted, so work done only for this client's answer can stop.
  */
-export class Connection implements SlotWaiter {
+export class Connection implements SlotWaiter, BudgetClient {
   /** Frames from 'data' events, or from reads into buffers the reader chose (see FrameReader). */
   private readonly splitter: FrameSplitter | null;
   private readonly reader: FrameReader | null;
@@ -60,6 +62,9 @@ export class Connection implements SlotWaiter {
   private readonly slots: RequestSlots | null;
   /** Bytes of a partial frame held by the splitter (data-event sockets), counted in the budget. */
   private splitterCounted = 0;
+  /** The splitter holds a partial frame larger than SPLITTER_FREE_BYTES, and whether it waits for the budget. */
+  private splitterLarge = false;
+  private splitterWaiting = false;
   private readonly closedController = new AbortController();
   /** Broker shutdown: frames read from now on are dropped, the queue is answered, then the socket ends. */
   private draining = false;
@@ -129,12 +134,36 @@ export class Connection implements SlotWaiter {
 
   private onData(chunk: Buffer): void {
     this.receive(() => this.splitter!.push(chunk));
-    // A partial frame's chunks are counted in the budget as they arrive (never held back here).
-    if (this.budget && !this.closed) {
-      const held = this.splitter!.bufferedBytes;
-      this.budget.add(held - this.splitterCounted);
+    if (this.budget && !this.closed) this.countSplitterBytes();
+  }
+
+  /**
+   * Counts the splitter's partial frame (its chunks are already in memory, as they arrived) in
+   * the budget. A large one is read on only while the budget allows, as FrameReader's frames
+   * are (TLS connections and sockets without in-place reads): refused, reading stops until
+   * memory comes back.
+   */
+  private countSplitterBytes(): void {
+    const budget = this.budget!;
+    const held = this.splitter!.bufferedBytes;
+    if (held !== this.splitterCounted) {
+      budget.add(held - this.splitterCounted);
       this.splitterCounted = held;
     }
+    const large = held > SPLITTER_FREE_BYTES;
+    // The large frame is complete: it gives up the turn to go over the limit, if it had it.
+    if (this.splitterLarge && !large) budget.release(this, 0, true);
+    this.splitterLarge = large;
+    const waiting = large && !budget.reserve(this, 0, this.splitter!.pendingFrameBytes - held);
+    if (waiting !== this.splitterWaiting) {
+      this.splitterWaiting = waiting;
+      this.updateReading();
+    }
+  }
+
+  /** The request byte budget may have memory again (BudgetClient; 'data' event sockets). */
+  memoryAvailable(): void {
+    if (this.splitterWaiting && !this.closed) this.countSplitterBytes();
   }
 
   /** The socket read `n` bytes into the reader's last read target. */
@@ -246,7 +275,7 @@ export class Connection implements SlotWaiter {
    */
   private updateReading(): void {
     if (this.closed) return;
-    const stop = this.paused || (!this.draining && (this.slotsFull || (this.reader?.waiting ?? false)));
+    const stop = this.paused || (!this.draining && (this.slotsFull || this.splitterWaiting || (this.reader?.waiting ?? false)));
     if (stop && !this.socketPaused) {
       this.socketPaused = true;
       this.socket.pause();
@@ -305,6 +334,7 @@ export class Connection implements SlotWaiter {
     this.dropHeld();
     if (this.splitterCounted > 0) this.budget?.release(null, this.splitterCounted);
     this.splitterCounted = 0;
+    this.budget?.remove(this);
     this.closedController.abort();
     this.onClose(this);
     this.drained?.();

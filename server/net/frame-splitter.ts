@@ -90,6 +90,11 @@ export class FrameSplitter {
     return this.pendingBytes;
   }
 
+  /** Total bytes (size prefix included) of the partial frame held, 0 when there is none or its size is not known yet. */
+  get pendingFrameBytes(): number {
+    return this.neededBytes() ?? 0;
+  }
+
   /**
    * True when `frame` (returned by push) lies in memory this splitter assembled from several
    * chunks: nothing else holds or writes it, so its bytes may be kept without copying (see
