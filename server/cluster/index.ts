@@ -74,9 +74,11 @@ export function createBrokerCluster(config: BrokerConfig, storage: Storage, self
 
 /** The catalog with every change followed by a notification to the other brokers. */
 export function notifyingCatalog(catalog: TopicCatalog, notify: () => Promise<void>): TopicCatalog {
+  // The notification is not awaited: while ZooKeeper is unreachable it waits for the connection,
+  // and the change itself is already committed in MySQL (the others also re-read on reconnect).
   const after = async <T>(p: Promise<T>): Promise<T> => {
     const r = await p;
-    await notify();
+    void notify();
     return r;
   };
   return {
