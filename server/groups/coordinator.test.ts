@@ -209,6 +209,14 @@ describe('JoinGroup', () => {
     for (const j of joins) expect(j.value!.protocolName).toBe('roundrobin');
   });
 
+  it('admits a member that lists one protocol twice, and the group selects that protocol', async () => {
+    const meta = Buffer.from([0, 0]);
+    const twice = [{ name: 'range', metadata: meta }, { name: 'range', metadata: meta }];
+    const [join] = await settleJoins([track(coordinator.joinGroup(joinParams({ groupId: 'twice', protocols: twice })))]);
+    expect(join!.errorCode).toBe(ErrorCode.NONE);
+    expect(join!.protocolName).toBe('range');
+  });
+
   it('refuses a member whose protocols share none with the group, or whose protocol type differs', async () => {
     await joinAll(['a']);
     const other = await coordinator.joinGroup(joinParams({ protocols: [{ name: 'sticky', metadata: Buffer.alloc(0) }] }));

@@ -17,10 +17,12 @@ export class ProtocolVotes {
   }
 
   private count(member: Member, delta: number): void {
-    for (const p of member.protocols) {
-      const n = (this.supported.get(p.name) ?? 0) + delta;
-      if (n === 0) this.supported.delete(p.name);
-      else this.supported.set(p.name, n);
+    // A name a member lists twice (a malformed JoinGroup) still counts as one member's support,
+    // or a lone member would never reach "supported by all" and selection would find nothing.
+    for (const name of new Set(member.protocols.map((p) => p.name))) {
+      const n = (this.supported.get(name) ?? 0) + delta;
+      if (n === 0) this.supported.delete(name);
+      else this.supported.set(name, n);
     }
   }
 
