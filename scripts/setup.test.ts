@@ -43,10 +43,10 @@ beforeAll(() => {
   mkdirSync(join(dir, 'node_modules'));
   copyFileSync(new URL('./setup.sh', import.meta.url), join(dir, 'scripts/setup.sh'));
   for (const file of ['package-lock.json', 'node_modules/.package-lock.json']) writeFileSync(join(dir, file), '{}\n');
-  // A PATH with what the script itself uses but without kcat (nor mariadbd, found in /usr/sbin).
+  // A PATH with what the script itself uses, and openssl, but without kcat (nor mariadbd, found in /usr/sbin).
   bin = join(dir, 'bin');
   mkdirSync(bin);
-  for (const tool of ['node', 'dirname', 'id', 'touch']) symlinkSync(which(tool), join(bin, tool));
+  for (const tool of ['node', 'dirname', 'id', 'touch', 'openssl']) symlinkSync(which(tool), join(bin, tool));
   chmodSync(dir, 0o755); // readable by nobody
 });
 
