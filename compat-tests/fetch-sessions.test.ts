@@ -168,6 +168,26 @@ print(json.dumps({'values': values}))
     expect((await fetch(12, id, 4, [])).errorCode).toBe(ErrorCode.FETCH_SESSION_ID_NOT_FOUND);
   });
 
+  it('a partition that returned records goes to the end of the session, so a small response budget reaches the others', async () => {
+    const topic = 'sessions-rotation';
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    for (const value of ['p0-a', 'p0-b', 'p0-c']) await produce(topic, 0, [value]);
+    await produce(topic, 1, ['p1-a']);
+    // max bytes 1: each answer carries one batch, the first one found (KIP-74).
+    const small = (sessionId: number, epoch: number, topics: FetchRequest['topics']) =>
+      raw.request(1, 12, createFetchRequest({ maxWaitMs: 0, minBytes: 1, maxBytes: 1, sessionId, sessionEpoch: epoch, topics }));
+    const full = await small(0, 0, [fetchPartitions(topic, ZERO, [[0, 0n], [1, 0n]])]);
+    expect(valuesByPartition(full)).toEqual({ 0: ['p0-a'], 1: [] });
+    const id = full.sessionId;
+    // Partition 0 first, as in the request: its next batch.
+    const second = await small(id, 1, [fetchPartitions(topic, ZERO, [[0, 1n]])]);
+    expect(valuesByPartition(second)).toEqual({ 0: ['p0-b'] });
+    // Partition 0 went to the end: partition 1 is read first now, though 0 has more.
+    const third = await small(id, 2, [fetchPartitions(topic, ZERO, [[0, 2n]])]);
+    expect(valuesByPartition(third)).toEqual({ 1: ['p1-a'] });
+    await small(id, -1, []);
+  });
+
   it('session errors as Kafka: top-level code, session id 0, no partitions', async () => {
     const topic = 'sessions-errors';
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
