@@ -7,7 +7,8 @@
  * cleaning and not after; compressed batches partly compacted; an idempotent producer's last
  * batch kept empty and read past by both clients; a `compaction run` killed
  * (SIGKILL) between chunks leaves a log whose every batch is old or new, with every key's
- * latest value and the original offsets, and a second run finishes the work.
+ * latest value and the original offsets, and a second run finishes the work; the broker's own
+ * job compacts without the CLI.
  */
 import type { ChildProcess } from 'node:child_process';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
@@ -289,7 +290,9 @@ describe('compaction run', () => {
     } finally {
       await conn.end();
     }
-    const mid = await rawRead(topic);
+    // The broker drops its cached batches within log.start.offset.refresh.ms (100 ms here).
+    let mid: string[] = [];
+    expect(await pollUntil(async () => (mid = await rawRead(topic)).length < 400, 10_000)).toBe(true);
     expect(mid.length).toBeGreaterThan(20);
     expect(mid.length).toBeLessThan(400);
     // Every record read is the one produced at that offset, and every key's latest is there.
@@ -304,5 +307,26 @@ describe('compaction run', () => {
     for (const l of latest.values()) expect(expected).toContain(l);
     expect(await pollUntil(async () => (await rawRead(topic)).join() === expected.join(), 10_000)).toBe(true);
     expect(await kafkajsRead(topic, expected.length)).toEqual(expected);
+  });
+});
+
+describe('the broker\'s own job', () => {
+  it('compacts on its own every log.cleaner.backoff.ms', async () => {
+    const own = await startTestBroker('compaction-own', { 'log.cleaner.backoff.ms': 200 });
+    const k = new Kafka({ clientId: 'compaction-own', brokers: [own.bootstrap], logLevel: logLevel.NOTHING });
+    const a = k.admin();
+    const p = k.producer({ allowAutoTopicCreation: false });
+    try {
+      await a.connect();
+      await p.connect();
+      await a.createTopics({ waitForLeaders: true, topics: [{ topic: 'c-own', numPartitions: 1, configEntries: Object.entries(COMPACT).map(([name, value]) => ({ name, value })) }] });
+      for (const [key, value] of [['a', '1'], ['b', '1'], ['a', '2'], ['z', 'head']]) await p.send({ topic: 'c-own', acks: -1, messages: [{ key, value }] });
+      const read = async () => (await readPartition(own.port, 'c-own', 0)).records.map((r) => `${r.offset} ${r.key}=${r.value}`).join();
+      expect(await pollUntil(async () => (await read()) === '1 b=1,2 a=2,3 z=head', 10_000)).toBe(true);
+    } finally {
+      await p.disconnect();
+      await a.disconnect();
+      await own.stop();
+    }
   });
 });
