@@ -2,7 +2,9 @@
  * The admin operations the `kafka-mysql` CLI needs, over KafkaCluster: topics (list, metadata,
  * offsets, create, delete, add partitions), configs (describe, incremental alter), consumer
  * groups (list on every broker, describe with decoded assignments, committed offsets, offset
- * commits outside any generation, delete) and Produce of ready-made batches. Requests go where
+ * commits outside any generation, delete), transactions (list, describe, the producers of a
+ * partition, fencing a transactional id to abort its transaction) and Produce of ready-made
+ * batches. Requests go where
  * Kafka's AdminClient sends them: topic changes to the controller, group operations to the
  * group's coordinator, ListOffsets and Produce to the partition's leader, broker configs to
  * that broker. Kafka errors are thrown as KafkaResponseError (the first one of a response),
@@ -15,6 +17,10 @@ import { createCreateTopicsRequest, createCreateTopicsRequestCreatableTopic } fr
 import type { ConsumerProtocolAssignment } from '../codec/generated/consumer-protocol.js';
 import { createDeleteTopicsRequest } from '../codec/generated/delete-topics.js';
 import { createDescribeConfigsRequest } from '../codec/generated/describe-configs.js';
+import { createDescribeProducersRequest } from '../codec/generated/describe-producers.js';
+import { createDescribeTransactionsRequest } from '../codec/generated/describe-transactions.js';
+import { createInitProducerIdRequest } from '../codec/generated/init-producer-id.js';
+import { createListTransactionsRequest } from '../codec/generated/list-transactions.js';
 import { createListOffsetsRequest, createListOffsetsRequestListOffsetsPartition } from '../codec/generated/list-offsets.js';
 import { createOffsetCommitRequest, createOffsetCommitRequestOffsetCommitRequestPartition } from '../codec/generated/offset-commit.js';
 import { createOffsetFetchRequest } from '../codec/generated/offset-fetch.js';
@@ -71,6 +77,36 @@ export interface GroupDescription {
 export interface CommittedOffsets {
   topic: string;
   partitions: Array<{ partition: number; offset: bigint; metadata: string | null }>;
+}
+
+export interface TransactionListing {
+  transactionalId: string;
+  producerId: bigint;
+  state: string;
+  /** The broker that answered (the id's coordinator). */
+  coordinator: number;
+}
+
+export interface TransactionDescription {
+  transactionalId: string;
+  coordinator: { host: string; port: number };
+  state: string;
+  producerId: bigint;
+  producerEpoch: number;
+  timeoutMs: number;
+  /** -1 when no transaction is open. */
+  startTimeMs: bigint;
+  partitions: Array<{ topic: string; partition: number }>;
+}
+
+export interface ActiveProducer {
+  producerId: bigint;
+  producerEpoch: number;
+  lastSequence: number;
+  lastTimestamp: bigint;
+  coordinatorEpoch: number;
+  /** First offset of the producer's open transaction in the partition, -1 when none. */
+  currentTxnStartOffset: bigint;
 }
 
 export class KafkaAdmin {
@@ -290,6 +326,67 @@ export class KafkaAdmin {
       results.push({ groupId, error });
     }
     return results;
+  }
+
+  /** Transactional ids of every broker (ListTransactions), optionally only those in `states`. */
+  async listTransactions(states: readonly string[] = []): Promise<TransactionListing[]> {
+    await this.cluster.metadata([]);
+    const listings: TransactionListing[] = [];
+    for (const id of this.cluster.brokerIds()) {
+      const node = await this.cluster.node(id);
+      const response = await node.request(66, createListTransactionsRequest({ stateFilters: [...states] }));
+      check(response.errorCode);
+      for (const t of response.transactionStates) listings.push({ transactionalId: t.transactionalId, producerId: t.producerId, state: t.transactionState, coordinator: id });
+    }
+    return listings;
+  }
+
+  /** A transactional id as its coordinator sees it (DescribeTransactions). */
+  describeTransaction(transactionalId: string): Promise<TransactionDescription> {
+    return this.cluster.retrying(async () => {
+      const node = await this.cluster.coordinator(transactionalId, 1);
+      const response = await node.request(65, createDescribeTransactionsRequest({ transactionalIds: [transactionalId] }));
+      const t = response.transactionStates[0];
+      if (t === undefined) throw new Error(`no description of transactional id ${transactionalId}`);
+      check(t.errorCode);
+      return {
+        transactionalId: t.transactionalId,
+        coordinator: { host: node.address.host, port: node.address.port },
+        state: t.transactionState,
+        producerId: t.producerId,
+        producerEpoch: t.producerEpoch,
+        timeoutMs: t.transactionTimeoutMs,
+        startTimeMs: t.transactionStartTimeMs,
+        partitions: t.topics.flatMap((x) => x.partitions.map((partition) => ({ topic: x.topic, partition }))),
+      };
+    });
+  }
+
+  /** The producers the partition's leader knows (DescribeProducers). */
+  async describeProducers(topic: string, partition: number): Promise<ActiveProducer[]> {
+    return this.cluster.retrying(async () => {
+      const node = await this.leaderOf(topic, partition);
+      const response = await node.request(61, createDescribeProducersRequest({ topics: [{ name: topic, partitionIndexes: [partition] }] }));
+      const p = response.topics[0]?.partitions[0];
+      if (p === undefined) throw new Error('empty DescribeProducers response');
+      check(p.errorCode, p.errorMessage);
+      return p.activeProducers.map((a) => ({ ...a }));
+    });
+  }
+
+  /**
+   * Fences `transactionalId` at its coordinator: an InitProducerId with the id and no current
+   * producer, which is what a new producer instance with that id sends. The coordinator aborts
+   * the open transaction (markers in every partition of it) and bumps the epoch, so the old
+   * producer is fenced. Resolves with the new producer id and epoch (never used by anyone).
+   */
+  fenceTransactionalId(transactionalId: string, transactionTimeoutMs: number): Promise<{ producerId: bigint; producerEpoch: number }> {
+    return this.cluster.retrying(async () => {
+      const node = await this.cluster.coordinator(transactionalId, 1);
+      const response = await node.request(22, createInitProducerIdRequest({ transactionalId, transactionTimeoutMs, producerId: -1n, producerEpoch: -1 }));
+      check(response.errorCode);
+      return { producerId: response.producerId, producerEpoch: response.producerEpoch };
+    });
   }
 
   /** Produces one encoded record batch (acks=all) to the partition's leader. */

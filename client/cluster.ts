@@ -28,7 +28,7 @@ export interface ClusterOptions {
   retries?: number;
 }
 
-type SpokenApi = 0 | 2 | 3 | 8 | 9 | 10 | 15 | 16 | 18 | 19 | 20 | 32 | 37 | 42 | 44;
+type SpokenApi = 0 | 2 | 3 | 8 | 9 | 10 | 15 | 16 | 18 | 19 | 20 | 22 | 32 | 37 | 42 | 44 | 61 | 65 | 66;
 
 /** The versions this client speaks: [lowest, highest]; the highest both sides have is used. */
 const SPOKEN: Record<SpokenApi, readonly [number, number]> = {
@@ -43,10 +43,14 @@ const SPOKEN: Record<SpokenApi, readonly [number, number]> = {
   18: [0, 0], // ApiVersions: v0 is answered by every broker
   19: [1, 7], // CreateTopics: v1+ validate-only and error messages
   20: [0, 5], // DeleteTopics: v6+ names topics by struct
+  22: [3, 5], // InitProducerId: v3+ names the current producer (the CLI's abort sends none)
   32: [1, 4], // DescribeConfigs: v1+ sources and synonyms
   37: [0, 3], // CreatePartitions
   42: [0, 2], // DeleteGroups
   44: [0, 1], // IncrementalAlterConfigs
+  61: [0, 0], // DescribeProducers
+  65: [0, 0], // DescribeTransactions
+  66: [0, 1], // ListTransactions
 };
 
 /** One broker: its connection and the version agreed for each API. */
@@ -159,9 +163,11 @@ export class KafkaCluster {
     return this.controllerId < 0 ? this.any() : this.node(this.controllerId);
   }
 
-  async coordinator(groupId: string): Promise<BrokerNode> {
+  /** The coordinator of a group (keyType 0) or of a transactional id (keyType 1). */
+  async coordinator(key: string, keyType: 0 | 1 = 0): Promise<BrokerNode> {
     const node = await this.any();
-    const found = await node.request(10, createFindCoordinatorRequest({ key: groupId }));
+    if (keyType === 1 && node.version(10) < 1) throw new KafkaResponseError(ErrorCode.UNSUPPORTED_VERSION, 'FindCoordinator v1+ is needed for transactional ids');
+    const found = await node.request(10, createFindCoordinatorRequest({ key, keyType }));
     check(found.errorCode, found.errorMessage);
     return this.nodeAt({ host: found.host, port: found.port });
   }

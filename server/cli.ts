@@ -8,6 +8,7 @@ import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
+import { transactionsCommand, TRANSACTIONS_USAGE } from './cli/transactions.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 
@@ -21,6 +22,7 @@ commands:
   ${RETENTION_USAGE}
   ${COMPACTION_USAGE}
   ${ARCHIVE_USAGE}
+  ${TRANSACTIONS_USAGE}
 
 options of every admin command:
   --bootstrap-server HOST:PORT   broker to talk to (default: the advertised listener of the configuration)
@@ -100,6 +102,8 @@ async function main(argv: string[]): Promise<void> {
       return compactionCommand(rest);
     case 'archive':
       return archiveCommand(rest);
+    case 'transactions':
+      return transactionsCommand(rest);
     case undefined:
     case '-h':
     case '--help':
