@@ -6,11 +6,12 @@ import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher, servedApisOf } from './dispatcher.js';
-import type { BrokerContext } from './handler-types.js';
+import type { BrokerContext, BrokerEndpoint } from './handler-types.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
 import { KafkaListener } from './listener.js';
+import { createBrokerSecurity, openListeners } from './security/index.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
 import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
 import { FetchManager } from './fetch-sessions/manager.js';
@@ -83,7 +84,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   await dynamicConfigs.refresh();
   dynamicConfigs.start();
 
-  const self = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
+  const self: BrokerEndpoint = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
   const brokerCluster = createBrokerCluster(config, storage, self, logger, async () => void (await dynamicConfigs.refresh()));
   const cluster = brokerCluster.view;
   const registry = createHandlerRegistry();
@@ -170,8 +171,10 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   registerStorageMetrics(metrics, storage, coordinator);
   registerFetchSessionMetrics(metrics.registry, context.fetchSessions);
   const dispatcher = new Dispatcher(registry, context);
-  const listener = new KafkaListener(dispatcher.handle, logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'), listenerLimitsFrom(config));
-  const port = await listener.listen(config.listener.host, config.listener.port);
+  // Listeners, TLS and SASL (server/security/): every frame passes the SASL gate first.
+  const security = createBrokerSecurity(config, storage.users, logger, metrics);
+  const listener = new KafkaListener(security.gate(dispatcher.handle), logger, metrics, config.socketRequestMaxBytes, config.int('connections.max.idle.ms'), listenerLimitsFrom(config));
+  const port = await openListeners(listener, security, self, config);
   // A listener configured on port 0 advertises the port it actually got.
   if (config.advertised.port === 0) self.port = port;
   // Several brokers: register in ZooKeeper (a duplicate broker.id fails start-up here), run for controller.
@@ -197,7 +200,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     });
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
-  logger.info({ host: config.listener.host, port, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
+  logger.info({ host: config.listener.host, port, listeners: self.listeners, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
 
   let stopping: Promise<void> | null = null;
   const stop = () => {

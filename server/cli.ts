@@ -9,6 +9,7 @@ import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
 import { transactionsCommand, TRANSACTIONS_USAGE } from './cli/transactions.js';
+import { usersCommand, USERS_USAGE } from './cli/users.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 
@@ -23,6 +24,7 @@ commands:
   ${COMPACTION_USAGE}
   ${ARCHIVE_USAGE}
   ${TRANSACTIONS_USAGE}
+  ${USERS_USAGE}
 
 options of every admin command:
   --bootstrap-server HOST:PORT   broker to talk to (default: the advertised listener of the configuration)
@@ -104,6 +106,8 @@ async function main(argv: string[]): Promise<void> {
       return archiveCommand(rest);
     case 'transactions':
       return transactionsCommand(rest);
+    case 'users':
+      return usersCommand(rest);
     case undefined:
     case '-h':
     case '--help':

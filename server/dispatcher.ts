@@ -7,6 +7,7 @@ import { Reader } from '../codec/primitives/reader.js';
 import { Writer } from '../codec/primitives/writer.js';
 import type { ApiHandler, BrokerContext, RequestContext, ServedApi } from './handler-types.js';
 import { ProtocolViolation, type Connection } from './net/connection.js';
+import { ANONYMOUS } from './security/principal.js';
 
 export type { ServedApi } from './handler-types.js';
 
@@ -93,6 +94,8 @@ export class Dispatcher {
       park: (wait) => connection.parked(wait),
       broker: this.broker,
       logger: this.broker.logger,
+      principal: connection.security?.principal ?? ANONYMOUS,
+      ...(connection.security ? { security: connection.security } : {}),
     };
 
     let response: unknown;

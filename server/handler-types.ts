@@ -3,6 +3,8 @@ import type { BrokerConfig, DynamicBrokerConfigs } from './config/index.js';
 import type { LogDirs } from '../storage/services.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
 import type { FetchManager } from './fetch-sessions/manager.js';
+import type { ConnectionSecurity } from './security/listener-security.js';
+import type { KafkaPrincipal } from './security/principal.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
@@ -55,6 +57,8 @@ export interface BrokerEndpoint {
   host: string;
   port: number;
   rack: string | null;
+  /** Advertised host and port per listener name (advertised.listeners); absent: host and port for every listener. */
+  listeners?: Readonly<Record<string, { host: string; port: number }>>;
 }
 
 export interface ClusterView {
@@ -96,6 +100,10 @@ export interface RequestContext {
   park?<T>(wait: Promise<T>): Promise<T>;
   broker: BrokerContext;
   logger: Logger;
+  /** Who sent the request: the SASL user, the client certificate's mapped subject, or User:ANONYMOUS. What an authorizer checks. */
+  principal: KafkaPrincipal;
+  /** The listener the request came through and the connection's SASL session; absent without a listener (tests). */
+  security?: ConnectionSecurity;
 }
 
 /** One API served by this broker: the versions it advertises and the function serving them. */

@@ -7,6 +7,7 @@ import type { ConnectionQuota } from './net/limits/connection-quota.js';
 import type { RequestByteBudget } from './net/limits/request-bytes.js';
 import type { RequestSlots } from './net/limits/request-slots.js';
 import type { BrokerMetrics } from './metrics.js';
+import type { ListenerSecurity } from './security/listener-security.js';
 
 /** The broker-wide limits of server/net/limits/; each may be absent (no limit). */
 export interface ListenerLimits {
@@ -18,9 +19,13 @@ export interface ListenerLimits {
   slots?: RequestSlots | null;
 }
 
-/** The Kafka TCP listener: accepts connections and hands their frames to the dispatcher. */
+/**
+ * The Kafka TCP listeners (one server per `listeners` entry): accept connections and hand their
+ * frames to the dispatcher. Each connection carries its listener's security state (TLS socket,
+ * principal, SASL session: server/security/).
+ */
 export class KafkaListener {
-  private readonly server: Server;
+  private readonly servers: Server[] = [];
   private readonly connections = new Set<Connection>();
   private nextConnectionId = 1;
 
@@ -44,12 +49,9 @@ export class KafkaListener {
     if (slots) {
       metrics.registry.gauge('kafka_mysql_requests_in_progress', 'Requests in progress, counted against queued.max.requests.').collect((g) => g.set(slots.used));
     }
-    // Paused on connect: each socket is re-wrapped to read in place before it reads anything.
-    this.server = createServer({ pauseOnConnect: true }, (accepted) => this.accept(accepted));
-    this.server.on('error', (err) => this.logger.error({ err }, 'listener error'));
   }
 
-  private accept(accepted: Socket): void {
+  private accept(accepted: Socket, security: ListenerSecurity | null): void {
     // Over a connection limit: closed before anything is read (see ConnectionQuota).
     const address = accepted.remoteAddress ?? 'unknown';
     const quota = this.limits.quota ?? null;
@@ -60,13 +62,23 @@ export class KafkaListener {
       accepted.destroy();
       return;
     }
-    const reader = new FrameReader(this.maxFrameBytes, this.limits.budget ?? null);
     let connection: Connection | undefined;
-    const inPlace = withInPlaceReads(accepted, () => reader.readTarget(), (n) => connection?.onReadInPlace(n));
-    if (!inPlace) accepted.resume();
+    let socket: Socket;
+    let reader: FrameReader | null = null;
+    const secured = security?.accept(accepted) ?? null;
+    if (security?.usesTls) {
+      // TLS decrypts into its own buffers: frames come from 'data' events (FrameSplitter).
+      socket = secured!.socket;
+    } else {
+      const frameReader = new FrameReader(this.maxFrameBytes, this.limits.budget ?? null);
+      const inPlace = withInPlaceReads(accepted, () => frameReader.readTarget(), (n) => connection?.onReadInPlace(n));
+      if (!inPlace) accepted.resume();
+      else reader = frameReader;
+      socket = inPlace ?? accepted;
+    }
     connection = new Connection(
       this.nextConnectionId++,
-      inPlace ?? accepted,
+      socket,
       this.handler,
       this.logger,
       this.maxFrameBytes,
@@ -77,19 +89,25 @@ export class KafkaListener {
         this.metrics.connections.set(this.connections.size);
       },
       this.idleTimeoutMs,
-      inPlace ? reader : null,
+      reader,
       this.limits,
     );
+    if (secured) connection.security = secured.security;
     this.connections.add(connection);
     this.metrics.connections.set(this.connections.size);
   }
 
-  listen(host: string, port: number): Promise<number> {
+  /** Opens one listener; `security` null: PLAINTEXT without a listener identity (tests). Resolves with its port. */
+  listen(host: string, port: number, security: ListenerSecurity | null = null): Promise<number> {
+    // Paused on connect: each socket is re-wrapped (in-place reads, or TLS) before it reads anything.
+    const server = createServer({ pauseOnConnect: true }, (accepted) => this.accept(accepted, security));
+    this.servers.push(server);
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen({ host, port }, () => {
-        this.server.off('error', reject);
-        const address = this.server.address();
+      server.once('error', reject);
+      server.listen({ host, port }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.logger.error({ err }, 'listener error'));
+        const address = server.address();
         resolve(typeof address === 'object' && address ? address.port : port);
       });
     });
@@ -106,7 +124,7 @@ export class KafkaListener {
    * `graceMs` are destroyed. Resolves with the number of requests answered while draining.
    */
   async close(graceMs = 30_000): Promise<number> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const closed = Promise.all(this.servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
     const connections = [...this.connections];
     const drained = Promise.all(connections.map((c) => c.drain()));
     let timer: NodeJS.Timeout | undefined;

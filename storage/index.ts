@@ -25,6 +25,7 @@ import type {
 } from './services.js';
 import { ShardMap } from './shards.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
+import { MysqlUserStore, type UserStore } from './users.js';
 import type { TopicCatalog } from './types.js';
 
 export type { StorageOptions } from './options.js';
@@ -34,6 +35,8 @@ export type { LeaderStore, LeaderRecord, LeaderChange } from './leaders.js';
 export type { TransactionStore, TxnRecord, TxnOffset, TxnPartition, TxnStateName } from './transaction-store.js';
 export { MAX_TRANSACTIONAL_ID_BYTES } from './transaction-store.js';
 export type { BrokerConfigStore } from './broker-configs.js';
+export type { UserStore, StoredCredential } from './users.js';
+export { MAX_USER_NAME_BYTES } from './users.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
 export { startManagedMariadb, type ManagedMariadb, type ManagedMariadbOptions } from './managed-mariadb.js';
@@ -56,6 +59,8 @@ export interface Storage {
   leaders: LeaderStore;
   /** Dynamic broker configuration (metadata database). */
   brokerConfigs: BrokerConfigStore;
+  /** SASL users and their credentials (metadata database). */
+  users: UserStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
   clusterId: string;
   /** A new producer id (InitProducerId), unique across brokers sharing the metadata DB. */
@@ -103,6 +108,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       transactions: new MysqlTransactionStore(shards.metadataPool),
       logDirs: new MysqlLogDirs(shards),
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
+      users: new MysqlUserStore(() => shards.metadataPool),
       leaders: new MysqlLeaderStore(shards, logger),
       clusterId,
       allocateProducerId: () => allocateProducerId(shards.metadataPool),

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { BROKER_CONFIG_BY_KEY, BROKER_CONFIG_DEFINITIONS, SENSITIVE_BROKER_KEYS, envNameOf, type ConfigDefinition } from './definitions.js';
+import { interBrokerListener, ListenerConfigError, parseListeners, type ListenerSpec } from './listeners.js';
 import { PlaceholderError, resolvePlaceholders } from './placeholders.js';
 import { parseProperties } from './properties.js';
 
@@ -40,8 +41,11 @@ export class BrokerConfig {
   private currentSources = new Map<string, ConfigSource>();
 
   readonly brokerId: number;
+  /** The inter-broker listener (see interBrokerListener): where other brokers and the local CLI connect. */
   readonly listener: ListenerAddress;
   readonly advertised: ListenerAddress;
+  /** Every listener (listeners, advertised.listeners, listener.security.protocol.map). */
+  readonly listeners: readonly ListenerSpec[];
   readonly rack: string | null;
   readonly numPartitions: number;
   readonly defaultReplicationFactor: number;
@@ -67,7 +71,7 @@ export class BrokerConfig {
     }
     for (const layer of layers) {
       for (const [key, value] of layer.values) {
-        const definition = BROKER_CONFIG_BY_KEY.get(key);
+        const definition = BROKER_CONFIG_BY_KEY.get(key) ?? listenerOverrideDefinition(key);
         if (!definition) throw new ConfigError(`unknown configuration key '${key}' (from ${layer.source})`);
         checkType(definition, value);
         this.values.set(key, value);
@@ -77,9 +81,20 @@ export class BrokerConfig {
     this.current = new Map(this.values);
     this.currentSources = new Map(this.sources);
     this.brokerId = this.int('broker.id');
-    this.listener = parseListener(this.string('listeners')!);
-    const advertised = this.string('advertised.listeners');
-    this.advertised = advertised ? parseListener(advertised) : this.listener;
+    try {
+      this.listeners = parseListeners({
+        listeners: this.string('listeners')!,
+        advertisedListeners: this.string('advertised.listeners'),
+        protocolMap: this.string('listener.security.protocol.map'),
+        interBrokerListenerName: this.string('inter.broker.listener.name'),
+      });
+    } catch (err) {
+      if (err instanceof ListenerConfigError) throw new ConfigError(err.message);
+      throw err;
+    }
+    const inter = interBrokerListener(this.listeners, this.string('inter.broker.listener.name'));
+    this.listener = { host: inter.host, port: inter.port };
+    this.advertised = { host: inter.advertisedHost, port: inter.advertisedPort };
     this.rack = this.string('broker.rack');
     this.numPartitions = this.positive('num.partitions');
     this.defaultReplicationFactor = this.positive('default.replication.factor');
@@ -244,8 +259,10 @@ const RETENTION_SYNONYMS: readonly string[] = ['log.retention.ms', 'log.retentio
  * last '@', so an unencoded '@' or '/' in it leaks nothing.
  */
 export function redactConfigValue(key: string, value: string | null): string | null {
-  if (value === null || !SENSITIVE_BROKER_KEYS.has(key)) return value;
-  const items = BROKER_CONFIG_BY_KEY.get(key)!.type === 'list' ? value.split(',') : [value];
+  if (value === null) return value;
+  const override = SENSITIVE_BROKER_KEYS.has(key) ? undefined : listenerOverrideDefinition(key);
+  if (!SENSITIVE_BROKER_KEYS.has(key) && !override?.sensitive) return value;
+  const items = (BROKER_CONFIG_BY_KEY.get(key) ?? override)!.type === 'list' ? value.split(',') : [value];
   return items.map(redactItem).join(',');
 }
 
@@ -283,11 +300,23 @@ function checkType(d: ConfigDefinition, value: string): void {
 /** First listener of a Kafka listener list, e.g. `PLAINTEXT://127.0.0.1:9092`. */
 export function parseListener(value: string): ListenerAddress {
   const first = value.split(',')[0]!.trim();
-  const match = /^([A-Za-z_]+):\/\/(.*)$/.exec(first);
-  if (match && match[1]!.toUpperCase() !== 'PLAINTEXT') {
-    throw new ConfigError(`only PLAINTEXT listeners are served, got '${first}'`);
-  }
+  const match = /^([A-Za-z0-9_]+):\/\/(.*)$/.exec(first);
   return parseHostPort(match ? match[2]! : first, 'listeners');
+}
+
+/**
+ * Kafka's per-listener overrides, `listener.name.<listener>.<key>` (ssl.*, sasl.*,
+ * `<mechanism>.sasl.jaas.config`, connections.max.reauth.ms): kept as strings; the listener
+ * code reads them before the plain key.
+ */
+function listenerOverrideDefinition(key: string): ConfigDefinition | undefined {
+  const match = /^listener\.name\.[a-z0-9_]+\.(.+)$/.exec(key);
+  if (!match) return undefined;
+  const rest = match[1]!;
+  const base = BROKER_CONFIG_BY_KEY.get(rest);
+  if (base && (rest.startsWith('ssl.') || rest.startsWith('sasl.') || rest === 'connections.max.reauth.ms')) return { ...base, key, dynamic: false };
+  if (/^[a-z0-9-]+\.sasl\.jaas\.config$/.test(rest)) return { key, type: 'password', default: null, doc: '', kafka: true, sensitive: true, dynamic: false };
+  return undefined;
 }
 
 function parseHostPort(value: string, key: string): ListenerAddress {

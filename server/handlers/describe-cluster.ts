@@ -8,6 +8,7 @@
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../codec/generated/describe-cluster.js';
 import type { ApiHandler } from '../handler-types.js';
+import { endpointFor } from '../security/endpoint.js';
 
 const ENDPOINT_BROKERS = 1;
 const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -26,7 +27,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       endpointType: request.endpointType,
       clusterId: cluster.clusterId,
       controllerId: cluster.controllerId(),
-      brokers: mismatched ? [] : cluster.brokers().map((b) => ({ brokerId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      brokers: mismatched ? [] : cluster.brokers().map((b) => ({ brokerId: b.nodeId, ...endpointFor(b, ctx), rack: b.rack })),
       clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
     };
   },

@@ -6,6 +6,7 @@
  * INVALID_REQUEST. Min version 0 is required: librdkafka enables its consumer group (and LZ4)
  * only when FindCoordinator v0 is offered.
  */
+import { endpointFor } from '../security/endpoint.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type {
   FindCoordinatorRequest,
@@ -46,7 +47,8 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
 function lookup(key: string, keyType: number, ctx: RequestContext): FindCoordinatorResponseCoordinator {
   if (keyType !== GROUP_KEY && keyType !== TRANSACTION_KEY) return failed(key, ErrorCode.INVALID_REQUEST);
   const node = ctx.broker.cluster.coordinatorFor(key, keyType);
-  return { key, nodeId: node.nodeId, host: node.host, port: node.port, errorCode: ErrorCode.NONE, errorMessage: null };
+  const { host, port } = endpointFor(node, ctx);
+  return { key, nodeId: node.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null };
 }
 
 function failed(key: string, errorCode: number): FindCoordinatorResponseCoordinator {

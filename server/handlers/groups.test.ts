@@ -1,3 +1,4 @@
+import { ANONYMOUS } from '../security/principal.js';
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../../codec/error-codes.js';
@@ -68,6 +69,7 @@ function context(apiKey: number, apiVersion: number, clientId = 'client'): Reque
     clientGone: () => false,
     broker,
     logger: broker.logger,
+    principal: ANONYMOUS,
   };
 }
 

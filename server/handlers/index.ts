@@ -34,6 +34,8 @@ import { offsetFetchHandler } from './offset-fetch.js';
 import { offsetForLeaderEpochHandler } from './offset-for-leader-epoch.js';
 import { produceHandler } from './produce.js';
 import { syncGroupHandler } from './sync-group.js';
+import { saslAuthenticateHandler } from './sasl-authenticate.js';
+import { saslHandshakeHandler } from './sasl-handshake.js';
 
 /**
  * The handler registry: every API this broker serves, one handler per API key. The dispatcher
@@ -87,9 +89,12 @@ export const transactionHandlers: readonly ApiHandler[] = [
   listTransactionsHandler,
 ];
 
+/** Authentication (server/security/) and its users. */
+export const securityHandlers: readonly ApiHandler[] = [saslHandshakeHandler, saslAuthenticateHandler];
+
 /** The handlers by API key; two handlers for one key are refused. */
 export function createHandlerRegistry(
-  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers],
+  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers, ...securityHandlers],
 ): HandlerRegistry {
   const registry = new Map<number, ApiHandler>();
   for (const handler of handlers) {

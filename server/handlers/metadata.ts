@@ -16,6 +16,7 @@ import type { MetadataRequest, MetadataResponse } from '../../codec/generated/me
 import type { TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { ensureTopic, mayAutoCreate } from '../topics/auto-create.js';
+import { endpointFor } from '../security/endpoint.js';
 
 type ResponseTopic = MetadataResponse['topics'][number];
 
@@ -42,7 +43,8 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     }
     return {
       throttleTimeMs: 0,
-      brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, host: b.host, port: b.port, rack: b.rack })),
+      // Each broker's address on the listener this client came through.
+      brokers: cluster.brokers().map((b) => ({ nodeId: b.nodeId, ...endpointFor(b, ctx), rack: b.rack })),
       clusterId: cluster.clusterId,
       controllerId: cluster.controllerId(),
       topics,

@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { ConnectionSecurity } from '../security/listener-security.js';
 import { FrameReader } from './frame-reader.js';
 import { FrameError, FrameSplitter } from './frame-splitter.js';
 import type { BudgetClient, RequestByteBudget } from './limits/request-bytes.js';
@@ -72,6 +73,8 @@ export class Connection implements SlotWaiter, BudgetClient {
   private drained: (() => void) | null = null;
   /** Why the connection ended, for metrics: the client left, a protocol violation, idleness, or broker shutdown. */
   closeReason: 'client' | 'protocol' | 'idle' | 'shutdown' = 'client';
+  /** The listener, principal and SASL session (server/security/); null for connections made without a listener (tests). */
+  security: ConnectionSecurity | null = null;
 
   constructor(
     readonly id: number,

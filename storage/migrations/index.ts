@@ -6,6 +6,7 @@ import { migration as m0004 } from './0004-broker-configs.js';
 import { migration as m0005 } from './0005-partition-leaders.js';
 import { migration as m0010 } from './0010-producer-state.js';
 import { migration as m0011 } from './0011-transactions.js';
+import { migration as m0012 } from './0012-user-credentials.js';
 
 export type { Migration } from './types.js';
 export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
@@ -21,5 +22,6 @@ export const migrations: Migration[] = [
   m0004,
   m0010,
   m0011,
+  m0012,
   m0005,
 ];
