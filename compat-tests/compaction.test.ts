@@ -311,7 +311,7 @@ describe('compaction run', () => {
 });
 
 describe('the broker\'s own job', () => {
-  it('compacts on its own every log.cleaner.backoff.ms', async () => {
+  it('compacts on its own every log.cleaner.backoff.ms, counted in its metrics', async () => {
     const own = await startTestBroker('compaction-own', { 'log.cleaner.backoff.ms': 200 });
     const k = new Kafka({ clientId: 'compaction-own', brokers: [own.bootstrap], logLevel: logLevel.NOTHING });
     const a = k.admin();
@@ -323,6 +323,12 @@ describe('the broker\'s own job', () => {
       for (const [key, value] of [['a', '1'], ['b', '1'], ['a', '2'], ['z', 'head']]) await p.send({ topic: 'c-own', acks: -1, messages: [{ key, value }] });
       const read = async () => (await readPartition(own.port, 'c-own', 0)).records.map((r) => `${r.offset} ${r.key}=${r.value}`).join();
       expect(await pollUntil(async () => (await read()) === '1 b=1,2 a=2,3 z=head', 10_000)).toBe(true);
+      // Counted when the run ends (just after its last chunk made the records above visible).
+      const counted = async () => {
+        const text = await own.broker.context.metrics.registry.render();
+        return text.includes('kafka_mysql_compaction_removed_records_total{topic="c-own"} 1') && text.includes('kafka_mysql_compaction_deleted_batches_total{topic="c-own"} 1');
+      };
+      expect(await pollUntil(counted, 5_000)).toBe(true);
     } finally {
       await p.disconnect();
       await a.disconnect();

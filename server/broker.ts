@@ -165,7 +165,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   context.retention = retention;
   retention.start();
   // Compaction of cleanup.policy=compact topics (every log.cleaner.backoff.ms) and cache refresh after other processes' compaction.
-  const compaction = new CompactionService(storage, config, logger);
+  const compaction = new CompactionService(storage, config, logger, metrics.registry);
   compaction.start();
 
   registerStorageMetrics(metrics, storage, coordinator);

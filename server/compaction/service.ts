@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { CompactionCleaner, CompactionRunResult, CompactOptions, Storage } from '../../storage/index.js';
 import type { BrokerConfig } from '../config/index.js';
+import type { Counter, MetricsRegistry } from '../metrics.js';
 import { compactionTargets, isCompacted } from './policy.js';
 
 /**
@@ -8,11 +9,23 @@ import { compactionTargets, isCompacted } from './policy.js';
  * start-up) the cleaner goes over the partitions of every compacted topic (when
  * log.cleaner.enable), and every log.start.offset.refresh.ms the loaded logs of compacted
  * topics learn about chunks compacted by other processes (the CLI, another broker), so their
- * tail caches stop serving the batches as they were. shutdown() stops the timers and waits for
- * a run in progress to finish its current chunk.
+ * tail caches stop serving the batches as they were. Counters per topic (bytes scanned and
+ * removed, records removed, batches rewritten and deleted, failed partitions) go to the
+ * broker's metrics. shutdown() stops the timers and waits for a run in progress to finish its
+ * current chunk.
  */
+interface CompactionMetrics {
+  scannedBytes: Counter;
+  removedBytes: Counter;
+  removedRecords: Counter;
+  rewrittenBatches: Counter;
+  deletedBatches: Counter;
+  errors: Counter;
+}
+
 export class CompactionService {
   readonly cleaner: CompactionCleaner;
+  private readonly metrics: CompactionMetrics | null;
   private timer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private running: Promise<CompactionRunResult> | undefined;
@@ -23,8 +36,19 @@ export class CompactionService {
     private readonly storage: Storage,
     private readonly config: BrokerConfig,
     private readonly logger: Logger,
+    registry: MetricsRegistry | null = null,
   ) {
     this.cleaner = createCompactionCleaner(storage, config, logger);
+    this.metrics = registry
+      ? {
+          scannedBytes: registry.counter('kafka_mysql_compaction_scanned_bytes_total', 'Log bytes read by the compaction job (both passes), by topic.', ['topic']),
+          removedBytes: registry.counter('kafka_mysql_compaction_removed_bytes_total', 'Log bytes the compaction job removed, by topic.', ['topic']),
+          removedRecords: registry.counter('kafka_mysql_compaction_removed_records_total', 'Records the compaction job removed (superseded, expired tombstones and markers, aborted, keyless), by topic.', ['topic']),
+          rewrittenBatches: registry.counter('kafka_mysql_compaction_rewritten_batches_total', 'Stored batches the compaction job rewrote with fewer records, by topic.', ['topic']),
+          deletedBatches: registry.counter('kafka_mysql_compaction_deleted_batches_total', 'Stored batches the compaction job deleted, by topic.', ['topic']),
+          errors: registry.counter('kafka_mysql_compaction_errors_total', 'Partitions the compaction job failed on, by topic.', ['topic']),
+        }
+      : null;
   }
 
   start(): void {
@@ -57,6 +81,7 @@ export class CompactionService {
         await this.storage.catalog.refresh();
         const targets = compactionTargets(this.storage.catalog.listTopics(), this.config);
         const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
+        this.count(result);
         if (result.removedBytes > 0 || result.errors.length > 0) {
           this.logger.info({ scannedBytes: result.scannedBytes, removedBytes: result.removedBytes, ms: result.ms, errors: result.errors.length }, 'compaction run finished');
         }
@@ -69,6 +94,21 @@ export class CompactionService {
       }
     })();
     return this.running;
+  }
+
+  private count(result: CompactionRunResult): void {
+    const m = this.metrics;
+    if (!m) return;
+    for (const p of result.partitions) {
+      if (p.scannedBytes === 0) continue;
+      const topic = { topic: p.topic };
+      m.scannedBytes.inc(topic, p.scannedBytes);
+      m.removedBytes.inc(topic, p.bytesBefore - p.bytesAfter);
+      m.removedRecords.inc(topic, p.recordsRemoved);
+      m.rewrittenBatches.inc(topic, p.rewrittenBatches);
+      m.deletedBatches.inc(topic, p.deletedBatches);
+    }
+    for (const e of result.errors) m.errors.inc({ topic: e.topic });
   }
 
   async shutdown(): Promise<void> {
