@@ -4,7 +4,8 @@
  * mysql2 and the mariadb connector, the naive row-per-message table, the broker loaded by a
  * raw-socket Produce replayer, kcat and kafkajs, consumption from backlog and tail against
  * the raw SELECT ceiling, latency at half the replayer's max rate against MariaDB's commit
- * latency at that rate, a partitions x producers sweep with broker RSS, and idle connections.
+ * latency at that rate, idempotent against plain produce and a transactional producer
+ * committing every 100 ms, a partitions x producers sweep with broker RSS, and idle connections.
  * The pairs a ratio is taken from (ceiling/naive/replayer, SELECT ceiling/raw backlog Fetch,
  * produce latency/commit latency) run interleaved in `--rounds` rounds (3; 1 with --quick), so
  * each ratio is taken within a round and reported as the median of the rounds with its range.
@@ -25,6 +26,7 @@ import { ProcWatch, latencySummary, sleep } from './proc.js';
 import { createLogShapedTable, createRawTables, dropRawTables, insertCeiling, naiveInsert, selectCeiling, truncateRawTables, type Driver, type InsertResult } from './raw-mysql.js';
 import type { KafkaConnection } from '../../client/connection.js';
 import { connectRaw, fetchLoad, makeBatch, produceLoad } from './replayer.js';
+import { produceSequenced, transactionalLoad } from './exactly-once.js';
 import { computeRatios, median, printReport, summarizeSamples, type Results, type Sample } from './report.js';
 
 const t0 = performance.now();
@@ -64,7 +66,7 @@ async function main(): Promise<void> {
     // Which halves of the paired rounds run: a ratio needs both, so consume brings the ceilings along.
     const needCeiling = run('ceiling') || run('consume');
     const needReplayer = run('replayer') || run('consume') || (run('latency') && o.latencyRate === null);
-    const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'tail', 'latency', 'sweep', 'idle'];
+    const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'idempotence', 'transactions', 'tail', 'latency', 'sweep', 'idle'];
     const needBroker = phasesNeedingBroker.some(run);
 
     // The broker runs (idle) during the raw phases too, so the rounds can interleave them.
@@ -250,6 +252,35 @@ async function main(): Promise<void> {
       const k = await runClients({ mode: 'produce', brokers: [`${host}:${port}`], topic: 'bench-kafkajs', partitions: o.partitions, producers: o.kafkajsProducers, batchRecords: o.batchRecords, recordBytes: o.recordBytes, durationMs: o.duration * 1000 }, log);
       brokerSample('broker.kafkajs', 0, k.seconds, k.records * bytesPerRecord, k.records, w.end(), { clientCpu: k.cpuSeconds / k.seconds });
       await deleteTopic('bench-kafkajs');
+    }
+
+    // ---- 3d. idempotent against plain produce, interleaved in rounds --------------------------
+    // The same raw load both times (every request its own stamped batch copy with a fresh CRC);
+    // only the producer id differs, so the ratio is the cost of the broker's sequence checks.
+    if (run('idempotence')) {
+      for (let round = 1; round <= o.rounds; round++) {
+        const topic = `bench-idem-${round}`;
+        await createTopic(topic, o.partitions);
+        for (const idempotent of round % 2 === 1 ? [false, true] : [true, false]) {
+          const w = watch();
+          const r = await produceSequenced({ host, port, topic, partitions: o.partitions, connections: o.producers, inFlight: o.inFlight, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, idempotent });
+          if (r.errors > 0) log(`  ${r.errors} errors: ${JSON.stringify(r.errorCodes)}`);
+          brokerSample(idempotent ? 'broker.produce.idempotent' : 'broker.produce.plain', round, r.seconds, r.bytes, r.records, w.end(), { errors: r.errors });
+        }
+        await deleteTopic(topic);
+      }
+    }
+
+    // ---- 3e. a transactional producer committing every 100 ms ---------------------------------
+    if (run('transactions')) {
+      await createTopic('bench-txn', o.partitions);
+      const commitEveryMs = 100;
+      const w = watch();
+      const r = await transactionalLoad({ host, port, topic: 'bench-txn', partitions: o.partitions, connections: 1, inFlight: o.inFlight, durationMs: o.duration * 1000, batch, recordsPerBatch: o.batchRecords, commitEveryMs, transactionalId: 'bench-txn' });
+      const c = latencySummary(r.commitMs);
+      brokerSample('broker.produce.transactional', 0, r.seconds, r.bytes, r.records, w.end(), { commitEveryMs, commits: r.commits, commitMsP50: c.p50, commitMsP99: c.p99, errors: r.errors });
+      log(`  ${r.commits} commits, EndTxn p50 ${c.p50.toFixed(1)} ms, p99 ${c.p99.toFixed(1)} ms, ${r.errors} errors`);
+      await deleteTopic('bench-txn');
     }
 
     // ---- 4b. tail: consume while producing ------------------------------------------------------

@@ -110,6 +110,10 @@ export function computeRatios(r: Results): Record<string, Ratio> {
   for (const n of ['broker.consume.backlog.raw', 'broker.consume.backlog.kafkajs']) {
     if (select.size > 0) out[`${n}/select`] = ratio(`${n} MB/s / the round's SELECT ceiling MB/s`, paired(n, select, 'mbps', selectMedian));
   }
+  const plain = bestByRound(r, ['broker.produce.plain'], 'mbps');
+  if (plain.size > 0) {
+    out['broker.produce.idempotent/plain'] = ratio("idempotent MB/s / the round's plain MB/s (same load, producer id -1)", paired('broker.produce.idempotent', plain, 'mbps', median([...plain.values()])));
+  }
   const tail = samplesOf(r, 'broker.tail.consume')[0];
   if (tail) out['tail.consumed/produced'] = ratio('records consumed from the tail / records produced', [[0, tail.consumedOverProduced as number]]);
   const lat = (r.figures['latency']?.samples as Array<Record<string, unknown>> | undefined) ?? [];
@@ -136,6 +140,7 @@ export function printReport(r: Results): void {
     'ceiling.mysql2', 'ceiling.mariadb', 'naive.mysql2', 'naive.mariadb',
     'broker.replayer', 'broker.kcat', 'broker.kafkajs',
     'ceiling.select', 'broker.consume.backlog.raw', 'broker.consume.backlog.kafkajs', 'broker.tail.produce', 'broker.tail.consume',
+    'broker.produce.plain', 'broker.produce.idempotent', 'broker.produce.transactional',
   ];
   for (const name of order) {
     const x = fig[name];
@@ -143,7 +148,7 @@ export function printReport(r: Results): void {
     const cpu = (x.cpu ?? {}) as Record<string, number>;
     const vsCeiling = name === 'ceiling.select' ? '1.00' : name === 'broker.tail.consume' ? `${ratioCell(ratios['tail.consumed/produced'], f2)} of produced` : ratioCell(ratios[`${name}/ceiling`] ?? ratios[`${name}/select`], f2);
     // The harness process is the client of the raw phases (ceilings, naive, replayer, raw Fetch).
-    const harnessIsClient = name.startsWith('ceiling') || name.startsWith('naive') || name === 'broker.replayer' || name.endsWith('.raw') || name.startsWith('broker.tail');
+    const harnessIsClient = name.startsWith('ceiling') || name.startsWith('naive') || name === 'broker.replayer' || name.endsWith('.raw') || name.startsWith('broker.tail') || name.startsWith('broker.produce.');
     const client = (x.clientCpu as number | undefined) ?? (harnessIsClient ? cpu.bench : undefined);
     rows.push([
       name,
@@ -180,6 +185,10 @@ export function printReport(r: Results): void {
     for (const p of sweep) srows.push([String(p.partitions), String(p.producers), f1(p.mbps), int(p.recordsPerSec), f1(p.produceMsP99), f2(p.brokerCpu), f2(p.mariadbCpu), f1(p.brokerRssMB), f1(p.brokerPeakRssMB), String(p.errors)]);
     console.log('\n' + pad(srows));
   }
+  const txn = (fig['broker.produce.transactional']?.samples as Array<Record<string, number>> | undefined)?.[0];
+  if (txn) {
+    console.log(`\ntransactional producer committing every ${f1(txn.commitEveryMs)} ms: ${f1(txn.mbps)} MB/s, ${int(txn.commits)} commits, EndTxn p50 ${f1(txn.commitMsP50)} ms, p99 ${f1(txn.commitMsP99)} ms, errors ${int(txn.errors)}`);
+  }
   const idle = fig['idle'] as Record<string, number> | undefined;
   if (idle) console.log(`\nidle: ${idle.connections} connections, broker RSS ${f1(idle.brokerRssBeforeMB)} -> ${f1(idle.brokerRssAfterMB)} MB (${f1(idle.perConnectionKB)} KB each)`);
 
@@ -193,6 +202,7 @@ export function printReport(r: Results): void {
   target('consume: raw backlog / SELECT ceiling >= 0.8', ratios['broker.consume.backlog.raw/select'], (v) => v >= 0.8, f2);
   target('tail: consumed / produced >= 0.99 (records)', ratios['tail.consumed/produced'], (v) => v >= 0.99, f2);
   target('latency: produce p99 / commit p99 <= 2', ratios['latency.p99/commitP99'], (v) => v <= 2, f2);
+  target('idempotent produce / plain >= 0.9', ratios['broker.produce.idempotent/plain'], (v) => v >= 0.9, f2);
   if (sweep && sweep.length > 0) {
     // What grows with partitions is the tail cache, capped as a whole (log.tail.cache.total.bytes,
     // 256 MiB): bounded means the peak at the most partitions exceeds the peak at the fewest by
