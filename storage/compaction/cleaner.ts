@@ -342,6 +342,10 @@ export class MysqlCompactionCleaner {
         from = m.lastOffset + 1n;
       }
       if (updates.length > 0 || deletes.length > 0) {
+        // Other brokers learn of the chunk from the generation, bumped before the rows change:
+        // a broker that drops its cached batches then reads them from MySQL (old rows until the
+        // commit, new after), and a crash between the two leaves no broker with stale cache.
+        await bumpGeneration(meta, topic.topicId, partition, from, now);
         await withTransaction(pool, async (conn) => {
           // Statements of up to ~8 MiB for the chunk's rewrites (well under max_allowed_packet):
           // every row exists (the partition lock keeps retention away, appends only add rows
@@ -384,7 +388,6 @@ export class MysqlCompactionCleaner {
         result.deletedBatches += deletes.length;
         result.chunks++;
         this.o.onCompacted?.(topic.topicId, partition, from);
-        await bumpGeneration(meta, topic.topicId, partition, from, now);
         this.o.logger?.info(
           { topic: topic.name, partition, chunk: result.chunks, rewritten: updates.length, deleted: deletes.length, upTo: String(from) },
           'compaction: chunk committed',

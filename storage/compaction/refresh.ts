@@ -4,8 +4,8 @@ import { readGenerations } from './checkpoints.js';
 
 /**
  * Brings this process's tail caches up to date with compaction done elsewhere (the
- * `compaction run` CLI, another broker): each committed chunk bumps its partition's generation
- * in the checkpoint table; a loaded log whose partition's generation moved forgets its cached
+ * `compaction run` CLI, another broker): each chunk bumps its partition's generation in the
+ * checkpoint table before it commits; a loaded log whose partition's generation moved forgets its cached
  * batches below the rewritten offset. Until then it may serve the batches as they were before
  * compaction: an older, complete view of the same offsets (every latest record is in it too).
  */
