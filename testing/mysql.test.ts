@@ -3,8 +3,8 @@ import { connect } from '../storage/mysql.js';
 import { createTestDatabase, dropTestDatabase, testServerUrl } from './mysql.js';
 
 describe('test MariaDB support', () => {
-  it('provides a server URL to workers', () => {
-    expect(testServerUrl()).toMatch(/^mysql:\/\/root@127\.0\.0\.1:\d+\/kafka_mysql$/);
+  it('provides a server URL to workers, with the generated root password of the managed server', () => {
+    expect(testServerUrl()).toMatch(/^mysql:\/\/root:[0-9a-f]{48}@127\.0\.0\.1:\d+\/kafka_mysql$/);
   });
 
   it('creates and drops a private database', async () => {
