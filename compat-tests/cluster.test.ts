@@ -276,44 +276,64 @@ describe.skipIf(!zookeeperInstalled())('several brokers with ZooKeeper', () => {
     await cluster.start(old);
   }, 120_000);
 
-  // Skipped unless CLUSTER_ZK_OUTAGE=1, for a known gap: produce keeps being acknowledged while
-  // ZooKeeper is down, but after it restarts the brokers' sessions have not come back within the
-  // test's minute (no reconnection logged; a bare node-zookeeper-client does reconnect), so the
-  // controller assigns no new topic. Left open in issue 11.
-  it.skipIf(!process.env.CLUSTER_ZK_OUTAGE)(`ZooKeeper stopped for ${ZK_DOWN_MS / 1000} s: leaders keep serving produce and fetch; after it returns the cluster converges`, async () => {
-    const topic = 'zk-down';
-    await createTopic(cluster, topic, 3);
-    const producer = kafka(cluster, 'producer-zk').producer({ allowAutoTopicCreation: false });
-    await producer.connect();
-    const load = runProducer(producer, topic, 3);
-    let ackedWhileDown = 0;
-    try {
-      await waitFor(() => load.lastAck.size === 3, 'records acknowledged on every partition', 30_000);
-      await cluster.zk.stop();
-      const count = () => [...load.acked.values()].reduce((n, v) => n + v.length, 0);
-      const atStop = count();
-      await new Promise((r) => setTimeout(r, ZK_DOWN_MS));
-      ackedWhileDown = count() - atStop;
-      await cluster.restartZookeeper();
-      await waitFor(async () => (await metadataFrom(cluster, 1, topic)).controller > 0, 'a controller after ZooKeeper returned', 60_000);
-      await createTopic(cluster, 'after-zk', 3);
-    } finally {
-      if (process.env.CLUSTER_DEBUG) for (const b of cluster.brokers.values()) console.log(b.output().split('\n').filter((l) => /ZooKeeper|controller|registered|cluster/.test(l)).join('\n'));
-      await load.stop();
-      await producer.disconnect();
-    }
-    expect(ackedWhileDown).toBeGreaterThan(0);
-    const views = await Promise.all([1, 2, 3].map((id) => metadataFrom(cluster, id, 'after-zk')));
-    for (const v of views) {
-      expect(v.brokers).toEqual([1, 2, 3]);
-      expect([...v.leaders.values()].every((l) => l.leader > 0)).toBe(true);
-    }
-    const total = [...load.acked.values()].reduce((n, v) => n + v.length, 0);
-    checkLog(load.acked, await readAll(cluster, topic, total));
-  }, 180_000);
+  // Stopped: the brokers' connections close, they reconnect with their sessions (ZooKeeper
+  // restores sessions at start). Hung (SIGSTOP) for longer than the session timeout: the
+  // connections go silent, the brokers' watchdogs close them, and on SIGCONT ZooKeeper expires
+  // every session, so every broker must register again with a new one and elect a controller.
+  for (const mode of ['stopped', 'hung'] as const) {
+    it(`ZooKeeper ${mode} for ${ZK_DOWN_MS / 1000} s: leaders keep serving produce; afterwards the cluster converges`, async () => {
+      const topic = `zk-${mode}`;
+      await createTopic(cluster, topic, 3);
+      const producer = kafka(cluster, `producer-zk-${mode}`).producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      const load = runProducer(producer, topic, 3);
+      let ackedWhileDown = 0;
+      const zkPid = cluster.zk.pid;
+      const registrations = (out: string) => out.split('registered in ZooKeeper').length - 1;
+      const registeredBefore = new Map([...cluster.brokers.values()].map((b) => [b, registrations(b.output())]));
+      try {
+        await waitFor(() => load.lastAck.size === 3, 'records acknowledged on every partition', 30_000);
+        const count = () => [...load.acked.values()].reduce((n, v) => n + v.length, 0);
+        if (mode === 'stopped') await cluster.zk.stop();
+        else process.kill(zkPid, 'SIGSTOP');
+        const atStop = count();
+        await new Promise((r) => setTimeout(r, ZK_DOWN_MS));
+        ackedWhileDown = count() - atStop;
+        if (mode === 'stopped') await cluster.restartZookeeper();
+        else process.kill(zkPid, 'SIGCONT');
+        if (mode === 'hung') {
+          await waitFor(
+            () => [...cluster.brokers.values()].every((b) => registrations(b.output()) > registeredBefore.get(b)!),
+            'every broker registered again with a new session',
+            60_000,
+          );
+        }
+        // Converged: every broker lists all three and names the same controller.
+        await waitFor(async () => {
+          const v = await Promise.all([1, 2, 3].map((id) => metadataFrom(cluster, id, topic)));
+          return v.every((m) => m.brokers.length === 3 && m.controller > 0 && m.controller === v[0]!.controller);
+        }, 'every broker registered and one controller after ZooKeeper returned', 60_000);
+        await createTopic(cluster, `after-zk-${mode}`, 3, 60_000);
+      } finally {
+        if (mode === 'hung') process.kill(zkPid, 'SIGCONT');
+        if (process.env.CLUSTER_DEBUG) for (const b of cluster.brokers.values()) console.log(b.output().split('\n').filter((l) => /ZooKeeper|controller|registered|cluster/.test(l)).join('\n'));
+        await load.stop();
+        await producer.disconnect();
+      }
+      expect(ackedWhileDown).toBeGreaterThan(0);
+      const views = await Promise.all([1, 2, 3].map((id) => metadataFrom(cluster, id, `after-zk-${mode}`)));
+      for (const v of views) {
+        expect(v.brokers).toEqual([1, 2, 3]);
+        expect(v.controller).toBe(views[0]!.controller);
+        expect([...v.leaders.values()].every((l) => l.leader > 0)).toBe(true);
+      }
+      const total = [...load.acked.values()].reduce((n, v) => n + v.length, 0);
+      checkLog(load.acked, await readAll(cluster, topic, total));
+    }, 180_000);
+  }
 });
 
-async function createTopic(cluster: TestCluster, topic: string, numPartitions: number): Promise<void> {
+async function createTopic(cluster: TestCluster, topic: string, numPartitions: number, leadersWithinMs = 15_000): Promise<void> {
   const admin = kafka(cluster, 'admin').admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
@@ -321,6 +341,6 @@ async function createTopic(cluster: TestCluster, topic: string, numPartitions: n
   await waitFor(
     async () => (await Promise.all([...cluster.brokers.keys()].map((id) => metadataFrom(cluster, id, topic).catch(() => null)))).every((m) => m === null || [...m.leaders.values()].every((l) => l.leader > 0)),
     `leaders of ${topic} on every broker`,
-    15_000,
+    leadersWithinMs,
   );
 }

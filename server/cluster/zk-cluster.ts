@@ -64,6 +64,8 @@ export class ZooKeeperCluster implements ClusterView {
   private refreshingLeaders: Promise<void> | null = null;
   private leadersAgain = false;
   private readonly listeners = new Set<() => void>();
+  /** Ids of this process's earlier (expired) ZooKeeper sessions. */
+  private readonly pastSessions = new Set<string>();
 
   constructor(private readonly o: ZkClusterOptions) {
     this.clusterId = o.clusterId;
@@ -95,8 +97,18 @@ export class ZooKeeperCluster implements ClusterView {
       throw err;
     }
     this.session = s;
-    s.client.on('disconnected', () => this.o.logger.warn('ZooKeeper connection lost; serving with the last known cluster view'));
-    s.client.on('connected', () => this.o.logger.info('ZooKeeper connection (re)established'));
+    s.onKick = (why) => this.o.logger.warn({ why }, 'ZooKeeper connection silent: closing it to reconnect');
+    let lost = false;
+    s.client.on('disconnected', () => {
+      lost = true;
+      this.o.logger.warn('ZooKeeper connection lost; serving with the last known cluster view');
+    });
+    s.client.on('connected', () => {
+      if (!lost) return;
+      lost = false;
+      this.o.logger.info('ZooKeeper connection re-established with the same session');
+      void this.afterReconnect(s);
+    });
     s.client.once('expired', () => void this.onExpired(s));
     this.o.logger.info({ session: s.sessionId() }, 'registered in ZooKeeper');
     await this.watchBrokers(s);
@@ -104,6 +116,23 @@ export class ZooKeeperCluster implements ClusterView {
     await this.watchLeaders(s);
     await this.watchMetadata(s, true);
     await this.elect(s);
+  }
+
+  /**
+   * Same session, new connection: the client re-registered its watches and ZooKeeper fires
+   * those whose nodes changed meanwhile, but a watch being re-armed when the connection went
+   * is re-armed by its retry; read everything once more so nothing missed stays missed.
+   */
+  private async afterReconnect(s: ZkSession): Promise<void> {
+    if (this.closed || this.session !== s) return;
+    await this.refreshLeaders();
+    try {
+      await this.o.onMetadataChanged();
+    } catch (err) {
+      this.o.logger.warn({ err: (err as Error).message }, 'cannot refresh metadata after reconnecting');
+    }
+    this.ctl.trigger('reconnected to ZooKeeper', false);
+    this.emit();
   }
 
   private async register(s: ZkSession): Promise<void> {
@@ -127,6 +156,11 @@ export class ZooKeeperCluster implements ClusterView {
     for (;;) {
       if (await s.create(path, data, CreateMode.EPHEMERAL)) return;
       const existing = await s.getData(path);
+      // Left by this process's own expired session (ZooKeeper deletes it soon anyway): take it now.
+      if (existing && this.pastSessions.has(existing.stat.ephemeralOwner.toString('hex'))) {
+        await s.remove(path, existing.stat.version).catch(() => false);
+        continue;
+      }
       if (existing && Date.now() >= deadline) {
         let who = 'another broker';
         try {
@@ -144,6 +178,7 @@ export class ZooKeeperCluster implements ClusterView {
   }
 
   private async onExpired(old: ZkSession): Promise<void> {
+    this.pastSessions.add(old.sessionId());
     old.close();
     if (this.closed || this.session !== old) return;
     this.o.logger.warn('ZooKeeper session expired: this broker may have lost its partitions; registering again');
@@ -229,9 +264,12 @@ export class ZooKeeperCluster implements ClusterView {
     try {
       await fn();
     } catch (err) {
-      const code = (err as ZkError).code;
-      if (code === Exception.SESSION_EXPIRED || code === Exception.CONNECTION_LOSS) return;
-      this.o.logger.warn({ err: (err as Error).message }, 'ZooKeeper watch failed; retrying');
+      // An expired session is replaced with every watch (onExpired). A watch that fired and
+      // could not be re-armed because the connection went (CONNECTION_LOSS) must be retried:
+      // ZooKeeper watches are one-shot, and a watch not re-armed is never heard of again. The
+      // retried request waits in the client's queue until it is connected again.
+      if ((err as ZkError).code === Exception.SESSION_EXPIRED) return;
+      if ((err as ZkError).code !== Exception.CONNECTION_LOSS) this.o.logger.warn({ err: (err as Error).message }, 'ZooKeeper watch failed; retrying');
       setTimeout(() => void this.rewatch(s, fn), 500).unref();
     }
   }
@@ -256,7 +294,10 @@ export class ZooKeeperCluster implements ClusterView {
   }
 
   private async watchControllerOnly(s: ZkSession): Promise<void> {
-    const got = await s.getData(PATHS.controller, () => void this.rewatch(s, () => this.watchControllerOnly(s)));
+    const watcher = () => void this.rewatch(s, () => this.watchControllerOnly(s));
+    const got = await s.getData(PATHS.controller, watcher);
+    // getData sets no watch on a missing node: watch for its creation instead.
+    if (got === null && (await s.exists(PATHS.controller, watcher)) !== null) return this.watchControllerOnly(s);
     this.controller = got ? ((JSON.parse(got.data.toString()) as { brokerid: number }).brokerid ?? -1) : -1;
   }
 

@@ -43,8 +43,73 @@ function wrap(err: unknown, what: string): ZkError {
   return new ZkError(`${what}: ${(err as Error)?.message ?? String(err)}`, code);
 }
 
+/**
+ * node-zookeeper-client 1.1.3 never notices a dead connection that was not closed: it sends a
+ * ping when idle but has no read timeout, and once TCP connects it clears its connect timeout
+ * even if the server never answers the handshake. A half-open socket (ZooKeeper cut off or
+ * hung) then holds the client "connected" or "connecting" forever, its session expires on the
+ * server and the broker never learns it. The watchdog below closes such a socket after two
+ * thirds of the session timeout (the Java client's read timeout), which makes the client
+ * reconnect and resume its session, or learn that it expired.
+ */
+interface ClientInternals {
+  connectionManager?: { socket?: { destroy(): void } };
+}
+
 export class ZkSession {
-  private constructor(readonly client: Client) {}
+  private watchdog: NodeJS.Timeout | undefined;
+  /** When the current probe was sent (null: none outstanding). */
+  private probeSince: number | null = null;
+  /** Since when the client is not connected (null: connected). */
+  private downSince: number | null = null;
+  /** Sockets closed by the watchdog (tests and logs). */
+  kicks = 0;
+  /** Called when the watchdog closes a dead socket (for the broker's log). */
+  onKick: ((why: string) => void) | null = null;
+
+  private constructor(
+    readonly client: Client,
+    private readonly sessionTimeoutMs: number,
+  ) {
+    client.on('disconnected', () => (this.downSince ??= Date.now()));
+    client.on('connected', () => {
+      this.downSince = null;
+      this.probeSince = null;
+    });
+    // Checked six times per session timeout, so a dead socket is closed between 2/3 and 5/6
+    // of it: the client reconnects before ZooKeeper expires the session.
+    const every = Math.max(100, Math.floor(sessionTimeoutMs / 6));
+    this.watchdog = setInterval(() => this.check(), every);
+    this.watchdog.unref();
+  }
+
+  private check(): void {
+    const now = Date.now();
+    const limit = Math.floor((this.sessionTimeoutMs * 2) / 3);
+    const connected = this.client.getState() === zookeeper.State.SYNC_CONNECTED;
+    if (!connected) {
+      // Connecting on a socket that accepted but never answers the handshake.
+      this.downSince ??= now;
+      if (now - this.downSince > limit) this.kick('no answer to the connection handshake', now);
+      return;
+    }
+    if (this.probeSince === null) {
+      this.probeSince = now;
+      this.client.exists('/', () => (this.probeSince = null));
+    } else if (now - this.probeSince > limit) {
+      this.kick('no answer from ZooKeeper', now);
+    }
+  }
+
+  private kick(why: string, now: number): void {
+    this.kicks++;
+    this.onKick?.(why);
+    this.probeSince = null;
+    this.downSince = now;
+    // Closing the socket (not the client, which would end the session) makes the client
+    // reconnect with the same session id and re-register its watches.
+    (this.client as unknown as ClientInternals).connectionManager?.socket?.destroy();
+  }
 
   /**
    * Connects, failing after `connectionTimeoutMs` with a message naming the servers. The chroot
@@ -72,7 +137,7 @@ export class ZkSession {
       }, connectionTimeoutMs);
       client.once('connected', () => {
         clearTimeout(timer);
-        resolve(new ZkSession(client));
+        resolve(new ZkSession(client, sessionTimeoutMs));
       });
       client.connect();
     });
@@ -83,6 +148,7 @@ export class ZkSession {
   }
 
   close(): void {
+    clearInterval(this.watchdog);
     this.client.close();
   }
 
