@@ -244,6 +244,34 @@ describe('DescribeLogDirs', () => {
 });
 
 describe('ApiVersions', () => {
+  it('reports authorized operations only when asked, all the resource supports without an authorizer (KIP-430)', async () => {
+    await admin.createTopics({ topics: [{ topic: 'a-ops', numPartitions: 1 }] });
+    // AclOperation codes: READ 3, WRITE 4, CREATE 5, DELETE 6, ALTER 7, DESCRIBE 8, CLUSTER_ACTION 9,
+    // DESCRIBE_CONFIGS 10, ALTER_CONFIGS 11, IDEMPOTENT_WRITE 12.
+    const topicOps = 0b1101_1111_1000; // 3-8, 10, 11
+    const clusterOps = 0b1_1111_1010_0000; // 5, 7-12
+    const omitted = -2147483648;
+    const metadata = (asked: boolean) =>
+      raw((c) =>
+        c.request(3, 10, {
+          topics: [{ name: 'a-ops', topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }],
+          allowAutoTopicCreation: false,
+          includeClusterAuthorizedOperations: asked,
+          includeTopicAuthorizedOperations: asked,
+        }),
+      );
+    const asked = await metadata(true);
+    expect(asked.topics[0]!.topicAuthorizedOperations).toBe(topicOps);
+    expect(asked.clusterAuthorizedOperations).toBe(clusterOps);
+    const notAsked = await metadata(false);
+    expect(notAsked.topics[0]!.topicAuthorizedOperations).toBe(omitted);
+    expect(notAsked.clusterAuthorizedOperations).toBe(omitted);
+    const cluster = await raw((c) => c.request(60, 0, { includeClusterAuthorizedOperations: true }));
+    expect(cluster.clusterAuthorizedOperations).toBe(clusterOps);
+    const groups = await raw((c) => c.request(15, 5, { groups: ['a-ops-group'], includeAuthorizedOperations: true }));
+    expect(groups.groups[0]!.authorizedOperations).toBe((1 << 3) | (1 << 6) | (1 << 8));
+  });
+
   it('advertises the new admin APIs at their served versions', async () => {
     const response = await raw((c) => c.request(18, 3, { clientSoftwareName: 'test', clientSoftwareVersion: '1' }));
     const byKey = new Map(response.apiKeys.map((k) => [k.apiKey, [k.minVersion, k.maxVersion]]));

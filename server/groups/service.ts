@@ -14,7 +14,3 @@ export function clientHostOf(ctx: RequestContext): string {
   const host = ctx.clientHost.startsWith('::ffff:') ? ctx.clientHost.slice(7) : ctx.clientHost;
   return host.startsWith('/') ? host : `/${host}`;
 }
-
-/** DescribeGroups authorized operations without an authorizer: all a group supports (READ, DELETE, DESCRIBE). */
-export const GROUP_AUTHORIZED_OPERATIONS = (1 << 3) | (1 << 6) | (1 << 8);
-export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;

@@ -2,16 +2,17 @@
  * DescribeCluster (key 60), versions 0-1.
  * The live brokers, the controller and the cluster id. Endpoint type controller (v1)
  * gets MISMATCHED_ENDPOINT_TYPE: clients talk to brokers here, as with a Kafka broker.
- * Cluster authorized operations are not computed (no ACLs yet). An unexpected failure is
- * answered with UNKNOWN_SERVER_ERROR and no brokers.
+ * Cluster authorized operations when asked: with no authorizer every operation a cluster
+ * supports, as Kafka answers (KIP-430). An unexpected failure is answered with
+ * UNKNOWN_SERVER_ERROR and no brokers.
  */
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { DescribeClusterRequest, DescribeClusterResponse } from '../../codec/generated/describe-cluster.js';
 import type { ApiHandler } from '../handler-types.js';
 import { endpointFor } from '../security/endpoint.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, authorizedOperations } from './authorized-operations.js';
 
 const ENDPOINT_BROKERS = 1;
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 export const describeClusterHandler: ApiHandler<DescribeClusterRequest, DescribeClusterResponse> = {
   apiKey: 60,
@@ -28,7 +29,7 @@ export const describeClusterHandler: ApiHandler<DescribeClusterRequest, Describe
       clusterId: cluster.clusterId,
       controllerId: cluster.controllerId(),
       brokers: mismatched ? [] : cluster.brokers().map((b) => ({ brokerId: b.nodeId, ...endpointFor(b, ctx), rack: b.rack })),
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: authorizedOperations(request.includeClusterAuthorizedOperations, 'cluster', 'kafka-cluster', ctx),
     };
   },
   errorResponse(request, errorCode) {

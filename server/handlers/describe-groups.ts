@@ -8,16 +8,16 @@
  * reports group instance ids.
  */
 import type { DescribeGroupsRequest, DescribeGroupsResponse } from '../../codec/generated/describe-groups.js';
-import { AUTHORIZED_OPERATIONS_OMITTED, GROUP_AUTHORIZED_OPERATIONS, groupCoordinatorOf } from '../groups/service.js';
+import { groupCoordinatorOf } from '../groups/service.js';
 import type { ApiHandler } from '../handler-types.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, authorizedOperations } from './authorized-operations.js';
 
 export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGroupsResponse> = {
   apiKey: 15,
   minVersion: 0,
   maxVersion: 5,
   async handle(request, ctx) {
-    const operations =
-      ctx.apiVersion >= 3 && request.includeAuthorizedOperations ? GROUP_AUTHORIZED_OPERATIONS : AUTHORIZED_OPERATIONS_OMITTED;
+    const asked = ctx.apiVersion >= 3 && request.includeAuthorizedOperations;
     const described = await groupCoordinatorOf(ctx).describeGroups(request.groups);
     return {
       throttleTimeMs: 0,
@@ -35,7 +35,7 @@ export const describeGroupsHandler: ApiHandler<DescribeGroupsRequest, DescribeGr
           memberMetadata: m.metadata,
           memberAssignment: m.assignment,
         })),
-        authorizedOperations: operations,
+        authorizedOperations: authorizedOperations(asked, 'group', g.groupId, ctx),
       })),
     };
   },

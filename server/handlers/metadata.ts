@@ -7,7 +7,8 @@
  * auto.create.topics.enable is on and the request allows it (v4+ flag; always for v0-3),
  * and returned at once with its leader (Kafka answers LEADER_NOT_AVAILABLE first; clients
  * accept either). v10+ topics may be named by id (UNKNOWN_TOPIC_ID when unknown).
- * Authorized operations are not computed (no ACLs yet): reported as Kafka's "not requested".
+ * Authorized operations (v8+ cluster, topics) when asked: with no authorizer every operation
+ * the resource supports, as Kafka answers (KIP-430).
  * An unexpected failure sets UNKNOWN_SERVER_ERROR on every requested topic, with no brokers
  * (an all-topics request then gets an empty list), as Kafka's error response does.
  */
@@ -17,11 +18,11 @@ import type { TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { ensureTopic, mayAutoCreate } from '../topics/auto-create.js';
 import { endpointFor } from '../security/endpoint.js';
+import { AUTHORIZED_OPERATIONS_OMITTED, authorizedOperations } from './authorized-operations.js';
 
 type ResponseTopic = MetadataResponse['topics'][number];
 
 const ZERO_UUID = 'AAAAAAAAAAAAAAAAAAAAAA';
-const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
 
 export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   apiKey: 3,
@@ -30,15 +31,16 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
   async handle(request, ctx) {
     const { broker } = ctx;
     const cluster = broker.cluster;
+    const opsAsked = ctx.apiVersion >= 8 && request.includeTopicAuthorizedOperations;
     const allTopics = request.topics === null || (ctx.apiVersion === 0 && request.topics.length === 0);
     const topics: ResponseTopic[] = [];
     if (allTopics) {
-      for (const topic of broker.catalog.listTopics()) topics.push(describeTopic(topic, ctx));
+      for (const topic of broker.catalog.listTopics()) topics.push(describeTopic(topic, opsAsked, ctx));
     } else {
       const allowAutoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
       const creations = { left: broker.config.int('auto.create.topics.max.per.request') };
       for (const wanted of request.topics!) {
-        topics.push(await resolveTopic(wanted.name, wanted.topicId, allowAutoCreate, creations, ctx));
+        topics.push(await resolveTopic(wanted.name, wanted.topicId, allowAutoCreate, creations, opsAsked, ctx));
       }
     }
     return {
@@ -48,7 +50,7 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
       clusterId: cluster.clusterId,
       controllerId: cluster.controllerId(),
       topics,
-      clusterAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+      clusterAuthorizedOperations: authorizedOperations(ctx.apiVersion <= 10 && request.includeClusterAuthorizedOperations, 'cluster', 'kafka-cluster', ctx),
     };
   },
   errorResponse(request, errorCode) {
@@ -68,13 +70,14 @@ async function resolveTopic(
   topicId: string,
   allowAutoCreate: boolean,
   creations: { left: number },
+  opsAsked: boolean,
   ctx: RequestContext,
 ): Promise<ResponseTopic> {
   const { catalog, config } = ctx.broker;
   if (name === null) {
     const byId = topicId !== ZERO_UUID ? catalog.getTopicById(topicId) : undefined;
     if (!byId) return errorTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
-    return describeTopic(byId, ctx);
+    return describeTopic(byId, opsAsked, ctx);
   }
   let topic = catalog.getTopic(name);
   if (!topic && allowAutoCreate && config.autoCreateTopics) {
@@ -92,10 +95,10 @@ async function resolveTopic(
     }
   }
   if (!topic) return errorTopic(name, ZERO_UUID, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-  return describeTopic(topic, ctx);
+  return describeTopic(topic, opsAsked, ctx);
 }
 
-function describeTopic(topic: TopicRecord, ctx: RequestContext): ResponseTopic {
+function describeTopic(topic: TopicRecord, opsAsked: boolean, ctx: RequestContext): ResponseTopic {
   const cluster = ctx.broker.cluster;
   const partitions: ResponseTopic['partitions'] = [];
   for (let p = 0; p < topic.partitionCount; p++) {
@@ -119,7 +122,7 @@ function describeTopic(topic: TopicRecord, ctx: RequestContext): ResponseTopic {
     topicId: topic.topicId,
     isInternal: topic.isInternal,
     partitions,
-    topicAuthorizedOperations: AUTHORIZED_OPERATIONS_OMITTED,
+    topicAuthorizedOperations: authorizedOperations(opsAsked, 'topic', topic.name, ctx),
   };
 }
 
