@@ -106,6 +106,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     topicDeletedListeners: [],
     servedApis: servedApisOf(registry),
     metrics,
+    users: storage.users,
     now: () => Date.now(),
   };
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { BrokerConfig, DynamicBrokerConfigs } from './config/index.js';
 import type { LogDirs } from '../storage/services.js';
+import type { UserStore } from '../storage/users.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
 import type { FetchManager } from './fetch-sessions/manager.js';
 import type { ConnectionSecurity } from './security/listener-security.js';
@@ -39,6 +40,8 @@ export interface BrokerContext {
   /** What ApiVersions advertises: the handler registry's APIs and versions, by API key. */
   servedApis: readonly ServedApi[];
   metrics: BrokerMetrics;
+  /** SASL users and their credentials (the user SCRAM credential APIs); null when not kept. */
+  users: UserStore | null;
   now(): number;
 }
 

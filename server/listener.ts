@@ -7,7 +7,7 @@ import type { ConnectionQuota } from './net/limits/connection-quota.js';
 import type { RequestByteBudget } from './net/limits/request-bytes.js';
 import type { RequestSlots } from './net/limits/request-slots.js';
 import type { BrokerMetrics } from './metrics.js';
-import type { ListenerSecurity } from './security/listener-security.js';
+import type { ConnectionSecurity, ListenerSecurity } from './security/listener-security.js';
 
 /** The broker-wide limits of server/net/limits/; each may be absent (no limit). */
 export interface ListenerLimits {
@@ -62,21 +62,29 @@ export class KafkaListener {
       accepted.destroy();
       return;
     }
-    let connection: Connection | undefined;
-    let socket: Socket;
-    let reader: FrameReader | null = null;
-    const secured = security?.accept(accepted) ?? null;
     if (security?.usesTls) {
-      // TLS decrypts into its own buffers: frames come from 'data' events (FrameSplitter).
-      socket = secured!.socket;
-    } else {
-      const frameReader = new FrameReader(this.maxFrameBytes, this.limits.budget ?? null);
-      const inPlace = withInPlaceReads(accepted, () => frameReader.readTarget(), (n) => connection?.onReadInPlace(n));
-      if (!inPlace) accepted.resume();
-      else reader = frameReader;
-      socket = inPlace ?? accepted;
+      // TLS decrypts into its own buffers: frames come from 'data' events (FrameSplitter). A
+      // handshake that fails closes that socket only and gives its connection slot back.
+      security.acceptTls(
+        accepted,
+        (socket, state) => this.startConnection(socket, null, state, address),
+        () => {
+          quota?.release(address);
+          this.metrics.connectionsClosed.inc({ reason: 'tls' });
+        },
+      );
+      return;
     }
-    connection = new Connection(
+    let connection: Connection | undefined;
+    const frameReader = new FrameReader(this.maxFrameBytes, this.limits.budget ?? null);
+    const inPlace = withInPlaceReads(accepted, () => frameReader.readTarget(), (n) => connection?.onReadInPlace(n));
+    if (!inPlace) accepted.resume();
+    connection = this.startConnection(inPlace ?? accepted, inPlace ? frameReader : null, security?.accept(accepted).security ?? null, address);
+  }
+
+  private startConnection(socket: Socket, reader: FrameReader | null, security: ConnectionSecurity | null, address: string): Connection {
+    const quota = this.limits.quota ?? null;
+    const connection = new Connection(
       this.nextConnectionId++,
       socket,
       this.handler,
@@ -92,9 +100,10 @@ export class KafkaListener {
       reader,
       this.limits,
     );
-    if (secured) connection.security = secured.security;
+    connection.security = security;
     this.connections.add(connection);
     this.metrics.connections.set(this.connections.size);
+    return connection;
   }
 
   /** Opens one listener; `security` null: PLAINTEXT without a listener identity (tests). Resolves with its port. */

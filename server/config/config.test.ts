@@ -70,7 +70,7 @@ describe('broker configuration', () => {
     expect(() => loadConfig({ env: {}, overrides: { 'no.such.key': 1 } })).toThrow(/no\.such\.key/);
     expect(() => loadConfig({ env: {}, overrides: { 'num.partitions': 'many' } })).toThrow(ConfigError);
     expect(() => loadConfig({ env: {}, overrides: { 'auto.create.topics.enable': 'yes' } })).toThrow(/true or false/);
-    expect(() => loadConfig({ env: {}, overrides: { listeners: 'SSL://127.0.0.1:9093' } })).toThrow(/PLAINTEXT/);
+    expect(() => loadConfig({ env: {}, overrides: { listeners: 'INTERNAL://127.0.0.1:9093' } })).toThrow(/listener\.security\.protocol\.map/);
   });
 
   it('takes group.commit.max.bytes of 1 MiB or more (4 MiB by default)', () => {
@@ -128,7 +128,19 @@ describe('topic configuration', () => {
 describe('sensitive configuration', () => {
   const PASSWORD = 'pw-Secr3t';
   const url = (db: string, password = PASSWORD) => `mysql://kafka:${password}@10.0.0.5:3306/${db}`;
-  const CREDENTIAL_KEYS = ['mysql.url', 'mysql.shards', 'retention.archive.mysql.url'];
+  const CREDENTIAL_KEYS = [
+    'mysql.url',
+    'mysql.shards',
+    'retention.archive.mysql.url',
+    // TLS key material and passwords (Kafka's password-type ssl.* keys), and a JWKS URL that may carry user info.
+    'ssl.keystore.password',
+    'ssl.key.password',
+    'ssl.keystore.certificate.chain',
+    'ssl.keystore.key',
+    'ssl.truststore.password',
+    'ssl.truststore.certificates',
+    'sasl.oauthbearer.jwks.endpoint.url',
+  ];
 
   it('marks every key that can hold a credential sensitive, and no other', () => {
     expect(BROKER_CONFIG_DEFINITIONS.filter((d) => d.sensitive).map((d) => d.key).sort()).toEqual([...CREDENTIAL_KEYS].sort());
@@ -144,7 +156,7 @@ describe('sensitive configuration', () => {
       overrides: { 'mysql.url': url('meta'), 'mysql.shards': `${url('s0')},${url('s1')}`, 'retention.archive.mysql.url': url('archive'), 'num.partitions': 3 },
     });
     const described = new Map(describeBrokerConfigs(config, null).map((c) => [c.name, c]));
-    for (const key of CREDENTIAL_KEYS) {
+    for (const key of ['mysql.url', 'mysql.shards', 'retention.archive.mysql.url']) {
       const entry = described.get(key)!;
       expect(entry, key).toMatchObject({ value: null, isSensitive: true, source: ConfigSourceCode.STATIC_BROKER_CONFIG, isDefault: false });
       expect(entry.synonyms, key).toEqual([{ name: key, value: null, source: ConfigSourceCode.STATIC_BROKER_CONFIG }]);

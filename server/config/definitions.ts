@@ -86,7 +86,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('sasl.server.max.receive.size', 'int', '524288', 'Largest frame accepted before authentication; a bigger size closes the connection.'),
   def('connections.max.reauth.ms', 'long', '0', 'Longest SASL session (KIP-368): SaslAuthenticate v1+ tells the client, which re-authenticates before; a connection whose session expired is closed at its next request. 0 = sessions never expire.'),
   def('connection.failed.authentication.delay.ms', 'int', '100', 'A failed authentication is answered (and its connection closed) after this delay, which slows password guessing.'),
-  def('sasl.oauthbearer.jwks.endpoint.url', 'string', null, 'OAUTHBEARER: JWKS with the keys tokens are signed with, an https:// URL or a file:// path. Unset: tokens are refused unless sasl.oauthbearer.unsecured.tokens.allowed.'),
+  def('sasl.oauthbearer.jwks.endpoint.url', 'string', null, 'OAUTHBEARER: JWKS with the keys tokens are signed with, an https:// URL or a file:// path. Unset: tokens are refused unless sasl.oauthbearer.unsecured.tokens.allowed.', true, true),
   def('sasl.oauthbearer.expected.audience', 'list', null, 'OAUTHBEARER: audiences a token must name one of (aud claim); unset: not checked.'),
   def('sasl.oauthbearer.expected.issuer', 'string', null, 'OAUTHBEARER: the issuer a token must name (iss claim); unset: not checked.'),
   def('sasl.oauthbearer.sub.claim.name', 'string', 'sub', 'OAUTHBEARER: claim holding the principal name.'),

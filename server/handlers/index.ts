@@ -36,6 +36,8 @@ import { produceHandler } from './produce.js';
 import { syncGroupHandler } from './sync-group.js';
 import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
+import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
+import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
 
 /**
  * The handler registry: every API this broker serves, one handler per API key. The dispatcher
@@ -90,7 +92,7 @@ export const transactionHandlers: readonly ApiHandler[] = [
 ];
 
 /** Authentication (server/security/) and its users. */
-export const securityHandlers: readonly ApiHandler[] = [saslHandshakeHandler, saslAuthenticateHandler];
+export const securityHandlers: readonly ApiHandler[] = [saslHandshakeHandler, saslAuthenticateHandler, describeUserScramCredentialsHandler, alterUserScramCredentialsHandler];
 
 /** The handlers by API key; two handlers for one key are refused. */
 export function createHandlerRegistry(

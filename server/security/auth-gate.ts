@@ -39,7 +39,8 @@ export function authGate(inner: FrameHandler, options: AuthGateOptions): FrameHa
     const security = connection.security!;
     const sasl = security.sasl!;
     authentications.inc({ listener: security.listener.name, mechanism: sasl.mechanism ?? 'none', result: 'failure' });
-    logger.warn(
+    // Info, as Kafka logs failed authentications; the reason names a user at most, never a secret.
+    logger.info(
       { connection: connection.id, remote: connection.remoteAddress, listener: security.listener.name, mechanism: sasl.mechanism, reason: sasl.failure },
       'authentication failed',
     );
@@ -64,6 +65,28 @@ export function authGate(inner: FrameHandler, options: AuthGateOptions): FrameHa
   return async (frame, connection, owned) => {
     const sasl = connection.security?.sasl;
     if (!sasl) return inner(frame, connection, owned);
+    if (sasl.state === 'complete') return afterAuthentication(frame, connection, owned, sasl);
+    // Until authenticated, a connection's frames are taken one at a time, each seeing the state the
+    // previous one left (a client pipelining tokens after a failure is closed, not answered twice).
+    const previous = sasl.turn;
+    let done!: () => void;
+    sasl.turn = new Promise<void>((resolve) => (done = resolve));
+    await previous;
+    try {
+      return await authenticating(frame, connection, owned, sasl);
+    } finally {
+      done();
+    }
+  };
+
+  async function afterAuthentication(frame: Buffer, connection: Connection, owned: boolean, sasl: SaslSession): Promise<Buffer[] | undefined> {
+    const apiKey = frame.length >= 2 ? frame.readInt16BE(0) : -1;
+    if (apiKey === SASL_HANDSHAKE) return authenticating(frame, connection, owned, sasl);
+    if (sasl.expired()) throw new ProtocolViolation('SASL session expired (connections.max.reauth.ms) without re-authentication');
+    return inner(frame, connection, owned);
+  }
+
+  async function authenticating(frame: Buffer, connection: Connection, owned: boolean, sasl: SaslSession): Promise<Buffer[] | undefined> {
     if (sasl.state !== 'complete' && frame.length > options.maxReceiveBeforeAuth) {
       throw new ProtocolViolation(`frame of ${frame.length} bytes before authentication (sasl.server.max.receive.size ${options.maxReceiveBeforeAuth})`);
     }
@@ -93,11 +116,11 @@ export function authGate(inner: FrameHandler, options: AuthGateOptions): FrameHa
         if (apiKey !== SASL_HANDSHAKE && sasl.expired()) throw new ProtocolViolation('SASL session expired (connections.max.reauth.ms) without re-authentication');
         break;
     }
-    const before = sasl.state;
+    const before = stateOf(sasl);
     const reauth = sasl.reauthenticatingNow;
     const response = await inner(frame, connection, owned);
-    if (stateOf(sasl) === 'failed') return failed(connection, response);
+    if (before !== 'failed' && stateOf(sasl) === 'failed') return failed(connection, response);
     if (before === 'authenticate' && stateOf(sasl) === 'complete') succeeded(connection, reauth);
     return response;
-  };
+  }
 }

@@ -5,13 +5,16 @@
  * listeners keep the fast path untouched.
  */
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
 import type { Logger } from 'pino';
 import { isSasl, isTls, type ListenerSpec } from '../config/listeners.js';
 import { ANONYMOUS, userPrincipal, type KafkaPrincipal } from './principal.js';
 import { SaslSession, type SaslSettings } from './sasl/session.js';
 import { mapPrincipalName, parseMappingRules, rfc2253Subject } from './ssl-principal.js';
 import type { TlsSetup } from './tls.js';
+
+/** A TLS handshake not done by then closes its connection. */
+const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
 
 /** The security state of one connection, which the dispatcher puts on every RequestContext. */
 export interface ConnectionSecurity {
@@ -24,6 +27,9 @@ export interface ConnectionSecurity {
 
 export class ListenerSecurity {
   private readonly rules: ReturnType<typeof parseMappingRules>;
+  private readonly tlsServer: TlsServer | null = null;
+  /** Accepted TLS sockets whose handshake is under way, by remote address and port. */
+  private readonly pending = new Map<string, (socket: TLSSocket, security: ConnectionSecurity) => void>();
 
   constructor(
     readonly spec: ListenerSpec,
@@ -36,48 +42,79 @@ export class ListenerSecurity {
     if (isTls(spec.protocol) !== (tls !== null)) throw new Error(`listener ${spec.name}: TLS setup does not match ${spec.protocol}`);
     if (isSasl(spec.protocol) !== (sasl !== null)) throw new Error(`listener ${spec.name}: SASL setup does not match ${spec.protocol}`);
     this.rules = parseMappingRules(principalMappingRules);
+    if (tls) {
+      this.tlsServer = createTlsServer({
+        ...tls.contextOptions,
+        requestCert: tls.clientAuth !== 'none',
+        rejectUnauthorized: tls.clientAuth === 'required',
+        handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
+      });
+      this.tlsServer.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
+      this.tlsServer.on('tlsClientError', (err, socket) => {
+        this.logger.debug({ listener: spec.name, reason: err.message }, 'TLS handshake failed');
+        socket.destroy();
+      });
+    }
   }
 
   get usesTls(): boolean {
     return this.tls !== null;
   }
 
-  /**
-   * The socket the connection reads and writes (a TLSSocket over the accepted one for TLS
-   * listeners) and its security state. A TLS handshake that fails closes that socket only.
-   */
+  /** A plaintext listener's connection: the accepted socket itself and its security state. */
   accept(accepted: Socket): { socket: Socket; security: ConnectionSecurity } {
-    const security: ConnectionSecurity = {
-      listener: this.spec,
-      principal: ANONYMOUS,
-      sasl: this.sasl ? new SaslSession(this.sasl, this.now) : null,
-    };
-    if (!this.tls) return { socket: accepted, security };
-    const { secureContext, clientAuth } = this.tls;
-    const socket = new TLSSocket(accepted, {
-      isServer: true,
-      secureContext,
-      requestCert: clientAuth !== 'none',
-      rejectUnauthorized: clientAuth === 'required',
-    });
-    socket.once('secure', () => {
-      const cert = socket.getPeerX509Certificate();
-      if (!cert) return;
-      if (!socket.authorized) {
-        // requested: a certificate that is sent must verify, as Java's SSLEngine insists.
-        this.logger.warn({ listener: this.spec.name, remote: accepted.remoteAddress, reason: String(socket.authorizationError) }, 'client certificate refused');
-        socket.destroy();
-        return;
+    return { socket: accepted, security: this.newState() };
+  }
+
+  /**
+   * A TLS listener's connection: the handshake runs in a tls.Server that never listens (the
+   * documented way to hand it a socket, and the one where Node verifies client certificates),
+   * then `onSecure` gets the TLSSocket and its state, the principal taken from a verified client
+   * certificate on SSL listeners. `onFailed` runs once if the socket closes before that (handshake
+   * failure, TLS garbage, timeout): that connection only.
+   */
+  acceptTls(accepted: Socket, onSecure: (socket: TLSSocket, security: ConnectionSecurity) => void, onFailed: () => void): void {
+    const key = `${accepted.remoteAddress}|${accepted.remotePort}`;
+    this.pending.set(key, onSecure);
+    accepted.once('close', () => {
+      if (this.pending.get(key) === onSecure) {
+        this.pending.delete(key);
+        onFailed();
       }
-      if (this.sasl) return; // SASL_SSL: the principal comes from SASL
+    });
+    this.tlsServer!.emit('connection', accepted);
+  }
+
+  private newState(): ConnectionSecurity {
+    return { listener: this.spec, principal: ANONYMOUS, sasl: this.sasl ? new SaslSession(this.sasl, this.now) : null };
+  }
+
+  private secured(socket: TLSSocket): void {
+    const key = `${socket.remoteAddress}|${socket.remotePort}`;
+    const onSecure = this.pending.get(key);
+    if (!onSecure) {
+      socket.destroy();
+      return;
+    }
+    this.pending.delete(key);
+    const security = this.newState();
+    const cert = socket.getPeerX509Certificate();
+    if (cert && !socket.authorized) {
+      // requested: a certificate that is sent must verify, as Java's SSLEngine insists.
+      this.logger.info({ listener: this.spec.name, remote: socket.remoteAddress, reason: String(socket.authorizationError) }, 'client certificate refused');
+      socket.destroy();
+      return;
+    }
+    if (cert && !this.sasl) {
       const dn = rfc2253Subject(cert);
       try {
         security.principal = userPrincipal(mapPrincipalName(this.rules, dn));
       } catch (err) {
-        this.logger.warn({ listener: this.spec.name, remote: accepted.remoteAddress, reason: (err as Error).message }, 'client certificate maps to no principal');
+        this.logger.info({ listener: this.spec.name, remote: socket.remoteAddress, reason: (err as Error).message }, 'client certificate maps to no principal');
         socket.destroy();
+        return;
       }
-    });
-    return { socket, security };
+    }
+    onSecure(socket, security);
   }
 }

@@ -9,14 +9,15 @@
  * listener.name.* key, as Kafka.
  */
 import { readFileSync } from 'node:fs';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { createSecureContext, type SecureContextOptions } from 'node:tls';
 import { ConfigError, type BrokerConfig } from '../config/index.js';
 import type { ListenerSpec } from '../config/listeners.js';
 
 export type ClientAuth = 'none' | 'requested' | 'required';
 
 export interface TlsSetup {
-  secureContext: SecureContext;
+  /** What tls.createServer takes for the key, chain, trusted CAs and protocol versions (checked by loading it once). */
+  contextOptions: SecureContextOptions;
   clientAuth: ClientAuth;
 }
 
@@ -65,9 +66,7 @@ export function tlsSetupFor(config: BrokerConfig, listener: ListenerSpec): TlsSe
   if (enabled.length === 0) throw new ConfigError(`'ssl.enabled.protocols' names none of ${known.join(', ')}`);
   const ciphers = get('ssl.cipher.suites');
   const password = get('ssl.key.password') ?? undefined;
-  let secureContext: SecureContext;
-  try {
-    secureContext = createSecureContext({
+  const contextOptions: SecureContextOptions = {
       cert,
       key,
       ...(password ? { passphrase: password } : {}),
@@ -75,7 +74,9 @@ export function tlsSetupFor(config: BrokerConfig, listener: ListenerSpec): TlsSe
       minVersion: enabled[0],
       maxVersion: enabled[enabled.length - 1],
       ...(ciphers ? { ciphers: ciphers.split(',').map((c) => c.trim()).join(':') } : {}),
-    });
+  };
+  try {
+    createSecureContext(contextOptions);
   } catch (err) {
     // OpenSSL's message, never the key or password.
     throw new ConfigError(`listener ${listener.name}: cannot load its key store: ${(err as Error).message}`);
@@ -88,5 +89,5 @@ export function tlsSetupFor(config: BrokerConfig, listener: ListenerSpec): TlsSe
   if (clientAuth !== 'none' && clientAuth !== 'requested' && clientAuth !== 'required') {
     throw new ConfigError(`'ssl.client.auth' must be none, requested or required, got '${clientAuthRaw}'`);
   }
-  return { secureContext, clientAuth };
+  return { contextOptions, clientAuth };
 }

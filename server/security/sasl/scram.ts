@@ -29,6 +29,8 @@ export class ScramServer implements SaslServer {
   constructor(
     readonly mechanism: ScramMechanism,
     private readonly users: CredentialSource,
+    /** The server's part of the nonce (tests give RFC vectors' fixed one). */
+    private readonly serverNonce: () => string = () => randomBytes(24).toString('base64url'),
   ) {
     this.failed = `Authentication failed during authentication due to invalid credentials with SASL mechanism ${mechanism}`;
   }
@@ -63,7 +65,7 @@ export class ScramServer implements SaslServer {
     this.user = user;
     this.credential = credential;
     this.clientFirstBare = bare;
-    this.nonce = attrs[1]!.slice(2) + randomBytes(24).toString('base64url');
+    this.nonce = attrs[1]!.slice(2) + this.serverNonce();
     this.serverFirst = `r=${this.nonce},s=${credential.salt.toString('base64')},i=${credential.iterations}`;
     this.state = 'final';
     return Buffer.from(this.serverFirst, 'utf8');

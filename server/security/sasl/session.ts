@@ -44,6 +44,8 @@ export class SaslSession {
   expiresAtMs: number | null = null;
   /** Why authentication failed, for the log (never a secret). */
   failure: string | null = null;
+  /** Settles when the frame being authenticated has been handled (see auth-gate.ts). */
+  turn: Promise<void> = Promise.resolve();
   private server: SaslServer | null = null;
   private reauthenticating = false;
 
