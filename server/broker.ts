@@ -7,6 +7,7 @@ import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/i
 import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher, servedApisOf } from './dispatcher.js';
 import type { BrokerContext, BrokerEndpoint } from './handler-types.js';
+import { startAuthorizer } from './security/authorizer/index.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
@@ -83,6 +84,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const dynamicConfigs = new DynamicBrokerConfigs(storage.brokerConfigs, config, logger);
   await dynamicConfigs.refresh();
   dynamicConfigs.start();
+  // ACLs (authorizer.class.name): loaded before the first request, then polled for changes.
+  const authorizer = await startAuthorizer(config, storage.acls, logger);
 
   const self: BrokerEndpoint = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
   const brokerCluster = createBrokerCluster(config, storage, self, logger, async () => void (await dynamicConfigs.refresh()));
@@ -106,6 +109,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     topicDeletedListeners: [],
     servedApis: servedApisOf(registry),
     metrics,
+    authorizer,
     users: storage.users,
     now: () => Date.now(),
   };
@@ -220,6 +224,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       producerExpiry.shutdown();
       await transactionTimers.shutdown();
       await dynamicConfigs.stop();
+      authorizer?.stop();
       // Retention stops after its chunk.
       await retention.shutdown();
       await compaction.shutdown();

@@ -6,6 +6,7 @@ import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js'
 import type { FetchManager } from './fetch-sessions/manager.js';
 import type { ConnectionSecurity } from './security/listener-security.js';
 import type { KafkaPrincipal } from './security/principal.js';
+import type { AclAuthorizer } from './security/authorizer/authorizer.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
@@ -40,6 +41,8 @@ export interface BrokerContext {
   /** What ApiVersions advertises: the handler registry's APIs and versions, by API key. */
   servedApis: readonly ServedApi[];
   metrics: BrokerMetrics;
+  /** ACLs (authorizer.class.name); absent or null: every request is allowed, as Kafka without an authorizer. */
+  authorizer?: AclAuthorizer | null;
   /** SASL users and their credentials (the user SCRAM credential APIs); null when not kept. */
   users: UserStore | null;
   now(): number;

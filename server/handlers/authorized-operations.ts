@@ -1,10 +1,13 @@
 /**
  * Authorized operations (KIP-430) as Metadata, DescribeCluster and DescribeGroups report them:
  * a bit field of ACL operation codes (bit N = operation N). Without an authorizer, Kafka reports
- * every operation the resource type supports (AclEntry.supportedOperations), and so does this.
+ * every operation the resource type supports (AclEntry.supportedOperations), and so does this;
+ * with one (authorizer.class.name), the supported operations the principal's ACLs allow.
  * When a client did not ask, the field holds Kafka's "omitted" value.
  */
 import type { RequestContext } from '../handler-types.js';
+import { CLUSTER_NAME, ResourceType } from '../security/authorizer/acl.js';
+import { authorize } from '../security/authorizer/checks.js';
 
 /** Int32 minimum: the value Kafka puts in the field when authorized operations were not requested. */
 export const AUTHORIZED_OPERATIONS_OMITTED = -2147483648;
@@ -41,10 +44,15 @@ const SUPPORTED_BITS: Record<AclResourceKind, number> = {
   cluster: bits(SUPPORTED.cluster),
 };
 
+const RESOURCE_TYPE: Record<AclResourceKind, number> = { topic: ResourceType.TOPIC, group: ResourceType.GROUP, cluster: ResourceType.CLUSTER };
+
 /**
  * The operations the request's principal may perform on the resource, or the omitted value when
- * the client did not ask. No authorizer is configured, so every supported operation.
+ * the client did not ask. Without an authorizer, every supported operation.
  */
-export function authorizedOperations(requested: boolean, kind: AclResourceKind, _name: string, _ctx: RequestContext): number {
-  return requested ? SUPPORTED_BITS[kind] : AUTHORIZED_OPERATIONS_OMITTED;
+export function authorizedOperations(requested: boolean, kind: AclResourceKind, name: string, ctx: RequestContext): number {
+  if (!requested) return AUTHORIZED_OPERATIONS_OMITTED;
+  if (!ctx.broker.authorizer) return SUPPORTED_BITS[kind];
+  const resourceName = kind === 'cluster' ? CLUSTER_NAME : name;
+  return bits(SUPPORTED[kind].filter((op) => authorize(ctx, op, RESOURCE_TYPE[kind], resourceName)));
 }

@@ -36,6 +36,9 @@ import { produceHandler } from './produce.js';
 import { syncGroupHandler } from './sync-group.js';
 import { saslAuthenticateHandler } from './sasl-authenticate.js';
 import { saslHandshakeHandler } from './sasl-handshake.js';
+import { createAclsHandler } from './create-acls.js';
+import { deleteAclsHandler } from './delete-acls.js';
+import { describeAclsHandler } from './describe-acls.js';
 import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
 
@@ -94,9 +97,12 @@ export const transactionHandlers: readonly ApiHandler[] = [
 /** Authentication (server/security/) and its users. */
 export const securityHandlers: readonly ApiHandler[] = [saslHandshakeHandler, saslAuthenticateHandler, describeUserScramCredentialsHandler, alterUserScramCredentialsHandler];
 
+/** ACLs (server/security/authorizer/). */
+export const aclHandlers: readonly ApiHandler[] = [describeAclsHandler, createAclsHandler, deleteAclsHandler];
+
 /** The handlers by API key; two handlers for one key are refused. */
 export function createHandlerRegistry(
-  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers, ...securityHandlers],
+  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers, ...securityHandlers, ...aclHandlers],
 ): HandlerRegistry {
   const registry = new Map<number, ApiHandler>();
   for (const handler of handlers) {

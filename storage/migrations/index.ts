@@ -7,6 +7,7 @@ import { migration as m0005 } from './0005-partition-leaders.js';
 import { migration as m0010 } from './0010-producer-state.js';
 import { migration as m0011 } from './0011-transactions.js';
 import { migration as m0012 } from './0012-user-credentials.js';
+import { migration as m0013 } from './0013-acls.js';
 
 export type { Migration } from './types.js';
 export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
@@ -23,5 +24,6 @@ export const migrations: Migration[] = [
   m0010,
   m0011,
   m0012,
+  m0013,
   m0005,
 ];

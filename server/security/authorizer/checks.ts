@@ -1,0 +1,63 @@
+/**
+ * The checks handlers make, in one place, so each handler adds a line or two (as KafkaApis calls
+ * AuthHelper). Every function allows everything when no authorizer is configured
+ * (authorizer.class.name unset), so a broker without ACLs behaves as before.
+ */
+import type { RequestContext } from '../../handler-types.js';
+import { CLUSTER_NAME, Op, ResourceType } from './acl.js';
+
+export { Op, ResourceType } from './acl.js';
+
+/** Whether the request's principal may perform `op` on the resource. */
+export function authorize(ctx: RequestContext, op: number, resourceType: number, name: string): boolean {
+  const authorizer = ctx.broker.authorizer;
+  if (!authorizer) return true;
+  return authorizer.authorize(ctx.principal, ctx.clientHost, op, resourceType, name);
+}
+
+export function authorizeCluster(ctx: RequestContext, op: number): boolean {
+  return authorize(ctx, op, ResourceType.CLUSTER, CLUSTER_NAME);
+}
+
+export function authorizeTopic(ctx: RequestContext, op: number, topic: string): boolean {
+  return authorize(ctx, op, ResourceType.TOPIC, topic);
+}
+
+export function authorizeGroup(ctx: RequestContext, op: number, group: string): boolean {
+  return authorize(ctx, op, ResourceType.GROUP, group);
+}
+
+export function authorizeTransactionalId(ctx: RequestContext, op: number, id: string): boolean {
+  return authorize(ctx, op, ResourceType.TRANSACTIONAL_ID, id);
+}
+
+/** Whether the principal may perform `op` on some resource of the type (Kafka's authorizeByResourceType). */
+export function authorizeAnyOfType(ctx: RequestContext, op: number, resourceType: number): boolean {
+  const authorizer = ctx.broker.authorizer;
+  if (!authorizer) return true;
+  return authorizer.authorizeAny(ctx.principal, ctx.clientHost, op, resourceType);
+}
+
+/**
+ * Idempotent produce and InitProducerId without a transactional id: IDEMPOTENT_WRITE on the
+ * cluster, or (Kafka 2.8+, KIP-679) WRITE on any topic.
+ */
+export function authorizeIdempotentWrite(ctx: RequestContext): boolean {
+  return authorizeCluster(ctx, Op.IDEMPOTENT_WRITE) || authorizeAnyOfType(ctx, Op.WRITE, ResourceType.TOPIC);
+}
+
+/** Topic names split into those the principal may perform `op` on, and the others (each name checked once). */
+export function partitionTopics(ctx: RequestContext, op: number, topics: Iterable<string>): { allowed: Set<string>; denied: Set<string> } {
+  const allowed = new Set<string>();
+  const denied = new Set<string>();
+  for (const t of topics) {
+    if (allowed.has(t) || denied.has(t)) continue;
+    (authorizeTopic(ctx, op, t) ? allowed : denied).add(t);
+  }
+  return { allowed, denied };
+}
+
+/** True when an authorizer is configured (handlers that only filter skip work without one). */
+export function authorizerEnabled(ctx: RequestContext): boolean {
+  return !!ctx.broker.authorizer;
+}
