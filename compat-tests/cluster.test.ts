@@ -5,83 +5,16 @@
  * (CLUSTER_FAILOVER_TRIALS, 10 there) and prints the failover times.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { spawnBroker } from './support/broker.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
+import { createTopic, kafka, metadataFrom, runProducer } from './support/cluster-clients.js';
 import { waitFor } from './support/wait.js';
 
 const TRIALS = Number(process.env.CLUSTER_FAILOVER_TRIALS ?? 1);
 const SESSION_MS = 4000;
 /** How long ZooKeeper stays down: 8 s here, CLUSTER_ZK_DOWN_MS=30000 in npm run faults. */
 const ZK_DOWN_MS = Number(process.env.CLUSTER_ZK_DOWN_MS ?? 8000);
-
-interface Meta {
-  brokers: number[];
-  controller: number;
-  leaders: Map<number, { leader: number; epoch: number }>;
-}
-
-function kafka(cluster: TestCluster, clientId: string): Kafka {
-  return new Kafka({
-    clientId,
-    brokers: cluster.bootstrap(),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 30, initialRetryTime: 100, maxRetryTime: 1000 },
-    connectionTimeout: 2000,
-    requestTimeout: 10_000,
-  });
-}
-
-/** Metadata for `topic` as broker `id` answers it (raw, so no client cache is in the way). */
-async function metadataFrom(cluster: TestCluster, id: number, topic: string): Promise<Meta> {
-  const { RawClient } = await import('./support/clients.js');
-  const { createMetadataRequest } = await import('../codec/generated/metadata.js');
-  const c = await RawClient.connect(cluster.ports.get(id)!);
-  try {
-    const res = (await c.request(3, 9, createMetadataRequest({ topics: [{ name: topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], allowAutoTopicCreation: false }))) as {
-      brokers: { nodeId: number }[];
-      controllerId: number;
-      topics: { partitions: { partitionIndex: number; leaderId: number; leaderEpoch: number }[] }[];
-    };
-    const leaders = new Map<number, { leader: number; epoch: number }>();
-    for (const p of res.topics[0]?.partitions ?? []) leaders.set(p.partitionIndex, { leader: p.leaderId, epoch: p.leaderEpoch });
-    return { brokers: res.brokers.map((b) => b.nodeId).sort(), controller: res.controllerId, leaders };
-  } finally {
-    c.close();
-  }
-}
-
-/** A producer that numbers records per partition and records what was acknowledged. */
-function runProducer(producer: Producer, topic: string, partitions: number) {
-  const acked = new Map<number, number[]>();
-  const failures: string[] = [];
-  let stopped = false;
-  let n = 0;
-  const lastAck = new Map<number, number>();
-  const loops = Array.from({ length: partitions }, async (_, partition) => {
-    acked.set(partition, []);
-    while (!stopped) {
-      const value = n++;
-      try {
-        await producer.send({ topic, acks: -1, messages: [{ partition, value: String(value) }] });
-        acked.get(partition)!.push(value);
-        lastAck.set(partition, Date.now());
-      } catch (err) {
-        failures.push(`${partition}: ${(err as Error).message}`);
-      }
-    }
-  });
-  return {
-    acked,
-    failures,
-    lastAck,
-    async stop() {
-      stopped = true;
-      await Promise.all(loops);
-    },
-  };
-}
 
 /** Every record of every partition, read from offset 0 through a group-less consumer. */
 async function readAll(cluster: TestCluster, topic: string, expected: number): Promise<Map<number, { offset: bigint; value: number; raw: string }[]>> {
@@ -332,15 +265,3 @@ describe.skipIf(!zookeeperInstalled())('several brokers with ZooKeeper', () => {
     }, 180_000);
   }
 });
-
-async function createTopic(cluster: TestCluster, topic: string, numPartitions: number, leadersWithinMs = 15_000): Promise<void> {
-  const admin = kafka(cluster, 'admin').admin();
-  await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
-  await admin.disconnect();
-  await waitFor(
-    async () => (await Promise.all([...cluster.brokers.keys()].map((id) => metadataFrom(cluster, id, topic).catch(() => null)))).every((m) => m === null || [...m.leaders.values()].every((l) => l.leader > 0)),
-    `leaders of ${topic} on every broker`,
-    leadersWithinMs,
-  );
-}

@@ -37,6 +37,9 @@ export interface GroupCoordinatorOptions {
   newMemberId?: (prefix: string) => string;
 }
 
+/** How often groups that moved to another broker are looked for (several brokers). */
+const OWNERSHIP_SWEEP_MS = 1000;
+
 const defaultTimers: Timers = {
   setTimeout(fn, ms) {
     const t = setTimeout(fn, ms);
@@ -72,6 +75,8 @@ export class GroupCoordinator {
   private readonly newMemberId: (prefix: string) => string;
   private nextToken = 1;
   private expirationHandle: unknown = null;
+  private sweepHandle: unknown = null;
+  private owns: (groupId: string) => boolean = () => true;
   private closed = false;
 
   constructor(options: GroupCoordinatorOptions) {
@@ -116,6 +121,7 @@ export class GroupCoordinator {
   close(): void {
     this.closed = true;
     if (this.expirationHandle !== null) this.timers.clearTimeout(this.expirationHandle);
+    if (this.sweepHandle !== null) this.timers.clearTimeout(this.sweepHandle);
     for (const timers of this.groupTimers.values()) for (const h of timers.values()) this.timers.clearTimeout(h);
     this.groupTimers.clear();
     for (const [token, resolve] of this.waiting) {
@@ -138,6 +144,7 @@ export class GroupCoordinator {
 
   joinGroup(p: JoinParams): Promise<JoinResult> {
     if (invalidGroupId(p.groupId, false)) return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_GROUP_ID));
+    if (!this.owns(p.groupId)) return Promise.resolve(errorJoin(p.memberId, ErrorCode.NOT_COORDINATOR));
     if (p.sessionTimeoutMs < this.config.minSessionTimeoutMs || p.sessionTimeoutMs > this.config.maxSessionTimeoutMs) {
       return Promise.resolve(errorJoin(p.memberId, ErrorCode.INVALID_SESSION_TIMEOUT));
     }
@@ -164,6 +171,7 @@ export class GroupCoordinator {
 
   syncGroup(p: SyncParams): Promise<SyncResult> {
     if (invalidGroupId(p.groupId, false)) return Promise.resolve(errorSync(ErrorCode.INVALID_GROUP_ID));
+    if (!this.owns(p.groupId)) return Promise.resolve(errorSync(ErrorCode.NOT_COORDINATOR));
     const group = this.groups.get(p.groupId);
     if (!group) return Promise.resolve(errorSync(ErrorCode.UNKNOWN_MEMBER_ID));
     const params: SyncParams = {
@@ -179,6 +187,7 @@ export class GroupCoordinator {
 
   heartbeat(p: HeartbeatParams): number {
     if (invalidGroupId(p.groupId, false)) return ErrorCode.INVALID_GROUP_ID;
+    if (!this.owns(p.groupId)) return ErrorCode.NOT_COORDINATOR;
     const group = this.groups.get(p.groupId);
     if (!group) return ErrorCode.UNKNOWN_MEMBER_ID;
     const { errorCode, effects } = group.heartbeat(p);
@@ -188,6 +197,7 @@ export class GroupCoordinator {
 
   leaveGroup(groupId: string, members: readonly LeavingMember[]): LeaveResult {
     if (invalidGroupId(groupId, false)) return { errorCode: ErrorCode.INVALID_GROUP_ID, members: [] };
+    if (!this.owns(groupId)) return { errorCode: ErrorCode.NOT_COORDINATOR, members: [] };
     const group = this.groups.get(groupId);
     if (!group) {
       return {
@@ -204,6 +214,9 @@ export class GroupCoordinator {
 
   /** OffsetCommit: validated against the group's membership, then written (see offsets.ts). */
   commitOffsets(p: CommitParams): Promise<PartitionError[]> {
+    if (!invalidGroupId(p.groupId, false) && !this.owns(p.groupId)) {
+      return Promise.resolve(p.partitions.map((x) => ({ topic: x.topic, partition: x.partition, errorCode: ErrorCode.NOT_COORDINATOR })));
+    }
     return this.offsets.commit(p);
   }
 
@@ -212,11 +225,13 @@ export class GroupCoordinator {
    * requested ones, -1 where nothing is committed, whatever the group's state.
    */
   fetchOffsets(groupId: string, topics: readonly FetchTopic[] | null): Promise<FetchResult> {
+    if (!invalidGroupId(groupId, true) && !this.owns(groupId)) return Promise.resolve({ errorCode: ErrorCode.NOT_COORDINATOR, offsets: [] });
     return this.offsets.fetch(groupId, topics);
   }
 
   /** OffsetDelete: removes offsets of partitions the group does not consume. */
   deleteOffsets(groupId: string, topics: readonly TopicPartitions[]): Promise<DeleteOffsetsResult> {
+    if (!invalidGroupId(groupId, true) && !this.owns(groupId)) return Promise.resolve({ errorCode: ErrorCode.NOT_COORDINATOR, partitions: [] });
     return this.offsets.deleteOffsets(groupId, topics);
   }
 
@@ -250,7 +265,7 @@ export class GroupCoordinator {
     if (typesFilter.length > 0 && !typesFilter.some((t) => t.toLowerCase() === CLASSIC_GROUP_TYPE)) return [];
     const states = new Set(statesFilter.map((s) => s.toLowerCase()));
     const out: GroupOverview[] = [];
-    for (const g of this.groups.values()) if (g.state !== 'Dead') out.push(g.overview());
+    for (const g of this.groups.values()) if (g.state !== 'Dead' && this.owns(g.groupId)) out.push(g.overview());
     let stored;
     try {
       stored = await this.store.listGroups();
@@ -259,13 +274,14 @@ export class GroupCoordinator {
       throw new KafkaError(ErrorCode.COORDINATOR_NOT_AVAILABLE, 'offset store unavailable');
     }
     for (const s of stored) {
-      if (!this.groups.has(s.groupId)) out.push({ groupId: s.groupId, protocolType: '', state: 'Empty' });
+      // Several brokers: each lists the groups it coordinates (clients ask every broker).
+      if (!this.groups.has(s.groupId) && this.owns(s.groupId)) out.push({ groupId: s.groupId, protocolType: '', state: 'Empty' });
     }
     return states.size === 0 ? out : out.filter((g) => states.has(g.state.toLowerCase()));
   }
 
   async describeGroups(groupIds: readonly string[]): Promise<GroupDescription[]> {
-    const unknown = groupIds.filter((id) => !this.groups.has(id) && !invalidGroupId(id, true));
+    const unknown = groupIds.filter((id) => !this.groups.has(id) && !invalidGroupId(id, true) && this.owns(id));
     let stored = new Set<string>();
     let storeError = false;
     if (unknown.length > 0) {
@@ -286,6 +302,7 @@ export class GroupCoordinator {
         members: [],
       });
       if (invalidGroupId(groupId, true)) return described('', ErrorCode.INVALID_GROUP_ID);
+      if (!this.owns(groupId)) return described('', ErrorCode.NOT_COORDINATOR);
       const group = this.groups.get(groupId);
       if (group) return group.describe();
       if (storeError) return described('', ErrorCode.COORDINATOR_NOT_AVAILABLE);
@@ -308,6 +325,7 @@ export class GroupCoordinator {
     const unknown: string[] = [];
     for (const groupId of new Set(groupIds)) {
       if (invalidGroupId(groupId, true)) results.set(groupId, ErrorCode.INVALID_GROUP_ID);
+      else if (!this.owns(groupId)) results.set(groupId, ErrorCode.NOT_COORDINATOR);
       else {
         const group = this.groups.get(groupId);
         if (group) check(groupId, group);
@@ -341,6 +359,43 @@ export class GroupCoordinator {
       }),
     );
     return groupIds.map((groupId) => ({ groupId, errorCode: results.get(groupId)! }));
+  }
+
+  // ---- placement (several brokers) -----------------------------------------------------
+
+  /**
+   * Which groups this broker coordinates (several brokers: placement by hash over the live
+   * brokers, server/cluster/placement.ts). Set by the handlers' lookup (groups/service.ts);
+   * the first call starts a sweep that unloads, within a second, groups that moved away
+   * (a broker joined or came back), answering their waiting requests NOT_COORDINATOR.
+   */
+  setOwnership(owns: (groupId: string) => boolean): void {
+    this.owns = owns;
+    if (this.sweepHandle !== null || this.closed) return;
+    const sweep = (): void => {
+      this.sweepHandle = null;
+      if (this.closed) return;
+      for (const groupId of [...this.groups.keys()]) if (!this.owns(groupId)) this.unloadGroup(groupId);
+      this.sweepHandle = this.timers.setTimeout(sweep, OWNERSHIP_SWEEP_MS);
+    };
+    this.sweepHandle = this.timers.setTimeout(sweep, OWNERSHIP_SWEEP_MS);
+  }
+
+  /** True when this broker coordinates `groupId` (always when running alone). */
+  ownsGroup(groupId: string): boolean {
+    return this.owns(groupId);
+  }
+
+  /** Forgets a group coordinated elsewhere now (see setOwnership). */
+  unloadGroup(groupId: string): void {
+    const group = this.groups.get(groupId);
+    if (!group) return;
+    this.logger.info({ groupId, state: group.state, generation: group.generationId }, 'group moved to another coordinator: unloaded');
+    this.apply(group, group.resign());
+    const timers = this.groupTimers.get(groupId);
+    if (timers) for (const h of timers.values()) this.timers.clearTimeout(h);
+    this.groupTimers.delete(groupId);
+    this.groups.delete(groupId);
   }
 
   // ---- plumbing ------------------------------------------------------------------------

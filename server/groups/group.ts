@@ -137,6 +137,21 @@ export class Group extends RebalancingGroup {
     return this.drain();
   }
 
+  /**
+   * This broker stopped coordinating the group (several brokers: its id now hashes to another
+   * broker). As Kafka's unloading on resignation: the group dies here and every request still
+   * waiting is answered NOT_COORDINATOR, so its member looks the coordinator up again and
+   * rejoins there (membership is not stored; committed offsets are, in MySQL).
+   */
+  resign(): Effect[] {
+    for (const member of this.members.values()) {
+      this.invokeJoin(member, errorJoin(member.memberId, ErrorCode.NOT_COORDINATOR));
+      this.invokeSync(member, errorSync(ErrorCode.NOT_COORDINATOR));
+    }
+    this.transition('Dead');
+    return this.drain();
+  }
+
   // ---- join ----------------------------------------------------------------------------
 
   /**
