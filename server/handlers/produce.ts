@@ -22,6 +22,8 @@
  * batch is accepted only from the current epoch of a producer whose ongoing transaction holds
  * the partition (the transaction coordinator's in-memory state, Kafka's KIP-890 verification):
  * INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
+ * Topics with message.id.header: records whose message id was accepted within
+ * message.id.dedupe.window.ms are acknowledged and not appended (server/dedupe/produce-dedupe.ts).
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
@@ -34,6 +36,7 @@ import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
+import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -104,6 +107,7 @@ async function appendPartition(
   ctx: RequestContext,
 ): Promise<void> {
   const { broker } = ctx;
+  let dedupe: DedupedAppend | null = null;
   try {
     if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
     // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
@@ -115,7 +119,7 @@ async function appendPartition(
       if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
-    const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    let batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
     if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response)) return;
     if (!acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now())) return;
     for (const b of batches) {
@@ -127,6 +131,13 @@ async function appendPartition(
       const code = broker.transactions?.verifyWrite(first.producerId, first.producerEpoch, topic.name, partition) ?? ErrorCode.INVALID_TXN_STATE;
       if (code !== ErrorCode.NONE) throw new KafkaError(code, 'the partition is not in an ongoing transaction of this producer epoch');
     }
+    // message.id.header: records whose id was accepted within the window are removed (server/dedupe/).
+    const header = broker.messageIds ? MessageIdDedupe.headerOf(topic) : null;
+    if (header !== null) {
+      dedupe = await broker.messageIds!.prepare(topic, broker.config, header, batchBytes, batches, broker.now());
+      batchBytes = dedupe.records;
+      batches = dedupe.batches;
+    }
     // Records up-converted here, or most of a frame the connection allocated for this request
     // alone, are handed over: the log keeps them instead of copying.
     const retainable = batchBytes !== records || mayRetain(records, ctx.frameOwned === true);
@@ -136,6 +147,7 @@ async function appendPartition(
         logAppendTime,
         leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
         retainable,
+        ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
       }),
       timeoutMs,
     );
@@ -151,6 +163,8 @@ async function appendPartition(
     broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
   } catch (err) {
     recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
+  } finally {
+    dedupe?.done();
   }
 }
 
