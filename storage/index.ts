@@ -23,8 +23,8 @@ import type {
   RetentionCleanerSettings,
   StorageLogs,
 } from './services.js';
+import { checkReplicatedShard } from './replication/check.js';
 import { ShardMap } from './shards.js';
-import { MessageIdStore } from './dedupe/message-ids.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
 import { MysqlAclStore, type AclStore } from './acls.js';
@@ -39,7 +39,6 @@ export { MAX_TRANSACTIONAL_ID_BYTES } from './transaction-store.js';
 export type { BrokerConfigStore } from './broker-configs.js';
 export type { UserStore, StoredCredential } from './users.js';
 export { MAX_USER_NAME_BYTES } from './users.js';
-export { MessageIdStore, MAX_MESSAGE_ID_BYTES } from './dedupe/message-ids.js';
 export type { AclStore, StoredAcl } from './acls.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
@@ -65,8 +64,6 @@ export interface Storage {
   brokerConfigs: BrokerConfigStore;
   /** SASL users and their credentials (metadata database). */
   users: UserStore;
-  /** Accepted message ids of topics with message.id.header (each partition's shard). */
-  messageIds: MessageIdStore;
   /** ACL bindings (metadata database). */
   acls: AclStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
@@ -102,6 +99,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
   const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize);
   try {
     await shards.readServerLimits();
+    await checkReplication(options);
     const clusterId = await readClusterId(shards.metadataPool);
     const catalog = new MysqlTopicCatalog(shards, logger);
     await catalog.refresh();
@@ -117,7 +115,6 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       logDirs: new MysqlLogDirs(shards),
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
       users: new MysqlUserStore(() => shards.metadataPool),
-      messageIds: new MessageIdStore((shard) => shards.pool(shard)),
       acls: new MysqlAclStore(() => shards.metadataPool),
       leaders: new MysqlLeaderStore(shards, logger),
       clusterId,
@@ -160,6 +157,20 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
   } catch (err) {
     await shards.close();
     throw err;
+  }
+}
+
+/** The start-up check of every server with replicas (storage/replication/check.ts). */
+async function checkReplication(options: ReturnType<typeof resolveStorageOptions>): Promise<void> {
+  const seen = new Set<string>();
+  const servers = [
+    { name: 'metadata database', primary: options.metadataUrl, replicas: options.metadataReplicas },
+    ...options.shardUrls.map((primary, i) => ({ name: `shard ${i}`, primary, replicas: options.shardReplicas[i] ?? [] })),
+  ];
+  for (const s of servers) {
+    if (s.replicas.length === 0 || seen.has(s.primary)) continue;
+    seen.add(s.primary);
+    await checkReplicatedShard(s.name, s.primary, s.replicas, options.logger);
   }
 }
 

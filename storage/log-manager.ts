@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KafkaError } from '../codec/error-codes.js';
 import { GroupCommitter, type CommitStats } from './group-commit.js';
 import { addCommitStats, emptyCommitStats } from './group-commit/types.js';
+import { SemiSyncMonitor } from './replication/semi-sync.js';
 import { TailCacheBudget } from './tail-cache.js';
 import type { ResolvedStorageOptions } from './options.js';
 import { MysqlPartitionLog, readNextOffset } from './partition-log.js';
@@ -23,6 +24,8 @@ const REFRESH_INTERVAL_MS = 500;
 export class MysqlLogManager implements LogManager {
   private readonly logs = new Map<string, Promise<MysqlPartitionLog>>();
   private readonly committers: GroupCommitter[];
+  /** Per shard with replicas: whether its commits are confirmed (storage/replication/semi-sync.ts). */
+  readonly semiSync: (SemiSyncMonitor | undefined)[];
   private readonly tailCacheBudget: TailCacheBudget | undefined;
   private lastRefresh = 0;
   private refreshing: Promise<void> | undefined;
@@ -35,6 +38,7 @@ export class MysqlLogManager implements LogManager {
     private readonly logger?: Logger,
   ) {
     this.tailCacheBudget = options.tailCacheTotalBytes > 0 ? new TailCacheBudget(options.tailCacheTotalBytes) : undefined;
+    this.semiSync = options.shardReplicas.map((r, i) => (r.length > 0 ? new SemiSyncMonitor(i, logger) : undefined));
     this.committers = shards.shardUrls.map(
       (url, i) =>
         new GroupCommitter(i, url, {
@@ -48,6 +52,7 @@ export class MysqlLogManager implements LogManager {
           lanes: options.groupCommitLanes,
           pipelineDepth: options.groupCommitPipelineDepth,
           fenceLeaderEpochs: options.fenceLeaderEpochs,
+          ...(this.semiSync[i] ? { semiSync: this.semiSync[i] } : {}),
           logger,
         }),
     );

@@ -1,8 +1,12 @@
 import type { Logger } from 'pino';
 import type { LogInsertDriver } from './group-commit.js';
+import { parseShardServers } from './replication/topology.js';
 
 export interface StorageOptions {
-  /** Database holding topics, configs, placement, cluster id, producer ids. */
+  /**
+   * Database holding topics, configs, placement, cluster id, producer ids. Every URL may name
+   * replicas of its server with `replica=host:port` parameters (storage/replication/topology.ts).
+   */
   metadataUrl: string;
   /** Log shards; default [metadataUrl] (the metadata DB is shard 0). */
   shardUrls?: string[];
@@ -32,8 +36,12 @@ export interface StorageOptions {
 }
 
 export interface ResolvedStorageOptions {
+  /** The primaries' URLs (replica parameters removed). */
   metadataUrl: string;
   shardUrls: string[];
+  /** Replica URLs of the metadata database's server, and of each shard's (empty: no replicas). */
+  metadataReplicas: string[];
+  shardReplicas: string[][];
   tailCacheBytesPerPartition: number;
   groupCommitMaxDelayMs: number;
   groupCommitMaxBytes: number;
@@ -49,10 +57,13 @@ export interface ResolvedStorageOptions {
 }
 
 export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions {
-  const shardUrls = o.shardUrls && o.shardUrls.length > 0 ? [...o.shardUrls] : [o.metadataUrl];
+  const metadata = parseShardServers(o.metadataUrl);
+  const shards = (o.shardUrls && o.shardUrls.length > 0 ? o.shardUrls : [o.metadataUrl]).map(parseShardServers);
   return {
-    metadataUrl: o.metadataUrl,
-    shardUrls,
+    metadataUrl: metadata.primary,
+    shardUrls: shards.map((s) => s.primary),
+    metadataReplicas: metadata.replicas,
+    shardReplicas: shards.map((s) => s.replicas),
     tailCacheBytesPerPartition: o.tailCacheBytesPerPartition ?? 1024 * 1024,
     groupCommitMaxDelayMs: o.groupCommitMaxDelayMs ?? 2,
     groupCommitMaxBytes: o.groupCommitMaxBytes ?? 4 * 1024 * 1024,

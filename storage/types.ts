@@ -1,6 +1,5 @@
 import type { BatchInfo } from '../codec/records/batch-header.js';
 import type { AbortedTxn, MarkerInfo, ProducerEntry } from './producer-state.js';
-import type { AppendMessageIds } from './dedupe/message-ids.js';
 
 /**
  * The storage layer's interfaces, in storage's own terms. The server programs against
@@ -61,15 +60,18 @@ export interface AppendOptions {
    */
   retainable?: boolean;
   /**
+   * MySQL servers that must hold the records before they are acknowledged: the topic's
+   * min.insync.replicas for acks=-1, else 1 (absent = 1). At 2 or more on a shard with
+   * replicas, a commit no replica confirmed is answered NOT_ENOUGH_REPLICAS_AFTER_APPEND, and
+   * while the shard's semi-sync replication is off, NOT_ENOUGH_REPLICAS before anything is
+   * written. A shard without replicas ignores it (one server is all it has).
+   */
+  minInsyncReplicas?: number;
+  /**
    * Set only by the transaction coordinator: the batch is its end-of-transaction marker
    * (control batch). Control batches without it are refused with INVALID_RECORD.
    */
   marker?: MarkerInfo;
-  /**
-   * Topics with message.id.header (server/dedupe/): the message ids of the records appended,
-   * stored in the same transaction as the rows (storage/dedupe/message-ids.ts).
-   */
-  messageIds?: AppendMessageIds;
 }
 
 export interface AppendResult {

@@ -8,7 +8,10 @@
  * are up-converted to one v2 batch.
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
  * INVALID_RECORD, INVALID_REQUIRED_ACKS, REQUEST_TIMED_OUT (commit slower than timeoutMs),
- * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable).
+ * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable). On a shard with replicas, acks=-1 with
+ * min.insync.replicas >= 2 is answered only once a replica confirmed the commit (semi-sync):
+ * NOT_ENOUGH_REPLICAS (nothing written) while no replica confirms, NOT_ENOUGH_REPLICAS_AFTER_APPEND
+ * when the commit was not confirmed (storage/replication/semi-sync.ts).
  * Record timestamps outside the topic's message.timestamp.before/after.max.ms: INVALID_TIMESTAMP
  * with per-record errors, nothing written (server/produce/timestamp-check.ts; records are read
  * only for topics with a limit set).
@@ -22,8 +25,6 @@
  * batch is accepted only from the current epoch of a producer whose ongoing transaction holds
  * the partition (the transaction coordinator's in-memory state, Kafka's KIP-890 verification):
  * INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
- * Topics with message.id.header: records whose message id was accepted within
- * message.id.dedupe.window.ms are acknowledged and not appended (server/dedupe/produce-dedupe.ts).
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
@@ -36,7 +37,6 @@ import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
-import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -65,7 +65,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else {
           const records = partitionData.records;
-          pending.push(appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, response, ctx));
+          pending.push(appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, acks, response, ctx));
         }
       }
     }
@@ -103,11 +103,11 @@ async function appendPartition(
   partition: number,
   records: Buffer | null,
   timeoutMs: number,
+  acks: number,
   response: PartitionResponse,
   ctx: RequestContext,
 ): Promise<void> {
   const { broker } = ctx;
-  let dedupe: DedupedAppend | null = null;
   try {
     if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
     // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
@@ -119,7 +119,7 @@ async function appendPartition(
       if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
-    let batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
     if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response)) return;
     if (!acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now())) return;
     for (const b of batches) {
@@ -131,13 +131,6 @@ async function appendPartition(
       const code = broker.transactions?.verifyWrite(first.producerId, first.producerEpoch, topic.name, partition) ?? ErrorCode.INVALID_TXN_STATE;
       if (code !== ErrorCode.NONE) throw new KafkaError(code, 'the partition is not in an ongoing transaction of this producer epoch');
     }
-    // message.id.header: records whose id was accepted within the window are removed (server/dedupe/).
-    const header = broker.messageIds ? MessageIdDedupe.headerOf(topic) : null;
-    if (header !== null) {
-      dedupe = await broker.messageIds!.prepare(topic, broker.config, header, batchBytes, batches, broker.now());
-      batchBytes = dedupe.records;
-      batches = dedupe.batches;
-    }
     // Records up-converted here, or most of a frame the connection allocated for this request
     // alone, are handed over: the log keeps them instead of copying.
     const retainable = batchBytes !== records || mayRetain(records, ctx.frameOwned === true);
@@ -147,7 +140,8 @@ async function appendPartition(
         logAppendTime,
         leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
         retainable,
-        ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
+        // acks=-1: the records must reach min.insync.replicas MySQL servers (a shard's replicas, semi-sync).
+        minInsyncReplicas: acks === -1 ? Number(effectiveTopicConfig('min.insync.replicas', topic.configs, broker.config).value) : 1,
       }),
       timeoutMs,
     );
@@ -163,8 +157,6 @@ async function appendPartition(
     broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
   } catch (err) {
     recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
-  } finally {
-    dedupe?.done();
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { KafkaError } from '../../codec/error-codes.js';
+import type { SemiSyncMonitor } from '../replication/semi-sync.js';
 import type { LogConnection, LogConnector } from './log-connection.js';
 import { writeTransaction, type Slot, type Tentative, type TransactionLane, type Txn } from './transaction.js';
 import { emptyCommitStats, type CommitStats, type CommitTarget, type GroupCommitOptions, type PendingAppend } from './types.js';
@@ -44,6 +45,10 @@ export class CommitLane implements TransactionLane {
 
   get fenceLeaderEpochs(): boolean {
     return this.options.fenceLeaderEpochs === true;
+  }
+
+  get semiSync(): SemiSyncMonitor | undefined {
+    return this.options.semiSync;
   }
 
   enqueue(p: PendingAppend): void {

@@ -6,7 +6,7 @@ import { appendBatch, appendMarker, checkBatch, ProducerOverlay, type ProducerEn
 import type { CachedBatch } from '../tail-cache.js';
 import type { AppendResult } from '../types.js';
 import { checkLeaderEpochs, FencedAppends } from './leader-epochs.js';
-import { recordGroupMessageIds } from '../dedupe/message-ids.js';
+import { confirmedBetween, needsReplica, readSemiSyncCounters, type SemiSyncCounters, type SemiSyncMonitor } from '../replication/semi-sync.js';
 import type { LogConnection, Row } from './log-connection.js';
 import type { CommitStats, CommitTarget, PendingAppend } from './types.js';
 
@@ -60,6 +60,8 @@ export interface TransactionLane {
   readonly logger: Logger | undefined;
   /** Several brokers: step 4 checks the leader epochs (group-commit/leader-epochs.ts). */
   readonly fenceLeaderEpochs: boolean;
+  /** The shard has replicas: commits of appends needing one are confirmed (storage/replication/semi-sync.ts). */
+  readonly semiSync: SemiSyncMonitor | undefined;
   /** Next offset per partition assuming every transaction in flight commits. */
   readonly tentative: Map<CommitTarget, Tentative>;
   /** The slot's connection, opened when it has none. */
@@ -104,6 +106,9 @@ export async function writeTransaction(
 
   let failedTable: string | undefined;
   let prevOk: boolean | undefined;
+  // Appends that must reach a replica: the commit is bracketed by the semi-sync counters.
+  const confirm = lane.semiSync !== undefined && group.some((p) => needsReplica(p.options.minInsyncReplicas));
+  let confirmed = true;
   try {
     // Step 3: rows.
     for (const [table, rows] of rowsByTable) {
@@ -122,11 +127,6 @@ export async function writeTransaction(
     // Only awaited when there is something to write: no extra turn before COMMIT otherwise.
     if (anyAborted(overlays)) await recordAbortedTransactions(conn, overlays);
     if (lane.fenceLeaderEpochs) await checkLeaderEpochs(conn, group);
-    // Message ids of topics with message.id.header; a conflict fails only its table's appends.
-    if (group.some((p) => p.options.messageIds !== undefined)) {
-      await recordGroupMessageIds(conn.queryConn, group, results, (table) => (failedTable = table));
-      failedTable = undefined;
-    }
 
     // Step 5: order. COMMITs go in order: this one only after the previous transaction committed.
     prevOk = await prev;
@@ -136,7 +136,8 @@ export async function writeTransaction(
       lane.requeue(group);
       return false;
     }
-    await conn.run('COMMIT');
+    if (confirm) confirmed = await commitConfirmed(conn);
+    else await conn.run('COMMIT');
   } catch (err) {
     // Step 6: settle a failure.
     lane.stats.failedTransactions++;
@@ -148,6 +149,10 @@ export async function writeTransaction(
   }
 
   // Step 6: settle the commit.
+  if (confirm) {
+    lane.semiSync!.noteCommit(confirmed);
+    if (!confirmed) refuseUnconfirmed(group, results);
+  }
   settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays);
   return true;
 }
@@ -176,9 +181,15 @@ async function openTransaction(
         }
       }
       group.length = 0;
+      // A degraded shard (a commit went unconfirmed): refuse what needs a replica, write nothing of it.
+      const replicated = lane.semiSync === undefined || !lane.semiSync.degraded || !input.some((p) => needsReplica(p.options.minInsyncReplicas))
+        ? true
+        : await lane.semiSync.recheck(conn.queryConn);
       for (const p of input) {
         if (p.target.isDeleted()) p.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
-        else group.push(p);
+        else if (!replicated && needsReplica(p.options.minInsyncReplicas)) {
+          p.reject(KafkaError.of('NOT_ENOUGH_REPLICAS', 'no replica confirms commits of this MySQL shard (semi-synchronous replication is off)'));
+        } else group.push(p);
       }
       if (group.length > 0) await conn.run('BEGIN');
       return conn;
@@ -406,4 +417,32 @@ function settleFailure(
   }
   lane.dropConnection(slot);
   lane.fail(group, err);
+}
+
+/**
+ * Step 5 with appends needing a replica: the semi-sync counters right before and after COMMIT
+ * on the same connection, sent without waiting in between (pipelined by the mariadb connector).
+ * Resolves whether a replica confirmed the commit; throws when COMMIT failed. A counter read
+ * that failed after a successful COMMIT counts as unconfirmed.
+ */
+async function commitConfirmed(conn: LogConnection): Promise<boolean> {
+  const before = readSemiSyncCounters(conn.queryConn);
+  const commit = conn.run('COMMIT');
+  const after = readSemiSyncCounters(conn.queryConn);
+  const [b, c, a] = await Promise.allSettled([before, commit, after]);
+  if (c.status === 'rejected') throw c.reason;
+  if (b.status === 'rejected' || a.status === 'rejected') return false;
+  return confirmedBetween(b.value as SemiSyncCounters, a.value as SemiSyncCounters);
+}
+
+/**
+ * A commit no replica confirmed: the appends needing one get NOT_ENOUGH_REPLICAS_AFTER_APPEND
+ * (Kafka's answer when the records are in the leader's log but not on enough replicas); the
+ * others are answered as committed.
+ */
+function refuseUnconfirmed(group: PendingAppend[], results: Outcome[]): void {
+  group.forEach((p, i) => {
+    if (!needsReplica(p.options.minInsyncReplicas) || results[i] instanceof KafkaError) return;
+    results[i] = KafkaError.of('NOT_ENOUGH_REPLICAS_AFTER_APPEND', 'committed on the MySQL primary, but no replica confirmed it in time (rpl_semi_sync_master_timeout)');
+  });
 }

@@ -2,6 +2,7 @@ import type { Connection } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { BatchInfo } from '../../codec/records/batch-header.js';
 import type { PartitionProducerState, ProducerOverlay } from '../producer-state.js';
+import type { SemiSyncMonitor } from '../replication/semi-sync.js';
 import type { CachedBatch } from '../tail-cache.js';
 import type { AppendOptions, AppendResult } from '../types.js';
 
@@ -54,6 +55,11 @@ export interface GroupCommitOptions {
   pipelineDepth?: number;
   /** Several brokers (ZooKeeper): each transaction checks its partitions' leader epochs in MySQL (group-commit/leader-epochs.ts). */
   fenceLeaderEpochs?: boolean;
+  /**
+   * The shard has replicas: appends with minInsyncReplicas >= 2 are acknowledged only when a
+   * replica confirmed their commit (storage/replication/semi-sync.ts).
+   */
+  semiSync?: SemiSyncMonitor;
   /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
   logger?: Logger;
