@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { openStorage, type Storage } from '../storage/index.js';
+import { MessageIdDedupe } from './dedupe/produce-dedupe.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
@@ -111,6 +112,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     metrics,
     authorizer,
     users: storage.users,
+    messageIds: new MessageIdDedupe(storage.messageIds, logger),
     now: () => Date.now(),
   };
 

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { BrokerConfig, DynamicBrokerConfigs } from './config/index.js';
 import type { LogDirs } from '../storage/services.js';
 import type { UserStore } from '../storage/users.js';
+import type { MessageIdDedupe } from './dedupe/produce-dedupe.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
 import type { FetchManager } from './fetch-sessions/manager.js';
 import type { ConnectionSecurity } from './security/listener-security.js';
@@ -45,6 +46,8 @@ export interface BrokerContext {
   authorizer?: AclAuthorizer | null;
   /** SASL users and their credentials (the user SCRAM credential APIs); null when not kept. */
   users: UserStore | null;
+  /** Message-id deduplication of topics with message.id.header (server/dedupe/); absent: not served. */
+  messageIds?: MessageIdDedupe | null;
   now(): number;
 }
 

@@ -25,6 +25,7 @@ import type {
 } from './services.js';
 import { checkReplicatedShard } from './replication/check.js';
 import { ShardMap } from './shards.js';
+import { MessageIdStore } from './dedupe/message-ids.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
 import { MysqlAclStore, type AclStore } from './acls.js';
@@ -39,6 +40,7 @@ export { MAX_TRANSACTIONAL_ID_BYTES } from './transaction-store.js';
 export type { BrokerConfigStore } from './broker-configs.js';
 export type { UserStore, StoredCredential } from './users.js';
 export { MAX_USER_NAME_BYTES } from './users.js';
+export { MessageIdStore, MAX_MESSAGE_ID_BYTES } from './dedupe/message-ids.js';
 export type { AclStore, StoredAcl } from './acls.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
@@ -64,6 +66,8 @@ export interface Storage {
   brokerConfigs: BrokerConfigStore;
   /** SASL users and their credentials (metadata database). */
   users: UserStore;
+  /** Accepted message ids of topics with message.id.header (each partition's shard). */
+  messageIds: MessageIdStore;
   /** ACL bindings (metadata database). */
   acls: AclStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
@@ -115,6 +119,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       logDirs: new MysqlLogDirs(shards),
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
       users: new MysqlUserStore(() => shards.metadataPool),
+      messageIds: new MessageIdStore((shard) => shards.pool(shard)),
       acls: new MysqlAclStore(() => shards.metadataPool),
       leaders: new MysqlLeaderStore(shards, logger),
       clusterId,

@@ -1,5 +1,6 @@
 import type { BatchInfo } from '../codec/records/batch-header.js';
 import type { AbortedTxn, MarkerInfo, ProducerEntry } from './producer-state.js';
+import type { AppendMessageIds } from './dedupe/message-ids.js';
 
 /**
  * The storage layer's interfaces, in storage's own terms. The server programs against
@@ -72,6 +73,11 @@ export interface AppendOptions {
    * (control batch). Control batches without it are refused with INVALID_RECORD.
    */
   marker?: MarkerInfo;
+  /**
+   * Topics with message.id.header (server/dedupe/): the message ids of the records appended,
+   * stored in the same transaction as the rows (storage/dedupe/message-ids.ts).
+   */
+  messageIds?: AppendMessageIds;
 }
 
 export interface AppendResult {

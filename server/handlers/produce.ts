@@ -25,6 +25,8 @@
  * batch is accepted only from the current epoch of a producer whose ongoing transaction holds
  * the partition (the transaction coordinator's in-memory state, Kafka's KIP-890 verification):
  * INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
+ * Topics with message.id.header: records whose message id was accepted within
+ * message.id.dedupe.window.ms are acknowledged and not appended (server/dedupe/produce-dedupe.ts).
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
@@ -37,6 +39,7 @@ import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
+import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -108,6 +111,7 @@ async function appendPartition(
   ctx: RequestContext,
 ): Promise<void> {
   const { broker } = ctx;
+  let dedupe: DedupedAppend | null = null;
   try {
     if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
     // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
@@ -119,7 +123,7 @@ async function appendPartition(
       if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
-    const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+    let batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
     if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response)) return;
     if (!acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now())) return;
     for (const b of batches) {
@@ -130,6 +134,13 @@ async function appendPartition(
       // KIP-890 verification: only into a partition of the producer's ongoing transaction.
       const code = broker.transactions?.verifyWrite(first.producerId, first.producerEpoch, topic.name, partition) ?? ErrorCode.INVALID_TXN_STATE;
       if (code !== ErrorCode.NONE) throw new KafkaError(code, 'the partition is not in an ongoing transaction of this producer epoch');
+    }
+    // message.id.header: records whose id was accepted within the window are removed (server/dedupe/).
+    const header = broker.messageIds ? MessageIdDedupe.headerOf(topic) : null;
+    if (header !== null) {
+      dedupe = await broker.messageIds!.prepare(topic, broker.config, header, batchBytes, batches, broker.now());
+      batchBytes = dedupe.records;
+      batches = dedupe.batches;
     }
     // Records up-converted here, or most of a frame the connection allocated for this request
     // alone, are handed over: the log keeps them instead of copying.
@@ -142,6 +153,7 @@ async function appendPartition(
         retainable,
         // acks=-1: the records must reach min.insync.replicas MySQL servers (a shard's replicas, semi-sync).
         minInsyncReplicas: acks === -1 ? Number(effectiveTopicConfig('min.insync.replicas', topic.configs, broker.config).value) : 1,
+        ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
       }),
       timeoutMs,
     );
@@ -157,6 +169,8 @@ async function appendPartition(
     broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
   } catch (err) {
     recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
+  } finally {
+    dedupe?.done();
   }
 }
 

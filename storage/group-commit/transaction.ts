@@ -6,6 +6,7 @@ import { appendBatch, appendMarker, checkBatch, ProducerOverlay, type ProducerEn
 import type { CachedBatch } from '../tail-cache.js';
 import type { AppendResult } from '../types.js';
 import { checkLeaderEpochs, FencedAppends } from './leader-epochs.js';
+import { recordGroupMessageIds } from '../dedupe/message-ids.js';
 import { confirmedBetween, needsReplica, readSemiSyncCounters, type SemiSyncCounters, type SemiSyncMonitor } from '../replication/semi-sync.js';
 import type { LogConnection, Row } from './log-connection.js';
 import type { CommitStats, CommitTarget, PendingAppend } from './types.js';
@@ -127,6 +128,11 @@ export async function writeTransaction(
     // Only awaited when there is something to write: no extra turn before COMMIT otherwise.
     if (anyAborted(overlays)) await recordAbortedTransactions(conn, overlays);
     if (lane.fenceLeaderEpochs) await checkLeaderEpochs(conn, group);
+    // Message ids of topics with message.id.header; a conflict fails only its table's appends.
+    if (group.some((p) => p.options.messageIds !== undefined)) {
+      await recordGroupMessageIds(conn.queryConn, group, results, (table) => (failedTable = table));
+      failedTable = undefined;
+    }
 
     // Step 5: order. COMMITs go in order: this one only after the previous transaction committed.
     prevOk = await prev;
