@@ -5,6 +5,7 @@
  * the group coordinator through FindCoordinator, and a small retry for errors that mean "not
  * here or not now". Only the APIs the admin layer uses are spoken.
  */
+import type { ClientSecurity } from './security.js';
 import { ErrorCode } from '../codec/error-codes.js';
 import { createApiVersionsRequest } from '../codec/generated/api-versions.js';
 import { createFindCoordinatorRequest } from '../codec/generated/find-coordinator.js';
@@ -26,6 +27,8 @@ export interface ClusterOptions {
   requestTimeoutMs?: number;
   /** Extra attempts after a retriable error (2). */
   retries?: number;
+  /** TLS and SASL for every connection (client/security.ts reads them from client properties). */
+  security?: ClientSecurity;
 }
 
 type SpokenApi = 0 | 2 | 3 | 8 | 9 | 10 | 15 | 16 | 18 | 19 | 20 | 22 | 32 | 37 | 42 | 44 | 61 | 65 | 66;
@@ -67,6 +70,7 @@ export class BrokerNode {
       clientId: options.clientId ?? 'kafka-mysql-client',
       connectTimeoutMs: options.connectTimeoutMs ?? 5000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      ...options.security,
     });
     try {
       const answer = await connection.request(18, 0, createApiVersionsRequest());

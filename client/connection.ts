@@ -6,9 +6,11 @@
  * response frame for callers that decode (or skip) it themselves.
  */
 import { connect, type OnReadOpts, type Socket } from 'node:net';
+import { connect as tlsConnect, type ConnectionOptions as TlsOptions } from 'node:tls';
 import { decodeResponseFrame, encodeRequestFrame } from '../codec/client.js';
 import type { ApiMessages } from '../codec/generated/registry.js';
 import { FrameSplitter } from './frames.js';
+import { authenticate, type SaslCredentials } from './sasl.js';
 
 export interface ConnectionOptions {
   host?: string;
@@ -18,6 +20,10 @@ export interface ConnectionOptions {
   /** 0 means no timeout. */
   requestTimeoutMs?: number;
   maxFrameBytes?: number;
+  /** TLS (SSL and SASL_SSL); absent: plaintext. */
+  tls?: TlsOptions;
+  /** SASL credentials, used right after connecting (client/sasl.ts). */
+  sasl?: SaslCredentials;
 }
 
 export class ConnectionClosedError extends Error {
@@ -52,7 +58,7 @@ export class KafkaConnection {
 
   private constructor(
     private readonly socket: Socket,
-    private readonly options: Required<Omit<ConnectionOptions, 'host' | 'port'>>,
+    private readonly options: Required<Omit<ConnectionOptions, 'host' | 'port' | 'tls' | 'sasl'>>,
   ) {
     this.splitter = new FrameSplitter(options.maxFrameBytes);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -74,7 +80,16 @@ export class KafkaConnection {
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     };
-    return new KafkaConnection(await openSocket(options), resolved);
+    const connection = new KafkaConnection(await openSocket(options), resolved);
+    if (options.sasl) {
+      try {
+        await authenticate(connection, options.sasl);
+      } catch (err) {
+        connection.close();
+        throw err;
+      }
+    }
+    return connection;
   }
 
   get isClosed(): boolean {
@@ -191,6 +206,8 @@ export interface SocketOptions {
   connectTimeoutMs?: number;
   /** Node's `onread`: reads land in the caller's buffer (streaming parsers). */
   onread?: OnReadOpts;
+  /** TLS options; the handshake completes before the socket is handed over. */
+  tls?: TlsOptions;
 }
 
 /** A connected TCP socket (no Nagle), or the connect error; fails after connectTimeoutMs (5 s). */
@@ -198,7 +215,9 @@ export function openSocket(options: SocketOptions): Promise<Socket> {
   const host = options.host ?? '127.0.0.1';
   const connectTimeoutMs = options.connectTimeoutMs ?? 5000;
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port: options.port, ...(options.onread ? { onread: options.onread } : {}) });
+    const socket = options.tls
+      ? tlsConnect({ servername: /^[\d.]+$|:/.test(host) ? undefined : host, ...options.tls, host, port: options.port })
+      : connect({ host, port: options.port, ...(options.onread ? { onread: options.onread } : {}) });
     socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
@@ -209,7 +228,7 @@ export function openSocket(options: SocketOptions): Promise<Socket> {
       reject(err);
     };
     socket.once('error', onError);
-    socket.once('connect', () => {
+    socket.once(options.tls ? 'secureConnect' : 'connect', () => {
       clearTimeout(timer);
       socket.off('error', onError);
       resolve(socket);

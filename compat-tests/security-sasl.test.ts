@@ -9,7 +9,8 @@
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMetadataRequest } from '../codec/generated/metadata.js';
@@ -270,5 +271,35 @@ describe('users CLI', () => {
     const gone = kafka('SASL_PLAINTEXT', { mechanism: 'scram-sha-512', username: 'temp', password: 'temp-pw' }).producer();
     await expect(gone.connect()).rejects.toThrow(/invalid credentials/);
     expect((await cli(['users', 'set', 'x', '--mechanism', 'PLAIN'])).code).toBe(2);
+  });
+});
+
+describe('CLI admin commands over TLS and SASL (--command-config)', () => {
+  const props = (name: string, lines: string[]) => {
+    const file = join(certs.dir, name);
+    writeFileSync(file, lines.join('\n') + '\n');
+    return file;
+  };
+
+  it('creates and lists topics with SCRAM-SHA-512 over SASL_SSL (sasl.jaas.config) and PLAIN over SASL_PLAINTEXT (sasl.username); a wrong password exits 1', async () => {
+    const scram = props('scram.properties', [
+      'security.protocol=SASL_SSL',
+      'sasl.mechanism=SCRAM-SHA-512',
+      'sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="scram512" password="pw-512";',
+      `ssl.truststore.location=${certs.caCert}`,
+    ]);
+    const created = await cli(['topics', 'create', '--topic', 'cli-secure', '--partitions', '2', '--bootstrap-server', `localhost:${ports.SASL_SSL}`, '--command-config', scram]);
+    expect(created.stderr).toBe('');
+    expect(created.code).toBe(0);
+    const plain = props('plain.properties', ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=PLAIN', 'sasl.username=alice', 'sasl.password=alice-secret']);
+    const listed = await cli(['topics', 'list', '--json', '--bootstrap-server', `127.0.0.1:${ports.SASL_PLAINTEXT}`, '--command-config', plain]);
+    expect(listed.code).toBe(0);
+    expect(listed.stdout).toContain('cli-secure');
+    const wrong = props('wrong.properties', ['security.protocol=SASL_PLAINTEXT', 'sasl.mechanism=PLAIN', 'sasl.username=alice', 'sasl.password=nope']);
+    const refused = await cli(['topics', 'list', '--bootstrap-server', `127.0.0.1:${ports.SASL_PLAINTEXT}`, '--command-config', wrong]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('Authentication failed: Invalid username or password');
+    // Without --command-config the SASL listener closes the connection: the CLI cannot reach the broker.
+    expect((await cli(['topics', 'list', '--bootstrap-server', `127.0.0.1:${ports.SASL_PLAINTEXT}`])).code).toBe(3);
   });
 });

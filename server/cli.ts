@@ -28,6 +28,8 @@ commands:
 
 options of every admin command:
   --bootstrap-server HOST:PORT   broker to talk to (default: the advertised listener of the configuration)
+  --command-config FILE          Kafka client properties for TLS and SASL (security.protocol, sasl.mechanism,
+                                 sasl.jaas.config or sasl.username/sasl.password, ssl.truststore.location, ...)
   --config FILE, --set KEY=VALUE configuration, loaded as for start
   --json                         machine-readable output
 

@@ -40,7 +40,7 @@ export interface ParsedArgs {
 /** Options every command accepts. */
 export const GLOBAL: Required<ArgSpec> = {
   booleans: ['--json', '--help'],
-  values: ['--bootstrap-server', '--config'],
+  values: ['--bootstrap-server', '--config', '--command-config'],
   repeatable: ['--set'],
 };
 

@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
 import { KafkaAdmin } from '../../client/admin.js';
+import { SaslAuthenticationError } from '../../client/sasl.js';
+import { ClientConfigError, clientSecurityFrom, type ClientSecurity } from '../../client/security.js';
 import type { BrokerAddress } from '../../client/cluster.js';
-import { loadConfig, type BrokerConfig } from '../config/index.js';
-import { parsePairs, type ParsedArgs, UsageError } from './args.js';
+import { loadConfig, parseProperties, type BrokerConfig } from '../config/index.js';
+import { CommandError, parsePairs, type ParsedArgs, UsageError } from './args.js';
 
 /**
  * What every CLI command shares: configuration loading (the same as `start`: --config FILE,
@@ -45,15 +48,38 @@ export async function withAdmin<T>(args: ParsedArgs, fn: (admin: KafkaAdmin) => 
       clientId: 'kafka-mysql-cli',
       connectTimeoutMs: 5000,
       requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+      security: securityFrom(args),
     });
   } catch (err) {
     if (err instanceof UsageError) throw err;
+    if (err instanceof SaslAuthenticationError) throw new CommandError(`authentication failed: ${err.message}`);
     throw new ConnectError(`cannot connect to ${bootstrap}: ${(err as Error).message}`);
   }
   try {
     return await fn(admin);
   } finally {
     admin.close();
+  }
+}
+
+/**
+ * TLS and SASL from `--command-config FILE`, Kafka client properties as Kafka's tools take them
+ * (client/security.ts says which keys are read); none: plaintext without SASL.
+ */
+function securityFrom(args: ParsedArgs): ClientSecurity | undefined {
+  const file = args.get('--command-config');
+  if (!file) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--command-config: cannot read ${file}: ${(err as Error).message}`);
+  }
+  try {
+    return clientSecurityFrom(parseProperties(text));
+  } catch (err) {
+    if (err instanceof ClientConfigError) throw new UsageError(`--command-config ${file}: ${err.message}`);
+    throw err;
   }
 }
 
