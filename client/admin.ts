@@ -3,8 +3,9 @@
  * offsets, create, delete, add partitions), configs (describe, incremental alter), consumer
  * groups (list on every broker, describe with decoded assignments, committed offsets, offset
  * commits outside any generation, delete), transactions (list, describe, the producers of a
- * partition, fencing a transactional id to abort its transaction) and Produce of ready-made
- * batches. Requests go where
+ * partition, fencing a transactional id to abort its transaction), the cluster (brokers and
+ * controller through DescribeCluster, every partition's leader and epoch, a group's coordinator
+ * through FindCoordinator) and Produce of ready-made batches. Requests go where
  * Kafka's AdminClient sends them: topic changes to the controller, group operations to the
  * group's coordinator, ListOffsets and Produce to the partition's leader, broker configs to
  * that broker. Kafka errors are thrown as KafkaResponseError (the first one of a response),
@@ -16,7 +17,9 @@ import { createCreatePartitionsRequest } from '../codec/generated/create-partiti
 import { createCreateTopicsRequest, createCreateTopicsRequestCreatableTopic } from '../codec/generated/create-topics.js';
 import type { ConsumerProtocolAssignment } from '../codec/generated/consumer-protocol.js';
 import { createDeleteTopicsRequest } from '../codec/generated/delete-topics.js';
+import { createDescribeClusterRequest } from '../codec/generated/describe-cluster.js';
 import { createDescribeConfigsRequest } from '../codec/generated/describe-configs.js';
+import { createFindCoordinatorRequest } from '../codec/generated/find-coordinator.js';
 import { createDescribeProducersRequest } from '../codec/generated/describe-producers.js';
 import { createDescribeTransactionsRequest } from '../codec/generated/describe-transactions.js';
 import { createInitProducerIdRequest } from '../codec/generated/init-producer-id.js';
@@ -35,6 +38,21 @@ const EARLIEST = -2n;
 /** Offsets of committed data only, as kafkajs and Kafka's tools read them. */
 const READ_COMMITTED = 1;
 const DEFAULT_CONFIG_SOURCE = 5;
+
+export interface ClusterDescription {
+  clusterId: string;
+  controllerId: number;
+  brokers: Array<{ id: number; host: string; port: number; rack: string | null }>;
+}
+
+export interface PartitionLeader {
+  topic: string;
+  partition: number;
+  /** -1 while the partition has no leader. */
+  leader: number;
+  leaderEpoch: number;
+  errorCode: number;
+}
 
 export interface TopicMetadata {
   name: string;
@@ -118,6 +136,41 @@ export class KafkaAdmin {
 
   close(): void {
     this.cluster.close();
+  }
+
+  /** The brokers, the controller and the cluster id, as DescribeCluster answers. */
+  describeCluster(): Promise<ClusterDescription> {
+    return this.cluster.retrying(async () => {
+      const node = await this.cluster.any();
+      const r = await node.request(60, createDescribeClusterRequest({ includeClusterAuthorizedOperations: false }));
+      check(r.errorCode, r.errorMessage);
+      return {
+        clusterId: r.clusterId,
+        controllerId: r.controllerId,
+        brokers: r.brokers.map((b) => ({ id: b.brokerId, host: b.host, port: b.port, rack: b.rack })).sort((a, b) => a.id - b.id),
+      };
+    });
+  }
+
+  /** Every partition of every topic with its leader and leader epoch (Metadata). */
+  async partitionLeaders(): Promise<PartitionLeader[]> {
+    const md = await this.cluster.metadata(null);
+    const out: PartitionLeader[] = [];
+    for (const t of md.topics) {
+      if (t.errorCode !== ErrorCode.NONE || t.name === null) continue;
+      for (const p of t.partitions) out.push({ topic: t.name, partition: p.partitionIndex, leader: p.leaderId, leaderEpoch: p.leaderEpoch, errorCode: p.errorCode });
+    }
+    return out.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
+  }
+
+  /** The broker FindCoordinator names for a group id (keyType 0) or a transactional id (1). */
+  findCoordinator(key: string, keyType: 0 | 1 = 0): Promise<{ nodeId: number; host: string; port: number }> {
+    return this.cluster.retrying(async () => {
+      const node = await this.cluster.any();
+      const found = await node.request(10, createFindCoordinatorRequest({ key, keyType }));
+      check(found.errorCode, found.errorMessage);
+      return { nodeId: found.nodeId, host: found.host, port: found.port };
+    });
   }
 
   async listTopics(): Promise<string[]> {

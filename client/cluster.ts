@@ -31,7 +31,7 @@ export interface ClusterOptions {
   security?: ClientSecurity;
 }
 
-type SpokenApi = 0 | 2 | 3 | 8 | 9 | 10 | 15 | 16 | 18 | 19 | 20 | 22 | 32 | 37 | 42 | 44 | 61 | 65 | 66;
+type SpokenApi = 0 | 2 | 3 | 8 | 9 | 10 | 15 | 16 | 18 | 19 | 20 | 22 | 32 | 37 | 42 | 44 | 60 | 61 | 65 | 66;
 
 /** The versions this client speaks: [lowest, highest]; the highest both sides have is used. */
 const SPOKEN: Record<SpokenApi, readonly [number, number]> = {
@@ -51,6 +51,7 @@ const SPOKEN: Record<SpokenApi, readonly [number, number]> = {
   37: [0, 3], // CreatePartitions
   42: [0, 2], // DeleteGroups
   44: [0, 1], // IncrementalAlterConfigs
+  60: [0, 0], // DescribeCluster: v1 only adds the endpoint type
   61: [0, 0], // DescribeProducers
   65: [0, 0], // DescribeTransactions
   66: [0, 1], // ListTransactions

@@ -3,7 +3,9 @@ import { startBroker } from './broker.js';
 import { archiveCommand, ARCHIVE_USAGE } from './cli/archive.js';
 import { CommandError, UsageError } from './cli/args.js';
 import { ConnectError } from './cli/common.js';
+import { clusterCommand, CLUSTER_USAGE } from './cli/cluster.js';
 import { configsCommand, CONFIGS_USAGE } from './cli/configs.js';
+import { devClusterCommand, DEV_CLUSTER_USAGE } from './cli/dev-cluster.js';
 import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
@@ -25,6 +27,8 @@ commands:
   ${ARCHIVE_USAGE}
   ${TRANSACTIONS_USAGE}
   ${USERS_USAGE}
+  ${CLUSTER_USAGE}
+  ${DEV_CLUSTER_USAGE}
 
 options of every admin command:
   --bootstrap-server HOST:PORT   broker to talk to (default: the advertised listener of the configuration)
@@ -110,6 +114,10 @@ async function main(argv: string[]): Promise<void> {
       return transactionsCommand(rest);
     case 'users':
       return usersCommand(rest);
+    case 'cluster':
+      return clusterCommand(rest);
+    case 'dev-cluster':
+      return devClusterCommand(rest);
     case undefined:
     case '-h':
     case '--help':

@@ -415,7 +415,10 @@ export class ZooKeeperCluster implements ClusterView {
     this.shutting.add(this.self.nodeId);
     this.ctl.trigger('controlled shutdown', false);
     const deadline = Date.now() + timeoutMs;
-    while (this.ledPartitions() > 0 && Date.now() < deadline) {
+    // With no other live broker left (the last one of a cluster being stopped) nobody can take
+    // the partitions: waiting would only last until the timeout.
+    const others = () => [...this.live.keys()].some((id) => id !== this.self.nodeId && !this.shutting.has(id));
+    while (this.ledPartitions() > 0 && others() && Date.now() < deadline) {
       await Promise.race([this.changed(), new Promise((r) => setTimeout(r, 500))]);
       if (this.ledPartitions() > 0) await this.refreshLeaders();
     }
