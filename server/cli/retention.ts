@@ -3,6 +3,7 @@ import { openStorage } from '../../storage/index.js';
 import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
 import type { OrphanTableSweepResult } from '../../storage/orphan-tables.js';
 import type { PartitionRetentionResult } from '../../storage/retention.js';
+import { notifyClusterMetadataChanged } from '../cluster/notify.js';
 import { retentionTargets } from '../retention/policy.js';
 import { createRetentionCleaner, sweepOrphanTables } from '../retention/service.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
@@ -13,7 +14,8 @@ import { configFrom, output, table } from './common.js';
  * once directly against MySQL (for cron), followed by the orphan log-table sweep (skipped with
  * --topic, which limits the run to those topics; --dry-run only reports what it would drop). Configuration is loaded as `start` loads it; without
  * mysql.url it uses the managed MariaDB a broker runs under mysql.data.dir. Takes the same per-partition locks as the brokers, so it never deletes
- * concurrently with them. Prints partitions, batches, bytes and new log start offsets; logs
+ * concurrently with them. With zookeeper.connect set, tells the brokers of the cluster through
+ * ZooKeeper when log starts moved, so they apply it at once (docs/cluster.md). Prints partitions, batches, bytes and new log start offsets; logs
  * (pino, chunk sizes and times) go to stderr. Exits 1 when any partition failed, 130/143
  * when interrupted (the chunk in progress finishes first).
  */
@@ -60,6 +62,15 @@ export async function retentionCommand(argv: string[]): Promise<void> {
     const result = await cleaner.run(targets, { dryRun, signal: abort.signal });
     // Orphan tables belong to no topic, so a run limited to some topics leaves them alone.
     const orphans = only.length > 0 || abort.signal.aborted ? null : await sweepOrphanTables(storage, config, logger, { dryRun, signal: abort.signal });
+    // Several brokers: they learn of moved log starts now, not at their next refresh.
+    const moved = result.partitions.some((p) => p.logStartAfter !== p.logStartBefore) || (orphans !== null && orphans.tables.length > 0);
+    let notified: boolean | string = false;
+    if (!dryRun && moved) {
+      notified = await notifyClusterMetadataChanged(config, 'retention').catch((err: unknown) => {
+        logger.warn({ err: (err as Error).message }, 'cannot tell the brokers through ZooKeeper; they see the change at their next log.start.offset.refresh.ms');
+        return `failed: ${(err as Error).message}`;
+      });
+    }
     const shown = args.has('--all') ? result.partitions : result.partitions.filter((p) => p.batches > 0 || p.skipped || p.logStartAfter !== p.logStartBefore);
     output(
       args,
@@ -72,6 +83,7 @@ export async function retentionCommand(argv: string[]): Promise<void> {
         partitions: result.partitions.map(jsonOf),
         errors: result.errors,
         orphanTables: orphans,
+        brokersNotified: notified,
       },
       () => {
         const rows = shown.map((p) => [
