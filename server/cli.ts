@@ -7,6 +7,7 @@ import { clusterCommand, CLUSTER_USAGE } from './cli/cluster.js';
 import { configsCommand, CONFIGS_USAGE } from './cli/configs.js';
 import { devClusterCommand, DEV_CLUSTER_USAGE } from './cli/dev-cluster.js';
 import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
+import { outboxCommand, OUTBOX_USAGE } from './cli/outbox.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
@@ -27,6 +28,7 @@ commands:
   ${ARCHIVE_USAGE}
   ${TRANSACTIONS_USAGE}
   ${USERS_USAGE}
+  ${OUTBOX_USAGE}
   ${CLUSTER_USAGE}
   ${DEV_CLUSTER_USAGE}
 
@@ -114,6 +116,8 @@ async function main(argv: string[]): Promise<void> {
       return transactionsCommand(rest);
     case 'users':
       return usersCommand(rest);
+    case 'outbox':
+      return outboxCommand(rest);
     case 'cluster':
       return clusterCommand(rest);
     case 'dev-cluster':

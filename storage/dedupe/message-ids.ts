@@ -25,7 +25,7 @@ export interface AcceptedMessageId {
 export interface AppendMessageIds {
   ids: Buffer[];
   offsetDeltas: number[];
-  /** Ids accepted before now - windowMs are replaced, not conflicting. */
+  /** The topic's message.id.dedupe.window.ms. */
   windowMs: number;
 }
 
@@ -57,7 +57,11 @@ export class MessageIdStore {
     return p;
   }
 
-  /** Which of `ids` were accepted on the topic since `sinceMs`, looked up on every shard in `shards`. */
+  /**
+   * Which of `ids` were accepted on the topic since `sinceMs`, looked up on every shard in
+   * `shards`. Rows of those ids older than that are deleted here (by primary key, outside any
+   * append), so the append's INSERT of an id accepted again finds no row in its way.
+   */
   async accepted(topicId: string, shards: readonly number[], ids: readonly Buffer[], sinceMs: number): Promise<Map<string, AcceptedMessageId>> {
     const found = new Map<string, AcceptedMessageId>();
     if (ids.length === 0) return found;
@@ -67,10 +71,20 @@ export class MessageIdStore {
         for (let i = 0; i < ids.length; i += 1000) {
           const chunk = ids.slice(i, i + 1000);
           const [rows] = await this.poolOf(shard).query<RowDataPacket[]>(
-            `SELECT message_id, partition_id, offset_value FROM message_ids WHERE topic_id = ? AND accepted_ms >= ? AND message_id IN (${chunk.map(() => '?').join(', ')})`,
-            [topicId, sinceMs, ...chunk],
+            `SELECT message_id, partition_id, offset_value, accepted_ms FROM message_ids WHERE topic_id = ? AND message_id IN (${chunk.map(() => '?').join(', ')})`,
+            [topicId, ...chunk],
           );
-          for (const r of rows) found.set((r.message_id as Buffer).toString('hex'), { partition: r.partition_id as number, offset: BigInt(r.offset_value as string | number) });
+          const expired: Buffer[] = [];
+          for (const r of rows) {
+            if (Number(r.accepted_ms) < sinceMs) expired.push(r.message_id as Buffer);
+            else found.set((r.message_id as Buffer).toString('hex'), { partition: r.partition_id as number, offset: BigInt(r.offset_value as string | number) });
+          }
+          if (expired.length > 0) {
+            await this.poolOf(shard).query(
+              `DELETE FROM message_ids WHERE topic_id = ? AND accepted_ms < ? AND message_id IN (${expired.map(() => '?').join(', ')})`,
+              [topicId, sinceMs, ...expired],
+            );
+          }
         }
       }),
     );
@@ -82,11 +96,18 @@ export class MessageIdStore {
     let total = 0;
     for (const shard of new Set(shards)) {
       await this.ensureTable(shard);
-      for (;;) {
-        const [res] = await this.poolOf(shard).query('DELETE FROM message_ids WHERE topic_id = ? AND accepted_ms < ? LIMIT 10000', [topicId, beforeMs]);
-        const n = (res as { affectedRows: number }).affectedRows;
-        total += n;
-        if (n < 10000) break;
+      // READ COMMITTED: the range DELETE takes no gap locks that appends' INSERTs would wait for.
+      const conn = await this.poolOf(shard).getConnection();
+      try {
+        for (;;) {
+          await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+          const [res] = await conn.query('DELETE FROM message_ids WHERE topic_id = ? AND accepted_ms < ? LIMIT 10000', [topicId, beforeMs]);
+          const n = (res as { affectedRows: number }).affectedRows;
+          total += n;
+          if (n < 10000) break;
+        }
+      } finally {
+        conn.release();
       }
     }
     return total;
@@ -95,9 +116,11 @@ export class MessageIdStore {
 
 /**
  * Group-commit step 4: the ids of one append whose first record got `baseOffset`, on the
- * append's transaction. Expired rows of the same ids are deleted first; an id accepted within
- * the window by another append (a race the produce-path check could not see) makes the
- * INSERT fail with ER_DUP_ENTRY, which rolls the whole transaction back.
+ * append's transaction. A plain INSERT of new keys: it takes no gap locks, so concurrent
+ * group-commit transactions of the lane never wait for each other here (expired rows of the
+ * same ids were deleted by the produce-path lookup). An id accepted within the window by
+ * another append meanwhile (a race the lookup could not see: another broker) makes it fail
+ * with ER_DUP_ENTRY, which rolls the transaction back.
  */
 export async function recordMessageIds(
   conn: Pick<Connection, 'query'>,
@@ -108,11 +131,6 @@ export async function recordMessageIds(
   nowMs: number,
 ): Promise<void> {
   if (m.ids.length === 0) return;
-  await conn.query(`DELETE FROM message_ids WHERE topic_id = ? AND accepted_ms < ? AND message_id IN (${m.ids.map(() => '?').join(', ')})`, [
-    topicId,
-    nowMs - m.windowMs,
-    ...m.ids,
-  ]);
   const values: unknown[] = [];
   m.ids.forEach((id, i) => values.push(topicId, id, partition, (baseOffset + BigInt(m.offsetDeltas[i]!)).toString(), nowMs));
   await conn.query(`INSERT INTO message_ids (topic_id, message_id, partition_id, offset_value, accepted_ms) VALUES ${m.ids.map(() => '(?, ?, ?, ?, ?)').join(', ')}`, values);
