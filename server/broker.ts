@@ -12,6 +12,7 @@ import { startAuthorizer } from './security/authorizer/index.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
+import { createRestService, type RestService } from './http/index.js';
 import { KafkaListener } from './listener.js';
 import { createBrokerSecurity, openListeners } from './security/index.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
@@ -195,8 +196,11 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   }
 
   let http: HttpEndpoint | null = null;
+  let rest: RestService | null = null;
   let metricsPort: number | null = null;
   if (config.metricsListener) {
+    // The REST interface (docs/http.md) shares the /metrics listener: one HTTP port per broker.
+    rest = createRestService(context, registry);
     http = new HttpEndpoint(metrics.registry, async () => {
       const reachable = await storage.ping();
       // While a dead managed MariaDB is being restarted, say so (state, restarts, last exit and error).
@@ -204,7 +208,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       const mariadb = managed?.status();
       if (mariadb) details.managedMariadb = mariadb;
       return { ok: reachable && (!mariadb || mariadb.state === 'running'), details };
-    });
+    }, rest.router);
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, listeners: self.listeners, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
@@ -222,6 +226,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await coordinator.shutdown();
       const inFlightAnswered = await draining;
       logger.info({ inFlightAnswered }, 'connections drained');
+      await rest?.close();
       await http?.close();
       producerExpiry.shutdown();
       await transactionTimers.shutdown();

@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import type { RestRouter } from './http/router.js';
 import type { MetricsRegistry } from './metrics.js';
 
 /** What /health answers: 200 when `ok`, else 503; `details` say why (MySQL reachable, managed MariaDB state). */
@@ -7,15 +8,17 @@ export interface HealthReport {
   details: Record<string, unknown>;
 }
 
-/** HTTP side of the broker: /metrics (Prometheus text) and /health (JSON). */
+/** HTTP side of the broker: /metrics (Prometheus text), /health (JSON) and the REST interface (server/http/, docs/http.md). */
 export class HttpEndpoint {
   private readonly server: Server;
 
   constructor(
     registry: MetricsRegistry,
     health: () => Promise<HealthReport>,
+    rest: RestRouter | null = null,
   ) {
     this.server = createServer((req, res) => {
+      if (rest?.handle(req, res)) return;
       if (req.url === '/metrics') {
         registry.render().then(
           (text) => {

@@ -181,7 +181,8 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('group.commit.pipeline.depth', 'int', '2', 'Group-commit transactions in flight per lane, each on its own connection: with 2, transaction N+1 is inserted while N commits (its fsync), and commits only after N did; if N fails, N+1 rolls back and its appends run again. 1 = one transaction at a time.', false),
   def('group.commit.max.delay.ms', 'int', '2', 'Longest an append waits for others to share its MySQL transaction.', false),
   def('group.commit.max.bytes', 'long', '4194304', 'Most batch bytes one group-commit transaction carries (4 MiB; at least 1 MiB). Larger transactions mean fewer commits per MB under full load and a longer wait for the requests in them (see docs/benchmarks.md).', false),
-  def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus) and /health; empty disables it.', false),
+  def('metrics.listener', 'string', '127.0.0.1:9404', 'host:port of the HTTP listener serving /metrics (Prometheus), /health and the REST interface (docs/http.md); empty disables it.', false),
+  def('consumer.instance.timeout.ms', 'int', '300000', 'Idle time after which a REST (v2) consumer instance is deleted and leaves its group, as in Confluent\'s REST Proxy.', false),
   def('log.level', 'string', 'info', 'pino log level: trace, debug, info, warn, error.', false),
 ];
 

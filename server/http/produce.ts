@@ -1,0 +1,216 @@
+/**
+ * v3 produce: POST /v3/clusters/{id}/topics/{topic}/records, Confluent REST Proxy's shape.
+ * The body is one record object or a stream of concatenated ones; each gets one response object
+ * (error_code 200 with partition, offset and timestamp, or an error), written as soon as its
+ * records are committed. A single-record body that fails answers with the error's status;
+ * a stream answers 200 and carries errors in the per-record objects, as Confluent does.
+ * Records of one body chunk are grouped into one batch per partition and go through the
+ * Produce handler with acks=-1 (same checks: max.message.bytes, compacted topics' keys,
+ * timestamps, leadership), so each answer means "committed in MySQL". Partition: partition_id
+ * when given, else murmur2 of the key (Kafka's default partitioner), else one partition per
+ * chunk, moving round-robin (Kafka's sticky partitioner's idea). A record that fails
+ * validation is answered with its error and not written; the others of the chunk are.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ErrorCode } from '../../codec/error-codes.js';
+import { createProduceRequest, type ProduceResponse } from '../../codec/generated/produce.js';
+import { buildRecordBatch, type RecordInput } from '../../codec/records/records.js';
+import type { TopicRecord } from '../../storage/types.js';
+import { effectiveTopicConfig } from '../config/index.js';
+import type { RestContext } from './context.js';
+import { fromKafkaCode, RestError, toRestError } from './errors.js';
+import { JsonObjectSplitter } from './json-stream.js';
+import { checkCluster, requireTopic } from './links.js';
+import { decodeHeaders, decodeTimestamp, encodeData, type EmbeddedFormat } from './record-json.js';
+import { partitionForKey } from './murmur2.js';
+import { requestLimit, sendError, type Route } from './router.js';
+
+/** Batch overhead plus per-record varints and attributes: enough to keep a built batch under max.message.bytes. */
+const BATCH_OVERHEAD = 61;
+const RECORD_OVERHEAD = 24;
+const PRODUCE_TIMEOUT_MS = 30_000;
+
+interface Pending {
+  index: number;
+  partition: number;
+  input: RecordInput;
+  size: number;
+  keyType: EmbeddedFormat | null;
+  keySize: number;
+  valueType: EmbeddedFormat | null;
+  valueSize: number;
+}
+
+type Outcome = { ok: true; partition: number; offset: bigint; timestamp: bigint; p: Pending } | { ok: false; error: RestError };
+
+let stickyCounter = 0;
+
+function parseRecord(text: string, index: number, topic: TopicRecord, sticky: number): Pending {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    throw new RestError(400, 400, `Malformed JSON: ${(err as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RestError(422, 42206, 'A record must be a JSON object');
+  const r = body as Record<string, unknown>;
+  const key = encodeData('key', r.key);
+  const value = encodeData('value', r.value);
+  const headers = decodeHeaders(r.headers);
+  const timestamp = decodeTimestamp(r.timestamp);
+  let partition: number;
+  if (r.partition_id !== undefined && r.partition_id !== null) {
+    const p = r.partition_id;
+    if (typeof p !== 'number' || !Number.isInteger(p)) throw new RestError(422, 42206, 'partition_id must be an integer');
+    if (p < 0 || p >= topic.partitionCount) throw new RestError(404, 40402, `This server does not host this topic-partition: ${topic.name}-${p}.`, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+    partition = p;
+  } else if (key.bytes !== null) {
+    partition = partitionForKey(key.bytes, topic.partitionCount);
+  } else {
+    partition = sticky;
+  }
+  const size = RECORD_OVERHEAD + (key.bytes?.length ?? 0) + (value.bytes?.length ?? 0) + headers.reduce((s, h) => s + h.key.length + (h.value?.length ?? 0) + 4, 0);
+  const input: RecordInput = { key: key.bytes, value: value.bytes, headers };
+  if (timestamp !== undefined) input.timestamp = timestamp;
+  return {
+    index,
+    partition,
+    input,
+    size,
+    keyType: r.key === undefined || r.key === null ? null : key.type,
+    keySize: key.bytes?.length ?? 0,
+    valueType: r.value === undefined || r.value === null ? null : value.type,
+    valueSize: value.bytes?.length ?? 0,
+  };
+}
+
+/** Appends the records: per partition, batches under max.message.bytes; round i sends batch i of every partition in one Produce request. */
+async function produceAll(rest: RestContext, topic: TopicRecord, records: Pending[], clientHost: string, outcomes: Outcome[]): Promise<void> {
+  const maxBytes = Number(effectiveTopicConfig('max.message.bytes', topic.configs, rest.broker.config).value);
+  const byPartition = new Map<number, Pending[][]>();
+  for (const p of records) {
+    const batches = byPartition.get(p.partition) ?? [[]];
+    byPartition.set(p.partition, batches);
+    let last = batches[batches.length - 1]!;
+    const lastSize = last.reduce((s, x) => s + x.size, BATCH_OVERHEAD);
+    if (last.length > 0 && lastSize + p.size > maxBytes) batches.push((last = []));
+    last.push(p);
+  }
+  for (let round = 0; ; round++) {
+    const sent: { partition: number; batch: Pending[] }[] = [];
+    for (const [partition, batches] of byPartition) {
+      const batch = batches[round];
+      if (batch) sent.push({ partition, batch });
+    }
+    if (sent.length === 0) return;
+    const request = createProduceRequest({
+      acks: -1,
+      timeoutMs: PRODUCE_TIMEOUT_MS,
+      topicData: [{ name: topic.name, partitionData: sent.map(({ partition, batch }) => ({ index: partition, records: buildRecordBatch({ records: batch.map((b) => b.input) }) })) }],
+    });
+    const response = await rest.callApi<ProduceResponse>(0, request, clientHost);
+    const results = response.responses[0]?.partitionResponses ?? [];
+    for (const { partition, batch } of sent) {
+      const r = results.find((x) => x.index === partition);
+      if (!r || r.errorCode !== ErrorCode.NONE) {
+        const code = r?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR;
+        const message = r?.errorMessage ?? r?.recordErrors[0]?.batchIndexErrorMessage ?? null;
+        for (const p of batch) outcomes[p.index] = { ok: false, error: fromKafkaCode(code, message) };
+        continue;
+      }
+      batch.forEach((p, i) => {
+        const timestamp = r.logAppendTimeMs >= 0n ? r.logAppendTimeMs : (p.input.timestamp ?? BigInt(Date.now()));
+        outcomes[p.index] = { ok: true, partition, offset: r.baseOffset + BigInt(i), timestamp, p };
+      });
+    }
+  }
+}
+
+function outcomeBody(rest: RestContext, topic: string, o: Outcome): Record<string, unknown> {
+  if (!o.ok) return o.error.body();
+  return {
+    error_code: 200,
+    cluster_id: rest.broker.cluster.clusterId,
+    topic_name: topic,
+    partition_id: o.partition,
+    offset: Number(o.offset),
+    timestamp: new Date(Number(o.timestamp)).toISOString(),
+    key: o.p.keyType === null ? null : { type: o.p.keyType, size: o.p.keySize },
+    value: o.p.valueType === null ? null : { type: o.p.valueType, size: o.p.valueSize },
+  };
+}
+
+async function produce(req: IncomingMessage, res: ServerResponse, rest: RestContext, topic: TopicRecord): Promise<void> {
+  const splitter = new JsonObjectSplitter(requestLimit(rest));
+  const clientHost = req.socket.remoteAddress ?? '';
+  let count = 0;
+  // The first answer is held until a second record shows up or the body ends: a one-record body answers with its own status.
+  let held: Outcome | null = null;
+  const write = (o: Outcome) => {
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(`${JSON.stringify(outcomeBody(rest, topic.name, o))}\n`);
+  };
+  const emit = (batch: Outcome[]) => {
+    for (const o of batch) {
+      if (count === 0) held = o;
+      else {
+        if (held) {
+          write(held);
+          held = null;
+        }
+        write(o);
+      }
+      count++;
+    }
+  };
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      const texts = splitter.push(chunk);
+      if (texts.length === 0) continue;
+      const sticky = stickyCounter++ % topic.partitionCount;
+      const outcomes: Outcome[] = new Array(texts.length);
+      const valid: Pending[] = [];
+      texts.forEach((text, i) => {
+        try {
+          valid.push(parseRecord(text, i, topic, sticky));
+        } catch (err) {
+          outcomes[i] = { ok: false, error: toRestError(err) };
+        }
+      });
+      if (valid.length > 0) await produceAll(rest, topic, valid, clientHost, outcomes);
+      emit(outcomes);
+    }
+    splitter.end();
+  } catch (err) {
+    const error = toRestError(err);
+    if (held) write(held);
+    sendError(res, error);
+    return;
+  }
+  if (count === 0) {
+    sendError(res, new RestError(400, 400, 'The request body holds no record'));
+    return;
+  }
+  if (held !== null) {
+    const only = held as Outcome;
+    if (only.ok) {
+      const text = JSON.stringify(outcomeBody(rest, topic.name, only));
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
+    } else sendError(res, only.error);
+    return;
+  }
+  res.end();
+}
+
+export const produceRoutes: Route[] = [
+  {
+    method: 'POST',
+    path: '/v3/clusters/{cluster}/topics/{topic}/records',
+    async handle({ req, res, rest, params }) {
+      checkCluster(rest, params.cluster);
+      const topic = requireTopic(rest, params.topic!);
+      await produce(req, res, rest, topic);
+      return null;
+    },
+  },
+];
