@@ -48,6 +48,8 @@ interface RegisteredBroker {
   host: string;
   port: number;
   rack: string | null;
+  /** Advertised address per listener name (server/security/endpoint.ts), as registered. */
+  listeners?: Record<string, { host: string; port: number }>;
 }
 
 export class ZooKeeperCluster implements ClusterView {
@@ -145,6 +147,8 @@ export class ZooKeeperCluster implements ClusterView {
         port: this.self.port,
         rack: this.self.rack,
         endpoints: [`PLAINTEXT://${this.self.host}:${this.self.port}`],
+        // Every listener's advertised address, so Metadata answers each client on its own listener.
+        ...(this.self.listeners ? { listeners: this.self.listeners } : {}),
         listener_security_protocol_map: { PLAINTEXT: 'PLAINTEXT' },
         jmx_port: -1,
         timestamp: String(Date.now()),
@@ -206,7 +210,7 @@ export class ZooKeeperCluster implements ClusterView {
       if (!got) continue;
       try {
         const b = JSON.parse(got.data.toString()) as RegisteredBroker;
-        next.set(Number(id), { id: Number(id), host: b.host, port: b.port, rack: b.rack ?? null });
+        next.set(Number(id), { id: Number(id), host: b.host, port: b.port, rack: b.rack ?? null, ...(b.listeners ? { listeners: b.listeners } : {}) });
       } catch {
         this.o.logger.warn({ id }, 'unreadable broker registration ignored');
       }
@@ -339,7 +343,7 @@ export class ZooKeeperCluster implements ClusterView {
     const out: BrokerEndpoint[] = [];
     for (const b of [...this.live.values()].sort((a, b) => a.id - b.id)) {
       if (b.id === this.self.nodeId) out.push(this.self);
-      else out.push({ nodeId: b.id, host: b.host, port: b.port, rack: b.rack });
+      else out.push({ nodeId: b.id, host: b.host, port: b.port, rack: b.rack, ...(b.listeners ? { listeners: b.listeners } : {}) });
     }
     if (!this.live.has(this.self.nodeId)) out.push(this.self);
     return out;
