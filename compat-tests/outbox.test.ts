@@ -3,7 +3,7 @@
  * test MariaDB: rows of committed application transactions are published, those of rolled-back
  * ones never; each row once, with its id in the message-id header, in id order per key; a relay
  * killed with SIGKILL (repeatedly, mid-run) while another relays the same table loses and
- * duplicates nothing; rows published but not deleted (the crash window between the produce and
+ * duplicates nothing; the broker's own relay (outbox.mysql.url) does the same; rows published but not deleted (the crash window between the produce and
  * the DELETE's commit) are published again and dropped by the topic's message-id deduplication.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -193,6 +193,30 @@ describe('outbox relay', () => {
     expect(killed).toBe(4);
     checkExactlyOnce(await readTopic('ob-kill', 4), expected);
   }, 120_000);
+});
+
+describe('in-broker outbox relay', () => {
+  it('relays the table named by outbox.mysql.url and outbox.table while the broker runs', async () => {
+    await app.query(outboxTableDdl('ob_broker'));
+    const broker = await startTestBroker('outbox_inbroker', { 'outbox.mysql.url': appUrl, 'outbox.table': 'ob_broker', 'outbox.poll.interval.ms': 50 });
+    const kafka = new Kafka({ clientId: 'outbox-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const brokerAdmin = kafka.admin();
+    try {
+      await brokerAdmin.connect();
+      await brokerAdmin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: 'ob-broker', numPartitions: 2, configEntries: [{ name: 'message.id.header', value: 'message-id' }] }],
+      });
+      for (let t = 0; t < 10; t++) await appTransaction('ob_broker', 'ob-broker', [{ key: `k${t % 3}`, value: `v${t}` }], t !== 4);
+      expect(await pollUntil(async () => (await remaining('ob_broker')) === 0, 20_000)).toBe(true);
+      const published: string[] = [];
+      for (let p = 0; p < 2; p++) for (const r of await kcatConsume(broker.bootstrap, 'ob-broker', p)) published.push(r.value!.toString());
+      expect(published.sort()).toEqual(['v0', 'v1', 'v2', 'v3', 'v5', 'v6', 'v7', 'v8', 'v9']);
+    } finally {
+      await brokerAdmin.disconnect();
+      await broker.stop();
+    }
+  });
 });
 
 async function kill(child: ChildProcess): Promise<void> {

@@ -3,6 +3,7 @@ import { pino, type Logger } from 'pino';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { MessageIdDedupe } from './dedupe/produce-dedupe.js';
+import { OutboxService } from './outbox/service.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
@@ -212,6 +213,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, listeners: self.listeners, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
+  // The in-broker outbox relay (outbox.mysql.url, docs/outbox.md), through this broker's listener.
+  const outbox = new OutboxService(config, logger);
+  outbox.start(port);
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -219,6 +223,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       logger.info('shutting down');
       // Several brokers: leadership moves to the others first, so clients see only retriable errors.
       await brokerCluster.shutdown();
+      await outbox.shutdown();
       // Stop accepting and reading; requests already read (commits in flight) are answered before
       // their connections close, so producers do not resend what was committed.
       const draining = listener.close(SHUTDOWN_GRACE_MS);
