@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect as tlsConnect } from 'node:tls';
 import { connect as netConnect } from 'node:net';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT } from 'jose';
 import { Kafka, logLevel, type SASLOptions } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +31,8 @@ let ports: Record<string, number>;
 type SigningKey = Awaited<ReturnType<typeof generateKeyPair>>['privateKey'];
 let signingKey: SigningKey;
 let strangerKey: SigningKey;
+let jwksServer: HttpServer;
+let jwksFetches = 0;
 
 beforeAll(async () => {
   requireKcat();
@@ -41,15 +44,25 @@ beforeAll(async () => {
   const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
   const jwks = join(certs.dir, 'jwks.json');
   writeFileSync(jwks, JSON.stringify({ keys: [jwk] }));
+  // The same key set served over HTTP, as an identity provider's JWKS endpoint.
+  jwksServer = createHttpServer((req, res) => {
+    jwksFetches++;
+    res.writeHead(req.url === '/jwks' ? 200 : 404, { 'content-type': 'application/json' });
+    res.end(req.url === '/jwks' ? JSON.stringify({ keys: [jwk] }) : '{}');
+  });
+  await new Promise<void>((resolve) => jwksServer.listen(0, '127.0.0.1', resolve));
+  const jwksPort = (jwksServer.address() as { port: number }).port;
   tb = await startTestBroker('security tls', {
-    listeners: 'MTLS://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,REAUTH://127.0.0.1:0,OAUTH://127.0.0.1:0,SASL_SSL://127.0.0.1:0',
-    'listener.security.protocol.map': 'MTLS:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,REAUTH:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+    listeners: 'MTLS://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0,REAUTH://127.0.0.1:0,OAUTH://127.0.0.1:0,OAUTHURL://127.0.0.1:0,SASL_SSL://127.0.0.1:0',
+    'listener.security.protocol.map': 'MTLS:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,REAUTH:SASL_PLAINTEXT,OAUTH:SASL_PLAINTEXT,OAUTHURL:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
     'ssl.keystore.location': certs.brokerKeystore,
     'ssl.key.password': certs.keyPassword,
     'ssl.truststore.location': certs.caCert,
     'listener.name.mtls.ssl.client.auth': 'required',
     'listener.name.reauth.connections.max.reauth.ms': 1500,
     'listener.name.oauth.sasl.enabled.mechanisms': 'OAUTHBEARER',
+    'listener.name.oauthurl.sasl.enabled.mechanisms': 'OAUTHBEARER',
+    'listener.name.oauthurl.sasl.oauthbearer.jwks.endpoint.url': `http://127.0.0.1:${jwksPort}/jwks`,
     'listener.name.sasl_plaintext.plain.sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret" user_bob="bob \\"quoted\\" secret";',
     'listener.name.reauth.plain.sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-secret";',
     'sasl.oauthbearer.jwks.endpoint.url': pathToFileURL(jwks).href,
@@ -62,6 +75,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await tb?.stop();
+  await new Promise((resolve) => jwksServer?.close(resolve));
   certs?.remove();
 });
 
@@ -174,6 +188,12 @@ describe('OAUTHBEARER', () => {
     ];
     for (const make of refused) await expect(send(kafka('OAUTH', oauth(make)), 'oauth', 'no')).rejects.toThrow();
     expect(await send(kafka('OAUTH', oauth(() => token(signingKey, {}))), 'oauth', 'still')).toBe(0);
+  });
+
+  it('a listener whose JWKS is a URL fetches the key set and accepts the same tokens', async () => {
+    expect(await send(kafka('OAUTHURL', oauth(() => token(signingKey, {}))), 'oauth-url', 'ok')).toBe(0);
+    expect(jwksFetches).toBeGreaterThanOrEqual(1);
+    await expect(send(kafka('OAUTHURL', oauth(() => token(strangerKey, {}))), 'oauth-url', 'no')).rejects.toThrow();
   });
 
   it('the session ends with the token: session_lifetime_ms is the time left before exp', async () => {
