@@ -6,6 +6,7 @@
  * Errors: INVALID_PRODUCER_ID_MAPPING, PRODUCER_FENCED (v2+; INVALID_PRODUCER_EPOCH before),
  * CONCURRENT_TRANSACTIONS, NOT_COORDINATOR, INVALID_GROUP_ID (empty), INVALID_REQUEST.
  */
+import { authorizeGroup, authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { AddOffsetsToTxnRequest, AddOffsetsToTxnResponse } from '../../codec/generated/add-offsets-to-txn.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -15,6 +16,8 @@ export const addOffsetsToTxnHandler: ApiHandler<AddOffsetsToTxnRequest, AddOffse
   minVersion: 0,
   maxVersion: 4,
   async handle(request, ctx) {
+    if (!authorizeTransactionalId(ctx, Op.WRITE, request.transactionalId)) return this.errorResponse(request, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ctx);
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const c = ctx.broker.transactions;
     const errorCode = c
       ? await c.addOffsets(request.transactionalId, request.producerId, request.producerEpoch, request.groupId, ctx.apiVersion)

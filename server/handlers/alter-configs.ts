@@ -11,6 +11,7 @@
  * Set(...)", as Kafka does; a bad value INVALID_REQUEST naming it (Kafka's KAFKA-13609).
  * BROKER_LOGGER and other resource types get INVALID_REQUEST.
  */
+import { configRefusal, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { AlterConfigsRequest, AlterConfigsResponse } from '../../codec/generated/alter-configs.js';
 import { validateTopicConfigs } from '../config/index.js';
@@ -32,6 +33,8 @@ export const alterConfigsHandler: ApiHandler<AlterConfigsRequest, AlterConfigsRe
     for (const resource of request.resources) {
       const result: Result = resourceResult(resource);
       try {
+        const refused = configRefusal(ctx, Op.ALTER_CONFIGS, resource.resourceType, resource.resourceName);
+        if (refused !== 0) throw new KafkaError(refused, 'Authorization failed.');
         if (resource.resourceType === RESOURCE_TOPIC) {
           const configs: Record<string, string> = {};
           for (const c of resource.configs) if (c.value !== null) configs[c.name] = c.value;

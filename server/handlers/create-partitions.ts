@@ -7,6 +7,7 @@
  * (INVALID_REPLICA_ASSIGNMENT otherwise) and are otherwise only reported, as placement is by
  * shard. A topic named twice in one request fails with INVALID_REQUEST, as in Kafka.
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { CreatePartitionsRequest, CreatePartitionsResponse } from '../../codec/generated/create-partitions.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
@@ -41,6 +42,8 @@ export const createPartitionsHandler: ApiHandler<CreatePartitionsRequest, Create
 async function createOne(topic: Topic, validateOnly: boolean, ctx: RequestContext): Promise<Result> {
   const { broker } = ctx;
   try {
+    // ACLs: ALTER on the topic.
+    if (!authorizeTopic(ctx, Op.ALTER, topic.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     if (broker.cluster.controllerId() !== broker.cluster.self.nodeId) throw KafkaError.of('NOT_CONTROLLER');
     let current = broker.catalog.getTopic(topic.name);
     if (!current) {

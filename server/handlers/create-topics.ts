@@ -8,6 +8,7 @@
  * number of brokers); MySQL provides the durability, so the factor is reported but not
  * acted on. A request naming a topic twice fails both with INVALID_REQUEST, as in Kafka.
  */
+import { authorizeCluster, authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { CreateTopicsRequest, CreateTopicsResponse } from '../../codec/generated/create-topics.js';
 import { describeTopicConfigs, validateTopicConfigs } from '../config/index.js';
@@ -46,6 +47,8 @@ export const createTopicsHandler: ApiHandler<CreateTopicsRequest, CreateTopicsRe
 async function createOne(topic: Creatable, validateOnly: boolean, ctx: RequestContext): Promise<Result> {
   const { broker } = ctx;
   try {
+    // ACLs: CREATE on the cluster or on the topic.
+    if (!authorizeCluster(ctx, Op.CREATE) && !authorizeTopic(ctx, Op.CREATE, topic.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     if (broker.cluster.controllerId() !== broker.cluster.self.nodeId) throw KafkaError.of('NOT_CONTROLLER');
     validateTopicName(topic.name);
     const partitions = partitionCount(topic, ctx);

@@ -10,6 +10,7 @@
  * holds the partition's lock for longer than the request's timeout, the log start still
  * moves at once and the rows are removed by the job's next run.
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DeleteRecordsRequest, DeleteRecordsResponse } from '../../codec/generated/delete-records.js';
 import { isTruncatable } from '../../storage/types.js';
@@ -48,6 +49,8 @@ async function deleteOne(name: string, partition: number, offset: bigint, timeou
   const result: PartitionResult = { partitionIndex: partition, lowWatermark: -1n, errorCode: ErrorCode.NONE };
   const { broker } = ctx;
   try {
+    // ACLs: DELETE on the topic.
+    if (!authorizeTopic(ctx, Op.DELETE, name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     const topic = broker.catalog.getTopic(name);
     if (!topic || partition < 0 || partition >= topic.partitionCount) {
       throw new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.');

@@ -6,6 +6,7 @@
  * fails gets its error in its result; an unexpected failure of the whole request sets
  * UNKNOWN_SERVER_ERROR on every topic.
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DeleteTopicsRequest, DeleteTopicsResponse } from '../../codec/generated/delete-topics.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
@@ -42,9 +43,12 @@ async function deleteOne(name: string | null, topicId: string, ctx: RequestConte
   const { broker } = ctx;
   const response: Result = { name, topicId, errorCode: ErrorCode.NONE, errorMessage: null };
   try {
+    // ACLs: DELETE on the topic (by name before it is looked up, so an unknown name is refused the same way).
+    if (name !== null && !authorizeTopic(ctx, Op.DELETE, name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     if (!broker.config.deleteTopicEnable) throw new KafkaError(ErrorCode.TOPIC_DELETION_DISABLED, 'Topic deletion is disabled.');
     if (broker.cluster.controllerId() !== broker.cluster.self.nodeId) throw KafkaError.of('NOT_CONTROLLER');
     const topic = name !== null ? broker.catalog.getTopic(name) : topicId !== ZERO_UUID ? broker.catalog.getTopicById(topicId) : undefined;
+    if (topic && !authorizeTopic(ctx, Op.DELETE, topic.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     if (!topic) {
       throw name !== null
         ? new KafkaError(ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, 'This server does not host this topic-partition.')

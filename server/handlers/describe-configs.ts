@@ -12,6 +12,7 @@
  * error in its result; an unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR
  * on every resource.
  */
+import { configRefusal, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { DescribeConfigsRequest, DescribeConfigsResponse } from '../../codec/generated/describe-configs.js';
 import { describeBrokerConfigs, describeTopicConfigs, type DescribedConfig } from '../config/index.js';
@@ -57,6 +58,8 @@ function describeResource(resource: Resource, request: DescribeConfigsRequest, c
     configs: [],
   };
   try {
+    const refused = configRefusal(ctx, Op.DESCRIBE_CONFIGS, resource.resourceType, resource.resourceName);
+    if (refused !== 0) throw new KafkaError(refused, 'Authorization failed.');
     const configs = describe(resource, ctx);
     result.configs = configs.map((c) => ({
       name: c.name,

@@ -8,6 +8,7 @@
  * total_bytes and usable_bytes (v4) are -1: MySQL's free space is not known to the broker.
  * Partitions and topics that do not exist are left out, as Kafka leaves them out.
  */
+import { authorizeCluster, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { DescribeLogDirsRequest, DescribeLogDirsResponse } from '../../codec/generated/describe-log-dirs.js';
 import type { TopicPartitionSet } from '../../storage/services.js';
@@ -20,6 +21,7 @@ export const describeLogDirsHandler: ApiHandler<DescribeLogDirsRequest, Describe
   minVersion: 0,
   maxVersion: 4,
   async handle(request, ctx) {
+    if (!authorizeCluster(ctx, Op.DESCRIBE)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx);
     const dirs = await ctx.broker.logDirs.sizes(selectPartitions(request, ctx));
     const results: DirResult[] = dirs.map((dir) => {
       if (dir.error) ctx.logger.warn({ err: dir.error, shard: dir.shard }, 'describe log dirs: shard unavailable');

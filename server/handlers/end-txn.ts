@@ -10,6 +10,7 @@
  * or producer id INVALID_PRODUCER_ID_MAPPING; for an Empty one INVALID_TXN_STATE; older epoch
  * PRODUCER_FENCED (v2+; INVALID_PRODUCER_EPOCH before), as Kafka 3.9.
  */
+import { authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { EndTxnRequest, EndTxnResponse } from '../../codec/generated/end-txn.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -19,6 +20,7 @@ export const endTxnHandler: ApiHandler<EndTxnRequest, EndTxnResponse> = {
   minVersion: 0,
   maxVersion: 4,
   async handle(request, ctx) {
+    if (!authorizeTransactionalId(ctx, Op.WRITE, request.transactionalId)) return this.errorResponse(request, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ctx);
     const c = ctx.broker.transactions;
     const errorCode = c
       ? await c.endTxn(request.transactionalId, request.producerId, request.producerEpoch, request.committed, ctx.apiVersion)

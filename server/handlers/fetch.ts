@@ -18,6 +18,7 @@
  * An unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR at the top (v7+) and
  * on every requested partition, with no records.
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../codec/generated/fetch.js';
 import type { PartitionLog, TopicRecord } from '../../storage/types.js';
@@ -68,6 +69,11 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
           partitionMaxBytes: p.partitionMaxBytes,
           topicName: topic?.name ?? '',
         };
+        // ACLs: READ on the topic (by name before v13, where an unknown name is refused the same way).
+        if (topic ? !authorizeTopic(ctx, Op.READ, topic.name) : ctx.apiVersion < 13 && !authorizeTopic(ctx, Op.READ, requested.topic)) {
+          response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         if (!topic) {
           response.errorCode = ctx.apiVersion >= 13 ? ErrorCode.UNKNOWN_TOPIC_ID : ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;

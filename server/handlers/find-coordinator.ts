@@ -6,6 +6,7 @@
  * INVALID_REQUEST. Min version 0 is required: librdkafka enables its consumer group (and LZ4)
  * only when FindCoordinator v0 is offered.
  */
+import { authorizeGroup, authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { endpointFor } from '../security/endpoint.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type {
@@ -46,6 +47,9 @@ export const findCoordinatorHandler: ApiHandler<FindCoordinatorRequest, FindCoor
 
 function lookup(key: string, keyType: number, ctx: RequestContext): FindCoordinatorResponseCoordinator {
   if (keyType !== GROUP_KEY && keyType !== TRANSACTION_KEY) return failed(key, ErrorCode.INVALID_REQUEST);
+  // ACLs: DESCRIBE on the group or transactional id.
+  if (keyType === GROUP_KEY && !authorizeGroup(ctx, Op.DESCRIBE, key)) return failed(key, ErrorCode.GROUP_AUTHORIZATION_FAILED);
+  if (keyType === TRANSACTION_KEY && !authorizeTransactionalId(ctx, Op.DESCRIBE, key)) return failed(key, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
   const node = ctx.broker.cluster.coordinatorFor(key, keyType);
   const { host, port } = endpointFor(node, ctx);
   return { key, nodeId: node.nodeId, host, port, errorCode: ErrorCode.NONE, errorMessage: null };

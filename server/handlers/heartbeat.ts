@@ -5,6 +5,8 @@
  * group this coordinator does not know), ILLEGAL_GENERATION for a stale generation, and
  * FENCED_INSTANCE_ID (v3+) for a static member id that was replaced.
  */
+import { ErrorCode } from '../../codec/error-codes.js';
+import { authorizeGroup, Op } from '../security/authorizer/checks.js';
 import type { HeartbeatRequest, HeartbeatResponse } from '../../codec/generated/heartbeat.js';
 import { groupCoordinatorOf } from '../groups/service.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -14,6 +16,7 @@ export const heartbeatHandler: ApiHandler<HeartbeatRequest, HeartbeatResponse> =
   minVersion: 0,
   maxVersion: 4,
   handle(request, ctx) {
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const errorCode = groupCoordinatorOf(ctx).heartbeat({
       groupId: request.groupId,
       memberId: request.memberId,

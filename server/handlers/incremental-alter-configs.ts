@@ -14,6 +14,7 @@
  * dynamically: Set(...)". APPEND/SUBTRACT start from the level's stored value or the key's
  * default, as Kafka's do.
  */
+import { configRefusal, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse } from '../../codec/generated/incremental-alter-configs.js';
 import { TOPIC_CONFIG_BY_KEY, effectiveTopicConfig, validateTopicConfig, validateTopicConfigs } from '../config/index.js';
@@ -39,6 +40,8 @@ export const incrementalAlterConfigsHandler: ApiHandler<IncrementalAlterConfigsR
     for (const resource of request.resources) {
       const result: Result = resourceResult(resource);
       try {
+        const refused = configRefusal(ctx, Op.ALTER_CONFIGS, resource.resourceType, resource.resourceName);
+        if (refused !== 0) throw new KafkaError(refused, 'Authorization failed.');
         const names = resource.configs.map((c) => c.name);
         if (new Set(names).size !== names.length) {
           throw new KafkaError(ErrorCode.INVALID_REQUEST, `Error due to duplicate config keys: ${[...new Set(names.filter((n, i) => names.indexOf(n) !== i))].join(', ')}`);

@@ -7,6 +7,7 @@
  * epoch (KIP-360 for a producer that sends its current id and epoch).
  * Errors: COORDINATOR_NOT_AVAILABLE when MySQL cannot allocate an id (retriable).
  */
+import { authorizeIdempotentWrite, authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { InitProducerIdRequest, InitProducerIdResponse } from '../../codec/generated/init-producer-id.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -16,6 +17,10 @@ export const initProducerIdHandler: ApiHandler<InitProducerIdRequest, InitProduc
   minVersion: 0,
   maxVersion: 5,
   async handle(request, ctx) {
+    // ACLs: WRITE on the transactional id, or idempotent-write rights without one.
+    if (request.transactionalId !== null ? !authorizeTransactionalId(ctx, Op.WRITE, request.transactionalId) : !authorizeIdempotentWrite(ctx)) {
+      return this.errorResponse(request, request.transactionalId !== null ? ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED : ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx);
+    }
     const coordinator = ctx.broker.transactions;
     if (!coordinator) return response(ErrorCode.COORDINATOR_NOT_AVAILABLE, -1n, -1);
     const r =

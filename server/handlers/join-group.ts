@@ -13,6 +13,8 @@
  * A client that disconnects while its JoinGroup waits stays a member, as in Kafka (its session
  * timeout removes it); its response, once the join phase ends, is not encoded.
  */
+import { ErrorCode } from '../../codec/error-codes.js';
+import { authorizeGroup, Op } from '../security/authorizer/checks.js';
 import type { JoinGroupRequest, JoinGroupResponse } from '../../codec/generated/join-group.js';
 import { clientHostOf, groupCoordinatorOf } from '../groups/service.js';
 import type { JoinResult } from '../groups/types.js';
@@ -23,6 +25,7 @@ export const joinGroupHandler: ApiHandler<JoinGroupRequest, JoinGroupResponse> =
   minVersion: 0,
   maxVersion: 9,
   async handle(request, ctx) {
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const v = ctx.apiVersion;
     const groupInstanceId = v >= 5 ? request.groupInstanceId : null;
     if (request.reason !== null) {

@@ -5,6 +5,7 @@
  * (logged). The group rebalances without the members (or goes Empty). For v0-2 the member's
  * error is the response's error, as Kafka reports it.
  */
+import { authorizeGroup, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { LeaveGroupRequest, LeaveGroupResponse } from '../../codec/generated/leave-group.js';
 import { groupCoordinatorOf } from '../groups/service.js';
@@ -16,6 +17,7 @@ export const leaveGroupHandler: ApiHandler<LeaveGroupRequest, LeaveGroupResponse
   minVersion: 0,
   maxVersion: 5,
   handle(request, ctx) {
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const batched = ctx.apiVersion >= 3;
     const leaving: LeavingMember[] = batched
       ? request.members.map((m) => ({ memberId: m.memberId, groupInstanceId: m.groupInstanceId, reason: m.reason }))

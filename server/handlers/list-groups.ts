@@ -9,6 +9,7 @@
  * Deviation: a group known only by its offsets has protocol type '' (Kafka would remember
  * "consumer" from its last generation; membership is not persisted here).
  */
+import { authorizeCluster, authorizeGroup, Op } from '../security/authorizer/checks.js';
 import type { ListGroupsRequest, ListGroupsResponse } from '../../codec/generated/list-groups.js';
 import { groupCoordinatorOf } from '../groups/service.js';
 import { CLASSIC_GROUP_TYPE } from '../groups/types.js';
@@ -20,11 +21,13 @@ export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse
   maxVersion: 5,
   async handle(request, ctx) {
     const v = ctx.apiVersion;
+    const describeAll = authorizeCluster(ctx, Op.DESCRIBE);
     const groups = await groupCoordinatorOf(ctx).listGroups(v >= 4 ? request.statesFilter : [], v >= 5 ? request.typesFilter : []);
     return {
       throttleTimeMs: 0,
       errorCode: 0,
-      groups: groups.map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: CLASSIC_GROUP_TYPE })),
+      // ACLs: DESCRIBE on the cluster lists every group, otherwise those the principal may DESCRIBE.
+      groups: groups.filter((g) => describeAll || authorizeGroup(ctx, Op.DESCRIBE, g.groupId)).map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: CLASSIC_GROUP_TYPE })),
     };
   },
   errorResponse(_request, errorCode) {

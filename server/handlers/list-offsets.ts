@@ -7,6 +7,7 @@
  * record gives offset -1 and timestamp -1, as in Kafka. v0 answers in the old-style offsets
  * array (MaxNumOffsets is not honoured beyond one offset).
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { ListOffsetsRequest, ListOffsetsResponse } from '../../codec/generated/list-offsets.js';
 import type { PartitionLog } from '../../storage/types.js';
@@ -36,6 +37,11 @@ export const listOffsetsHandler: ApiHandler<ListOffsetsRequest, ListOffsetsRespo
       for (const p of requested.partitions) {
         const response = partitionResponse(p.partitionIndex, ErrorCode.NONE);
         partitions.push(response);
+        // ACLs: DESCRIBE on the topic.
+        if (!authorizeTopic(ctx, Op.DESCRIBE, requested.name)) {
+          response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitionCount) {
           response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;

@@ -18,6 +18,7 @@ import type { TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { ensureTopic, mayAutoCreate } from '../topics/auto-create.js';
 import { endpointFor } from '../security/endpoint.js';
+import { authorizeCluster, authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { AUTHORIZED_OPERATIONS_OMITTED, authorizedOperations } from './authorized-operations.js';
 
 type ResponseTopic = MetadataResponse['topics'][number];
@@ -35,7 +36,8 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const allTopics = request.topics === null || (ctx.apiVersion === 0 && request.topics.length === 0);
     const topics: ResponseTopic[] = [];
     if (allTopics) {
-      for (const topic of broker.catalog.listTopics()) topics.push(describeTopic(topic, opsAsked, ctx));
+      // ACLs: topics the principal may not DESCRIBE are left out, as Kafka does.
+      for (const topic of broker.catalog.listTopics()) if (authorizeTopic(ctx, Op.DESCRIBE, topic.name)) topics.push(describeTopic(topic, opsAsked, ctx));
     } else {
       const allowAutoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
       const creations = { left: broker.config.int('auto.create.topics.max.per.request') };
@@ -77,10 +79,14 @@ async function resolveTopic(
   if (name === null) {
     const byId = topicId !== ZERO_UUID ? catalog.getTopicById(topicId) : undefined;
     if (!byId) return errorTopic(null, topicId, ErrorCode.UNKNOWN_TOPIC_ID);
+    if (!authorizeTopic(ctx, Op.DESCRIBE, byId.name)) return errorTopic(null, topicId, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
     return describeTopic(byId, opsAsked, ctx);
   }
+  if (!authorizeTopic(ctx, Op.DESCRIBE, name)) return errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
   let topic = catalog.getTopic(name);
   if (!topic && allowAutoCreate && config.autoCreateTopics) {
+    // ACLs: auto-creation needs CREATE on the cluster or the topic.
+    if (!authorizeCluster(ctx, Op.CREATE) && !authorizeTopic(ctx, Op.CREATE, name)) return errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
     // Bounded per request and per second, and never for a client that has gone.
     if (creations.left <= 0 || ctx.clientGone() || !mayAutoCreate(ctx.broker)) {
       return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);

@@ -12,6 +12,7 @@
  * Deviation: v0 commits (ZooKeeper-stored in old Kafka, refused by KRaft Kafka) are stored
  * like v1 commits with generation -1.
  */
+import { authorizeGroup, authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { OffsetCommitRequest, OffsetCommitResponse } from '../../codec/generated/offset-commit.js';
 import { groupCoordinatorOf } from '../groups/service.js';
@@ -24,13 +25,17 @@ export const offsetCommitHandler: ApiHandler<OffsetCommitRequest, OffsetCommitRe
   maxVersion: 8,
   async handle(request, ctx) {
     const v = ctx.apiVersion;
+    // ACLs: READ on the group for the whole request, READ on each topic.
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     // Per request partition: an error decided here, or the index into `partitions`.
     const slots: (number | { error: number })[][] = [];
     const partitions: CommitPartition[] = [];
     for (const t of request.topics) {
       const topic = ctx.broker.catalog.getTopic(t.name);
+      const allowed = authorizeTopic(ctx, Op.READ, t.name);
       slots.push(
         t.partitions.map((p) => {
+          if (!allowed) return { error: ErrorCode.TOPIC_AUTHORIZATION_FAILED };
           if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitionCount) {
             return { error: ErrorCode.UNKNOWN_TOPIC_OR_PARTITION };
           }

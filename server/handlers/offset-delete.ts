@@ -7,6 +7,7 @@
  * NON_EMPTY_GROUP. Topics that do not exist get UNKNOWN_TOPIC_OR_PARTITION; an unknown group
  * GROUP_ID_NOT_FOUND (then no topics are listed, as in Kafka).
  */
+import { authorizeGroup, authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { OffsetDeleteRequest, OffsetDeleteResponse } from '../../codec/generated/offset-delete.js';
 import type { TopicPartitions } from '../../storage/offset-store.js';
@@ -18,9 +19,13 @@ export const offsetDeleteHandler: ApiHandler<OffsetDeleteRequest, OffsetDeleteRe
   minVersion: 0,
   maxVersion: 0,
   async handle(request, ctx) {
+    // ACLs: DELETE on the group, READ on each topic.
+    if (!authorizeGroup(ctx, Op.DELETE, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const known: TopicPartitions[] = [];
+    const refused = new Set<string>();
     for (const t of request.topics) {
-      if (ctx.broker.catalog.getTopic(t.name)) known.push({ topic: t.name, partitions: t.partitions.map((p) => p.partitionIndex) });
+      if (!authorizeTopic(ctx, Op.READ, t.name)) refused.add(t.name);
+      else if (ctx.broker.catalog.getTopic(t.name)) known.push({ topic: t.name, partitions: t.partitions.map((p) => p.partitionIndex) });
     }
     const result = await groupCoordinatorOf(ctx).deleteOffsets(request.groupId, known);
     if (result.errorCode !== ErrorCode.NONE) return { errorCode: result.errorCode, throttleTimeMs: 0, topics: [] };
@@ -33,7 +38,7 @@ export const offsetDeleteHandler: ApiHandler<OffsetDeleteRequest, OffsetDeleteRe
         name: t.name,
         partitions: t.partitions.map((p) => ({
           partitionIndex: p.partitionIndex,
-          errorCode: errors.get(`${p.partitionIndex}:${t.name}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION,
+          errorCode: refused.has(t.name) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : (errors.get(`${p.partitionIndex}:${t.name}`) ?? ErrorCode.UNKNOWN_TOPIC_OR_PARTITION),
         })),
       })),
     };

@@ -7,6 +7,7 @@
  * (INVALID_GROUP_ID, COORDINATOR_NOT_AVAILABLE) are top-level from v2 and per partition before.
  * require_stable (v7+) never waits: there are no pending transactional offsets yet.
  */
+import { authorizeGroup, authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type {
   OffsetFetchRequest,
@@ -16,7 +17,7 @@ import type {
 import type { GroupCoordinator } from '../groups/coordinator.js';
 import { groupCoordinatorOf } from '../groups/service.js';
 import type { FetchTopic } from '../groups/types.js';
-import type { ApiHandler } from '../handler-types.js';
+import type { ApiHandler, RequestContext } from '../handler-types.js';
 
 type Topic = OffsetFetchResponseOffsetFetchResponseTopic;
 type RequestTopics = { name: string; partitionIndexes: number[] }[] | null;
@@ -30,13 +31,13 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
     if (ctx.apiVersion >= 8) {
       const groups = await Promise.all(
         request.groups.map(async (g) => {
-          const { errorCode, topics } = await fetchGroup(coordinator, g.groupId, g.topics);
+          const { errorCode, topics } = await fetchGroup(coordinator, g.groupId, g.topics, ctx);
           return { groupId: g.groupId, errorCode, topics: errorCode === ErrorCode.NONE ? topics : [] };
         }),
       );
       return { throttleTimeMs: 0, topics: [], errorCode: ErrorCode.NONE, groups };
     }
-    const { errorCode, topics } = await fetchGroup(coordinator, request.groupId, request.topics);
+    const { errorCode, topics } = await fetchGroup(coordinator, request.groupId, request.topics, ctx);
     if (errorCode === ErrorCode.NONE) return { throttleTimeMs: 0, topics, errorCode, groups: [] };
     return errorFor(request, errorCode, ctx.apiVersion);
   },
@@ -53,12 +54,16 @@ export const offsetFetchHandler: ApiHandler<OffsetFetchRequest, OffsetFetchRespo
   },
 };
 
-async function fetchGroup(coordinator: GroupCoordinator, groupId: string, requested: RequestTopics): Promise<{ errorCode: number; topics: Topic[] }> {
+async function fetchGroup(coordinator: GroupCoordinator, groupId: string, requested: RequestTopics, ctx: RequestContext): Promise<{ errorCode: number; topics: Topic[] }> {
+  // ACLs: DESCRIBE on the group; per topic DESCRIBE (all topics: the others left out).
+  if (!authorizeGroup(ctx, Op.DESCRIBE, groupId)) return { errorCode: ErrorCode.GROUP_AUTHORIZATION_FAILED, topics: [] };
   const wanted: FetchTopic[] | null = requested === null ? null : requested.map((t) => ({ topic: t.name, partitions: t.partitionIndexes }));
   const result = await coordinator.fetchOffsets(groupId, wanted);
   const topics: Topic[] = [];
   const byName = new Map<string, Topic>();
   for (const o of result.offsets) {
+    const allowed = authorizeTopic(ctx, Op.DESCRIBE, o.topic);
+    if (!allowed && requested === null) continue;
     let t = byName.get(o.topic);
     if (!t) {
       t = { name: o.topic, partitions: [] };
@@ -67,10 +72,10 @@ async function fetchGroup(coordinator: GroupCoordinator, groupId: string, reques
     }
     t.partitions.push({
       partitionIndex: o.partition,
-      committedOffset: o.offset,
-      committedLeaderEpoch: o.leaderEpoch,
-      metadata: o.metadata,
-      errorCode: o.errorCode,
+      committedOffset: allowed ? o.offset : -1n,
+      committedLeaderEpoch: allowed ? o.leaderEpoch : -1,
+      metadata: allowed ? o.metadata : '',
+      errorCode: allowed ? o.errorCode : ErrorCode.TOPIC_AUTHORIZATION_FAILED,
     });
   }
   return { errorCode: result.errorCode, topics };

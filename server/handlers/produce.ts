@@ -6,6 +6,9 @@
  * "committed in MySQL". acks=0 gets no response, as in Kafka. All partitions of a request
  * are appended concurrently so they share MySQL transactions. v0-v2 message sets (magic 0/1)
  * are up-converted to one v2 batch.
+ * With an authorizer: TOPIC_AUTHORIZATION_FAILED without WRITE on the topic,
+ * TRANSACTIONAL_ID_AUTHORIZATION_FAILED / CLUSTER_AUTHORIZATION_FAILED for every partition without
+ * WRITE on the transactional id / idempotent-write rights (server/security/authorizer/checks.ts).
  * Errors are per partition: UNKNOWN_TOPIC_OR_PARTITION, MESSAGE_TOO_LARGE, CORRUPT_MESSAGE,
  * INVALID_RECORD, INVALID_REQUIRED_ACKS, REQUEST_TIMED_OUT (commit slower than timeoutMs),
  * KAFKA_STORAGE_ERROR (MySQL unavailable; retriable). On a shard with replicas, acks=-1 with
@@ -40,6 +43,7 @@ import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
 import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
+import { authorizeTopic, Op, produceRefusal } from '../security/authorizer/checks.js';
 import { recordFailure } from './errors.js';
 
 type TopicResponse = ProduceResponse['responses'][number];
@@ -56,6 +60,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const pending: Promise<void>[] = [];
     const responses: TopicResponse[] = [];
+    // ACLs: the transactional id or idempotence for every partition, then WRITE per topic.
+    const refused = produceRefusal(ctx, request.transactionalId, request.topicData);
     for (const topicData of request.topicData) {
       const topic = ctx.broker.catalog.getTopic(topicData.name);
       const partitionResponses: PartitionResponse[] = [];
@@ -64,6 +70,8 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
         const response = partitionResponse(partitionData.index, ErrorCode.NONE);
         partitionResponses.push(response);
         if (!validAcks) response.errorCode = ErrorCode.INVALID_REQUIRED_ACKS;
+        else if (refused !== ErrorCode.NONE) response.errorCode = refused;
+        else if (!authorizeTopic(ctx, Op.WRITE, topicData.name)) response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
         else if (!topic || partitionData.index < 0 || partitionData.index >= topic.partitionCount) {
           response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else {
@@ -151,9 +159,9 @@ async function appendPartition(
         logAppendTime,
         leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
         retainable,
+        ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
         // acks=-1: the records must reach min.insync.replicas MySQL servers (a shard's replicas, semi-sync).
         minInsyncReplicas: acks === -1 ? Number(effectiveTopicConfig('min.insync.replicas', topic.configs, broker.config).value) : 1,
-        ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
       }),
       timeoutMs,
     );

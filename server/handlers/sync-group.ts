@@ -6,6 +6,8 @@
  * the client sends them and returns them. Errors: UNKNOWN_MEMBER_ID, ILLEGAL_GENERATION,
  * REBALANCE_IN_PROGRESS (a new join phase started), INCONSISTENT_GROUP_PROTOCOL.
  */
+import { ErrorCode } from '../../codec/error-codes.js';
+import { authorizeGroup, Op } from '../security/authorizer/checks.js';
 import type { SyncGroupRequest, SyncGroupResponse } from '../../codec/generated/sync-group.js';
 import { groupCoordinatorOf } from '../groups/service.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -17,6 +19,7 @@ export const syncGroupHandler: ApiHandler<SyncGroupRequest, SyncGroupResponse> =
   minVersion: 0,
   maxVersion: 5,
   async handle(request, ctx) {
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const v = ctx.apiVersion;
     const result = await groupCoordinatorOf(ctx).syncGroup({
       groupId: request.groupId,

@@ -61,3 +61,38 @@ export function partitionTopics(ctx: RequestContext, op: number, topics: Iterabl
 export function authorizerEnabled(ctx: RequestContext): boolean {
   return !!ctx.broker.authorizer;
 }
+
+/**
+ * What Produce checks before any topic (KafkaApis.handleProduceRequest): WRITE on the
+ * transactional id (TRANSACTIONAL_ID_AUTHORIZATION_FAILED), else for idempotent batches
+ * IDEMPOTENT_WRITE on the cluster or WRITE on some topic (CLUSTER_AUTHORIZATION_FAILED); the
+ * error for every partition, or 0.
+ */
+export function produceRefusal(ctx: RequestContext, transactionalId: string | null, topics: readonly { partitionData: readonly { records: unknown }[] }[]): number {
+  if (!ctx.broker.authorizer) return 0;
+  if (transactionalId !== null) return authorizeTransactionalId(ctx, Op.WRITE, transactionalId) ? 0 : TRANSACTIONAL_ID_AUTHORIZATION_FAILED;
+  const idempotent = topics.some((t) => t.partitionData.some((p) => hasProducerId(p.records)));
+  return idempotent && !authorizeIdempotentWrite(ctx) ? CLUSTER_AUTHORIZATION_FAILED : 0;
+}
+
+const TRANSACTIONAL_ID_AUTHORIZATION_FAILED = 53;
+const CLUSTER_AUTHORIZATION_FAILED = 31;
+
+/** A v2 record batch carrying a producer id (bytes 43-50; magic at 16). */
+function hasProducerId(records: unknown): boolean {
+  if (!Buffer.isBuffer(records) || records.length < 61 || records[16] !== 2) return false;
+  return records.readBigInt64BE(43) >= 0n;
+}
+
+/**
+ * A config resource's check (DescribeConfigs: DESCRIBE_CONFIGS, AlterConfigs and
+ * IncrementalAlterConfigs: ALTER_CONFIGS): topics on the topic, brokers and broker loggers on
+ * the cluster. The error code when refused, or 0.
+ */
+export function configRefusal(ctx: RequestContext, op: number, configResourceType: number, name: string): number {
+  if (!ctx.broker.authorizer) return 0;
+  if (configResourceType === 2) return authorizeTopic(ctx, op, name) ? 0 : TOPIC_AUTHORIZATION_FAILED;
+  return authorizeCluster(ctx, op) ? 0 : CLUSTER_AUTHORIZATION_FAILED;
+}
+
+const TOPIC_AUTHORIZATION_FAILED = 29;
