@@ -6,16 +6,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../codec/error-codes.js';
-import { createFindCoordinatorRequest } from '../codec/generated/find-coordinator.js';
 import { createHeartbeatRequest } from '../codec/generated/heartbeat.js';
 import { createOffsetFetchRequest } from '../codec/generated/offset-fetch.js';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { RawClient } from './support/clients.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
-import { createTopic, kafka, runProducer } from './support/cluster-clients.js';
+import { coordinatorOf, createTopic, kafka, runProducer } from './support/cluster-clients.js';
 import { waitFor } from './support/wait.js';
 
-async function raw<T>(cluster: TestCluster, id: number, apiKey: 9 | 10 | 12, version: number, body: unknown): Promise<T> {
+async function raw<T>(cluster: TestCluster, id: number, apiKey: 9 | 12, version: number, body: unknown): Promise<T> {
   const c = await RawClient.connect(cluster.ports.get(id)!);
   try {
     return (await c.request(apiKey, version, body as never)) as unknown as T;
@@ -24,11 +23,6 @@ async function raw<T>(cluster: TestCluster, id: number, apiKey: 9 | 10 | 12, ver
   }
 }
 
-/** The group's coordinator as broker `askId` names it. */
-async function coordinatorOf(cluster: TestCluster, askId: number, groupId: string): Promise<number> {
-  const r = await raw<{ errorCode: number; nodeId: number }>(cluster, askId, 10, 3, createFindCoordinatorRequest({ key: groupId, keyType: 0 }));
-  return r.errorCode === ErrorCode.NONE ? r.nodeId : -1;
-}
 
 describe.skipIf(!zookeeperInstalled())('consumer groups on several brokers', () => {
   let cluster: TestCluster;

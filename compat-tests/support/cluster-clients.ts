@@ -4,6 +4,8 @@
  * that records what was acknowledged, and topic creation that waits for leaders everywhere.
  */
 import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { ErrorCode } from '../../codec/error-codes.js';
+import { createFindCoordinatorRequest } from '../../codec/generated/find-coordinator.js';
 import { createMetadataRequest } from '../../codec/generated/metadata.js';
 import { RawClient } from './clients.js';
 import type { TestCluster } from './cluster.js';
@@ -38,6 +40,17 @@ export async function metadataFrom(cluster: TestCluster, id: number, topic: stri
     const leaders = new Map<number, { leader: number; epoch: number }>();
     for (const p of res.topics[0]?.partitions ?? []) leaders.set(p.partitionIndex, { leader: p.leaderId, epoch: p.leaderEpoch });
     return { brokers: res.brokers.map((b) => b.nodeId).sort(), controller: res.controllerId, leaders };
+  } finally {
+    c.close();
+  }
+}
+
+/** The group's coordinator as broker `askId` names it (-1 while it names none). */
+export async function coordinatorOf(cluster: TestCluster, askId: number, groupId: string): Promise<number> {
+  const c = await RawClient.connect(cluster.ports.get(askId)!);
+  try {
+    const r = await c.request(10, 3, createFindCoordinatorRequest({ key: groupId, keyType: 0 }));
+    return r.errorCode === ErrorCode.NONE ? r.nodeId : -1;
   } finally {
     c.close();
   }
