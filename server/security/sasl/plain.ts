@@ -5,10 +5,12 @@
  * (`user_NAME="password"`, Kafka's PlainServerCallbackHandler), compared in constant time.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { verifyPlain } from './credentials.js';
+import { plainCredential, verifyPlain } from './credentials.js';
 import { SaslFailure, type CredentialSource, type SaslServer } from './mechanism.js';
 
 const INVALID = 'Authentication failed: Invalid username or password';
+/** Hashed against when the user is unknown. */
+const DUMMY = plainCredential('unused');
 
 export class PlainServer implements SaslServer {
   readonly mechanism = 'PLAIN';
@@ -38,7 +40,8 @@ export class PlainServer implements SaslServer {
     if (declared !== undefined) ok = constantTimeEquals(declared, password);
     else {
       const stored = await this.users.credential(user, 'PLAIN');
-      ok = stored !== null && (await verifyPlain(stored, password));
+      // An unknown user costs the same hashing as a known one, so timing does not tell them apart.
+      ok = (await verifyPlain(stored ?? DUMMY, password)) && stored !== null;
       if (stored === null) throw new SaslFailure(INVALID, `unknown PLAIN user ${user}`);
     }
     if (!ok) throw new SaslFailure(INVALID, `wrong password for ${user}`);
