@@ -1,0 +1,121 @@
+/**
+ * REST produce throughput as a ratio of the Kafka protocol's, in the same run (docs/http.md).
+ *
+ *   npm run bench:rest [-- --seconds 5 --rounds 3 --concurrency 8 --batch 100 --value-bytes 1024]
+ *
+ * Starts a private MariaDB (or uses KAFKA_MYSQL_BENCH_URL) and the broker as its own process
+ * (scripts/bench/broker-process.ts), then runs `--rounds` rounds of four phases of `--seconds`
+ * each, alternating so load from elsewhere on the machine falls on both sides, on one topic of
+ * 8 partitions, `--concurrency` requests in flight, 1 KiB values, acks=-1 everywhere:
+ *   kafka single: kafkajs send() of one record;   rest single: POST of one record;
+ *   kafka batched: send() of `--batch` records;   rest batched: POST of a stream of `--batch`.
+ * Prints records/s for each and REST / Kafka for single and batched per round, then the medians. Both clients run in this
+ * process, so each side pays its own client cost (kafkajs encoding vs JSON + base64 + HTTP).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
+import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { freePort, startBrokerProcess } from './bench/broker-process.js';
+
+function arg(name: string, dflt: string): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return Number(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt);
+}
+
+const seconds = arg('seconds', '5');
+const concurrency = arg('concurrency', '8');
+const batch = arg('batch', '100');
+const valueBytes = arg('value-bytes', '1024');
+const rounds = arg('rounds', '3');
+const PARTITIONS = 8;
+
+async function phase(name: string, sendOne: () => Promise<number>): Promise<number> {
+  const end = Date.now() + seconds * 1000;
+  let records = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (Date.now() < end) records += await sendOne();
+    }),
+  );
+  const rate = records / ((performance.now() - started) / 1000);
+  console.log(`${name.padEnd(14)} ${Math.round(rate).toString().padStart(8)} records/s (${records} records)`);
+  return rate;
+}
+
+async function main(): Promise<void> {
+  let managed: ManagedMariadb | null = null;
+  let dir: string | null = null;
+  let url = process.env.KAFKA_MYSQL_BENCH_URL;
+  if (!url) {
+    dir = await mkdtemp(join(tmpdir(), 'kafka-mysql-bench-rest-'));
+    managed = await startManagedMariadb({ dataDir: dir, port: 0, bufferPoolSize: '512M', logFileSize: '256M' });
+    url = managed.url;
+  }
+  const httpPort = await freePort();
+  const broker = await startBrokerProcess({ mysqlUrl: url, settings: { 'metrics.listener': `127.0.0.1:${httpPort}` }, log: (l) => console.error(l) });
+  const kafka = new Kafka({ clientId: 'bench-rest', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  try {
+    await admin.connect();
+    await producer.connect();
+    const topic = `bench-rest-${Date.now()}`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }] });
+    const cluster = (await (await fetch(`http://127.0.0.1:${httpPort}/v3/clusters`)).json()) as { data: { cluster_id: string }[] };
+    const produceUrl = `http://127.0.0.1:${httpPort}/v3/clusters/${cluster.data[0]!.cluster_id}/topics/${topic}/records`;
+    const value = randomBytes(valueBytes);
+    const valueB64 = value.toString('base64');
+    let n = 0;
+    const nextPartition = () => n++ % PARTITIONS;
+    const restRecord = (p: number) => JSON.stringify({ partition_id: p, value: { type: 'BINARY', data: valueB64 } });
+    const post = async (body: string, expected: number): Promise<number> => {
+      const response = await fetch(produceUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`REST produce answered ${response.status}: ${text.slice(0, 200)}`);
+      const ok = text.split('\n').filter((l) => l.includes('"error_code":200')).length;
+      if (ok !== expected) throw new Error(`REST produce: ${ok} of ${expected} records acknowledged`);
+      return expected;
+    };
+    console.log(`${seconds} s per phase, ${concurrency} in flight, ${valueBytes}-byte values, batches of ${batch}, acks=-1`);
+    const single: number[] = [];
+    const batched: number[] = [];
+    for (let round = 1; round <= rounds; round++) {
+      console.log(`round ${round}`);
+      const kafkaSingle = await phase('kafka single', async () => {
+        await producer.send({ topic, acks: -1, messages: [{ partition: nextPartition(), value }] });
+        return 1;
+      });
+      const restSingle = await phase('rest single', () => post(restRecord(nextPartition()), 1));
+      const kafkaBatched = await phase('kafka batched', async () => {
+        const p = nextPartition();
+        await producer.send({ topic, acks: -1, messages: Array.from({ length: batch }, () => ({ partition: p, value })) });
+        return batch;
+      });
+      const restBatched = await phase('rest batched', () => {
+        const p = nextPartition();
+        return post(Array.from({ length: batch }, () => restRecord(p)).join(''), batch);
+      });
+      single.push(restSingle / kafkaSingle);
+      batched.push(restBatched / kafkaBatched);
+      console.log(`REST / Kafka: single ${(restSingle / kafkaSingle).toFixed(2)}, batched ${(restBatched / kafkaBatched).toFixed(2)}`);
+    }
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+    console.log(`median REST / Kafka over ${rounds} rounds: single ${median(single).toFixed(2)} (${range(single)}), batched ${median(batched).toFixed(2)} (${range(batched)})`);
+  } finally {
+    await producer.disconnect().catch(() => undefined);
+    await admin.disconnect().catch(() => undefined);
+    await broker.stop();
+    if (managed) await managed.stop();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
