@@ -491,6 +491,19 @@ describe('v2 consumer instances', () => {
     expect((await api('GET', `${instance('rest-v2-bad', 'x')}/records?timeout=soon`)).status).toBe(400);
     expect((await api('DELETE', instance('rest-v2-bad', 'nobody'))).status).toBe(404);
     await api('DELETE', instance('rest-v2-bad', 'x'));
+    // A record the json format cannot render: 422, nothing auto-committed, and the next fetch meets it again.
+    await createTopic('rest-v2-not-json');
+    await producer.send({ topic: 'rest-v2-not-json', acks: -1, messages: [{ value: 'not json' }] });
+    await api('POST', '/consumers/rest-v2-bad', { name: 'j', format: 'json', 'auto.offset.reset': 'earliest' });
+    await api('POST', `${instance('rest-v2-bad', 'j')}/assignments`, { partitions: [{ topic: 'rest-v2-not-json', partition: 0 }] });
+    for (let i = 0; i < 2; i++) {
+      const r = await api('GET', `${instance('rest-v2-bad', 'j')}/records`);
+      expect(r.status).toBe(422);
+      expect(r.body.message).toMatch(/not JSON/);
+    }
+    const committed = await admin.fetchOffsets({ groupId: 'rest-v2-bad', topics: ['rest-v2-not-json'] });
+    expect(committed[0]!.partitions[0]!.offset).toBe('-1');
+    await api('DELETE', instance('rest-v2-bad', 'j'));
   });
 });
 

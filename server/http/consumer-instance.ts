@@ -272,6 +272,21 @@ export class ConsumerInstance {
     return start;
   }
 
+  /** The positions, to put back when fetched records cannot be rendered (see consumers.ts). */
+  snapshot(): Map<string, bigint> {
+    return new Map(this.positions);
+  }
+
+  restore(positions: Map<string, bigint>): void {
+    this.positions.clear();
+    for (const [k, v] of positions) this.positions.set(k, v);
+  }
+
+  /** auto.commit.enable: after records were handed out, their positions are committed. */
+  async autoCommit(): Promise<void> {
+    if (this.options.autoCommit) await this.commit(null);
+  }
+
   /** Records from the assigned partitions' positions, waiting up to timeoutMs for some to arrive. */
   async fetch(timeoutMs: number, maxBytes: number): Promise<{ tp: TopicPartition; record: KafkaRecord }[]> {
     await this.ready();
@@ -309,7 +324,6 @@ export class ConsumerInstance {
       const remaining = deadline - Date.now();
       if (out.length > 0 || remaining <= 0 || this.assignment.length === 0) {
         for (const stop of waits) stop();
-        if (this.options.autoCommit && out.length > 0) await this.commit(null);
         return out;
       }
       let timer: NodeJS.Timeout | undefined;

@@ -237,17 +237,27 @@ export function consumerRoutes(instances: ConsumerInstances): Route[] {
         const timeout = Math.min(intParam(query.get('timeout'), 'timeout', 1000), MAX_FETCH_TIMEOUT_MS);
         const maxBytes = intParam(query.get('max_bytes'), 'max_bytes', DEFAULT_MAX_BYTES, 1);
         const format = instance.options.format;
+        await instance.ready();
+        const before = instance.snapshot();
         const records = await instance.fetch(timeout, maxBytes);
         instance.touch();
-        const body = records.map(({ tp, record }) => ({
-          topic: tp.topic,
-          key: renderBytes(record.key, format),
-          value: renderBytes(record.value, format),
-          partition: tp.partition,
-          offset: Number(record.offset),
-          timestamp: Number(record.timestamp),
-          headers: record.headers.map((h) => ({ name: h.key, value: h.value === null ? null : h.value.toString('base64') })),
-        }));
+        let body;
+        try {
+          body = records.map(({ tp, record }) => ({
+            topic: tp.topic,
+            key: renderBytes(record.key, format),
+            value: renderBytes(record.value, format),
+            partition: tp.partition,
+            offset: Number(record.offset),
+            timestamp: Number(record.timestamp),
+            headers: record.headers.map((h) => ({ name: h.key, value: h.value === null ? null : h.value.toString('base64') })),
+          }));
+        } catch (err) {
+          // A record the json format cannot render: nothing was handed out, so the positions go back.
+          instance.restore(before);
+          throw err;
+        }
+        if (records.length > 0) await instance.autoCommit();
         return { status: 200, body, contentType: CONTENT_TYPES[format] };
       },
     },
