@@ -6,6 +6,8 @@
  * topic admin and configs, transactions), literal, prefixed and DENY bindings, the super user,
  * and the ACL APIs themselves through kafkajs and raw frames (v0 and v3; SECURITY_DISABLED on a
  * broker without an authorizer; CLUSTER_AUTHORIZATION_FAILED for a principal without ALTER).
+ * kafkajs hides FindCoordinator's error code, so the group and transactional-id refusals of
+ * FindCoordinator are checked with raw frames as User:ANONYMOUS (the PLAINTEXT listener).
  */
 import {
   AclOperationTypes as Ops,
@@ -23,6 +25,13 @@ import { startTestBroker, type TestBroker } from './support/broker.js';
 import { RawClient } from './support/clients.js';
 import { createMetadataRequest } from '../codec/generated/metadata.js';
 import { createDescribeGroupsRequest } from '../codec/generated/describe-groups.js';
+import { createDescribeTransactionsRequest } from '../codec/generated/describe-transactions.js';
+import { createListTransactionsRequest } from '../codec/generated/list-transactions.js';
+import { createDescribeUserScramCredentialsRequest } from '../codec/generated/describe-user-scram-credentials.js';
+import { createAddPartitionsToTxnRequest } from '../codec/generated/add-partitions-to-txn.js';
+import { createOffsetForLeaderEpochRequest } from '../codec/generated/offset-for-leader-epoch.js';
+import { createDescribeLogDirsRequest } from '../codec/generated/describe-log-dirs.js';
+import { createListGroupsRequest } from '../codec/generated/list-groups.js';
 
 let tb: TestBroker;
 let saslPort: number;
@@ -248,6 +257,57 @@ describe('ACLs', () => {
       expect(p!.responses[0]!.partitionResponses[0]!.errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
     } finally {
       raw.close();
+    }
+  });
+});
+
+describe('ANONYMOUS before and after ACLs for it (raw frames)', () => {
+  it('transactions, groups, log dirs, SCRAM users, leader epochs: refused, then listed once allowed', async () => {
+    const raw = await RawClient.connect(plainPort);
+    const admin = kafka('admin').admin();
+    await admin.connect();
+    try {
+      const dt = await raw.request(65, 0, createDescribeTransactionsRequest({ transactionalIds: ['alice-tx'] }));
+      expect(dt.transactionStates.map((t) => t.errorCode)).toEqual([ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED]);
+      const lt = await raw.request(66, 0, createListTransactionsRequest());
+      expect(lt.transactionStates).toEqual([]);
+      const lg = await raw.request(16, 4, createListGroupsRequest());
+      expect(lg.groups).toEqual([]);
+      const ap = await raw.request(24, 3, createAddPartitionsToTxnRequest({ v3AndBelowTransactionalId: 'alice-tx', v3AndBelowProducerId: 1n, v3AndBelowProducerEpoch: 0, v3AndBelowTopics: [{ name: 'orders', partitions: [0] }] }));
+      expect(ap.resultsByTopicV3AndBelow[0]!.resultsByPartition[0]!.partitionErrorCode).toBe(ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+      const oe = await raw.request(23, 4, createOffsetForLeaderEpochRequest({ topics: [{ topic: 'orders', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] }));
+      expect(oe.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+      const ld = await raw.request(35, 4, createDescribeLogDirsRequest({ topics: null }));
+      expect(ld.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+      const us = await raw.request(50, 0, createDescribeUserScramCredentialsRequest({ users: null }));
+      expect(us.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+
+      await admin.createAcls({
+        acl: [
+          acl(Res.TRANSACTIONAL_ID, 'alice-', 'User:ANONYMOUS', Ops.DESCRIBE, { pattern: Pat.PREFIXED }),
+          acl(Res.GROUP, '*', 'User:ANONYMOUS', Ops.DESCRIBE),
+          acl(Res.CLUSTER, 'kafka-cluster', 'User:ANONYMOUS', Ops.DESCRIBE),
+          acl(Res.TOPIC, 'orders', 'User:ANONYMOUS', Ops.READ),
+        ],
+      });
+      const dt2 = await raw.request(65, 0, createDescribeTransactionsRequest({ transactionalIds: ['alice-tx'] }));
+      expect(dt2.transactionStates.map((t) => [t.errorCode, t.transactionState])).toEqual([[ErrorCode.NONE, 'CompleteCommit']]);
+      const lt2 = await raw.request(66, 0, createListTransactionsRequest());
+      expect(lt2.transactionStates.map((t) => t.transactionalId)).toEqual(['alice-tx']);
+      const lg2 = await raw.request(16, 4, createListGroupsRequest());
+      expect(lg2.groups.map((g) => g.groupId)).toEqual(['alice-readers']);
+      const oe2 = await raw.request(23, 4, createOffsetForLeaderEpochRequest({ topics: [{ topic: 'orders', partitions: [{ partition: 0, currentLeaderEpoch: -1, leaderEpoch: 0 }] }] }));
+      expect(oe2.topics[0]!.partitions[0]!.errorCode).toBe(ErrorCode.NONE);
+      const ld2 = await raw.request(35, 4, createDescribeLogDirsRequest({ topics: null }));
+      expect(ld2.errorCode).toBe(ErrorCode.NONE);
+      const us2 = await raw.request(50, 0, createDescribeUserScramCredentialsRequest({ users: null }));
+      expect(us2.errorCode).toBe(ErrorCode.NONE);
+      const dg = await raw.request(15, 5, createDescribeGroupsRequest({ groups: ['alice-readers'], includeAuthorizedOperations: true }));
+      // Bit field of the group operations ANONYMOUS has: DESCRIBE (8) only.
+      expect([dg.groups[0]!.errorCode, dg.groups[0]!.authorizedOperations]).toEqual([ErrorCode.NONE, 1 << 8]);
+    } finally {
+      raw.close();
+      await admin.disconnect();
     }
   });
 });

@@ -10,6 +10,7 @@
  * versions INVALID_PRODUCER_EPOCH), CONCURRENT_TRANSACTIONS while markers are being written,
  * NOT_COORDINATOR, INVALID_REQUEST for an empty or over-long (1024 bytes) transactional id.
  */
+import { authorizeTransactionalId, Op, partitionTopics } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { AddPartitionsToTxnRequest, AddPartitionsToTxnResponse } from '../../codec/generated/add-partitions-to-txn.js';
 import type { TxnPartitionResult } from '../transactions/coordinator.js';
@@ -26,6 +27,10 @@ export const addPartitionsToTxnHandler: ApiHandler<AddPartitionsToTxnRequest, Ad
     const coordinator = ctx.broker.transactions;
     const run = async (id: string, pid: bigint, epoch: number, topics: Topics, verifyOnly: boolean): Promise<TopicResults> => {
       const partitions = topics.flatMap((t) => t.partitions.map((partition) => ({ topic: t.name, partition })));
+      // ACLs: WRITE on the transactional id, then on every topic (the others OPERATION_NOT_ATTEMPTED, as Kafka).
+      if (!authorizeTransactionalId(ctx, Op.WRITE, id)) return group(partitions.map((p) => ({ ...p, errorCode: ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED })));
+      const { denied } = partitionTopics(ctx, Op.WRITE, topics.map((t) => t.name));
+      if (denied.size > 0) return group(partitions.map((p) => ({ ...p, errorCode: denied.has(p.topic) ? ErrorCode.TOPIC_AUTHORIZATION_FAILED : ErrorCode.OPERATION_NOT_ATTEMPTED })));
       const results = coordinator
         ? await coordinator.addPartitions(id, pid, epoch, partitions, ctx.apiVersion, verifyOnly)
         : partitions.map((p) => ({ ...p, errorCode: ErrorCode.COORDINATOR_NOT_AVAILABLE }));

@@ -10,6 +10,7 @@
  * alteration has none applied; one result per user. Not checked yet: the ALTER permission on the
  * cluster (no authorizer).
  */
+import { authorizeCluster, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { AlterUserScramCredentialsRequest, AlterUserScramCredentialsResponse } from '../../codec/generated/alter-user-scram-credentials.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -26,6 +27,7 @@ export const alterUserScramCredentialsHandler: ApiHandler<AlterUserScramCredenti
   minVersion: 0,
   maxVersion: 0,
   async handle(request, ctx) {
+    if (!authorizeCluster(ctx, Op.ALTER)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx);
     const store = ctx.broker.users;
     if (!store) return this.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, ctx);
     const order: string[] = [];

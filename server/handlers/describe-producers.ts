@@ -5,6 +5,7 @@
  * open transaction (-1 when none), from the partition's in-memory producer state (rebuilt from
  * MySQL when the partition loads). Unknown partitions: UNKNOWN_TOPIC_OR_PARTITION.
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { DescribeProducersRequest, DescribeProducersResponse } from '../../codec/generated/describe-producers.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -25,6 +26,11 @@ export const describeProducersHandler: ApiHandler<DescribeProducersRequest, Desc
       for (const index of t.partitionIndexes) {
         const response: PartitionResponse = { partitionIndex: index, errorCode: ErrorCode.NONE, errorMessage: null, activeProducers: [] };
         partitions.push(response);
+        // ACLs: READ on the topic.
+        if (!authorizeTopic(ctx, Op.READ, t.name)) {
+          response.errorCode = ErrorCode.TOPIC_AUTHORIZATION_FAILED;
+          continue;
+        }
         if (!topic || index < 0 || index >= topic.partitionCount) {
           response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
           continue;

@@ -4,6 +4,7 @@
  * producer id and epoch, and the partitions of the open transaction by topic.
  * TRANSACTIONAL_ID_NOT_FOUND for an id this coordinator does not know.
  */
+import { authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { DescribeTransactionsRequest, DescribeTransactionsResponse } from '../../codec/generated/describe-transactions.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -19,6 +20,8 @@ export const describeTransactionsHandler: ApiHandler<DescribeTransactionsRequest
     return {
       throttleTimeMs: 0,
       transactionStates: request.transactionalIds.map((id): State => {
+        // ACLs: DESCRIBE on the transactional id.
+        if (!authorizeTransactionalId(ctx, Op.DESCRIBE, id)) return empty(id, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
         const r = c?.get(id);
         if (!r) return empty(id, c ? ErrorCode.TRANSACTIONAL_ID_NOT_FOUND : ErrorCode.COORDINATOR_NOT_AVAILABLE);
         const byTopic = new Map<string, number[]>();

@@ -6,6 +6,7 @@
  * PLAIN credentials (a kafka-mysql addition) are not listed: Kafka's API knows only SCRAM.
  * Not checked yet: the DESCRIBE permission on the cluster (no authorizer).
  */
+import { authorizeCluster, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type {
   DescribeUserScramCredentialsRequest,
@@ -20,6 +21,7 @@ export const describeUserScramCredentialsHandler: ApiHandler<DescribeUserScramCr
   minVersion: 0,
   maxVersion: 0,
   async handle(request, ctx) {
+    if (!authorizeCluster(ctx, Op.DESCRIBE)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx);
     const users = ctx.broker.users;
     if (!users) return this.errorResponse(request, ErrorCode.UNKNOWN_SERVER_ERROR, ctx);
     const names = request.users?.map((u) => u.name) ?? [];

@@ -5,6 +5,7 @@
  * state, producer id and (v1) how long the transaction has been open. Unknown state filters are
  * echoed in unknownStateFilters, as Kafka does.
  */
+import { authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { ListTransactionsRequest, ListTransactionsResponse } from '../../codec/generated/list-transactions.js';
 import type { ApiHandler } from '../handler-types.js';
@@ -26,6 +27,8 @@ export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTr
       .all()
       .filter((r) => states.size === 0 || states.has(r.state))
       .filter((r) => pids.size === 0 || pids.has(r.producerId))
+      // ACLs: only the transactional ids the principal may DESCRIBE.
+      .filter((r) => authorizeTransactionalId(ctx, Op.DESCRIBE, r.transactionalId))
       .filter((r) => ctx.apiVersion < 1 || request.durationFilter < 0n || (r.state === 'Ongoing' && BigInt(now - r.txnStartMs) >= request.durationFilter))
       .map((r) => ({ transactionalId: r.transactionalId, producerId: r.producerId, transactionState: r.state }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates };

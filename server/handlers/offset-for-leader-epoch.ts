@@ -11,6 +11,7 @@
  * broker that does not lead the partition answers NOT_LEADER_OR_FOLLOWER. Requests from
  * followers (replica_id >= 0, v3+) are answered the same way; no broker sends them.
  */
+import { authorizeTopic, Op } from '../security/authorizer/checks.js';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type {
   OffsetForLeaderEpochRequest,
@@ -48,6 +49,8 @@ function answer(partition: number, errorCode: number, leaderEpoch: number, endOf
 
 async function endOffset(topicName: string, partition: number, currentLeaderEpoch: number, leaderEpoch: number, ctx: RequestContext): Promise<EndOffset> {
   const { broker } = ctx;
+  // ACLs: DESCRIBE on the topic (consumers; there are no follower replicas here).
+  if (!authorizeTopic(ctx, Op.DESCRIBE, topicName)) return answer(partition, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1n);
   const topic = broker.catalog.getTopic(topicName);
   if (!topic || partition < 0 || partition >= topic.partitionCount) return answer(partition, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION, -1, -1n);
   const current = broker.cluster.leaderEpochOf(topic.topicId, partition);

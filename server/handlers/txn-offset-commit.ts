@@ -11,6 +11,7 @@
  * INVALID_PRODUCER_EPOCH before), INVALID_TXN_STATE, OFFSET_METADATA_TOO_LARGE (per partition,
  * over offset.metadata.max.bytes), UNKNOWN_TOPIC_OR_PARTITION, NOT_COORDINATOR.
  */
+import { authorizeGroup, authorizeTopic, authorizeTransactionalId, Op } from '../security/authorizer/checks.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { TxnOffsetCommitRequest, TxnOffsetCommitResponse } from '../../codec/generated/txn-offset-commit.js';
 import type { TxnOffset } from '../../storage/index.js';
@@ -21,6 +22,9 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
   minVersion: 0,
   maxVersion: 4,
   async handle(request, ctx) {
+    // ACLs: WRITE on the transactional id, READ on the group, READ on each topic.
+    if (!authorizeTransactionalId(ctx, Op.WRITE, request.transactionalId)) return this.errorResponse(request, ErrorCode.TRANSACTIONAL_ID_AUTHORIZATION_FAILED, ctx);
+    if (!authorizeGroup(ctx, Op.READ, request.groupId)) return this.errorResponse(request, ErrorCode.GROUP_AUTHORIZATION_FAILED, ctx);
     const c = ctx.broker.transactions;
     const maxMetadata = ctx.broker.config.int('offset.metadata.max.bytes');
     const now = ctx.broker.now();
@@ -30,7 +34,8 @@ export const txnOffsetCommitHandler: ApiHandler<TxnOffsetCommitRequest, TxnOffse
       const topic = ctx.broker.catalog.getTopic(t.name);
       for (const p of t.partitions) {
         const key = `${p.partitionIndex}:${t.name}`;
-        if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitionCount) errors.set(key, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+        if (!authorizeTopic(ctx, Op.READ, t.name)) errors.set(key, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+        else if (!topic || p.partitionIndex < 0 || p.partitionIndex >= topic.partitionCount) errors.set(key, ErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
         else if (p.committedMetadata !== null && Buffer.byteLength(p.committedMetadata) > maxMetadata) errors.set(key, ErrorCode.OFFSET_METADATA_TOO_LARGE);
         else {
           offsets.push({ topic: t.name, partition: p.partitionIndex, offset: p.committedOffset, leaderEpoch: p.committedLeaderEpoch, metadata: p.committedMetadata, commitTimestamp: now });
