@@ -4,12 +4,13 @@
  * (error_code 200 with partition, offset and timestamp, or an error), written as soon as its
  * records are committed. A single-record body that fails answers with the error's status;
  * a stream answers 200 and carries errors in the per-record objects, as Confluent does.
- * Records of one body chunk are grouped into one batch per partition and go through the
+ * Records that arrived together (a body chunk, plus what arrived while the previous group was
+ * committing) are grouped into one batch per partition and go through the
  * Produce handler with acks=-1 (same checks: max.message.bytes, compacted topics' keys,
  * timestamps, leadership), so each answer means "committed in MySQL". Partition: partition_id
  * when given, else murmur2 of the key (Kafka's default partitioner), else one partition per
- * chunk, moving round-robin (Kafka's sticky partitioner's idea). A record that fails
- * validation is answered with its error and not written; the others of the chunk are.
+ * group, moving round-robin (Kafka's sticky partitioner's idea). A record that fails
+ * validation is answered with its error and not written; the others of its group are.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../../codec/error-codes.js';
@@ -29,6 +30,8 @@ import { requestLimit, sendError, type Route } from './router.js';
 const BATCH_OVERHEAD = 61;
 const RECORD_OVERHEAD = 24;
 const PRODUCE_TIMEOUT_MS = 30_000;
+/** Most record JSON gathered into one Produce call from a stream (batches are cut at max.message.bytes anyway). */
+const GROUP_TEXT_BYTES = 4 * 1024 * 1024;
 
 interface Pending {
   index: number;
@@ -164,13 +167,16 @@ async function produce(req: IncomingMessage, res: ServerResponse, rest: RestCont
     }
   };
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      const texts = splitter.push(chunk);
-      if (texts.length === 0) continue;
+    let texts: string[] = [];
+    let textBytes = 0;
+    const flush = async () => {
+      const group = texts;
+      texts = [];
+      textBytes = 0;
       const sticky = stickyCounter++ % topic.partitionCount;
-      const outcomes: Outcome[] = new Array(texts.length);
+      const outcomes: Outcome[] = new Array(group.length);
       const valid: Pending[] = [];
-      texts.forEach((text, i) => {
+      group.forEach((text, i) => {
         try {
           valid.push(parseRecord(text, i, topic, sticky));
         } catch (err) {
@@ -179,8 +185,19 @@ async function produce(req: IncomingMessage, res: ServerResponse, rest: RestCont
       });
       if (valid.length > 0) await produceAll(rest, topic, valid, clientHost, outcomes);
       emit(outcomes);
+    };
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      for (const text of splitter.push(chunk)) {
+        texts.push(text);
+        textBytes += text.length;
+      }
+      // More of the body already arrived (e.g. while the last group committed): it joins this
+      // group, up to GROUP_TEXT_BYTES, so a fast stream makes few, large batches.
+      if (texts.length === 0 || (req.readableLength > 0 && textBytes < GROUP_TEXT_BYTES)) continue;
+      await flush();
     }
     splitter.end();
+    if (texts.length > 0) await flush();
   } catch (err) {
     const error = toRestError(err);
     if (held) write(held);
