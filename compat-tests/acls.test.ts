@@ -22,7 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../codec/error-codes.js';
 import { plainCredential } from '../server/security/sasl/credentials.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { RawClient } from './support/clients.js';
+import { pollUntil, RawClient } from './support/clients.js';
 import { createMetadataRequest } from '../codec/generated/metadata.js';
 import { createDescribeGroupsRequest } from '../codec/generated/describe-groups.js';
 import { createDescribeTransactionsRequest } from '../codec/generated/describe-transactions.js';
@@ -308,6 +308,27 @@ describe('ANONYMOUS before and after ACLs for it (raw frames)', () => {
     } finally {
       raw.close();
       await admin.disconnect();
+    }
+  });
+});
+
+describe('two brokers on one metadata database', () => {
+  it('a binding made through one broker is applied by the other after its refresh', async () => {
+    const other = await startTestBroker('acls second', { 'authorizer.class.name': 'org.apache.kafka.metadata.authorizer.StandardAuthorizer', 'acl.refresh.ms': 200 }, tb.mysqlUrl);
+    const raw = await RawClient.connect(other.port);
+    const admin = kafka('admin').admin();
+    await admin.connect();
+    const visible = async () => (await raw.request(3, 12, createMetadataRequest({ topics: null, allowAutoTopicCreation: false }))).topics.map((t) => t.name);
+    try {
+      expect(await visible()).not.toContain('team-a.events');
+      await admin.createAcls({ acl: [acl(Res.TOPIC, 'team-a.events', 'User:ANONYMOUS', Ops.DESCRIBE)] });
+      expect(await pollUntil(async () => (await visible()).includes('team-a.events'), 10_000)).toBe(true);
+      await admin.deleteAcls({ filters: [{ resourceType: Res.TOPIC, resourceName: 'team-a.events', resourcePatternType: Pat.LITERAL, principal: 'User:ANONYMOUS', host: '*', operation: Ops.DESCRIBE, permissionType: Perm.ALLOW }] });
+      expect(await pollUntil(async () => !(await visible()).includes('team-a.events'), 10_000)).toBe(true);
+    } finally {
+      raw.close();
+      await admin.disconnect();
+      await other.stop();
     }
   });
 });
