@@ -1,6 +1,6 @@
 /**
  * DescribeAcls (key 29), versions 0-3.
- * The bindings matching the filter, from this broker's cached ACLs, grouped by resource pattern
+ * The bindings matching the filter, from this broker's ACLs (reloaded first if MySQL's changed), grouped by resource pattern
  * (Kafka's AclBindingFilter semantics: ANY, MATCH, LITERAL, PREFIXED; v0 filters are LITERAL).
  * As Kafka: DESCRIBE on the cluster is needed (CLUSTER_AUTHORIZATION_FAILED otherwise),
  * SECURITY_DISABLED without an authorizer, INVALID_REQUEST for a filter with UNKNOWN fields.
@@ -15,7 +15,7 @@ export const describeAclsHandler: ApiHandler<DescribeAclsRequest, DescribeAclsRe
   apiKey: 29,
   minVersion: 0,
   maxVersion: 3,
-  handle(request, ctx) {
+  async handle(request, ctx) {
     const authorizer = ctx.broker.authorizer;
     if (!authorizer) return this.errorResponse(request, ErrorCode.SECURITY_DISABLED, ctx);
     if (!authorizeCluster(ctx, Op.DESCRIBE)) return this.errorResponse(request, ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ctx);
@@ -29,6 +29,8 @@ export const describeAclsHandler: ApiHandler<DescribeAclsRequest, DescribeAclsRe
       permissionType: request.permissionType,
     };
     const problem = filterProblem(filter);
+    // Current bindings (one primary-key read when nothing changed), so a binding made through another broker shows at once.
+    if (!problem) await authorizer.refresh();
     if (problem) return { throttleTimeMs: 0, errorCode: ErrorCode.INVALID_REQUEST, errorMessage: problem, resources: [] };
     const byPattern = new Map<string, DescribeAclsResponseDescribeAclsResource>();
     for (const b of authorizer.all()) {

@@ -7,7 +7,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { AclStore, StoredAcl } from '../../../storage/acls.js';
 import { filterMatches, bindingProblem, type AclFilter } from './acl.js';
-import { AclAuthorizer, parseSuperUsers } from './authorizer.js';
+import { aclHost, AclAuthorizer, parseSuperUsers } from './authorizer.js';
 
 const T = 2, G = 3, C = 4, X = 5; // resource types: topic, group, cluster, transactional id
 const LIT = 3, PRE = 4;
@@ -71,6 +71,13 @@ describe('AclAuthorizer', () => {
     const b = authorizer([acl(G, 'g', LIT, 'User:alice', READ), acl(G, 'g', LIT, 'User:alice', READ, DENY, '10.0.0.9')]);
     expect(b.authorize(alice, '10.0.0.1', READ, G, 'g')).toBe(true);
     expect(b.authorize(alice, '10.0.0.9', READ, G, 'g')).toBe(false);
+  });
+
+  it('spells IPv4 clients of dual-stack sockets as Kafka does, IPv6 ones unchanged', () => {
+    expect(aclHost('::ffff:10.0.0.1')).toBe('10.0.0.1');
+    expect(aclHost('10.0.0.1')).toBe('10.0.0.1');
+    expect(aclHost('::1')).toBe('::1');
+    expect(aclHost('fe80::ffff:1')).toBe('fe80::ffff:1');
   });
 
   it('lets super users do anything, even against a DENY', () => {

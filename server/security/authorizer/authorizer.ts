@@ -35,6 +35,11 @@ export function parseSuperUsers(value: string | null): string[] {
   return (value ?? '').split(';').map((s) => s.trim()).filter((s) => s !== '');
 }
 
+/** A client address as Kafka's ACL hosts spell it: an IPv4 client on a dual-stack socket without its ::ffff: prefix. */
+export function aclHost(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
 interface TypeIndex {
   literal: Map<string, AclBinding[]>;
   prefixed: AclBinding[];

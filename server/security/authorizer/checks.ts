@@ -5,6 +5,7 @@
  */
 import type { RequestContext } from '../../handler-types.js';
 import { CLUSTER_NAME, Op, ResourceType } from './acl.js';
+import { aclHost } from './authorizer.js';
 
 export { Op, ResourceType } from './acl.js';
 
@@ -12,7 +13,7 @@ export { Op, ResourceType } from './acl.js';
 export function authorize(ctx: RequestContext, op: number, resourceType: number, name: string): boolean {
   const authorizer = ctx.broker.authorizer;
   if (!authorizer) return true;
-  return authorizer.authorize(ctx.principal, ctx.clientHost, op, resourceType, name);
+  return authorizer.authorize(ctx.principal, aclHost(ctx.clientHost), op, resourceType, name);
 }
 
 export function authorizeCluster(ctx: RequestContext, op: number): boolean {
@@ -35,7 +36,7 @@ export function authorizeTransactionalId(ctx: RequestContext, op: number, id: st
 export function authorizeAnyOfType(ctx: RequestContext, op: number, resourceType: number): boolean {
   const authorizer = ctx.broker.authorizer;
   if (!authorizer) return true;
-  return authorizer.authorizeAny(ctx.principal, ctx.clientHost, op, resourceType);
+  return authorizer.authorizeAny(ctx.principal, aclHost(ctx.clientHost), op, resourceType);
 }
 
 /**
