@@ -4,6 +4,7 @@ import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mar
 import { openStorage, type Storage } from '../storage/index.js';
 import { MessageIdDedupe } from './dedupe/produce-dedupe.js';
 import { OutboxService } from './outbox/service.js';
+import { MessageIndexer } from './message-index/indexer.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
@@ -216,6 +217,12 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   // The in-broker outbox relay (outbox.mysql.url, docs/outbox.md), through this broker's listener.
   const outbox = new OutboxService(config, logger);
   outbox.start(port);
+  // The message index of topics with message.index.enable, filled from committed batches.
+  const messageIndexer = new MessageIndexer(
+    { catalog: context.catalog, logs: storage.logs, store: storage.messageIndex, leads: (t, p) => cluster.leaderOf(t, p) === self.nodeId, logger },
+    config.int('message.index.interval.ms'),
+  );
+  messageIndexer.start();
 
   let stopping: Promise<void> | null = null;
   const stop = () => {
@@ -224,6 +231,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       // Several brokers: leadership moves to the others first, so clients see only retriable errors.
       await brokerCluster.shutdown();
       await outbox.shutdown();
+      await messageIndexer.shutdown();
       // Stop accepting and reading; requests already read (commits in flight) are answered before
       // their connections close, so producers do not resend what was committed.
       const draining = listener.close(SHUTDOWN_GRACE_MS);

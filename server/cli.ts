@@ -8,6 +8,7 @@ import { configsCommand, CONFIGS_USAGE } from './cli/configs.js';
 import { devClusterCommand, DEV_CLUSTER_USAGE } from './cli/dev-cluster.js';
 import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { outboxCommand, OUTBOX_USAGE } from './cli/outbox.js';
+import { messagesCommand, MESSAGES_USAGE } from './cli/messages.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
@@ -29,6 +30,7 @@ commands:
   ${TRANSACTIONS_USAGE}
   ${USERS_USAGE}
   ${OUTBOX_USAGE}
+  ${MESSAGES_USAGE}
   ${CLUSTER_USAGE}
   ${DEV_CLUSTER_USAGE}
 
@@ -118,6 +120,8 @@ async function main(argv: string[]): Promise<void> {
       return usersCommand(rest);
     case 'outbox':
       return outboxCommand(rest);
+    case 'messages':
+      return messagesCommand(rest);
     case 'cluster':
       return clusterCommand(rest);
     case 'dev-cluster':

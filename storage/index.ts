@@ -26,6 +26,7 @@ import type {
 import { checkReplicatedShard } from './replication/check.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
+import { MessageIndexStore } from './message-index/index-store.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
 import { MysqlAclStore, type AclStore } from './acls.js';
@@ -41,6 +42,7 @@ export type { BrokerConfigStore } from './broker-configs.js';
 export type { UserStore, StoredCredential } from './users.js';
 export { MAX_USER_NAME_BYTES } from './users.js';
 export { MessageIdStore, MAX_MESSAGE_ID_BYTES } from './dedupe/message-ids.js';
+export { MessageIndexStore } from './message-index/index-store.js';
 export type { AclStore, StoredAcl } from './acls.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
@@ -68,6 +70,8 @@ export interface Storage {
   users: UserStore;
   /** Accepted message ids of topics with message.id.header (each partition's shard). */
   messageIds: MessageIdStore;
+  /** The message index of topics with message.index.enable (each partition's shard). */
+  messageIndex: MessageIndexStore;
   /** ACL bindings (metadata database). */
   acls: AclStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
@@ -120,6 +124,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
       users: new MysqlUserStore(() => shards.metadataPool),
       messageIds: new MessageIdStore((shard) => shards.pool(shard)),
+      messageIndex: new MessageIndexStore((shard) => shards.pool(shard)),
       acls: new MysqlAclStore(() => shards.metadataPool),
       leaders: new MysqlLeaderStore(shards, logger),
       clusterId,

@@ -138,6 +138,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('outbox.id.header', 'string', 'message-id', 'Header carrying each outbox row\'s id; set the topics\' message.id.header to it so rows published again after a relay crash are dropped.', false),
   def('outbox.id.prefix', 'string', '', 'Prepended to the row id in the message-id header (several outbox tables publishing to one topic).', false),
   def('outbox.poll.interval.ms', 'int', '200', 'Wait of the outbox relay between claims when the table was empty.', false),
+  def('message.index.interval.ms', 'int', '1000', 'How often the broker indexes the new records of topics with message.index.enable (docs/outbox.md, finding messages); 0 disables the indexer.', false),
   def('compaction.chunk.bytes', 'long', '67108864', 'Most payload bytes the compaction job reads per chunk (64 MiB).', false),
   def('log.message.timestamp.type', 'string', 'CreateTime', 'Default message.timestamp.type for topics: CreateTime or LogAppendTime.'),
   def('log.message.timestamp.difference.max.ms', 'long', '9223372036854775807', 'Default message.timestamp.difference.max.ms for topics (deprecated in Kafka 3.6: the default of the two below when they are unset).'),

@@ -56,6 +56,7 @@ export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   // kafka-mysql's own keys (not Kafka's): per-topic message-id deduplication (docs/outbox.md).
   t('message.id.header', 'string', null, '', true),
   t('message.id.dedupe.window.ms', 'long', null, '604800000', true, { min: 1 }),
+  t('message.index.enable', 'boolean', null, 'false', true),
   t('min.cleanable.dirty.ratio', 'double', null, '0.5', true),
   t('min.compaction.lag.ms', 'long', null, '0', true, { min: 0 }),
   t('min.insync.replicas', 'int', 'min.insync.replicas', '1', false, { min: 1 }),
