@@ -62,6 +62,13 @@ export function statusOfKafkaCode(code: number): number {
       return 403;
     case ErrorCode.REQUEST_TIMED_OUT:
       return 504;
+    // Several brokers: another broker leads the partition or coordinates the group; ask it.
+    case ErrorCode.NOT_LEADER_OR_FOLLOWER:
+    case ErrorCode.NOT_COORDINATOR:
+      return 421;
+    // MySQL unavailable: retriable, as in Kafka.
+    case ErrorCode.KAFKA_STORAGE_ERROR:
+      return 503;
     default:
       return 500;
   }
