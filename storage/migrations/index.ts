@@ -8,6 +8,7 @@ import { migration as m0010 } from './0010-producer-state.js';
 import { migration as m0011 } from './0011-transactions.js';
 import { migration as m0012 } from './0012-user-credentials.js';
 import { migration as m0013 } from './0013-acls.js';
+import { migration as m0014 } from './0014-client-quotas.js';
 
 export type { Migration } from './types.js';
 export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
@@ -25,5 +26,6 @@ export const migrations: Migration[] = [
   m0011,
   m0012,
   m0013,
+  m0014,
   m0005,
 ];
