@@ -2,7 +2,7 @@
  * The message index (message.index.enable, docs/outbox.md "Finding messages") on a real broker
  * and MariaDB: records produced by kafkajs are found by key, by message id and by time range with
  * `kafka-mysql messages find`, compared with what kcat reads from the log; the index follows
- * DeleteRecords (entries below the log start offset go); bad queries exit 2, a topic without an
+ * DeleteRecords (entries below the log start offset go) and topic deletion; bad queries exit 2, a topic without an
  * index or an unknown topic exit 1.
  */
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
@@ -155,5 +155,18 @@ describe('message index', () => {
     expect(plain.stderr).toContain('has no message index');
     const unknown = await find(['--topic', 'mi-nope', '--key', 'a']);
     expect(unknown.code).toBe(1);
+  });
+
+  it('drops the index and message ids of a deleted topic', async () => {
+    await admin.deleteTopics({ topics: ['mi-orders'] });
+    const pool = openTestPool(tb.mysqlUrl, 1);
+    try {
+      const count = async (table: string) => Number((await pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`))[0][0]!.n);
+      expect(await count('message_index')).toBe(0);
+      expect(await count('message_index_progress')).toBe(0);
+      expect(await count('message_ids')).toBe(0);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -223,6 +223,15 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     config.int('message.index.interval.ms'),
   );
   messageIndexer.start();
+  // A deleted topic's message ids and index entries go with it.
+  context.topicDeletedListeners.push(async (topic) => {
+    try {
+      await storage.messageIds.dropTopic(topic.shardOfPartition, topic.topicId);
+      await storage.messageIndex.dropTopic(topic.shardOfPartition, topic.topicId);
+    } catch (err) {
+      logger.warn({ topic: topic.name, err: (err as Error).message }, 'dropping the message ids and index of a deleted topic failed');
+    }
+  });
 
   let stopping: Promise<void> | null = null;
   const stop = () => {

@@ -104,6 +104,8 @@ export class MessageIndexer {
     }
     if (next === from) return 0;
     await this.deps.store.write(shard, topic.topicId, partition, entries, next);
+    // Deleted during this pass: its entries were dropped before this write, drop them again.
+    if (this.deps.catalog.getTopicById(topic.topicId) === undefined) await this.deps.store.dropTopic([shard], topic.topicId);
     return entries.length;
   }
 }

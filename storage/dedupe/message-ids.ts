@@ -91,6 +91,14 @@ export class MessageIdStore {
     return found;
   }
 
+  /** Drops a deleted topic's ids on those shards. */
+  async dropTopic(shards: readonly number[], topicId: string): Promise<void> {
+    for (const shard of new Set(shards)) {
+      await this.ensureTable(shard);
+      await this.poolOf(shard).query('DELETE FROM message_ids WHERE topic_id = ?', [topicId]);
+    }
+  }
+
   /** Deletes the topic's ids older than `beforeMs` on those shards, in chunks; returns how many. */
   async trim(topicId: string, shards: readonly number[], beforeMs: number): Promise<number> {
     let total = 0;

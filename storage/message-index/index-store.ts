@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 
 /**
- * The message index of topics with message.index.enable (docs/message-index.md): per record,
+ * The message index of topics with message.index.enable (docs/outbox.md, "Finding messages"): per record,
  * partition and offset by key (a 63-bit hash of it), by message id (the topic's
  * message.id.header) and by timestamp, in the `message_index` table of the shard holding the
  * partition, with each partition's indexed end in `message_index_progress`. Filled after the
