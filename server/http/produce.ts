@@ -4,8 +4,8 @@
  * (error_code 200 with partition, offset and timestamp, or an error), written as soon as its
  * records are committed. A single-record body that fails answers with the error's status;
  * a stream answers 200 and carries errors in the per-record objects, as Confluent does.
- * Records that arrived together (a body chunk, plus what arrived while the previous group was
- * committing) are grouped into one batch per partition and go through the
+ * Records that arrive together (body chunks less than 2 ms apart, up to 4 MiB of JSON) are
+ * grouped into one batch per partition and go through the
  * Produce handler with acks=-1 (same checks: max.message.bytes, compacted topics' keys,
  * timestamps, leadership), so each answer means "committed in MySQL". Partition: partition_id
  * when given, else murmur2 of the key (Kafka's default partitioner), else one partition per
@@ -32,6 +32,20 @@ const RECORD_OVERHEAD = 24;
 const PRODUCE_TIMEOUT_MS = 30_000;
 /** Most record JSON gathered into one Produce call from a stream (batches are cut at max.message.bytes anyway). */
 const GROUP_TEXT_BYTES = 4 * 1024 * 1024;
+/** How long records wait for more of the body before they are produced (Kafka's linger.ms, in effect). */
+const LINGER_MS = 2;
+
+/** True when `next` settles (more body, or its end) within ms. */
+async function arrivesWithin(next: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    // A failed read counts as arrived: the loop's own await then throws it.
+    return await Promise.race([next.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 interface Pending {
   index: number;
@@ -186,14 +200,26 @@ async function produce(req: IncomingMessage, res: ServerResponse, rest: RestCont
       if (valid.length > 0) await produceAll(rest, topic, valid, clientHost, outcomes);
       emit(outcomes);
     };
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      for (const text of splitter.push(chunk)) {
+    const chunks = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    // Read ahead while a group commits; a handler now so an aborted upload is not an unhandled rejection meanwhile.
+    const readNext = () => {
+      const p = chunks.next();
+      p.catch(() => undefined);
+      return p;
+    };
+    let next = readNext();
+    for (;;) {
+      const chunk = await next;
+      if (chunk.done) break;
+      for (const text of splitter.push(chunk.value)) {
         texts.push(text);
         textBytes += text.length;
       }
-      // More of the body already arrived (e.g. while the last group committed): it joins this
-      // group, up to GROUP_TEXT_BYTES, so a fast stream makes few, large batches.
-      if (texts.length === 0 || (req.readableLength > 0 && textBytes < GROUP_TEXT_BYTES)) continue;
+      next = readNext();
+      if (texts.length === 0) continue;
+      // More of the body arriving within LINGER_MS joins this group (up to GROUP_TEXT_BYTES): a
+      // body cut into several socket reads makes one Produce call, not one commit per read.
+      if (textBytes < GROUP_TEXT_BYTES && (await arrivesWithin(next, LINGER_MS))) continue;
       await flush();
     }
     splitter.end();
