@@ -113,11 +113,36 @@ export class ZooKeeperCluster implements ClusterView {
     });
     s.client.once('expired', () => void this.onExpired(s));
     this.o.logger.info({ session: s.sessionId() }, 'registered in ZooKeeper');
-    await this.watchBrokers(s);
-    await this.watchShutting(s);
-    await this.watchLeaders(s);
-    await this.watchMetadata(s, true);
-    await this.elect(s);
+    // Registered: from here a lost connection must not throw the session away (its node stays
+    // while it lives, and a new session could not register): each step is retried until it
+    // succeeds, or the session expires, which the 'expired' handler answers with a new one.
+    try {
+      for (const step of [() => this.watchBrokers(s), () => this.watchShutting(s), () => this.watchLeaders(s), () => this.watchMetadata(s, true), () => this.elect(s)]) {
+        if (!(await this.untilDone(s, step))) return;
+      }
+    } catch (err) {
+      // Anything else: give this session up (its node is removed by the next registration).
+      this.pastSessions.add(s.sessionId());
+      if (this.session === s) this.session = null;
+      s.close();
+      throw err;
+    }
+  }
+
+  /** Runs `step` again after a connection loss; false when the session expired or the broker closed. */
+  private async untilDone(s: ZkSession, step: () => Promise<void>): Promise<boolean> {
+    for (;;) {
+      if (this.closed || this.session !== s) return false;
+      try {
+        await step();
+        return true;
+      } catch (err) {
+        const code = (err as ZkError).code;
+        if (code === Exception.SESSION_EXPIRED) return false;
+        if (code !== Exception.CONNECTION_LOSS) throw err;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 
   /**

@@ -66,8 +66,8 @@ describe.skipIf(!zookeeperInstalled())('ZkSession', () => {
   it('replaces a connection that went silent and keeps its session, ephemeral node and watches', async () => {
     const proxy = await startProxy(zk.port);
     const sessionMs = 6000;
-    const s = await ZkSession.connect(`127.0.0.1:${proxy.port}`, sessionMs, 10_000);
-    const other = await ZkSession.connect(zk.connect, sessionMs, 10_000);
+    const s = await ZkSession.connect(`127.0.0.1:${proxy.port}`, sessionMs, 30_000);
+    const other = await ZkSession.connect(zk.connect, sessionMs, 30_000);
     try {
       const id = s.sessionId();
       await s.ensure('/silent');

@@ -33,15 +33,22 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** True when something accepts connections on 127.0.0.1:port. */
+/**
+ * True when ZooKeeper on 127.0.0.1:port answers `ruok` with `imok`: it serves requests (a port
+ * that only accepts may belong to a server still loading its database).
+ */
 function accepts(port: number): Promise<boolean> {
   return new Promise((res) => {
     const s = createConnection({ host: '127.0.0.1', port });
-    s.once('connect', () => {
-      s.destroy();
-      res(true);
+    let answer = '';
+    const timer = setTimeout(() => s.destroy(), 2000);
+    s.once('connect', () => s.write('ruok'));
+    s.on('data', (d) => (answer += d.toString()));
+    s.once('close', () => {
+      clearTimeout(timer);
+      res(answer.startsWith('imok'));
     });
-    s.once('error', () => res(false));
+    s.once('error', () => undefined);
   });
 }
 
