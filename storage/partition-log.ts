@@ -4,6 +4,7 @@ import { KafkaError } from '../codec/error-codes.js';
 import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
+import { readAbortedTransactions, readFollowerView } from './follower-view.js';
 import { PartitionProducerState, type AbortedTxn, type ProducerEntry, type ProducerOverlay } from './producer-state.js';
 import { TailCache, type CachedBatch, type TailCacheBudget } from './tail-cache.js';
 import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, ReadResult, TruncatablePartitionLog } from './types.js';
@@ -44,6 +45,14 @@ export interface PartitionLogDeps {
 }
 
 /** A read started ahead of the reader (see MysqlPartitionLog.startReadAhead). */
+export interface FollowerReadResult {
+  highWatermark: bigint;
+  lastStableOffset: bigint;
+  logStartOffset: bigint;
+  batches: Buffer[];
+  bytes: number;
+}
+
 interface ReadAhead {
   offset: bigint;
   maxBytes: number;
@@ -388,6 +397,29 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.cache.truncateBefore(offset);
     this.producerState.truncateBefore(offset);
     this.invalidateReads();
+  }
+
+  /**
+   * A read by a broker that does not lead this partition (follower fetching): the high
+   * watermark and last stable offset come from MySQL (storage/follower-view.ts), never from
+   * this copy's memory, which only the leader's appends would update; the batches always
+   * come from MySQL (the tail cache of a follower's copy holds nothing newer than its load).
+   */
+  async readAsFollower(fetchOffset: bigint, maxBytes: number, readCommitted: boolean): Promise<FollowerReadResult> {
+    const view = await asStorageError(readFollowerView(this.deps.pool, this.quotedTable, this.partition, fetchOffset, this.logStart));
+    const out = { highWatermark: view.highWatermark, lastStableOffset: view.lastStableOffset, logStartOffset: this.logStart, batches: [] as Buffer[], bytes: 0 };
+    if (fetchOffset < this.logStart || fetchOffset > view.highWatermark) {
+      throw KafkaError.of('OFFSET_OUT_OF_RANGE', `fetch offset ${fetchOffset} is outside [${this.logStart}, ${view.highWatermark}] of partition ${this.partition}`);
+    }
+    const maxOffset = readCommitted ? view.lastStableOffset : view.highWatermark;
+    if (fetchOffset >= maxOffset) return out;
+    const result = await this.readFromMysql(fetchOffset, maxBytes, maxOffset, true);
+    return { ...out, logStartOffset: this.logStart, batches: result.batches, bytes: result.bytes };
+  }
+
+  /** Aborted transactions overlapping [from, to), from MySQL (a follower's read_committed Fetch). */
+  abortedFromStorage(from: bigint, to: bigint): Promise<AbortedTxn[]> {
+    return asStorageError(readAbortedTransactions(this.deps.pool, this.topicId, this.partition, from, to));
   }
 
   /**

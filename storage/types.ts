@@ -134,6 +134,14 @@ export interface PartitionLog {
   maxTimestamp(): Promise<OffsetAndTimestamp | null>;
   /** Calls `listener` after each committed append; returns an unsubscribe function. Used by long-poll Fetch. */
   onAppend(listener: () => void): () => void;
+  /** Several brokers: a read by a broker that does not lead the partition, its offsets from MySQL (follower fetching). */
+  readAsFollower?(
+    fetchOffset: bigint,
+    maxBytes: number,
+    readCommitted: boolean,
+  ): Promise<{ highWatermark: bigint; lastStableOffset: bigint; logStartOffset: bigint; batches: Buffer[]; bytes: number }>;
+  /** Aborted transactions overlapping [from, to) as MySQL has them (a follower's read_committed Fetch). */
+  abortedFromStorage?(from: bigint, to: bigint): Promise<AbortedTxn[]>;
 }
 
 export interface LogManager {

@@ -45,11 +45,11 @@ export async function metadataFrom(cluster: TestCluster, id: number, topic: stri
   }
 }
 
-/** The group's coordinator as broker `askId` names it (-1 while it names none). */
-export async function coordinatorOf(cluster: TestCluster, askId: number, groupId: string): Promise<number> {
+/** The coordinator of a group (keyType 1: of a transactional id) as broker `askId` names it (-1 while it names none). */
+export async function coordinatorOf(cluster: TestCluster, askId: number, groupId: string, keyType: 0 | 1 = 0): Promise<number> {
   const c = await RawClient.connect(cluster.ports.get(askId)!);
   try {
-    const r = await c.request(10, 3, createFindCoordinatorRequest({ key: groupId, keyType: 0 }));
+    const r = await c.request(10, 3, createFindCoordinatorRequest({ key: groupId, keyType }));
     return r.errorCode === ErrorCode.NONE ? r.nodeId : -1;
   } finally {
     c.close();

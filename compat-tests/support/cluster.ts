@@ -28,7 +28,13 @@ export const CLUSTER_SETTINGS = {
   'log.level': 'info',
 };
 
-export async function startTestCluster(name: string, n: number, extra: Record<string, string | number> = {}): Promise<TestCluster> {
+export async function startTestCluster(
+  name: string,
+  n: number,
+  extra: Record<string, string | number> = {},
+  /** Settings of one broker (broker.rack, ...), over `extra`. */
+  perBroker: (id: number) => Record<string, string | number> = () => ({}),
+): Promise<TestCluster> {
   const dir = mkdtempSync(join(tmpdir(), `kmc-${name}-`));
   let zk = await startZookeeper({ dir });
   const mysqlUrl = await createTestDatabase(name);
@@ -49,6 +55,7 @@ export async function startTestCluster(name: string, n: number, extra: Record<st
         listeners: `PLAINTEXT://127.0.0.1:${port}`,
         ...CLUSTER_SETTINGS,
         ...extra,
+        ...perBroker(id),
         ...more,
       });
       brokers.set(id, b);

@@ -3,6 +3,7 @@ import type { Storage } from '../../storage/index.js';
 import type { TopicCatalog } from '../../storage/types.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { BrokerEndpoint, ClusterView } from '../handler-types.js';
+import { parseReplicaSelector } from './replica-selector.js';
 import { SingleBrokerCluster } from './single-broker.js';
 import { ZooKeeperCluster } from './zk-cluster.js';
 import { parseZookeeperConnect } from './zk.js';
@@ -38,6 +39,7 @@ export function createBrokerCluster(config: BrokerConfig, storage: Storage, self
   const connect = config.string('zookeeper.connect')!;
   // A malformed value fails start-up here with the reason (ConfigError-like message).
   parseZookeeperConnect(connect);
+  parseReplicaSelector(config.string('replica.selector.class'));
   const sessionTimeoutMs = config.int('zookeeper.session.timeout.ms');
   const zk = new ZooKeeperCluster({
     connect,

@@ -98,6 +98,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('allow.everyone.if.no.acl.found', 'boolean', 'false', 'With an authorizer: allow an operation on a resource that no ACL matches.'),
   def('acl.refresh.ms', 'long', '1000', 'How often each broker checks MySQL for ACL changes made through other brokers; the broker that takes a change applies it at once.', false),
   def('broker.rack', 'string', null, 'Rack of this broker, reported in Metadata.'),
+  def('replica.selector.class', 'string', null, "Kafka's ReplicaSelector class for follower fetching (KIP-392, several brokers): org.apache.kafka.common.replica.RackAwareReplicaSelector sends a consumer with client.rack to a broker of its rack (docs/cluster.md); unset: the leader serves and names no preferred read replica.", false),
   def('zookeeper.connect', 'string', null, 'ZooKeeper connection string (host:port,host:port[/chroot]) of a cluster of several brokers (docs/cluster.md). Unset: this broker runs alone, leads every partition and needs no ZooKeeper.'),
   def('zookeeper.session.timeout.ms', 'int', '6000', "ZooKeeper session timeout: a broker that stops answering loses its partitions after this long. Kafka's default is 18000; 6000 keeps failover under 10 s (docs/cluster.md)."),
   def('zookeeper.connection.timeout.ms', 'int', null, 'How long start-up waits for ZooKeeper before failing; unset: zookeeper.session.timeout.ms.'),

@@ -13,7 +13,14 @@
  * Incremental fetch sessions (KIP-227) as Kafka 3.9 keeps them (server/fetch-sessions/): a
  * full fetch with epoch 0 gets a session id when the cache has a slot, an incremental one
  * fetches every partition of its session and is answered with only those that changed; session
- * errors are answered at the top with no partitions. v0-3 are not served: they need message
+ * errors are answered at the top with no partitions.
+ * Several brokers (docs/cluster.md, KIP-392): a consumer's Fetch v11+ is served by any broker,
+ * the leader or not, since storage is shared; a broker that does not lead the partition reads
+ * its high watermark, last stable offset and aborted transactions from MySQL at each fetch
+ * (storage/follower-view.ts), and its long poll re-reads every 100 ms (it hears of no append).
+ * With replica.selector.class set to Kafka's RackAwareReplicaSelector, the leader names a
+ * broker of the consumer's rack (rack_id, client.rack) as preferred read replica and answers
+ * that partition with its offsets and no records, at once; followers never redirect. v0-3 are not served: they need message
  * format v0/v1 down-conversion, and every supported client uses v4+.
  * An unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR at the top (v7+) and
  * on every requested partition, with no records.
@@ -23,6 +30,7 @@ import { ErrorCode } from '../../codec/error-codes.js';
 import type { FetchRequest, FetchResponse } from '../../codec/generated/fetch.js';
 import type { PartitionLog, TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
+import { parseReplicaSelector, preferredReadReplica } from '../cluster/replica-selector.js';
 import { assembleFetch, concurrentReadLimit, type PartitionReadOutcome } from './fetch-assembly.js';
 import { recordFailure } from './errors.js';
 
@@ -35,6 +43,8 @@ const READ_COMMITTED = 1;
 const NO_EPOCH = { epoch: -1, endOffset: -1n };
 const NO_LEADER = { leaderId: -1, leaderEpoch: -1 };
 const NO_SNAPSHOT = { endOffset: -1n, epoch: -1 };
+/** How often a follower's long poll re-reads MySQL for new data. */
+const FOLLOWER_POLL_MS = 100;
 
 interface PartitionPlan {
   response: PartitionResponse;
@@ -42,6 +52,10 @@ interface PartitionPlan {
   fetchOffset: bigint;
   partitionMaxBytes: number;
   topicName: string;
+  /** This broker does not lead the partition and serves a consumer from MySQL (KIP-392). */
+  follower: boolean;
+  /** The leader names another broker to read from: answered with offsets and no records. */
+  preferredReplica: number;
 }
 
 export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
@@ -55,6 +69,11 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
 
     const responses: TopicResponse[] = [];
     const plans: PartitionPlan[] = [];
+    const cluster = ctx.broker.cluster;
+    // Consumers (replica id -1) from Fetch v11 on may read from a follower (Kafka's rule).
+    const replicaId = ctx.apiVersion >= 15 ? request.replicaState.replicaId : request.replicaId;
+    const followerReadsAllowed = cluster.replicaIds !== undefined && ctx.apiVersion >= 11 && replicaId < 0;
+    const selector = followerReadsAllowed ? parseReplicaSelector(ctx.broker.config.string('replica.selector.class')) : null;
     for (const requested of session.topics) {
       const topic = lookupTopic(requested, ctx);
       const partitions: PartitionResponse[] = [];
@@ -68,6 +87,8 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
           fetchOffset: p.fetchOffset,
           partitionMaxBytes: p.partitionMaxBytes,
           topicName: topic?.name ?? '',
+          follower: false,
+          preferredReplica: -1,
         };
         // ACLs: READ on the topic (by name before v13, where an unknown name is refused the same way).
         if (topic ? !authorizeTopic(ctx, Op.READ, topic.name) : ctx.apiVersion < 13 && !authorizeTopic(ctx, Op.READ, requested.topic)) {
@@ -87,10 +108,17 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
           response.errorCode = epochError;
           continue;
         }
-        // Several brokers: the leader serves (another broker's view of the log end may lag; see docs/cluster.md).
-        if (ctx.broker.cluster.leaderOf(topic.topicId, p.partition) !== ctx.broker.cluster.self.nodeId) {
-          response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
-          continue;
+        // Several brokers: the leader, or for a consumer any broker (shared storage, KIP-392).
+        const leader = cluster.leaderOf(topic.topicId, p.partition);
+        if (leader !== cluster.self.nodeId) {
+          if (!followerReadsAllowed || leader < 0) {
+            response.errorCode = ErrorCode.NOT_LEADER_OR_FOLLOWER;
+            continue;
+          }
+          plan.follower = true;
+        } else if (selector !== null) {
+          const replicas = new Set(cluster.replicaIds!());
+          plan.preferredReplica = preferredReadReplica(selector, request.rackId, leader, cluster.brokers().filter((b) => replicas.has(b.nodeId)), p.partition);
         }
         try {
           plan.log = await ctx.broker.logs.getLog(topic.topicId, p.partition);
@@ -102,14 +130,25 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       }
     }
 
-    const bytes = await readAll(plans, request, ctx);
-    // As in Kafka, an error in any partition answers at once instead of waiting for data.
+    let bytes = await readAll(plans, request, ctx);
+    // As in Kafka, an error in any partition (or a preferred read replica) answers at once instead of waiting for data.
     const anyError = responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
-    if (bytes < request.minBytes && request.maxWaitMs > 0 && plans.length > 0 && !anyError && !ctx.clientGone()) {
-      const wait = waitForAppend(plans, request.maxWaitMs, ctx.signal);
-      await (ctx.park ? ctx.park(wait) : wait);
-      // Nobody to answer: the second read would be work for a closed connection.
-      if (!ctx.clientGone()) await readAll(plans, request, ctx);
+    const redirected = plans.some((p) => p.preferredReplica >= 0);
+    if (bytes < request.minBytes && request.maxWaitMs > 0 && plans.length > 0 && !anyError && !redirected && !ctx.clientGone()) {
+      if (!plans.some((p) => p.follower)) {
+        const wait = waitForAppend(plans, request.maxWaitMs, ctx.signal);
+        await (ctx.park ? ctx.park(wait) : wait);
+        // Nobody to answer: the second read would be work for a closed connection.
+        if (!ctx.clientGone()) await readAll(plans, request, ctx);
+      } else {
+        // A follower hears of no append: it re-reads MySQL until data comes or the wait ends.
+        const deadline = Date.now() + request.maxWaitMs;
+        while (bytes < request.minBytes && Date.now() < deadline && !ctx.clientGone()) {
+          const wait = waitForAppend(plans.filter((p) => !p.follower), Math.min(FOLLOWER_POLL_MS, deadline - Date.now()), ctx.signal);
+          await (ctx.park ? ctx.park(wait) : wait);
+          if (!ctx.clientGone()) bytes = await readAll(plans, request, ctx);
+        }
+      }
     }
     return { throttleTimeMs: 0, ...session.finish(responses, ctx.broker.now()), nodeEndpoints: [] };
   },
@@ -142,11 +181,14 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
     const log = plan.log!;
     const response = plan.response;
     response.errorCode = ErrorCode.NONE;
+    if (plan.follower) return readAsFollower(plan, log, request, readCommitted);
+    response.preferredReadReplica = plan.preferredReplica;
     response.highWatermark = log.highWatermark();
     response.lastStableOffset = log.lastStableOffset();
     response.logStartOffset = log.logStartOffset();
     response.records = [];
     const maxOffset = readCommitted ? response.lastStableOffset : response.highWatermark;
+    if (plan.preferredReplica >= 0) return Promise.resolve(null);
     if (plan.fetchOffset === maxOffset && plan.fetchOffset >= response.logStartOffset) return Promise.resolve(null);
     const limit = concurrentReadLimit(plan.partitionMaxBytes, request.maxBytes);
     return log.read(plan.fetchOffset, limit, { maxOffset, minOneBatch: true }).then(
@@ -166,7 +208,7 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
     const part = assembled.partitions[i];
     if (part) {
       plan.response.records = part.batches;
-      if (readCommitted) plan.response.abortedTransactions = abortedIn(plan, part.batches);
+      if (readCommitted) plan.response.abortedTransactions = plan.follower ? await abortedFromStorage(plan, part.batches) : abortedIn(plan, part.batches);
       if (part.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, part.bytes);
     } else if (outcome && 'error' in outcome) {
       recordFailure(plan.response, outcome.error, ctx, 'fetch read failed', { topic: plan.topicName, partition: plan.response.partitionIndex });
@@ -195,6 +237,30 @@ function waitForAppend(plans: PartitionPlan[], maxWaitMs: number, closed: AbortS
     for (const plan of plans) unsubscribers.push(plan.log!.onAppend(done));
     closed?.addEventListener('abort', done, { once: true });
   });
+}
+
+/** A follower's read: offsets and batches from MySQL (the leader's memory is elsewhere). */
+function readAsFollower(plan: PartitionPlan, log: PartitionLog, request: FetchRequest, readCommitted: boolean): Promise<PartitionReadOutcome> {
+  if (!log.readAsFollower) return Promise.resolve({ error: new Error('this log cannot be read by a follower') });
+  const limit = concurrentReadLimit(plan.partitionMaxBytes, request.maxBytes);
+  return log.readAsFollower(plan.fetchOffset, limit, readCommitted).then(
+    (r) => {
+      plan.response.highWatermark = r.highWatermark;
+      plan.response.lastStableOffset = r.lastStableOffset;
+      plan.response.logStartOffset = r.logStartOffset;
+      plan.response.records = [];
+      return r.batches.length > 0 ? { batches: r.batches } : null;
+    },
+    (error: unknown) => ({ error }),
+  );
+}
+
+/** A follower's aborted transactions overlapping the batches returned, from MySQL. */
+async function abortedFromStorage(plan: PartitionPlan, batches: readonly Buffer[]): Promise<{ producerId: bigint; firstOffset: bigint }[]> {
+  const last = batches[batches.length - 1];
+  if (!last || last.length < 27 || !plan.log!.abortedFromStorage) return [];
+  const end = last.readBigInt64BE(0) + BigInt(last.readInt32BE(23)) + 1n;
+  return (await plan.log!.abortedFromStorage(plan.fetchOffset, end)).map((a) => ({ producerId: a.producerId, firstOffset: a.firstOffset }));
 }
 
 /** The aborted transactions overlapping the batches returned (none when there are none). */
