@@ -132,6 +132,7 @@ describe('sensitive configuration', () => {
     'mysql.url',
     'mysql.shards',
     'retention.archive.mysql.url',
+    'outbox.mysql.url',
     // TLS key material and passwords (Kafka's password-type ssl.* keys), and a JWKS URL that may carry user info.
     'ssl.keystore.password',
     'ssl.key.password',
