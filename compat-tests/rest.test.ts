@@ -6,6 +6,7 @@
  * the v2 consumer instances (assign, subscribe with two instances sharing a group, commit,
  * expiry); the OpenAPI document listing every route.
  */
+import { connect } from 'node:net';
 import { Kafka, logLevel, Partitioners, type Admin, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterRoutes } from '../server/http/cluster.js';
@@ -318,6 +319,25 @@ describe('produce', () => {
     const answers = mixed.text.trim().split('\n').map((l) => JSON.parse(l));
     expect(answers.map((a) => a.error_code)).toEqual([200, 42206]);
     expect(await endOffset('rest-refused', 0)).toBe('1');
+  });
+
+  it('survives a client that drops the connection mid-record: the broker answers on, no partial record is stored', async () => {
+    await createTopic('rest-dropped');
+    const socket = connect({ host: '127.0.0.1', port: tb.broker.metricsPort! });
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    const whole = JSON.stringify({ value: { type: 'STRING', data: 'whole' } });
+    const half = '{"value": {"type": "STRING", "data": "hal';
+    const chunk = (s: string) => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
+    socket.write(`POST ${v3('/topics/rest-dropped/records')} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n`);
+    socket.write(chunk(whole));
+    await new Promise((r) => setTimeout(r, 100));
+    socket.write(chunk(half));
+    await new Promise((r) => setTimeout(r, 100));
+    socket.destroy();
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await api('GET', '/v3/clusters')).status).toBe(200);
+    const read = await api('GET', v3('/topics/rest-dropped/partitions/0/records?format=string'));
+    expect(read.body.data.map((r: any) => r.value)).toEqual(['whole']);
   });
 
   it('curl produces and reads', async () => {
