@@ -22,14 +22,18 @@ import type {
   RetentionCleaner,
   RetentionCleanerSettings,
   StorageLogs,
+  StorageReplication,
 } from './services.js';
 import { checkReplicatedShard } from './replication/check.js';
+import { FailoverWatcher } from './replication/failover.js';
+import { readGroupStatus } from './replication/status.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
 import { MysqlAclStore, type AclStore } from './acls.js';
+import { MysqlQuotaStore, type QuotaStore } from './quotas.js';
 import type { TopicCatalog } from './types.js';
 
 export type { StorageOptions } from './options.js';
@@ -44,6 +48,7 @@ export { MAX_USER_NAME_BYTES } from './users.js';
 export { MessageIdStore, MAX_MESSAGE_ID_BYTES } from './dedupe/message-ids.js';
 export { MessageIndexStore } from './message-index/index-store.js';
 export type { AclStore, StoredAcl } from './acls.js';
+export type { QuotaStore, StoredQuota, QuotaEntity, QuotaChange } from './quotas.js';
 export type * from './services.js';
 export { validateTopicName } from './topic-catalog.js';
 export { startManagedMariadb, type ManagedMariadb, type ManagedMariadbOptions } from './managed-mariadb.js';
@@ -74,6 +79,8 @@ export interface Storage {
   messageIndex: MessageIndexStore;
   /** ACL bindings (metadata database). */
   acls: AclStore;
+  /** Client quotas (metadata database). */
+  quotas: QuotaStore;
   /** Generated once per metadata database, kept forever (22-char base64url of 16 bytes). */
   clusterId: string;
   /** A new producer id (InitProducerId), unique across brokers sharing the metadata DB. */
@@ -88,6 +95,8 @@ export interface Storage {
   refreshCompactedLogs(): Promise<void>;
   /** Drops log tables no topic refers to, on every shard (storage/orphan-tables.ts). */
   sweepOrphanLogTables(settings: OrphanTableSweepSettings): Promise<OrphanTableSweepResult>;
+  /** Servers with replicas: status, automatic failover (storage/replication/). */
+  replication: StorageReplication;
   /** SELECT 1 on every pool: true when all answer (health endpoint); never throws. */
   ping(): Promise<boolean>;
   /** Finishes queued and in-flight appends, then closes every pool. */
@@ -104,7 +113,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
   await runMigrations(options.metadataUrl, 'metadata', migrations, logger);
   for (const url of new Set(options.shardUrls)) await runMigrations(url, 'shard', migrations, logger);
 
-  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize);
+  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize, options.metadataReplicas, options.shardReplicas);
   try {
     await shards.readServerLimits();
     await checkReplication(options);
@@ -114,6 +123,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
     const logs = new MysqlLogManager(shards, catalog, options, logger);
     catalog.onTopicDeleted((t) => logs.forgetTopic(t.topicId));
     let closing: Promise<void> | undefined;
+    let failover: FailoverWatcher | undefined;
     const compactionRefresher = new CompactionRefresher(shards, logs);
     const storage: Storage = {
       catalog,
@@ -126,6 +136,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       messageIds: new MessageIdStore((shard) => shards.pool(shard)),
       messageIndex: new MessageIndexStore((shard) => shards.pool(shard)),
       acls: new MysqlAclStore(() => shards.metadataPool),
+      quotas: new MysqlQuotaStore(() => shards.metadataPool),
       leaders: new MysqlLeaderStore(shards, logger),
       clusterId,
       allocateProducerId: () => allocateProducerId(shards.metadataPool),
@@ -150,12 +161,32 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
         }),
       refreshCompactedLogs: () => compactionRefresher.refresh(),
       sweepOrphanLogTables: (settings) => sweepOrphanLogTables({ ...settings, catalog, shardPools: shards.shardPools }),
+      replication: {
+        status: () => Promise.all(shards.groups.filter((g) => g.replicas.length > 0 || g.fenced.length > 0).map(readGroupStatus)),
+        startFailover(settings) {
+          failover ??= new FailoverWatcher(shards, {
+            ...settings,
+            logger,
+            onPromoted: (_group, moved) => {
+              for (const { shard, url } of moved) logs.repointShard(shard, url);
+            },
+          });
+          failover.start();
+        },
+        failoverStats: () => ({ ...(failover?.stats ?? { failovers: 0, lastFailoverMs: 0 }) }),
+        semiSyncStats: () => {
+          const t = { confirmed: 0, unconfirmed: 0 };
+          for (const m of logs.semiSync) if (m) (t.confirmed += m.confirmed), (t.unconfirmed += m.unconfirmed);
+          return t;
+        },
+      },
       ping: () => shards.ping().then(
         () => true,
         () => false,
       ),
       close() {
         closing ??= (async () => {
+          failover?.stop();
           await logs.close();
           await shards.close();
         })();
