@@ -11,6 +11,7 @@ import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher, servedApisOf } from './dispatcher.js';
 import type { BrokerContext, BrokerEndpoint } from './handler-types.js';
 import { startAuthorizer } from './security/authorizer/index.js';
+import { startQuotaManager } from './quotas/index.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
@@ -83,12 +84,6 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     logger,
   });
 
-  // Failover of MySQL primaries with replicas: the lone broker promotes (no ZooKeeper-coordinated failover yet).
-  const failoverTimeoutMs = config.int('mysql.failover.timeout.ms');
-  if (!isClusterMode(config) && failoverTimeoutMs > 0) {
-    storage.replication.startFailover({ timeoutMs: failoverTimeoutMs, fencingCommand: config.string('mysql.failover.fencing.command') });
-  }
-
   const metrics = createBrokerMetrics();
   // Dynamic broker configs in force before the first request, then re-read every broker.config.refresh.ms.
   const dynamicConfigs = new DynamicBrokerConfigs(storage.brokerConfigs, config, logger);
@@ -96,6 +91,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   dynamicConfigs.start();
   // ACLs (authorizer.class.name): loaded before the first request, then polled for changes.
   const authorizer = await startAuthorizer(config, storage.acls, logger);
+  // Client quotas: loaded before the first request, then polled for changes.
+  const quotas = await startQuotaManager(config, storage.quotas, logger);
 
   const self: BrokerEndpoint = { nodeId: config.brokerId, host: config.advertised.host, port: config.advertised.port, rack: config.rack };
   const brokerCluster = createBrokerCluster(config, storage, self, logger, async () => void (await dynamicConfigs.refresh()));
@@ -120,6 +117,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     servedApis: servedApisOf(registry),
     metrics,
     authorizer,
+    quotas,
     users: storage.users,
     messageIds: new MessageIdDedupe(storage.messageIds, logger),
     now: () => Date.now(),
@@ -260,6 +258,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await transactionTimers.shutdown();
       await dynamicConfigs.stop();
       authorizer?.stop();
+      quotas.stop();
       // Retention stops after its chunk.
       await retention.shutdown();
       await compaction.shutdown();

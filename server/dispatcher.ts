@@ -8,6 +8,7 @@ import { Writer } from '../codec/primitives/writer.js';
 import type { ApiHandler, BrokerContext, RequestContext, ServedApi } from './handler-types.js';
 import { ProtocolViolation, type Connection } from './net/connection.js';
 import { ANONYMOUS } from './security/principal.js';
+import { recordQuotaUse } from './quotas/enforce.js';
 
 export type { ServedApi } from './handler-types.js';
 
@@ -81,6 +82,16 @@ export class Dispatcher {
       throw err;
     }
 
+    // Client quotas: a Fetch's long poll is not request time.
+    let parkedMs = 0;
+    const park = async <T>(wait: Promise<T>): Promise<T> => {
+      const t = performance.now();
+      try {
+        return await connection.parked(wait);
+      } finally {
+        parkedMs += performance.now() - t;
+      }
+    };
     const ctx: RequestContext = {
       apiKey,
       apiVersion,
@@ -91,7 +102,7 @@ export class Dispatcher {
       frameOwned,
       clientGone: () => connection.isClosed,
       signal: connection.signal,
-      park: (wait) => connection.parked(wait),
+      park,
       broker: this.broker,
       logger: this.broker.logger,
       principal: connection.security?.principal ?? ANONYMOUS,
@@ -114,13 +125,35 @@ export class Dispatcher {
       }
     }
     this.broker.metrics.requests.inc(metricLabels);
-    if (response === undefined) return undefined;
-
-    const writer = new Writer(256);
-    const size = writer.reserveInt32();
-    encodeResponseHeader(writer, { correlationId: header.correlationId }, definition.responseHeaderVersion(apiVersion));
-    definition.encodeResponse(writer, response, apiVersion);
-    writer.patchInt32(size, writer.length - 4);
+    const encode = () => {
+      const w = new Writer(256);
+      const size = w.reserveInt32();
+      encodeResponseHeader(w, { correlationId: header.correlationId }, definition.responseHeaderVersion(apiVersion));
+      definition.encodeResponse(w, response, apiVersion);
+      w.patchInt32(size, w.length - 4);
+      return w;
+    };
+    let writer = response === undefined ? undefined : encode();
+    const quotas = this.broker.quotas;
+    if (quotas?.active) {
+      const use = {
+        apiKey,
+        user: ctx.principal.name,
+        clientId: header.clientId ?? '',
+        requestBytes: frame.length,
+        ...(writer ? { responseBytes: writer.length } : {}),
+        requestMs: performance.now() - started - parkedMs,
+      };
+      const throttleMs = recordQuotaUse(quotas, use, this.broker.now());
+      if (throttleMs > 0) {
+        connection.mute(throttleMs);
+        if (writer && typeof (response as { throttleTimeMs?: unknown }).throttleTimeMs === 'number') {
+          (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
+          writer = encode();
+        }
+      }
+    }
+    if (writer === undefined) return undefined;
     this.broker.metrics.requestSeconds.observe((performance.now() - started) / 1000, { api: definition.name });
     return writer.toChunks();
   };

@@ -8,6 +8,7 @@ import type { FetchManager } from './fetch-sessions/manager.js';
 import type { ConnectionSecurity } from './security/listener-security.js';
 import type { KafkaPrincipal } from './security/principal.js';
 import type { AclAuthorizer } from './security/authorizer/authorizer.js';
+import type { QuotaManager } from './quotas/manager.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
@@ -44,6 +45,8 @@ export interface BrokerContext {
   metrics: BrokerMetrics;
   /** ACLs (authorizer.class.name); absent or null: every request is allowed, as Kafka without an authorizer. */
   authorizer?: AclAuthorizer | null;
+  /** Client quotas (server/quotas/); absent or null: no quota is enforced and the quota APIs answer UNKNOWN_SERVER_ERROR. */
+  quotas?: QuotaManager | null;
   /** SASL users and their credentials (the user SCRAM credential APIs); null when not kept. */
   users: UserStore | null;
   /** Message-id deduplication of topics with message.id.header (server/dedupe/); absent: not served. */

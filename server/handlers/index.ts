@@ -39,6 +39,8 @@ import { saslHandshakeHandler } from './sasl-handshake.js';
 import { createAclsHandler } from './create-acls.js';
 import { deleteAclsHandler } from './delete-acls.js';
 import { describeAclsHandler } from './describe-acls.js';
+import { alterClientQuotasHandler } from './alter-client-quotas.js';
+import { describeClientQuotasHandler } from './describe-client-quotas.js';
 import { alterUserScramCredentialsHandler } from './alter-user-scram-credentials.js';
 import { describeUserScramCredentialsHandler } from './describe-user-scram-credentials.js';
 
@@ -100,9 +102,12 @@ export const securityHandlers: readonly ApiHandler[] = [saslHandshakeHandler, sa
 /** ACLs (server/security/authorizer/). */
 export const aclHandlers: readonly ApiHandler[] = [describeAclsHandler, createAclsHandler, deleteAclsHandler];
 
+/** Client quotas (server/quotas/). */
+export const quotaHandlers: readonly ApiHandler[] = [describeClientQuotasHandler, alterClientQuotasHandler];
+
 /** The handlers by API key; two handlers for one key are refused. */
 export function createHandlerRegistry(
-  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers, ...securityHandlers, ...aclHandlers],
+  handlers: readonly ApiHandler[] = [...coreHandlers, ...groupHandlers, ...transactionHandlers, ...securityHandlers, ...aclHandlers, ...quotaHandlers],
 ): HandlerRegistry {
   const registry = new Map<number, ApiHandler>();
   for (const handler of handlers) {

@@ -69,6 +69,9 @@ export class Connection implements SlotWaiter, BudgetClient {
   private readonly closedController = new AbortController();
   /** Broker shutdown: frames read from now on are dropped, the queue is answered, then the socket ends. */
   private draining = false;
+  /** Client quotas: reading stops until this timer fires (Kafka mutes a throttled channel). */
+  private muteTimer: NodeJS.Timeout | null = null;
+  private mutedUntil = 0;
   private ended = false;
   private drained: (() => void) | null = null;
   /** Why the connection ended, for metrics: the client left, a protocol violation, idleness, or broker shutdown. */
@@ -133,6 +136,23 @@ export class Connection implements SlotWaiter, BudgetClient {
     } finally {
       slots.take();
     }
+  }
+
+  /**
+   * A client over its quota: stops reading for `ms` (longer mutes extend, shorter ones do not
+   * shorten), as Kafka mutes the channel after sending a throttled response.
+   */
+  mute(ms: number): void {
+    if (this.closed || ms <= 0) return;
+    const until = Date.now() + ms;
+    if (this.muteTimer && until <= this.mutedUntil) return;
+    if (this.muteTimer) clearTimeout(this.muteTimer);
+    this.mutedUntil = until;
+    this.muteTimer = setTimeout(() => {
+      this.muteTimer = null;
+      this.updateReading();
+    }, ms);
+    this.updateReading();
   }
 
   private onData(chunk: Buffer): void {
@@ -278,7 +298,7 @@ export class Connection implements SlotWaiter, BudgetClient {
    */
   private updateReading(): void {
     if (this.closed) return;
-    const stop = this.paused || (!this.draining && (this.slotsFull || this.splitterWaiting || (this.reader?.waiting ?? false)));
+    const stop = this.paused || (!this.draining && (this.muteTimer !== null || this.slotsFull || this.splitterWaiting || (this.reader?.waiting ?? false)));
     if (stop && !this.socketPaused) {
       this.socketPaused = true;
       this.socket.pause();
@@ -331,6 +351,8 @@ export class Connection implements SlotWaiter, BudgetClient {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    if (this.muteTimer) clearTimeout(this.muteTimer);
+    this.muteTimer = null;
     // The partial frame's memory goes back now, not when the socket object is collected.
     this.reader?.release();
     this.slots?.remove(this);

@@ -13,7 +13,7 @@
  * change reloads at once. Quotas are per broker, as in Kafka.
  */
 import type { Logger } from 'pino';
-import type { QuotaStore, StoredQuota } from '../../storage/quotas.js';
+import type { QuotaChange, QuotaStore, StoredQuota } from '../../storage/quotas.js';
 import { WindowedRate, type RateSettings } from './rate.js';
 
 export const PRODUCER_BYTE_RATE = 'producer_byte_rate';
@@ -33,6 +33,7 @@ function cacheKey(user: string | null | undefined, clientId: string | null | und
 
 export class QuotaManager {
   private quotas = new Map<string, Record<string, number>>();
+  private entries: StoredQuota[] = [];
   private readonly sensors = new Map<string, { rate: WindowedRate; lastMs: number }>();
   private generation = -1n;
   private timer: NodeJS.Timeout | null = null;
@@ -73,6 +74,20 @@ export class QuotaManager {
     const next = new Map<string, Record<string, number>>();
     for (const q of list) next.set(cacheKey(q.entity.user, q.entity.clientId), { ...q.values });
     this.quotas = next;
+    this.entries = list.map((q) => ({ entity: { ...q.entity }, values: { ...q.values } }));
+  }
+
+  /** Every entity with a quota, re-read first when MySQL's generation moved (DescribeClientQuotas). */
+  async describe(): Promise<StoredQuota[]> {
+    await this.refresh();
+    return this.entries;
+  }
+
+  /** Stores the changes and reloads at once (AlterClientQuotas). */
+  async alter(changes: readonly QuotaChange[]): Promise<void> {
+    if (!this.store) throw new Error('quotas are not stored');
+    await this.store.alter(changes);
+    await this.refresh(true);
   }
 
   /**

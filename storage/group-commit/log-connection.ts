@@ -43,21 +43,15 @@ export interface LogConnector {
  * connector connection opened instead.
  */
 export class MysqlLogConnector implements LogConnector {
-  label: string;
+  readonly label: string;
   /** Learnt from SELECT VERSION() on the first connection. */
   private serverIsMariadb: boolean | undefined;
 
   constructor(
     private readonly shard: number,
-    private url: string,
+    private readonly url: string,
     private readonly options: GroupCommitOptions,
   ) {
-    this.label = redactUrl(url);
-  }
-
-  /** New connections go to `url` (a promoted replica: storage/replication/failover.ts). */
-  repoint(url: string): void {
-    this.url = url;
     this.label = redactUrl(url);
   }
 

@@ -1,0 +1,153 @@
+/**
+ * Client quotas (issue 13) with real SASL users: alice has producer_byte_rate 200 KB/s, bob has
+ * no quota. kafkajs producers of both send 20 KB requests flat out at the same time for about
+ * 5 s: alice's steady rate (after the first window's allowance) must be within 10% of her quota,
+ * and bob must not be slowed by her (his rate stays well above hers and at least half of what
+ * he reaches alone). AlterClientQuotas / DescribeClientQuotas round trip through raw frames (v0
+ * and v1) with Kafka's entity filters and errors.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErrorCode } from '../codec/error-codes.js';
+import { createAlterClientQuotasRequest } from '../codec/generated/alter-client-quotas.js';
+import { createDescribeClientQuotasRequest } from '../codec/generated/describe-client-quotas.js';
+import { plainCredential } from '../server/security/sasl/credentials.js';
+import { startTestBroker, type TestBroker } from './support/broker.js';
+import { RawClient } from './support/clients.js';
+
+const QUOTA = 200 * 1024;
+const VALUE = Buffer.alloc(2048, 7);
+const PER_SEND = 10;
+
+let tb: TestBroker;
+let saslPort: number;
+let plainPort: number;
+
+function kafka(user: string): Kafka {
+  return new Kafka({
+    clientId: `quota-${user}`,
+    brokers: [`127.0.0.1:${saslPort}`],
+    logLevel: logLevel.NOTHING,
+    sasl: { mechanism: 'plain', username: user, password: `${user}-pw` },
+  });
+}
+
+/** Sends 20 KB requests one after another for `ms`; the value bytes acknowledged per second after `skipMs`. */
+async function produceFlatOut(user: string, ms: number, skipMs: number): Promise<number> {
+  const producer = kafka(user).producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  const start = Date.now();
+  let counted = 0;
+  let firstAt = 0;
+  let lastAt = 0;
+  try {
+    while (Date.now() - start < ms) {
+      await producer.send({ topic: 'load', acks: 1, messages: Array.from({ length: PER_SEND }, () => ({ value: VALUE })) });
+      const now = Date.now();
+      if (now - start < skipMs) continue;
+      if (firstAt === 0) firstAt = now;
+      else counted += PER_SEND * VALUE.length;
+      lastAt = now;
+    }
+  } finally {
+    await producer.disconnect();
+  }
+  return (counted * 1000) / Math.max(lastAt - firstAt, 1);
+}
+
+function entity(user: string | null | undefined, clientId?: string | null) {
+  const e: { entityType: string; entityName: string | null }[] = [];
+  if (user !== undefined) e.push({ entityType: 'user', entityName: user });
+  if (clientId !== undefined) e.push({ entityType: 'client-id', entityName: clientId });
+  return e;
+}
+
+beforeAll(async () => {
+  tb = await startTestBroker('quotas', {
+    listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
+    'sasl.enabled.mechanisms': 'PLAIN',
+    // Two windows of 1 s: a new rate gets one window's allowance, so 5 s show the steady rate.
+    'quota.window.num': 2,
+  });
+  const listeners = tb.broker.context.cluster.self.listeners!;
+  saslPort = listeners.SASL_PLAINTEXT!.port;
+  plainPort = listeners.PLAINTEXT!.port;
+  for (const user of ['alice', 'bob']) await tb.broker.storage.users.upsert(user, plainCredential(`${user}-pw`));
+  const admin = kafka('bob').admin();
+  await admin.connect();
+  await admin.createTopics({ topics: [{ topic: 'load', numPartitions: 2 }] });
+  await admin.disconnect();
+}, 60_000);
+
+afterAll(async () => {
+  await tb?.stop();
+});
+
+describe('client quotas', () => {
+  it('AlterClientQuotas and DescribeClientQuotas round trip (v0 and v1), with filters and errors', async () => {
+    const raw = await RawClient.connect(plainPort);
+    try {
+      const altered = await raw.request(49, 1, createAlterClientQuotasRequest({
+        entries: [
+          { entity: entity('alice'), ops: [{ key: 'producer_byte_rate', value: QUOTA, remove: false }] },
+          { entity: entity('carol', 'app'), ops: [{ key: 'consumer_byte_rate', value: 5000, remove: false }, { key: 'request_percentage', value: 12.5, remove: false }] },
+          { entity: entity(null), ops: [{ key: 'consumer_byte_rate', value: 1e9, remove: false }] },
+          { entity: [{ entityType: 'tenant', entityName: 'x' }], ops: [{ key: 'producer_byte_rate', value: 1, remove: false }] },
+          { entity: entity('dave'), ops: [{ key: 'producer_byte_rate', value: -1, remove: false }] },
+          { entity: entity('dave'), ops: [{ key: 'bogus_rate', value: 1, remove: false }] },
+        ],
+        validateOnly: false,
+      }));
+      expect(altered.entries.map((e: { errorCode: number }) => e.errorCode)).toEqual([0, 0, 0, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST, ErrorCode.INVALID_REQUEST]);
+
+      // validate_only stores nothing.
+      const dry = await raw.request(49, 0, createAlterClientQuotasRequest({ entries: [{ entity: entity('erin'), ops: [{ key: 'producer_byte_rate', value: 10, remove: false }] }], validateOnly: true }));
+      expect(dry.entries[0].errorCode).toBe(0);
+
+      const all = await raw.request(48, 1, createDescribeClientQuotasRequest({ components: [], strict: false }));
+      expect(all.errorCode).toBe(0);
+      const summary = (r: { entries: { entity: { entityType: string; entityName: string | null }[]; values: { key: string; value: number }[] }[] | null }) =>
+        (r.entries ?? [])
+          .map((e) => `${e.entity.map((c) => `${c.entityType}=${c.entityName ?? '<default>'}`).join(',')}: ${e.values.map((v) => `${v.key}=${v.value}`).sort().join(',')}`)
+          .sort();
+      expect(summary(all)).toEqual([
+        'user=<default>: consumer_byte_rate=1000000000',
+        `user=alice: producer_byte_rate=${QUOTA}`,
+        'user=carol,client-id=app: consumer_byte_rate=5000,request_percentage=12.5',
+      ]);
+      // Exact user, not strict: alice's own entity only; strict on user alone drops carol's pair.
+      const carol = await raw.request(48, 0, createDescribeClientQuotasRequest({ components: [{ entityType: 'user', matchType: 0, match: 'carol' }], strict: false }));
+      expect(summary(carol)).toEqual(['user=carol,client-id=app: consumer_byte_rate=5000,request_percentage=12.5']);
+      const strictUsers = await raw.request(48, 1, createDescribeClientQuotasRequest({ components: [{ entityType: 'user', matchType: 2, match: null }], strict: true }));
+      expect(summary(strictUsers)).toEqual(['user=<default>: consumer_byte_rate=1000000000', `user=alice: producer_byte_rate=${QUOTA}`]);
+      const defaults = await raw.request(48, 1, createDescribeClientQuotasRequest({ components: [{ entityType: 'user', matchType: 1, match: null }], strict: false }));
+      expect(summary(defaults)).toEqual(['user=<default>: consumer_byte_rate=1000000000']);
+      const bad = await raw.request(48, 1, createDescribeClientQuotasRequest({ components: [{ entityType: 'tenant', matchType: 0, match: 'x' }], strict: false }));
+      expect(bad.errorCode).toBe(ErrorCode.INVALID_REQUEST);
+      expect(bad.entries).toBeNull();
+
+      // Removing every key removes the entity.
+      await raw.request(49, 1, createAlterClientQuotasRequest({
+        entries: [
+          { entity: entity('carol', 'app'), ops: [{ key: 'consumer_byte_rate', value: 0, remove: true }, { key: 'request_percentage', value: 0, remove: true }] },
+          { entity: entity(null), ops: [{ key: 'consumer_byte_rate', value: 0, remove: true }] },
+        ],
+        validateOnly: false,
+      }));
+      const left = await raw.request(48, 1, createDescribeClientQuotasRequest({ components: [], strict: false }));
+      expect(summary(left)).toEqual([`user=alice: producer_byte_rate=${QUOTA}`]);
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a producer over its byte rate is held within 10% of it while another user is not slowed', async () => {
+    const bobAlone = await produceFlatOut('bob', 2000, 200);
+    const [alice, bob] = await Promise.all([produceFlatOut('alice', 6000, 1500), produceFlatOut('bob', 6000, 1500)]);
+    console.log(`quota ${QUOTA} B/s: alice ${Math.round(alice)} B/s, bob ${Math.round(bob)} B/s (alone ${Math.round(bobAlone)} B/s)`);
+    expect(alice).toBeGreaterThan(QUOTA * 0.9);
+    expect(alice).toBeLessThan(QUOTA * 1.1);
+    expect(bob).toBeGreaterThan(QUOTA * 3);
+    expect(bob).toBeGreaterThan(bobAlone * 0.5);
+  }, 30_000);
+});
