@@ -444,16 +444,22 @@ export class KafkaAdmin {
 
   /** Produces one encoded record batch (acks=all) to the partition's leader. */
   async produce(topic: string, partition: number, records: Buffer): Promise<void> {
-    const node = await this.leaderOf(topic, partition);
-    const response = await node.request(0, {
-      transactionalId: null,
-      acks: -1,
-      timeoutMs: 30_000,
-      topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
-    });
-    const p = response.responses[0]?.partitionResponses[0];
-    if (p === undefined) throw new Error('empty Produce response');
-    check(p.errorCode, p.errorMessage);
+    try {
+      const node = await this.leaderOf(topic, partition);
+      const response = await node.request(0, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 30_000,
+        topicData: [{ name: topic, partitionData: [{ index: partition, records }] }],
+      });
+      const p = response.responses[0]?.partitionResponses[0];
+      if (p === undefined) throw new Error('empty Produce response');
+      check(p.errorCode, p.errorMessage);
+    } catch (err) {
+      // The leader may have moved (NOT_LEADER_OR_FOLLOWER, a closed connection): ask again next time.
+      this.leaders.delete(topic);
+      throw err;
+    }
   }
 
   private readonly leaders = new Map<string, Promise<Map<number, number>>>();

@@ -298,6 +298,7 @@ describe('produce', () => {
       [{ headers: [{ name: 1 }] }, undefined, 422, /headers\[0\]/],
       [{ timestamp: 'yesterday' }, undefined, 422, /timestamp/],
       [{ value: { type: 'STRING', data: 'x'.repeat(3000) } }, undefined, 413, /./],
+      [{ value: { type: 'STRING', data: 'y'.repeat(SOCKET_LIMIT) } }, undefined, 413, /socket.request.max.bytes/],
     ];
     for (const [body, raw, status, message] of cases) {
       const r = await api('POST', path, body, raw);

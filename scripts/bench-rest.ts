@@ -13,6 +13,7 @@
  * process, so each side pays its own client cost (kafkajs encoding vs JSON + base64 + HTTP).
  */
 import { randomBytes } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -72,14 +73,33 @@ async function main(): Promise<void> {
     let n = 0;
     const nextPartition = () => n++ % PARTITIONS;
     const restRecord = (p: number) => JSON.stringify({ partition_id: p, value: { type: 'BINARY', data: valueB64 } });
-    const post = async (body: string, expected: number): Promise<number> => {
-      const response = await fetch(produceUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      const text = await response.text();
-      if (response.status !== 200) throw new Error(`REST produce answered ${response.status}: ${text.slice(0, 200)}`);
-      const ok = text.split('\n').filter((l) => l.includes('"error_code":200')).length;
-      if (ok !== expected) throw new Error(`REST produce: ${ok} of ${expected} records acknowledged`);
-      return expected;
+    // node:http with a keep-alive agent rather than fetch: less client CPU per request, which
+    // counts on a loaded machine (kafkajs, on the other side, is a lean client too).
+    // A fresh agent per REST phase: the server closes keep-alive connections idle for 5 s (the
+    // Kafka phase between), and reusing one as it closes is an ECONNRESET.
+    let agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+    const freshAgent = () => {
+      agent.destroy();
+      agent = new Agent({ keepAlive: true, maxSockets: concurrency });
     };
+    const target = new URL(produceUrl);
+    const post = (body: string, expected: number): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            const text = Buffer.concat(chunks).toString();
+            if (res.statusCode !== 200) return reject(new Error(`REST produce answered ${res.statusCode}: ${text.slice(0, 200)}`));
+            const ok = text.split('\n').filter((l) => l.includes('"error_code":200')).length;
+            if (ok !== expected) return reject(new Error(`REST produce: ${ok} of ${expected} records acknowledged`));
+            resolve(expected);
+          });
+          res.on('error', reject);
+        });
+        req.on('error', reject);
+        req.end(body);
+      });
     console.log(`${seconds} s per phase, ${concurrency} in flight, ${valueBytes}-byte values, batches of ${batch}, acks=-1`);
     const single: number[] = [];
     const batched: number[] = [];
@@ -89,12 +109,14 @@ async function main(): Promise<void> {
         await producer.send({ topic, acks: -1, messages: [{ partition: nextPartition(), value }] });
         return 1;
       });
+      freshAgent();
       const restSingle = await phase('rest single', () => post(restRecord(nextPartition()), 1));
       const kafkaBatched = await phase('kafka batched', async () => {
         const p = nextPartition();
         await producer.send({ topic, acks: -1, messages: Array.from({ length: batch }, () => ({ partition: p, value })) });
         return batch;
       });
+      freshAgent();
       const restBatched = await phase('rest batched', () => {
         const p = nextPartition();
         return post(Array.from({ length: batch }, () => restRecord(p)).join(''), batch);
@@ -105,6 +127,7 @@ async function main(): Promise<void> {
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
     const range = (xs: number[]) => `${Math.min(...xs).toFixed(2)}-${Math.max(...xs).toFixed(2)}`;
+    agent.destroy();
     console.log(`median REST / Kafka over ${rounds} rounds: single ${median(single).toFixed(2)} (${range(single)}), batched ${median(batched).toFixed(2)} (${range(batched)})`);
   } finally {
     await producer.disconnect().catch(() => undefined);

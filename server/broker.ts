@@ -84,6 +84,12 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     logger,
   });
 
+  // Failover of MySQL primaries with replicas: the lone broker promotes (no ZooKeeper-coordinated failover yet).
+  const failoverTimeoutMs = config.int('mysql.failover.timeout.ms');
+  if (!isClusterMode(config) && failoverTimeoutMs > 0) {
+    storage.replication.startFailover({ timeoutMs: failoverTimeoutMs, fencingCommand: config.string('mysql.failover.fencing.command') });
+  }
+
   const metrics = createBrokerMetrics();
   // Dynamic broker configs in force before the first request, then re-read every broker.config.refresh.ms.
   const dynamicConfigs = new DynamicBrokerConfigs(storage.brokerConfigs, config, logger);

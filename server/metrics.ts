@@ -140,6 +140,12 @@ export interface StorageMetricsSource {
     tailCacheBytes(): number;
     loadedLogs(): unknown[];
   };
+  /** Servers with replicas (storage/replication/). */
+  replication?: {
+    failoverStats(): { failovers: number; lastFailoverMs: number };
+    semiSyncStats(): { confirmed: number; unconfirmed: number };
+    status(): Promise<Array<{ name: string; replicas: Array<{ address: string; lagSeconds: number | null }> }>>;
+  };
 }
 
 /** Metrics read at scrape time from storage's and the group coordinator's own counters. */
@@ -157,6 +163,27 @@ export function registerStorageMetrics(
   stat('kafka_mysql_group_commit_bytes_total', 'Record batch bytes committed to MySQL.', (s) => s.bytes);
   registry.gauge('kafka_mysql_tail_cache_bytes', 'Bytes of recent batches held in memory for tail reads.').collect((g) => g.set(storage.logs.tailCacheBytes()));
   registry.gauge('kafka_mysql_partitions_loaded', 'Partition logs loaded by this broker.').collect((g) => g.set(storage.logs.loadedLogs().length));
+  const repl = storage.replication;
+  if (repl) {
+    registry.counter('kafka_mysql_mysql_failovers_total', 'MySQL replicas promoted to primary by this broker.').collect((c) => c.set(repl.failoverStats().failovers));
+    registry.gauge('kafka_mysql_mysql_last_failover_seconds', 'How long the last promotion took, from the decision to the repointed pools.').collect((g) => g.set(repl.failoverStats().lastFailoverMs / 1000));
+    registry.counter('kafka_mysql_semi_sync_confirmed_commits_total', 'Commits of acks=-1 appends needing a replica that a replica confirmed.').collect((c) => c.set(repl.semiSyncStats().confirmed));
+    registry.counter('kafka_mysql_semi_sync_unconfirmed_commits_total', 'Commits of acks=-1 appends needing a replica that no replica confirmed (NOT_ENOUGH_REPLICAS_AFTER_APPEND).').collect((c) => c.set(repl.semiSyncStats().unconfirmed));
+    // Lag from each replica's SHOW SLAVE STATUS, read every 10 s (scrapes are synchronous).
+    let lags: Array<{ server: string; replica: string; lag: number }> = [];
+    const refresh = () =>
+      void repl.status().then(
+        (groups) => (lags = groups.flatMap((g) => g.replicas.map((r) => ({ server: g.name, replica: r.address, lag: r.lagSeconds ?? -1 })))),
+        () => undefined,
+      );
+    refresh();
+    setInterval(refresh, 10_000).unref();
+    registry
+      .gauge('kafka_mysql_mysql_replica_lag_seconds', 'Seconds_Behind_Master of each MySQL replica (-1: not replicating or not reachable), read every 10 s.', ['server', 'replica'])
+      .collect((g) => {
+        for (const l of lags) g.set(l.lag, { server: l.server, replica: l.replica });
+      });
+  }
   registry.gauge('kafka_mysql_consumer_groups', 'Consumer groups held by the coordinator, by state.', ['state']).collect((g) => {
     for (const state of ['Empty', 'PreparingRebalance', 'CompletingRebalance', 'Stable']) g.set(0, { state });
     for (const [state, count] of groups.groupCountsByState()) g.set(count, { state });

@@ -77,6 +77,11 @@ export class GroupCommitter {
     lane.enqueue(p);
   }
 
+  /** The shard's primary moved (failover): every lane reconnects to `url`. */
+  repoint(url: string): void {
+    for (const l of this.lanes) l.repoint(url);
+  }
+
   /** Stops accepting appends, finishes queued and in-flight ones, closes the connections. */
   async close(): Promise<void> {
     await Promise.all(this.lanes.map((l) => l.close()));

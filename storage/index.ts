@@ -22,8 +22,11 @@ import type {
   RetentionCleaner,
   RetentionCleanerSettings,
   StorageLogs,
+  StorageReplication,
 } from './services.js';
 import { checkReplicatedShard } from './replication/check.js';
+import { FailoverWatcher } from './replication/failover.js';
+import { readGroupStatus } from './replication/status.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
@@ -92,6 +95,8 @@ export interface Storage {
   refreshCompactedLogs(): Promise<void>;
   /** Drops log tables no topic refers to, on every shard (storage/orphan-tables.ts). */
   sweepOrphanLogTables(settings: OrphanTableSweepSettings): Promise<OrphanTableSweepResult>;
+  /** Servers with replicas: status, automatic failover (storage/replication/). */
+  replication: StorageReplication;
   /** SELECT 1 on every pool: true when all answer (health endpoint); never throws. */
   ping(): Promise<boolean>;
   /** Finishes queued and in-flight appends, then closes every pool. */
@@ -108,7 +113,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
   await runMigrations(options.metadataUrl, 'metadata', migrations, logger);
   for (const url of new Set(options.shardUrls)) await runMigrations(url, 'shard', migrations, logger);
 
-  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize);
+  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize, options.metadataReplicas, options.shardReplicas);
   try {
     await shards.readServerLimits();
     await checkReplication(options);
@@ -118,6 +123,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
     const logs = new MysqlLogManager(shards, catalog, options, logger);
     catalog.onTopicDeleted((t) => logs.forgetTopic(t.topicId));
     let closing: Promise<void> | undefined;
+    let failover: FailoverWatcher | undefined;
     const compactionRefresher = new CompactionRefresher(shards, logs);
     const storage: Storage = {
       catalog,
@@ -155,12 +161,32 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
         }),
       refreshCompactedLogs: () => compactionRefresher.refresh(),
       sweepOrphanLogTables: (settings) => sweepOrphanLogTables({ ...settings, catalog, shardPools: shards.shardPools }),
+      replication: {
+        status: () => Promise.all(shards.groups.filter((g) => g.replicas.length > 0 || g.fenced.length > 0).map(readGroupStatus)),
+        startFailover(settings) {
+          failover ??= new FailoverWatcher(shards, {
+            ...settings,
+            logger,
+            onPromoted: (_group, moved) => {
+              for (const { shard, url } of moved) logs.repointShard(shard, url);
+            },
+          });
+          failover.start();
+        },
+        failoverStats: () => ({ ...(failover?.stats ?? { failovers: 0, lastFailoverMs: 0 }) }),
+        semiSyncStats: () => {
+          const t = { confirmed: 0, unconfirmed: 0 };
+          for (const m of logs.semiSync) if (m) (t.confirmed += m.confirmed), (t.unconfirmed += m.unconfirmed);
+          return t;
+        },
+      },
       ping: () => shards.ping().then(
         () => true,
         () => false,
       ),
       close() {
         closing ??= (async () => {
+          failover?.stop();
           await logs.close();
           await shards.close();
         })();

@@ -106,6 +106,29 @@ export class MysqlLogManager implements LogManager {
     p.then((log) => log.markNeedsReload(), () => undefined);
   }
 
+  /**
+   * A shard's primary moved (failover): its committer reconnects to `url`, and its loaded logs
+   * are forgotten, so each partition re-reads its last offset and producer state from the new
+   * primary and nothing cached beyond that is served.
+   */
+  repointShard(shard: number, url: string): void {
+    this.committers[shard]?.repoint(url);
+    const monitor = this.semiSync[shard];
+    // The new primary may have no replica yet: check before acknowledging acks=-1 again.
+    if (monitor) monitor.degraded = true;
+    // Every log is forgotten at once, not only the shard's: a load still pending may be waiting
+    // on the old primary's pool forever, and would otherwise be handed to every later request.
+    for (const [key, p] of [...this.logs]) {
+      this.logs.delete(key);
+      p.then(
+        (log) => {
+          if (log.shard === shard) log.markNeedsReload();
+        },
+        () => undefined,
+      );
+    }
+  }
+
   /** Bytes held by the tail caches of all partitions (0 without a global budget). */
   tailCacheBytes(): number {
     return this.tailCacheBudget?.bytes ?? 0;

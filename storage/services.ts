@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { CompactionCleanerSettings, CompactionTarget, CompactOptions, CompactionRunResult, CompactionPolicy, PartitionCompactionResult } from './compaction/cleaner.js';
 import type { CommitStats } from './group-commit.js';
+import type { FailoverSettings, FailoverStats } from './replication/failover.js';
+import type { ServerGroupStatus } from './replication/status.js';
 import type { OrphanTableSweepResult } from './orphan-tables.js';
 import type { CleanOptions, PartitionRetentionResult, RetentionPolicy, RetentionRunResult, RetentionTarget } from './retention.js';
 import type { LogManager, PartitionLog, TopicRecord, TruncatablePartitionLog } from './types.js';
@@ -95,6 +97,22 @@ export interface CompactionCleaner {
   /** Every partition of every target, one after the other; a failing partition does not stop the others. */
   run(targets: CompactionTarget[], options?: CompactOptions): Promise<CompactionRunResult>;
   compactPartition(topic: TopicRecord, partition: number, policy: CompactionPolicy, options?: CompactOptions): Promise<PartitionCompactionResult>;
+}
+
+/** Servers with replicas: status and automatic failover (storage/replication/). */
+export interface StorageReplication {
+  /** Every server with replicas (none configured: empty). */
+  status(): Promise<ServerGroupStatus[]>;
+  /**
+   * Starts watching every primary that has replicas and promoting a replica after
+   * `timeoutMs` without an answer (the lone broker, or the controller); the broker's pools,
+   * committers and partition logs follow. No-op without replicas.
+   */
+  startFailover(settings: Omit<FailoverSettings, 'onPromoted' | 'logger'>): void;
+  /** Promotions so far and how long the last one took (metrics). */
+  failoverStats(): FailoverStats;
+  /** Commits of appends needing a replica that one confirmed / did not, summed over the shards (metrics). */
+  semiSyncStats(): { confirmed: number; unconfirmed: number };
 }
 
 export type { CompactionCleanerSettings, CompactionTarget, CompactOptions, CompactionRunResult, CompactionPolicy, PartitionCompactionResult };

@@ -1,34 +1,76 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { createPool, parseMysqlUrl, redactUrl } from './mysql.js';
+import { parseMysqlUrl, redactUrl } from './mysql.js';
+import { createSwitchablePool, type SwitchablePool } from './replication/switchable-pool.js';
+import { serverAddress } from './replication/topology.js';
+
+/**
+ * A MySQL server with replicas (or alone), as the shard map sees it: its databases' pools
+ * follow it when a replica is promoted (storage/replication/failover.ts).
+ */
+export interface ServerGroup {
+  /** `metadata database` or `shard N` (the first that named the server). */
+  name: string;
+  /** The current primary's URL (of the first database that named it). */
+  primary: string;
+  /** Replica URLs (the same user, password and database as the primary's). */
+  replicas: string[];
+  /** Bumped on every promotion. */
+  epoch: number;
+  /** Old primaries promoted away from (fenced; `shards rejoin` or the documented procedure makes them replicas). */
+  fenced: string[];
+  /** Shards whose database is on this server. */
+  shards: number[];
+  /** The pools of the databases on this server. */
+  pools: SwitchablePool[];
+}
 
 /**
  * The shard map: one pool per shard, plus the metadata pool (shared with shard 0 when the URLs
  * name the same database). Shard i's URL is shardUrls[i]; partitions are placed by index, so
- * the list may grow but must not be reordered.
+ * the list may grow but must not be reordered. Pools are switchable: a failover moves every
+ * database of a server to the promoted replica without anyone dropping the pool they hold.
  */
 export class ShardMap {
   readonly metadataPool: Pool;
   readonly shardPools: Pool[];
   /** max_allowed_packet of each shard, read at open. */
   readonly maxAllowedPacket: number[] = [];
-  private readonly owned: Pool[] = [];
+  /** The servers, each with its replicas and the pools of its databases. */
+  readonly groups: ServerGroup[] = [];
+  private readonly owned: SwitchablePool[] = [];
+  private readonly byPool = new Map<Pool, SwitchablePool>();
 
   constructor(
     readonly metadataUrl: string,
     readonly shardUrls: string[],
     poolSize: number,
+    metadataReplicas: string[] = [],
+    shardReplicas: string[][] = [],
   ) {
     const key = (u: string) => {
       const l = parseMysqlUrl(u);
       return `${l.socketPath ?? `${l.host}:${l.port}`}/${l.database}/${l.user}`;
     };
-    this.metadataPool = createPool(metadataUrl, { connectionLimit: poolSize });
-    this.owned.push(this.metadataPool);
-    this.shardPools = shardUrls.map((u) => {
-      if (key(u) === key(metadataUrl)) return this.metadataPool;
-      const p = createPool(u, { connectionLimit: poolSize });
-      this.owned.push(p);
-      return p;
+    const open = (url: string, name: string, replicas: string[], shard: number | null): Pool => {
+      const sp = createSwitchablePool(url, { connectionLimit: poolSize });
+      this.owned.push(sp);
+      this.byPool.set(sp.pool, sp);
+      let group = this.groups.find((g) => serverAddress(g.primary) === serverAddress(url));
+      if (!group) {
+        group = { name, primary: url, replicas, epoch: 0, fenced: [], shards: [], pools: [] };
+        this.groups.push(group);
+      } else if (group.replicas.length === 0) group.replicas = replicas;
+      group.pools.push(sp);
+      if (shard !== null) group.shards.push(shard);
+      return sp.pool;
+    };
+    this.metadataPool = open(metadataUrl, 'metadata database', metadataReplicas, null);
+    this.shardPools = shardUrls.map((u, i) => {
+      if (key(u) === key(metadataUrl)) {
+        this.groups.find((g) => g.pools.includes(this.byPool.get(this.metadataPool)!))!.shards.push(i);
+        return this.metadataPool;
+      }
+      return open(u, `shard ${i}`, shardReplicas[i] ?? [], i);
     });
   }
 
@@ -42,10 +84,36 @@ export class ShardMap {
     return p;
   }
 
+  /** The shard's current primary URL (after failovers). */
   url(shard: number): string {
-    const u = this.shardUrls[shard];
-    if (u === undefined) throw new Error(`shard ${shard} is not configured`);
-    return u;
+    const p = this.shardPools[shard];
+    if (!p) throw new Error(`shard ${shard} is not configured`);
+    return this.byPool.get(p)!.url();
+  }
+
+  /** The server group holding a shard. */
+  groupOf(shard: number): ServerGroup {
+    return this.groups.find((g) => g.shards.includes(shard))!;
+  }
+
+  /**
+   * Points every database of `group` at `newPrimary` (a replica's host and port; same user,
+   * password, database names), bumps the epoch, and records the old primary as fenced.
+   */
+  promote(group: ServerGroup, newPrimary: string): void {
+    const target = parseMysqlUrl(newPrimary);
+    const old = group.primary;
+    for (const sp of group.pools) {
+      const next = new URL(sp.url());
+      next.hostname = target.host.includes(':') ? `[${target.host}]` : target.host;
+      next.port = String(target.port);
+      next.searchParams.delete('socket');
+      sp.switchTo(next.toString());
+    }
+    group.replicas = group.replicas.filter((r) => serverAddress(r) !== serverAddress(newPrimary));
+    group.fenced.push(old);
+    group.primary = newPrimary;
+    group.epoch++;
   }
 
   async readServerLimits(): Promise<void> {
@@ -61,10 +129,10 @@ export class ShardMap {
 
   /** SELECT 1 on every pool (health checks). */
   async ping(): Promise<void> {
-    for (const p of this.owned) await p.query('SELECT 1');
+    for (const p of this.owned) await p.pool.query('SELECT 1');
   }
 
   async close(): Promise<void> {
-    await Promise.all(this.owned.map((p) => p.end().catch(() => undefined)));
+    await Promise.all(this.owned.map((p) => p.pool.end().catch(() => undefined)));
   }
 }

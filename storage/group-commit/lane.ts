@@ -35,7 +35,7 @@ export class CommitLane implements TransactionLane {
 
   constructor(
     readonly shard: number,
-    private readonly connector: LogConnector,
+    private readonly connector: LogConnector & { repoint?(url: string): void },
     private readonly options: GroupCommitOptions,
   ) {
     this.logger = options.logger;
@@ -212,6 +212,17 @@ export class CommitLane implements TransactionLane {
     });
     slot.conn = conn;
     return conn;
+  }
+
+  /**
+   * The shard's primary moved: later connections go to `url`, and every open one is destroyed
+   * (a transaction in flight on the old primary fails, its appends get a retriable error, and
+   * its partitions re-read their end from the new primary).
+   */
+  repoint(url: string): void {
+    this.connector.repoint?.(url);
+    for (const t of this.tentative.keys()) t.markNeedsReload();
+    for (const slot of this.slots) this.dropConnection(slot);
   }
 
   dropConnection(slot: Slot): void {

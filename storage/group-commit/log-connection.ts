@@ -43,15 +43,21 @@ export interface LogConnector {
  * connector connection opened instead.
  */
 export class MysqlLogConnector implements LogConnector {
-  readonly label: string;
+  label: string;
   /** Learnt from SELECT VERSION() on the first connection. */
   private serverIsMariadb: boolean | undefined;
 
   constructor(
     private readonly shard: number,
-    private readonly url: string,
+    private url: string,
     private readonly options: GroupCommitOptions,
   ) {
+    this.label = redactUrl(url);
+  }
+
+  /** New connections go to `url` (a promoted replica: storage/replication/failover.ts). */
+  repoint(url: string): void {
+    this.url = url;
     this.label = redactUrl(url);
   }
 

@@ -1,0 +1,245 @@
+import { exec } from 'node:child_process';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import mysql from 'mysql2/promise';
+import type { Logger } from 'pino';
+import { connectionOptions, parseMysqlUrl, redactUrl, withDatabase } from '../mysql.js';
+import type { ServerGroup, ShardMap } from '../shards.js';
+import { serverAddress } from './topology.js';
+
+/**
+ * Automatic failover of the servers with replicas (one broker in charge: the lone broker, or
+ * the controller). Every `checkIntervalMs` the watcher opens a connection to each primary and
+ * reads @@read_only. Once a primary has not answered (or answers read-only) for `timeoutMs`:
+ *
+ * 1. Pick the most advanced replica: the largest GTID sequence it has received (Gtid_IO_Pos),
+ *    which holds every commit a replica acknowledged (AFTER_SYNC: the primary waits for the
+ *    replica to have the event in its relay log before the commit is visible or answered).
+ * 2. Let it apply what it received (MASTER_GTID_WAIT up to its Gtid_IO_Pos), stop and forget
+ *    replication, enable semi-sync as a primary, and make it writable.
+ * 3. Fence the old primary: SET GLOBAL read_only=ON when it answers (else on each later check
+ *    until it does), then the operator's fencing command (mysql.failover.fencing.command).
+ * 4. Point the other replicas at the new primary (GTID, slave_pos).
+ * 5. Publish: ShardMap.promote (epoch + 1) switches every pool of the server, and `onPromoted`
+ *    makes the broker repoint its committers and reload the partitions of the moved shards.
+ *
+ * Nothing is written to the old primary by this process after step 5; a replica that cannot
+ * be promoted (none reachable) leaves the shard without a writable primary: produce gets
+ * retriable errors and the watcher tries again on its next check.
+ */
+export interface FailoverSettings {
+  timeoutMs: number;
+  checkIntervalMs?: number;
+  /** Shell command run after a promotion (env: KAFKA_MYSQL_SHARD, KAFKA_MYSQL_OLD_PRIMARY, KAFKA_MYSQL_NEW_PRIMARY). */
+  fencingCommand?: string | null;
+  logger?: Logger;
+  /** After a promotion: the shards whose primary moved and their new URLs. */
+  onPromoted(group: ServerGroup, shards: Array<{ shard: number; url: string }>): void;
+}
+
+export interface FailoverStats {
+  failovers: number;
+  lastFailoverMs: number;
+}
+
+export class FailoverWatcher {
+  readonly stats: FailoverStats = { failovers: 0, lastFailoverMs: 0 };
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lastOk = new Map<ServerGroup, number>();
+  private running = false;
+  /** Old primaries known to be read-only. */
+  private readonly readOnlyFenced = new Set<string>();
+  private stopped = false;
+
+  constructor(
+    private readonly shards: ShardMap,
+    private readonly settings: FailoverSettings,
+  ) {}
+
+  start(): void {
+    const groups = this.shards.groups.filter((g) => g.replicas.length > 0);
+    if (groups.length === 0) return;
+    const now = Date.now();
+    for (const g of groups) this.lastOk.set(g, now);
+    const interval = this.settings.checkIntervalMs ?? Math.max(100, Math.min(1000, Math.floor(this.settings.timeoutMs / 4)));
+    this.timer = setInterval(() => void this.tick(), interval);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+  }
+
+  private async tick(): Promise<void> {
+    if (this.running || this.stopped) return;
+    this.running = true;
+    try {
+      for (const g of this.shards.groups) {
+        // An old primary that was not reachable when promoted away (paused, cut off) is set
+        // read-only as soon as it answers again.
+        for (const old of g.fenced) {
+          if (this.readOnlyFenced.has(old) || this.stopped) continue;
+          if (await fenceReadOnly(old)) {
+            this.readOnlyFenced.add(old);
+            this.settings.logger?.warn({ server: g.name, oldPrimary: serverAddress(old) }, 'old primary answers again: set read-only');
+          }
+        }
+        if (g.replicas.length === 0 || this.stopped) continue;
+        const probeMs = Math.min(2000, Math.max(200, this.settings.timeoutMs / 2));
+        const ok = await probeWritable(g.primary, probeMs);
+        const now = Date.now();
+        if (ok) {
+          this.lastOk.set(g, now);
+          continue;
+        }
+        const since = this.lastOk.get(g) ?? now;
+        if (now - since < this.settings.timeoutMs) continue;
+        this.settings.logger?.error({ server: g.name, primary: serverAddress(g.primary), unreachableMs: now - since }, 'MySQL primary unreachable: failing over');
+        try {
+          await this.failover(g);
+          this.lastOk.set(g, Date.now());
+        } catch (err) {
+          this.settings.logger?.error({ server: g.name, err: (err as Error).message }, 'failover failed; retrying on the next check');
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+
+  /** Promotes the most advanced replica of `group` (steps 1-5 above). */
+  async failover(group: ServerGroup): Promise<void> {
+    const started = Date.now();
+    const log = this.settings.logger;
+    // 1. The most advanced reachable replica.
+    let best: { url: string; conn: Connection; received: string; seq: bigint } | undefined;
+    const others: Connection[] = [];
+    for (const url of group.replicas) {
+      let conn: Connection;
+      try {
+        conn = await open(url, 2000);
+      } catch (err) {
+        log?.warn({ replica: serverAddress(url), err: (err as Error).message }, 'replica not reachable for promotion');
+        continue;
+      }
+      const [rows] = await conn.query<RowDataPacket[]>('SHOW SLAVE STATUS');
+      const received = String(rows[0]?.Gtid_IO_Pos ?? '');
+      const [pos] = await conn.query<RowDataPacket[]>('SELECT @@gtid_slave_pos AS s');
+      const seq = maxSeq(received) > maxSeq(String(pos[0]?.s ?? '')) ? maxSeq(received) : maxSeq(String(pos[0]?.s ?? ''));
+      if (!best || seq > best.seq) {
+        if (best) others.push(best.conn);
+        best = { url, conn, received, seq };
+      } else others.push(conn);
+    }
+    if (!best) throw new Error(`no replica of ${group.name} is reachable`);
+    try {
+      // 2. Apply everything received, then become a writable primary.
+      await best.conn.query('STOP SLAVE IO_THREAD');
+      if (best.received !== '') {
+        const [w] = await best.conn.query<RowDataPacket[]>('SELECT MASTER_GTID_WAIT(?, 60) AS r', [best.received]);
+        if (Number(w[0]?.r) !== 0) throw new Error(`replica ${serverAddress(best.url)} did not apply its relay log (up to ${best.received}) within 60 s`);
+      }
+      await best.conn.query('STOP SLAVE');
+      await best.conn.query('RESET SLAVE ALL');
+      await best.conn.query("SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
+      // OFF then ON: enabling starts the primary side in the ON state, whatever it was as a replica.
+      await best.conn.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+      await best.conn.query('SET GLOBAL rpl_semi_sync_master_enabled = ON');
+      await best.conn.query('SET GLOBAL read_only = OFF');
+      const oldPrimary = group.primary;
+      // 3. Fence the old primary.
+      const fenced = await fenceReadOnly(oldPrimary);
+      if (fenced) this.readOnlyFenced.add(oldPrimary);
+      log?.warn({ server: group.name, oldPrimary: serverAddress(oldPrimary), readOnly: fenced }, fenced ? 'old primary set read-only' : 'old primary not reachable to set read-only');
+      if (this.settings.fencingCommand) await runFencing(this.settings.fencingCommand, group, oldPrimary, best.url, log);
+      // 4. The other replicas follow the new primary.
+      const target = parseMysqlUrl(best.url);
+      for (const c of others) {
+        try {
+          await c.query('STOP SLAVE');
+          await c.query(
+            `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos`,
+            [target.host, target.port, target.user, target.password],
+          );
+          await c.query('START SLAVE');
+        } catch (err) {
+          log?.warn({ err: (err as Error).message }, 'could not repoint a replica to the new primary');
+        }
+      }
+      // 5. Publish.
+      this.shards.promote(group, best.url);
+      this.settings.onPromoted(group, group.shards.map((shard) => ({ shard, url: this.shards.url(shard) })));
+      this.stats.failovers++;
+      this.stats.lastFailoverMs = Date.now() - started;
+      log?.warn(
+        { server: group.name, newPrimary: serverAddress(best.url), oldPrimary: serverAddress(oldPrimary), epoch: group.epoch, ms: this.stats.lastFailoverMs },
+        'replica promoted: update mysql.url / mysql.shards to name the new primary before the next start',
+      );
+    } finally {
+      await best.conn.end().catch(() => undefined);
+      for (const c of others) await c.end().catch(() => undefined);
+    }
+  }
+}
+
+async function open(url: string, timeoutMs: number): Promise<Connection> {
+  const opts = connectionOptions(parseMysqlUrl(withDatabase(url, '')));
+  delete opts.stream;
+  return mysql.createConnection({ ...opts, connectTimeout: timeoutMs });
+}
+
+/** True when the server answers within `timeoutMs` and is writable. */
+async function probeWritable(url: string, timeoutMs: number): Promise<boolean> {
+  let conn: Connection | undefined;
+  const timer = new Promise<false>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+  const probe = (async () => {
+    conn = await open(url, timeoutMs);
+    const [rows] = await conn.query<RowDataPacket[]>({ sql: 'SELECT @@read_only AS ro', timeout: timeoutMs });
+    return Number(rows[0]?.ro) === 0;
+  })().catch(() => false);
+  const ok = await Promise.race([probe, timer]);
+  if (conn) (conn as Connection).destroy();
+  else void probe.then(() => (conn as Connection | undefined)?.destroy());
+  return ok;
+}
+
+async function fenceReadOnly(url: string): Promise<boolean> {
+  let conn: Connection | undefined;
+  try {
+    const attempt = (async () => {
+      conn = await open(url, 1000);
+      await conn.query({ sql: 'SET GLOBAL read_only = ON', timeout: 1000 });
+      return true;
+    })().catch(() => false);
+    return await Promise.race([attempt, new Promise<false>((r) => setTimeout(() => r(false), 1500).unref())]);
+  } finally {
+    (conn as Connection | undefined)?.destroy();
+  }
+}
+
+function runFencing(command: string, group: ServerGroup, oldPrimary: string, newPrimary: string, log?: Logger): Promise<void> {
+  return new Promise((resolve) => {
+    exec(
+      command,
+      {
+        timeout: 30_000,
+        env: { ...process.env, KAFKA_MYSQL_SHARD: group.name, KAFKA_MYSQL_OLD_PRIMARY: serverAddress(oldPrimary), KAFKA_MYSQL_NEW_PRIMARY: serverAddress(newPrimary) },
+      },
+      (err, _stdout, stderr) => {
+        if (err) log?.error({ command, err: err.message, stderr: stderr.slice(-2000) }, 'fencing command failed');
+        else log?.info({ command, oldPrimary: redactUrl(oldPrimary) }, 'fencing command ran');
+        resolve();
+      },
+    );
+  });
+}
+
+/** Largest sequence number in a GTID list (`0-1-42,1-3-7`): the position compared between replicas. */
+export function maxSeq(gtids: string): bigint {
+  let max = -1n;
+  for (const g of gtids.split(',')) {
+    const m = /^\s*\d+-\d+-(\d+)\s*$/.exec(g);
+    if (m && BigInt(m[1]!) > max) max = BigInt(m[1]!);
+  }
+  return max;
+}
