@@ -4,7 +4,9 @@
  * 5 s: alice's steady rate (after the first window's allowance) must be within 10% of her quota,
  * and bob must not be slowed by her (his rate stays well above hers and at least half of what
  * he reaches alone). AlterClientQuotas / DescribeClientQuotas round trip through raw frames (v0
- * and v1) with Kafka's entity filters and errors.
+ * and v1) with Kafka's entity filters and errors. A second broker on the same database, with an
+ * authorizer, refuses both APIs to a principal without cluster rights and picks up a quota set
+ * through the first broker within quota.refresh.ms.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +15,7 @@ import { createAlterClientQuotasRequest } from '../codec/generated/alter-client-
 import { createDescribeClientQuotasRequest } from '../codec/generated/describe-client-quotas.js';
 import { plainCredential } from '../server/security/sasl/credentials.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { RawClient } from './support/clients.js';
+import { pollUntil, RawClient } from './support/clients.js';
 
 const QUOTA = 200 * 1024;
 const VALUE = Buffer.alloc(2048, 7);
@@ -149,5 +151,28 @@ describe('client quotas', () => {
     expect(alice).toBeLessThan(QUOTA * 1.1);
     expect(bob).toBeGreaterThan(QUOTA * 3);
     expect(bob).toBeGreaterThan(bobAlone * 0.5);
+  }, 30_000);
+
+  it('a second broker with an authorizer refuses the APIs without cluster rights and applies quotas set elsewhere', async () => {
+    const other = await startTestBroker('quotas second', { 'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer', 'quota.refresh.ms': 200 }, tb.mysqlUrl);
+    const raw = await RawClient.connect(other.port);
+    const first = await RawClient.connect(plainPort);
+    try {
+      const alter = await raw.request(49, 1, createAlterClientQuotasRequest({ entries: [{ entity: entity('mallory'), ops: [{ key: 'producer_byte_rate', value: 1e9, remove: false }] }], validateOnly: false }));
+      expect(alter.entries.map((e: { errorCode: number }) => e.errorCode)).toEqual([ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+      const describe = await raw.request(48, 0, createDescribeClientQuotasRequest({ components: [], strict: false }));
+      expect(describe.errorCode).toBe(ErrorCode.CLUSTER_AUTHORIZATION_FAILED);
+
+      const quotas = other.broker.context.quotas!;
+      expect(quotas.resolve('consumer_byte_rate', 'zed', 'app')).toBeNull();
+      await first.request(49, 1, createAlterClientQuotasRequest({ entries: [{ entity: entity(undefined, null), ops: [{ key: 'consumer_byte_rate', value: 4096, remove: false }] }], validateOnly: false }));
+      expect(await pollUntil(async () => quotas.resolve('consumer_byte_rate', 'zed', 'app')?.quota === 4096, 5000)).toBe(true);
+      await first.request(49, 1, createAlterClientQuotasRequest({ entries: [{ entity: entity(undefined, null), ops: [{ key: 'consumer_byte_rate', value: 0, remove: true }] }], validateOnly: false }));
+      expect(await pollUntil(async () => quotas.resolve('consumer_byte_rate', 'zed', 'app') === null, 5000)).toBe(true);
+    } finally {
+      raw.close();
+      first.close();
+      await other.stop();
+    }
   }, 30_000);
 });
