@@ -1,7 +1,8 @@
 /**
  * Message-id deduplication (message.id.header, docs/outbox.md) on a real broker and MariaDB:
  * the same id sent by kafkajs and by kcat (librdkafka), twice in one batch, and again after a
- * broker restart on the same database is stored once; records without the header and topics
+ * broker restart on the same database is stored once; an idempotent producer whose batch is all
+ * duplicates goes on (kcat and kafkajs read past the empty batch); records without the header and topics
  * without the setting are appended as usual; an id older than the window counts as new.
  */
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
@@ -81,6 +82,37 @@ describe('message-id deduplication', () => {
     ]);
     await kcatSend('dd-orders', 'd', 'd2');
     expect(await values('dd-orders')).toEqual(['a1', 'b1', 'no-id-1', 'c1', 'no-id-2', 'd1']);
+  });
+
+  it('keeps an idempotent producer going when a whole batch is duplicates (appended empty)', async () => {
+    await createTopic('dd-idem', { 'message.id.header': 'msg-id' });
+    const kafka = new Kafka({ clientId: 'dedupe-idem', brokers: [tb.bootstrap], logLevel: logLevel.NOTHING });
+    const idem = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+    await idem.connect();
+    try {
+      const one = (id: string, value: string) => idem.send({ topic: 'dd-idem', acks: -1, messages: [{ value, partition: 0, headers: { 'msg-id': id } }] });
+      await one('p1', 'p1-a');
+      await one('p1', 'p1-b'); // every record a duplicate: an empty batch keeps the sequence
+      await one('p2', 'p2-a');
+      await one('p1', 'p1-c');
+      await one('p3', 'p3-a');
+    } finally {
+      await idem.disconnect();
+    }
+    expect(await values('dd-idem')).toEqual(['p1-a', 'p2-a', 'p3-a']);
+    // kafkajs reads past the empty batches too.
+    const consumer = new Kafka({ clientId: 'dedupe-read', brokers: [tb.bootstrap], logLevel: logLevel.NOTHING }).consumer({ groupId: 'dd-idem-reader' });
+    const seen: string[] = [];
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'dd-idem', fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+      const deadline = Date.now() + 20_000;
+      while (seen.length < 3 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(seen).toEqual(['p1-a', 'p2-a', 'p3-a']);
   });
 
   it('leaves topics without message.id.header alone', async () => {
