@@ -6,13 +6,15 @@
  * he reaches alone). AlterClientQuotas / DescribeClientQuotas round trip through raw frames (v0
  * and v1) with Kafka's entity filters and errors. A second broker on the same database, with an
  * authorizer, refuses both APIs to a principal without cluster rights and picks up a quota set
- * through the first broker within quota.refresh.ms.
+ * through the first broker within quota.refresh.ms. A raw Fetch over consumer_byte_rate carries
+ * throttle_time_ms and the connection reads nothing more for that long.
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode } from '../codec/error-codes.js';
 import { createAlterClientQuotasRequest } from '../codec/generated/alter-client-quotas.js';
 import { createDescribeClientQuotasRequest } from '../codec/generated/describe-client-quotas.js';
+import { createFetchRequest } from '../codec/generated/fetch.js';
 import { plainCredential } from '../server/security/sasl/credentials.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { pollUntil, RawClient } from './support/clients.js';
@@ -173,6 +175,30 @@ describe('client quotas', () => {
       raw.close();
       first.close();
       await other.stop();
+    }
+  }, 30_000);
+
+  it('a Fetch over consumer_byte_rate carries throttle_time_ms and the connection is muted for that long', async () => {
+    const raw = await RawClient.connect(plainPort);
+    try {
+      await raw.request(49, 1, createAlterClientQuotasRequest({ entries: [{ entity: entity('ANONYMOUS'), ops: [{ key: 'consumer_byte_rate', value: 1024, remove: false }] }], validateOnly: false }));
+      const fetch = () =>
+        raw.request(1, 12, createFetchRequest({
+          maxWaitMs: 0,
+          minBytes: 1,
+          maxBytes: 1024 * 1024,
+          topics: [{ topic: 'load', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 64 * 1024, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' })) }],
+        }));
+      // About 128 KB against 1 KB/s (counted over at least one 1 s window): far over, so the pause is one window.
+      const first = await fetch();
+      expect(first.errorCode).toBe(0);
+      expect(first.throttleTimeMs).toBe(1000);
+      const started = Date.now();
+      const next = await raw.request(18, 3, { clientSoftwareName: 'quota-test', clientSoftwareVersion: '1' });
+      expect(next.errorCode).toBe(0);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      raw.close();
     }
   }, 30_000);
 });
