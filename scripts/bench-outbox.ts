@@ -10,6 +10,9 @@
  * and it prints records/s of each and the ratio dedupe / plain of the medians.
  * Outbox: `--rows` rows (1 KiB values, 100 keys) in an outbox table of another database, relayed
  * to a deduplicating topic by one relay, then by two at once; prints rows/s for each.
+ * Index lag: one `--seconds` phase of the same load on a topic with message.index.enable,
+ * sampling log end minus indexed end every 250 ms; prints median and max, and how long after the
+ * load stopped the index reached the log end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -129,6 +132,36 @@ async function main(): Promise<void> {
     }
     client.close();
     await app.end();
+
+    // Index lag under full produce load: the records produced but not yet indexed, sampled every 250 ms.
+    const indexedTopic = `bench-index-${stamp}`;
+    await admin.createTopics({ topics: [{ topic: indexedTopic, numPartitions: PARTITIONS, configEntries: [{ name: 'message.index.enable', value: 'true' }] }] });
+    const meta = await connect(url);
+    const indexedEnd = async () => {
+      const [r] = await meta.query('SELECT COALESCE(SUM(next_offset), 0) AS n FROM message_index_progress p JOIN topics t ON t.topic_id = p.topic_id WHERE t.name = ?', [indexedTopic]);
+      return Number((r as Array<{ n: string }>)[0]!.n);
+    };
+    const logEnd = async () => (await admin.fetchTopicOffsets(indexedTopic)).reduce((n, o) => n + Number(o.high), 0);
+    let producing = true;
+    const lags: number[] = [];
+    const sampler = (async () => {
+      while (producing) {
+        const [end, indexedSoFar] = await Promise.all([logEnd(), indexedEnd().catch(() => 0)]);
+        lags.push(end - indexedSoFar);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    })();
+    const loadRate = await phase(indexedTopic);
+    producing = false;
+    await sampler;
+    const stopped = performance.now();
+    const total = await logEnd();
+    while ((await indexedEnd()) < total) await new Promise((r) => setTimeout(r, 20));
+    console.log(
+      `index lag under load (${Math.round(loadRate)} records/s, message.index.interval.ms 1000): median ${median(lags)} records, max ${Math.max(...lags)} records; ` +
+        `caught up ${Math.round(performance.now() - stopped)} ms after the load stopped`,
+    );
+    await meta.end();
   } finally {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
