@@ -82,6 +82,8 @@ describe('message-id deduplication', () => {
     ]);
     await kcatSend('dd-orders', 'd', 'd2');
     expect(await values('dd-orders')).toEqual(['a1', 'b1', 'no-id-1', 'c1', 'no-id-2', 'd1']);
+    // Since the restart: a2 and d2 dropped.
+    expect(await tb.broker.context.metrics.registry.render()).toContain('kafka_mysql_deduplicated_records_total{topic="dd-orders"} 2');
   });
 
   it('keeps an idempotent producer going when a whole batch is duplicates (appended empty)', async () => {

@@ -125,7 +125,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     authorizer,
     quotas,
     users: storage.users,
-    messageIds: new MessageIdDedupe(storage.messageIds, logger),
+    messageIds: new MessageIdDedupe(storage.messageIds, logger, metrics.registry),
     now: () => Date.now(),
   };
 

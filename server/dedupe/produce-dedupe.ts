@@ -8,6 +8,7 @@ import type { AppendMessageIds } from '../../storage/dedupe/message-ids.js';
 import type { TopicRecord } from '../../storage/types.js';
 import type { BrokerConfig } from '../config/index.js';
 import { effectiveTopicConfig } from '../config/index.js';
+import type { Counter, MetricsRegistry } from '../metrics.js';
 
 /**
  * Per-topic message-id deduplication on the produce path (docs/outbox.md). Topics without
@@ -41,11 +42,16 @@ export class MessageIdDedupe {
   private readonly inFlight = new Map<string, Map<string, Promise<void>>>();
   private readonly lastTrim = new Map<string, number>();
 
+  private readonly dropped: Counter | null;
+
   constructor(
     private readonly store: MessageIdStore,
     private readonly logger: Logger,
+    registry: MetricsRegistry | null = null,
     private readonly trimIntervalMs = 60_000,
-  ) {}
+  ) {
+    this.dropped = registry?.counter('kafka_mysql_deduplicated_records_total', 'Records acknowledged and not appended because their message id was accepted within the window (message.id.header), by topic.', ['topic']) ?? null;
+  }
 
   /** The header name of a topic with deduplication, else null (the only cost for other topics). */
   static headerOf(topic: TopicRecord): string | null {
@@ -113,6 +119,7 @@ export class MessageIdDedupe {
         base += b.lastOffsetDelta + 1;
       }
       const messageIds = ids.length > 0 ? { ids, offsetDeltas, windowMs } : undefined;
+      if (dropped > 0) this.dropped?.inc({ topic: topic.name }, dropped);
       if (dropped === 0) return { records, batches, messageIds, dropped, done };
       const rebuilt = Buffer.concat(out);
       const infos: BatchInfo[] = [];
