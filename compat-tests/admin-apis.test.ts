@@ -266,7 +266,7 @@ describe('ApiVersions', () => {
     const notAsked = await metadata(false);
     expect(notAsked.topics[0]!.topicAuthorizedOperations).toBe(omitted);
     expect(notAsked.clusterAuthorizedOperations).toBe(omitted);
-    const cluster = await raw((c) => c.request(60, 0, { includeClusterAuthorizedOperations: true }));
+    const cluster = await raw((c) => c.request(60, 0, { includeClusterAuthorizedOperations: true, endpointType: 1 }));
     expect(cluster.clusterAuthorizedOperations).toBe(clusterOps);
     const groups = await raw((c) => c.request(15, 5, { groups: ['a-ops-group'], includeAuthorizedOperations: true }));
     expect(groups.groups[0]!.authorizedOperations).toBe((1 << 3) | (1 << 6) | (1 << 8));
