@@ -1,11 +1,10 @@
 import { destination, pino } from 'pino';
-import { openStorage } from '../../storage/index.js';
-import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
 import type { PartitionCompactionResult } from '../../storage/compaction/cleaner.js';
 import { compactionTargets } from '../compaction/policy.js';
 import { createCompactionCleaner } from '../compaction/service.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { configFrom, output, table } from './common.js';
+import { Interruption, openDirectStorage } from './direct-storage.js';
 
 /**
  * `kafka-mysql compaction run [--topic T ...]`: the broker's compaction job, run once directly
@@ -25,28 +24,10 @@ export async function compactionCommand(argv: string[]): Promise<void> {
   if (sub !== 'run') throw new UsageError(`unknown compaction command '${sub ?? ''}'\nusage: kafka-mysql ${COMPACTION_USAGE}`);
   const args = parseArgs(rest, { booleans: ['--all'], repeatable: ['--topic'] });
   const config = configFrom(args);
-  const mysqlUrl = config.mysqlUrl ?? (await findRunningManagedMariadb(config.mysqlDataDir));
-  if (!mysqlUrl) {
-    throw new UsageError(
-      `compaction run needs mysql.url (--config FILE, KAFKA_MYSQL_URL or --set mysql.url=...), or a broker running its managed MariaDB under mysql.data.dir (${config.mysqlDataDir})`,
-    );
-  }
   const logger = pino({ level: config.logLevel, base: { tool: 'compaction' } }, destination(2));
-  const storage = await openStorage({
-    metadataUrl: mysqlUrl,
-    shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
-    poolSize: 2,
-    logger,
-  });
+  const storage = await openDirectStorage('compaction run', config, logger, 2);
   const cleaner = createCompactionCleaner(storage, config, logger);
-  const abort = new AbortController();
-  let signalled: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signalled = signal;
-    abort.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interruption = new Interruption();
   try {
     const only = args.all('--topic');
     let targets;
@@ -55,12 +36,12 @@ export async function compactionCommand(argv: string[]): Promise<void> {
     } catch (err) {
       throw new CommandError((err as Error).message);
     }
-    const result = await cleaner.run(targets, { signal: abort.signal });
+    const result = await cleaner.run(targets, { signal: interruption.signal });
     const shown = args.has('--all') ? result.partitions : result.partitions.filter((p) => p.chunks > 0 || p.skipped === 'locked');
     output(
       args,
       {
-        interrupted: signalled !== null,
+        interrupted: interruption.interrupted,
         scannedBytes: result.scannedBytes,
         removedBytes: result.removedBytes,
         ms: result.ms,
@@ -80,7 +61,7 @@ export async function compactionCommand(argv: string[]): Promise<void> {
           p.bytesAfter,
           p.cleanedUpto < 0n ? '-' : p.cleanedUpto,
         ]);
-        const summary = `scanned ${result.scannedBytes} bytes, removed ${result.removedBytes} bytes in ${result.partitions.length} partitions (${result.ms} ms)${signalled ? ' — interrupted' : ''}`;
+        const summary = `scanned ${result.scannedBytes} bytes, removed ${result.removedBytes} bytes in ${result.partitions.length} partitions (${result.ms} ms)${interruption.interrupted ? ' — interrupted' : ''}`;
         const errors = result.errors.map((e) => `error: ${e.topic}/${e.partition}: ${e.error}`).join('\n');
         return [
           rows.length > 0 ? table(['TOPIC', 'PARTITION', 'TRIGGER', 'SCANNED', 'RECORDS-REMOVED', 'REWRITTEN', 'DELETED', 'BYTES-BEFORE', 'BYTES-AFTER', 'CLEANED-UPTO'], rows) : '',
@@ -91,11 +72,10 @@ export async function compactionCommand(argv: string[]): Promise<void> {
           .join('\n');
       },
     );
-    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
-    else if (result.errors.length > 0) throw new CommandError(`compaction failed for ${result.errors.length} partition(s)`);
+    if (interruption.setExitCode()) return;
+    if (result.errors.length > 0) throw new CommandError(`compaction failed for ${result.errors.length} partition(s)`);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interruption.release();
     await storage.close();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));
   }

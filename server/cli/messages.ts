@@ -1,10 +1,9 @@
 import { destination, pino } from 'pino';
 import { KafkaError } from '../../codec/error-codes.js';
-import { openStorage } from '../../storage/index.js';
-import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
 import { findMessages, QueryError, type FindRequest } from '../message-index/find.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { configFrom, output, table } from './common.js';
+import { openDirectStorage } from './direct-storage.js';
 
 /**
  * `kafka-mysql messages find --topic T (--key K | --message-id ID | --from TIME [--to TIME])`:
@@ -29,10 +28,8 @@ export async function messagesCommand(argv: string[]): Promise<void> {
   if (args.get('--from') !== undefined) request.fromMs = time(args.get('--from')!, '--from');
   if (args.get('--to') !== undefined) request.toMs = time(args.get('--to')!, '--to');
   const config = configFrom(args);
-  const mysqlUrl = config.mysqlUrl ?? (await findRunningManagedMariadb(config.mysqlDataDir));
-  if (!mysqlUrl) throw new UsageError(`messages find needs mysql.url, or a broker running its managed MariaDB under mysql.data.dir (${config.mysqlDataDir})`);
   const logger = pino({ level: config.logLevel, base: { tool: 'messages' } }, destination(2));
-  const storage = await openStorage({ metadataUrl: mysqlUrl, shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl], poolSize: 2, logger });
+  const storage = await openDirectStorage('messages find', config, logger, 2);
   try {
     let found;
     const started = performance.now();

@@ -1,6 +1,4 @@
 import { destination, pino } from 'pino';
-import { openStorage } from '../../storage/index.js';
-import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
 import type { OrphanTableSweepResult } from '../../storage/orphan-tables.js';
 import type { PartitionRetentionResult } from '../../storage/retention.js';
 import { notifyClusterMetadataChanged } from '../cluster/notify.js';
@@ -8,6 +6,7 @@ import { retentionTargets } from '../retention/policy.js';
 import { createRetentionCleaner, sweepOrphanTables } from '../retention/service.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { configFrom, output, table } from './common.js';
+import { Interruption, openDirectStorage } from './direct-storage.js';
 
 /**
  * `kafka-mysql retention run [--topic T ...] [--dry-run]`: the broker's retention job, run
@@ -28,28 +27,10 @@ export async function retentionCommand(argv: string[]): Promise<void> {
   if (sub !== 'run') throw new UsageError(`unknown retention command '${sub ?? ''}'\nusage: kafka-mysql ${RETENTION_USAGE}`);
   const args = parseArgs(rest, { booleans: ['--dry-run', '--all'], repeatable: ['--topic'] });
   const config = configFrom(args);
-  const mysqlUrl = config.mysqlUrl ?? (await findRunningManagedMariadb(config.mysqlDataDir));
-  if (!mysqlUrl) {
-    throw new UsageError(
-      `retention run needs mysql.url (--config FILE, KAFKA_MYSQL_URL or --set mysql.url=...), or a broker running its managed MariaDB under mysql.data.dir (${config.mysqlDataDir})`,
-    );
-  }
   const logger = pino({ level: config.logLevel, base: { tool: 'retention' } }, destination(2));
-  const storage = await openStorage({
-    metadataUrl: mysqlUrl,
-    shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
-    poolSize: 2,
-    logger,
-  });
+  const storage = await openDirectStorage('retention run', config, logger, 2);
   const cleaner = createRetentionCleaner(storage, config, logger);
-  const abort = new AbortController();
-  let signalled: NodeJS.Signals | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    signalled = signal;
-    abort.abort();
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const interruption = new Interruption();
   try {
     const only = args.all('--topic');
     let targets;
@@ -59,9 +40,9 @@ export async function retentionCommand(argv: string[]): Promise<void> {
       throw new CommandError((err as Error).message);
     }
     const dryRun = args.has('--dry-run');
-    const result = await cleaner.run(targets, { dryRun, signal: abort.signal });
+    const result = await cleaner.run(targets, { dryRun, signal: interruption.signal });
     // Orphan tables belong to no topic, so a run limited to some topics leaves them alone.
-    const orphans = only.length > 0 || abort.signal.aborted ? null : await sweepOrphanTables(storage, config, logger, { dryRun, signal: abort.signal });
+    const orphans = only.length > 0 || interruption.signal.aborted ? null : await sweepOrphanTables(storage, config, logger, { dryRun, signal: interruption.signal });
     // Several brokers: they learn of moved log starts now, not at their next refresh.
     const moved = result.partitions.some((p) => p.logStartAfter !== p.logStartBefore) || (orphans !== null && orphans.tables.length > 0);
     let notified: boolean | string = false;
@@ -76,7 +57,7 @@ export async function retentionCommand(argv: string[]): Promise<void> {
       args,
       {
         dryRun,
-        interrupted: signalled !== null,
+        interrupted: interruption.interrupted,
         batches: result.batches,
         bytes: result.bytes,
         ms: result.ms,
@@ -97,7 +78,7 @@ export async function retentionCommand(argv: string[]): Promise<void> {
           p.archive,
         ]);
         const verb = dryRun ? 'would delete' : 'deleted';
-        const summary = `${verb} ${result.batches} batches, ${result.bytes} bytes in ${result.partitions.length} partitions (${result.ms} ms)${signalled ? ' — interrupted' : ''}`;
+        const summary = `${verb} ${result.batches} batches, ${result.bytes} bytes in ${result.partitions.length} partitions (${result.ms} ms)${interruption.interrupted ? ' — interrupted' : ''}`;
         const errors = result.errors.map((e) => `error: ${e.topic}/${e.partition}: ${e.error}`).join('\n');
         return [
           rows.length > 0 ? table(['TOPIC', 'PARTITION', 'REASON', 'BATCHES', 'BYTES', 'LOG-START-BEFORE', 'LOG-START-AFTER', 'ARCHIVE'], rows) : '',
@@ -109,12 +90,11 @@ export async function retentionCommand(argv: string[]): Promise<void> {
           .join('\n');
       },
     );
-    if (signalled) process.exitCode = signalled === 'SIGINT' ? 130 : 143;
-    else if (result.errors.length > 0) throw new CommandError(`retention failed for ${result.errors.length} partition(s)`);
+    if (interruption.setExitCode()) return;
+    if (result.errors.length > 0) throw new CommandError(`retention failed for ${result.errors.length} partition(s)`);
     else if (orphans && orphans.errors.length > 0) throw new CommandError(`orphan log table sweep failed (${orphans.errors.length} error(s))`);
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interruption.release();
     await cleaner.close();
     await storage.close();
     await new Promise<void>((resolve) => logger.flush(() => resolve()));

@@ -1,9 +1,9 @@
 import { destination, pino } from 'pino';
-import { MAX_USER_NAME_BYTES, openStorage, type Storage } from '../../storage/index.js';
-import { findRunningManagedMariadb } from '../../storage/managed-mariadb.js';
+import { MAX_USER_NAME_BYTES, type Storage } from '../../storage/index.js';
 import { plainCredential, scramCredential, SCRAM_MAX_ITERATIONS, SCRAM_MIN_ITERATIONS } from '../security/sasl/credentials.js';
 import { CommandError, parseArgs, UsageError } from './args.js';
 import { configFrom, output, table } from './common.js';
+import { openDirectStorage } from './direct-storage.js';
 
 /**
  * `kafka-mysql users set|list|delete`: SASL users, directly in MySQL (mysql.url, or the managed
@@ -28,12 +28,8 @@ async function readStdin(): Promise<string> {
 
 async function withStorage<T>(args: ReturnType<typeof parseArgs>, fn: (storage: Storage) => Promise<T>): Promise<T> {
   const config = configFrom(args);
-  const mysqlUrl = config.mysqlUrl ?? (await findRunningManagedMariadb(config.mysqlDataDir));
-  if (!mysqlUrl) {
-    throw new UsageError(`users needs mysql.url (--config FILE, KAFKA_MYSQL_URL or --set mysql.url=...), or a broker running its managed MariaDB under mysql.data.dir (${config.mysqlDataDir})`);
-  }
   const logger = pino({ level: 'warn', base: { tool: 'users' } }, destination(2));
-  const storage = await openStorage({ metadataUrl: mysqlUrl, shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl], poolSize: 1, logger });
+  const storage = await openDirectStorage('users', config, logger, 1);
   try {
     return await fn(storage);
   } finally {
