@@ -7,6 +7,7 @@ import { findExecutable, freePort } from '../storage/managed-mariadb.js';
 import { serverAccount } from '../storage/managed-mariadb/access.js';
 import { isAlive, sleep } from '../storage/managed-mariadb/process.js';
 import { connect, formatMysqlUrl } from '../storage/mysql.js';
+import { startDataDirWatchdog, stopWatchdog } from './watchdog.js';
 
 /**
  * A private MariaDB primary and replicas with GTID replication, semi-synchronous (AFTER_SYNC),
@@ -116,6 +117,11 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
     }
   };
 
+  // Started detached: if the test process dies without stop(), the watchdog stops them.
+  const watchdog = startDataDirWatchdog(
+    Array.from({ length: count }, (_, i) => path.join(root, `server-${i + 1}`)),
+    root,
+  );
   try {
     for (let i = 0; i < count; i++) {
       const dataDir = path.join(root, `server-${i + 1}`);
@@ -189,6 +195,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
   } catch (err) {
     for (const s of servers) if (s.pid && isAlive(s.pid)) process.kill(s.pid, 'SIGKILL');
     await fs.rm(root, { recursive: true, force: true });
+    stopWatchdog(watchdog);
     throw err;
   }
 
@@ -252,6 +259,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
       }
       for (const s of servers) await waitGone(s);
       await fs.rm(root, { recursive: true, force: true });
+      stopWatchdog(watchdog);
     },
   };
 }

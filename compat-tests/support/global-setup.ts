@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startManagedMariadb, type ManagedMariadb } from '../../storage/managed-mariadb.js';
+import { startDataDirWatchdog, stopWatchdog } from '../../testing/watchdog.js';
 import './vitest-context.js';
 
 /**
@@ -34,7 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await fs.rm(dataDir, { recursive: true, force: true });
     throw err;
   }
-  const watchdog = startWatchdog(dataDir);
+  const watchdog = startDataDirWatchdog([dataDir], dataDir);
   process.env.KAFKA_MYSQL_TEST_URL = server.url;
   project.provide('mysqlUrl', server.url);
   project.provide('mysqlSocketPath', server.socketPath);
@@ -42,35 +42,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     try {
       await server.stop();
     } finally {
-      if (watchdog) {
-        try {
-          process.kill(watchdog, 'SIGTERM');
-        } catch {
-          /* already gone */
-        }
-      }
+      stopWatchdog(watchdog);
       await fs.rm(dataDir, { recursive: true, force: true });
       delete process.env.KAFKA_MYSQL_TEST_URL;
     }
   };
 }
 
-/**
- * If the test runner dies without teardown (SIGKILL, crash), stop the MariaDB it started and
- * remove its directory. The pid comes from the server's pid file then (a server that died was
- * restarted under another pid), and its command line is checked first so no one else is signalled.
- */
-function startWatchdog(dataDir: string): number | undefined {
-  const script = `
-    while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done
-    pid=$(cat '${dataDir}/mariadbd.pid' 2>/dev/null)
-    if [ -n "$pid" ] && tr '\\0' '\\n' < /proc/$pid/cmdline 2>/dev/null | grep -qx -- '--datadir=${dataDir}'; then
-      kill -TERM $pid
-      while [ -e /proc/$pid ]; do sleep 1; done
-    fi
-    rm -rf '${dataDir}'
-  `;
-  const child = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
-  child.unref();
-  return child.pid;
-}
