@@ -16,13 +16,13 @@
  * npm test runs 10,000 records and 2 kills; `npm run test:exactly-once-copy` runs the issue's
  * 100,000 (EOS_COPY_RECORDS, EOS_COPY_KILLS).
  */
-import { createServer } from 'node:net';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
 import { readPartition } from './support/clients.js';
 import { waitFor } from './support/wait.js';
+import { freePort } from '../storage/managed-mariadb.js';
 
 const RECORDS = Number(process.env.EOS_COPY_RECORDS ?? 10_000);
 const KILLS = Number(process.env.EOS_COPY_KILLS ?? 2);
@@ -40,17 +40,6 @@ afterAll(async () => {
   await broker?.kill();
   if (url) await dropTestDatabase(url);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** One consumer + transactional producer pair; `failed` resolves when it must be replaced. */
 interface Incarnation {

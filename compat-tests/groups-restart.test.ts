@@ -5,7 +5,6 @@
  * where their commits left them; a kafka-python consumer that committed part of the topic
  * before the restart reads exactly the rest afterwards.
  */
-import { createServer } from 'node:net';
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
@@ -15,18 +14,6 @@ import { waitFor as waitUntil } from './support/wait.js';
 
 /** This file's waits include a broker restart: a longer default. */
 const waitFor = (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 45_000) => waitUntil(check, what, timeoutMs);
-
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** kafka-python: reads up to argv[4] records of the group (committing each), prints their values as JSON. */
 const KAFKA_PYTHON_READ = String.raw`
@@ -46,6 +33,7 @@ while len(values) < limit and time.time() < deadline:
 c.close()
 print(json.dumps(values))
 `;
+import { freePort } from '../storage/managed-mariadb.js';
 
 describe('consumer groups across a broker restart', () => {
   let url: string;

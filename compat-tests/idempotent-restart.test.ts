@@ -8,12 +8,12 @@
  * npm test runs 20,000 records and 2 kills; `npm run test:idempotent-restart` runs the
  * issue's figure (IDEMPOTENT_RESTART_RECORDS=100000, IDEMPOTENT_RESTART_KILLS=3).
  */
-import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
 import { readPartition } from './support/clients.js';
+import { freePort } from '../storage/managed-mariadb.js';
 
 const RECORDS = Number(process.env.IDEMPOTENT_RESTART_RECORDS ?? 20_000);
 const KILLS = Number(process.env.IDEMPOTENT_RESTART_KILLS ?? 2);
@@ -28,17 +28,6 @@ afterAll(async () => {
   await broker?.kill();
   if (url) await dropTestDatabase(url);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 describe('idempotent producer across SIGKILL and restart', () => {
   it(`stores ${RECORDS} numbered records exactly once and in order over ${KILLS} kills`, { timeout: 600_000 }, async () => {

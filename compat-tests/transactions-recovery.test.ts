@@ -10,7 +10,6 @@
  * high watermark, and read_committed readers (raw Fetch and a kafkajs consumer) seeing exactly
  * the committed records.
  */
-import { createServer } from 'node:net';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createAddOffsetsToTxnRequest } from '../codec/generated/add-offsets-to-txn.js';
@@ -25,6 +24,7 @@ import { createTestDatabase, dropTestDatabase, openTestPool } from '../testing/m
 import { spawnBroker, type BrokerProcess } from './support/broker.js';
 import { RawClient, splitBatches } from './support/clients.js';
 import { waitFor } from './support/wait.js';
+import { freePort } from '../storage/managed-mariadb.js';
 
 const TOPIC = 'recover';
 
@@ -35,17 +35,6 @@ afterAll(async () => {
   await broker?.kill();
   if (url) await dropTestDatabase(url);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 interface Pid {
   producerId: bigint;
