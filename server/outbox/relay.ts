@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { ConfigResourceType, type KafkaAdmin } from '../../client/admin.js';
 import { buildRecordBatch, type RecordInput } from '../../codec/records/records.js';
 import type { OutboxRow, OutboxTable } from '../../storage/outbox/outbox-table.js';
-import { partitionForKey } from './partitioner.js';
+import { partitionForKey } from '../http/murmur2.js';
 
 /**
  * The outbox relay (docs/outbox.md): claims the oldest rows of an application's outbox table
