@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { CompactionCleaner, CompactionRunResult, CompactOptions, Storage } from '../../storage/index.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { Counter, MetricsRegistry } from '../metrics.js';
+import { everyInterval, RepeatingJob } from '../background/repeating-job.js';
 import { compactionTargets, isCompacted } from './policy.js';
 
 /**
@@ -26,11 +27,9 @@ interface CompactionMetrics {
 export class CompactionService {
   readonly cleaner: CompactionCleaner;
   private readonly metrics: CompactionMetrics | null;
-  private timer: NodeJS.Timeout | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
-  private running: Promise<CompactionRunResult> | undefined;
+  private readonly job: RepeatingJob<CompactionRunResult>;
+  private stopRefresh: () => void = () => undefined;
   private readonly abort = new AbortController();
-  private stopped = false;
 
   constructor(
     private readonly storage: Storage,
@@ -39,6 +38,11 @@ export class CompactionService {
     registry: MetricsRegistry | null = null,
   ) {
     this.cleaner = createCompactionCleaner(storage, config, logger);
+    this.job = new RepeatingJob(
+      () => this.pass({}),
+      () => config.int('log.cleaner.backoff.ms'),
+      () => config.bool('log.cleaner.enable'),
+    );
     this.metrics = registry
       ? {
           scannedBytes: registry.counter('kafka_mysql_compaction_scanned_bytes_total', 'Log bytes read by the compaction job (both passes), by topic.', ['topic']),
@@ -52,48 +56,35 @@ export class CompactionService {
   }
 
   start(): void {
-    const interval = this.config.int('log.cleaner.backoff.ms');
-    const schedule = (delay: number) => {
-      if (this.stopped || !this.config.bool('log.cleaner.enable')) return;
-      this.timer = setTimeout(() => {
-        this.runOnce().then(
-          () => schedule(interval),
-          () => schedule(interval),
-        );
-      }, delay);
-      this.timer.unref();
-    };
-    schedule(interval);
-    const refreshMs = this.config.int('log.start.offset.refresh.ms');
-    if (refreshMs > 0) {
-      this.refreshTimer = setInterval(() => {
-        if (!this.storage.catalog.listTopics().some((t) => isCompacted(t, this.config))) return;
-        this.storage.refreshCompactedLogs().catch((err: unknown) => this.logger.warn({ err }, 'compaction refresh failed'));
-      }, refreshMs);
-      this.refreshTimer.unref();
-    }
+    this.job.start();
+    this.stopRefresh = everyInterval(
+      this.config.int('log.start.offset.refresh.ms'),
+      async () => {
+        if (this.storage.catalog.listTopics().some((t) => isCompacted(t, this.config))) await this.storage.refreshCompactedLogs();
+      },
+      (err) => this.logger.warn({ err }, 'compaction refresh failed'),
+    );
   }
 
   /** One pass over every compacted topic (joins a pass already running). */
   runOnce(options: CompactOptions = {}): Promise<CompactionRunResult> {
-    this.running ??= (async () => {
-      try {
-        await this.storage.catalog.refresh();
-        const targets = compactionTargets(this.storage.catalog.listTopics(), this.config);
-        const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
-        this.count(result);
-        if (result.removedBytes > 0 || result.errors.length > 0) {
-          this.logger.info({ scannedBytes: result.scannedBytes, removedBytes: result.removedBytes, ms: result.ms, errors: result.errors.length }, 'compaction run finished');
-        }
-        return result;
-      } catch (err) {
-        this.logger.error({ err }, 'compaction run failed');
-        throw err;
-      } finally {
-        this.running = undefined;
+    return this.job.runOnce(() => this.pass(options));
+  }
+
+  private async pass(options: CompactOptions): Promise<CompactionRunResult> {
+    try {
+      await this.storage.catalog.refresh();
+      const targets = compactionTargets(this.storage.catalog.listTopics(), this.config);
+      const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
+      this.count(result);
+      if (result.removedBytes > 0 || result.errors.length > 0) {
+        this.logger.info({ scannedBytes: result.scannedBytes, removedBytes: result.removedBytes, ms: result.ms, errors: result.errors.length }, 'compaction run finished');
       }
-    })();
-    return this.running;
+      return result;
+    } catch (err) {
+      this.logger.error({ err }, 'compaction run failed');
+      throw err;
+    }
   }
 
   private count(result: CompactionRunResult): void {
@@ -112,11 +103,9 @@ export class CompactionService {
   }
 
   async shutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearInterval(this.refreshTimer);
+    this.stopRefresh();
     this.abort.abort();
-    await this.running?.catch(() => undefined);
+    await this.job.stop();
   }
 }
 

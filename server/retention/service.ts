@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { OrphanTableSweepResult, RetentionCleaner, Storage } from '../../storage/index.js';
 import type { CleanOptions, RetentionRunResult } from '../../storage/retention.js';
 import type { BrokerConfig } from '../config/index.js';
+import { everyInterval, RepeatingJob } from '../background/repeating-job.js';
 import { retentionTargets } from './policy.js';
 
 /** A retention pass: the cleaner's result and the orphan log-table sweep's (null when interrupted first). */
@@ -21,11 +22,9 @@ export interface RetentionPassResult extends RetentionRunResult {
  */
 export class RetentionService {
   readonly cleaner: RetentionCleaner;
-  private timer: NodeJS.Timeout | undefined;
-  private refreshTimer: NodeJS.Timeout | undefined;
-  private running: Promise<RetentionPassResult> | undefined;
+  private readonly job: RepeatingJob<RetentionPassResult>;
+  private stopRefresh: () => void = () => undefined;
   private readonly abort = new AbortController();
-  private stopped = false;
 
   constructor(
     private readonly storage: Storage,
@@ -33,52 +32,39 @@ export class RetentionService {
     private readonly logger: Logger,
   ) {
     this.cleaner = createRetentionCleaner(storage, config, logger);
+    this.job = new RepeatingJob(() => this.pass({}), () => config.retentionCheckIntervalMs);
   }
 
   start(): void {
-    const interval = this.config.retentionCheckIntervalMs;
-    const schedule = (delay: number) => {
-      if (this.stopped) return;
-      this.timer = setTimeout(() => {
-        this.runOnce().then(
-          () => schedule(interval),
-          () => schedule(interval),
-        );
-      }, delay);
-      this.timer.unref();
-    };
-    schedule(interval);
-    const refreshMs = this.config.int('log.start.offset.refresh.ms');
-    if (refreshMs > 0) {
-      this.refreshTimer = setInterval(() => {
-        this.refreshLogStarts().catch((err: unknown) => this.logger.warn({ err }, 'log start refresh failed'));
-      }, refreshMs);
-      this.refreshTimer.unref();
-    }
+    this.job.start();
+    this.stopRefresh = everyInterval(
+      this.config.int('log.start.offset.refresh.ms'),
+      () => this.refreshLogStarts(),
+      (err) => this.logger.warn({ err }, 'log start refresh failed'),
+    );
   }
 
   /** One pass over every topic, then the orphan log-table sweep (skipped if a pass is already running). */
   runOnce(options: CleanOptions = {}): Promise<RetentionPassResult> {
-    this.running ??= (async () => {
-      try {
-        await this.storage.catalog.refresh();
-        const targets = retentionTargets(this.storage.catalog.listTopics(), this.config);
-        const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
-        if (result.batches > 0 || result.errors.length > 0) {
-          this.logger.info({ batches: result.batches, bytes: result.bytes, ms: result.ms, errors: result.errors.length }, 'retention run finished');
-        }
-        const orphanTables = this.abort.signal.aborted
-          ? null
-          : await sweepOrphanTables(this.storage, this.config, this.logger, { dryRun: options.dryRun, signal: this.abort.signal });
-        return { ...result, orphanTables };
-      } catch (err) {
-        this.logger.error({ err }, 'retention run failed');
-        throw err;
-      } finally {
-        this.running = undefined;
+    return this.job.runOnce(() => this.pass(options));
+  }
+
+  private async pass(options: CleanOptions): Promise<RetentionPassResult> {
+    try {
+      await this.storage.catalog.refresh();
+      const targets = retentionTargets(this.storage.catalog.listTopics(), this.config);
+      const result = await this.cleaner.run(targets, { ...options, signal: this.abort.signal });
+      if (result.batches > 0 || result.errors.length > 0) {
+        this.logger.info({ batches: result.batches, bytes: result.bytes, ms: result.ms, errors: result.errors.length }, 'retention run finished');
       }
-    })();
-    return this.running;
+      const orphanTables = this.abort.signal.aborted
+        ? null
+        : await sweepOrphanTables(this.storage, this.config, this.logger, { dryRun: options.dryRun, signal: this.abort.signal });
+      return { ...result, orphanTables };
+    } catch (err) {
+      this.logger.error({ err }, 'retention run failed');
+      throw err;
+    }
   }
 
   /** Applies log start offsets persisted by other processes to this broker's loaded logs. */
@@ -87,11 +73,9 @@ export class RetentionService {
   }
 
   async shutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    clearInterval(this.refreshTimer);
+    this.stopRefresh();
     this.abort.abort();
-    await this.running?.catch(() => undefined);
+    await this.job.stop();
     await this.cleaner.close();
   }
 }
