@@ -14,25 +14,23 @@
  * and the CRC recomputed. A batch left with no records becomes Kafka's empty batch: the header
  * alone, no codec, base and max timestamp = the original max timestamp.
  */
-import { compress, decompress } from '../compression/index.js';
-import { ErrorCode, KafkaError } from '../error-codes.js';
+import { compress } from '../compression/index.js';
 import { DecodeError } from '../primitives/errors.js';
 import { Reader } from '../primitives/reader.js';
 import {
   ATTRIBUTES,
-  BASE_OFFSET,
   BASE_TIMESTAMP,
   BATCH_LENGTH,
   COMPRESSION_MASK,
   CompressionType,
   LOG_OVERHEAD,
-  MAGIC,
   MAX_TIMESTAMP,
   RECORDS_COUNT,
   RECORD_BATCH_OVERHEAD,
   TIMESTAMP_TYPE_LOG_APPEND,
 } from './batch-header.js';
 import { writeBatchCrc } from './crc32c.js';
+import { walkRecords } from './walk.js';
 
 /** One record of a batch as compaction sees it. */
 export interface CompactionRecord {
@@ -58,61 +56,18 @@ export interface ScanOptions {
   maxDecompressedBytes?: number;
 }
 
-const corrupt = (msg: string): KafkaError => new KafkaError(ErrorCode.CORRUPT_MESSAGE, msg);
-
-function recordsSection(batch: Buffer, options: ScanOptions): { data: Buffer; count: number } {
-  if (batch.length < RECORD_BATCH_OVERHEAD) throw corrupt(`batch of ${batch.length} bytes is shorter than its header`);
-  if (batch.readInt8(MAGIC) !== 2) throw corrupt('not a v2 record batch');
-  const size = batch.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-  if (size < RECORD_BATCH_OVERHEAD || size > batch.length) throw corrupt(`batch length ${size} does not fit ${batch.length} bytes`);
-  const count = batch.readInt32BE(RECORDS_COUNT);
-  if (count < 0) throw corrupt(`negative record count ${count}`);
-  const raw = batch.subarray(RECORD_BATCH_OVERHEAD, size);
-  const codec = (batch.readInt16BE(ATTRIBUTES) & COMPRESSION_MASK) as CompressionType;
-  if (codec === CompressionType.None || count === 0) return { data: raw, count };
-  const maxBytes = options.maxDecompressedBytes;
-  return { data: decompress(codec, raw, maxBytes === undefined ? {} : { maxBytes }), count };
-}
-
 /** Reads each record's offset, timestamp, key and whether its value is null; headers are skipped. */
 export function scanBatchForCompaction(batch: Buffer, options: ScanOptions = {}): ScannedBatch {
-  const { data, count } = recordsSection(batch, options);
-  const baseOffset = batch.readBigInt64BE(BASE_OFFSET);
-  const baseTimestamp = batch.readBigInt64BE(BASE_TIMESTAMP);
-  const logAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-  const maxTimestamp = batch.readBigInt64BE(MAX_TIMESTAMP);
-  const r = new Reader(data);
   const records: CompactionRecord[] = [];
-  try {
-    for (let i = 0; i < count; i++) {
-      const start = r.offset;
-      const length = r.varint();
-      if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} length ${length}`);
-      const end = r.offset + length;
-      r.skip(1); // record attributes
-      const timestampDelta = r.varlong();
-      const offsetDelta = r.varint();
-      const keyLength = r.varint();
-      if (keyLength < -1) throw new DecodeError(`key length ${keyLength}`);
-      const key = keyLength === -1 ? null : r.rawBytes(keyLength);
-      const valueLength = r.varint();
-      if (valueLength < -1) throw new DecodeError(`value length ${valueLength}`);
-      if (end > r.end) throw new DecodeError('record past the end');
-      records.push({
-        offset: baseOffset + BigInt(offsetDelta),
-        timestamp: logAppend ? maxTimestamp : baseTimestamp + timestampDelta,
-        key,
-        tombstone: valueLength === -1,
-        start,
-        end,
-      });
-      r.offset = end;
-    }
-  } catch (err) {
-    if (err instanceof DecodeError) throw corrupt(`malformed record: ${err.message}`);
-    throw err;
-  }
-  if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the batch's ${count} records`);
+  const data = walkRecords(batch, options, (place, section) => {
+    const r = new Reader(section, place.fields, place.end);
+    const keyLength = r.varint();
+    if (keyLength < -1) throw new DecodeError(`key length ${keyLength}`);
+    const key = keyLength === -1 ? null : r.rawBytes(keyLength);
+    const valueLength = r.varint();
+    if (valueLength < -1) throw new DecodeError(`value length ${valueLength}`);
+    records.push({ offset: place.offset, timestamp: place.timestamp, key, tombstone: valueLength === -1, start: place.start, end: place.end });
+  });
   return { data, records };
 }
 

@@ -11,8 +11,9 @@
 import { DecodeError } from '../primitives/errors.js';
 import { Reader } from '../primitives/reader.js';
 import { Writer } from '../primitives/writer.js';
+import { walkRecords } from './walk.js';
 import { ErrorCode, KafkaError } from '../error-codes.js';
-import { compress, decompress } from '../compression/index.js';
+import { compress } from '../compression/index.js';
 import {
   ATTRIBUTES,
   BASE_OFFSET,
@@ -215,61 +216,10 @@ export function decodeControlRecord(record: KafkaRecord): { type: ControlRecordT
 // ---------------------------------------------------------------------------------------------
 // Decoding
 
-/** The records section of the v2 batch at the start of `batch`, decompressed if needed. */
-function recordsSection(batch: Buffer, options: DecodeOptions): { data: Buffer; count: number } {
-  if (batch.length < RECORD_BATCH_OVERHEAD) throw corrupt(`batch of ${batch.length} bytes is shorter than its header`);
-  const magic = batch.readInt8(MAGIC);
-  if (magic !== 2) throw corrupt(`magic ${magic} is not a v2 record batch`);
-  const size = batch.readInt32BE(BATCH_LENGTH) + LOG_OVERHEAD;
-  if (size < RECORD_BATCH_OVERHEAD || size > batch.length) throw corrupt(`batch length ${size} does not fit ${batch.length} bytes`);
-  const count = batch.readInt32BE(RECORDS_COUNT);
-  if (count < 0) throw corrupt(`negative record count ${count}`);
-  const raw = batch.subarray(RECORD_BATCH_OVERHEAD, size);
-  const type = (batch.readInt16BE(ATTRIBUTES) & COMPRESSION_MASK) as CompressionType;
-  if (type === CompressionType.None) return { data: raw, count };
-  const maxBytes = options.maxDecompressedBytes;
-  return { data: decompress(type, raw, maxBytes === undefined ? {} : { maxBytes }), count };
-}
-
 function readVarBytes(r: Reader): Buffer | null {
   const length = r.varint();
   if (length < -1) throw new DecodeError(`invalid length ${length}`);
   return length === -1 ? null : r.rawBytes(length);
-}
-
-/**
- * Walks the records of one v2 batch, calling `visit` with each record's absolute offset and
- * timestamp and a reader positioned at its key; `visit` returns false to stop.
- */
-function walk(
-  batch: Buffer,
-  options: DecodeOptions,
-  visit: (offset: bigint, timestamp: bigint, r: Reader, end: number) => boolean,
-): void {
-  const { data, count } = recordsSection(batch, options);
-  const baseOffset = batch.readBigInt64BE(BASE_OFFSET);
-  const baseTimestamp = batch.readBigInt64BE(BASE_TIMESTAMP);
-  const logAppend = (batch.readInt16BE(ATTRIBUTES) & TIMESTAMP_TYPE_LOG_APPEND) !== 0;
-  const maxTimestamp = batch.readBigInt64BE(MAX_TIMESTAMP);
-  const r = new Reader(data);
-  try {
-    for (let i = 0; i < count; i++) {
-      const length = r.varint();
-      if (length < 0 || length > r.remaining) throw new DecodeError(`record ${i} length ${length}`);
-      const end = r.offset + length;
-      r.skip(1); // attributes
-      const timestampDelta = r.varlong();
-      const offsetDelta = r.varint();
-      const timestamp = logAppend ? maxTimestamp : baseTimestamp + timestampDelta;
-      const rr = new Reader(data, r.offset, end);
-      if (!visit(baseOffset + BigInt(offsetDelta), timestamp, rr, end)) return;
-      r.offset = end;
-    }
-  } catch (err) {
-    if (err instanceof DecodeError) throw corrupt(`malformed record: ${err.message}`);
-    throw err;
-  }
-  if (r.remaining !== 0) throw corrupt(`${r.remaining} bytes after the batch's ${count} records`);
 }
 
 /**
@@ -280,7 +230,8 @@ function walk(
  */
 export function decodeBatchRecords(batch: Buffer, options: DecodeOptions = {}): KafkaRecord[] {
   const out: KafkaRecord[] = [];
-  walk(batch, options, (offset, timestamp, r, end) => {
+  walkRecords(batch, options, (place, data) => {
+    const r = new Reader(data, place.fields, place.end);
     const key = readVarBytes(r);
     const value = readVarBytes(r);
     const headerCount = r.varint();
@@ -291,9 +242,8 @@ export function decodeBatchRecords(batch: Buffer, options: DecodeOptions = {}): 
       if (hk === null) throw new DecodeError('null header key');
       headers.push({ key: hk.toString('utf8'), value: readVarBytes(r) });
     }
-    if (r.offset !== end) throw new DecodeError('record length disagrees with its fields');
-    out.push({ offset, timestamp, key, value, headers });
-    return true;
+    if (r.offset !== place.end) throw new DecodeError('record length disagrees with its fields');
+    out.push({ offset: place.offset, timestamp: place.timestamp, key, value, headers });
   });
   return out;
 }
@@ -301,9 +251,9 @@ export function decodeBatchRecords(batch: Buffer, options: DecodeOptions = {}): 
 /** Offset and timestamp of the first record whose timestamp is >= `timestamp`, or null. */
 export function findOffsetForTimestamp(batch: Buffer, timestamp: bigint, options: DecodeOptions = {}): OffsetAndTimestamp | null {
   let found: OffsetAndTimestamp | null = null;
-  walk(batch, options, (offset, ts) => {
-    if (ts < timestamp) return true;
-    found = { offset, timestamp: ts };
+  walkRecords(batch, options, (place) => {
+    if (place.timestamp < timestamp) return true;
+    found = { offset: place.offset, timestamp: place.timestamp };
     return false;
   });
   return found;
@@ -315,9 +265,8 @@ export function findOffsetForTimestamp(batch: Buffer, timestamp: bigint, options
  */
 export function maxTimestampRecord(batch: Buffer, options: DecodeOptions = {}): OffsetAndTimestamp | null {
   let best: OffsetAndTimestamp | null = null;
-  walk(batch, options, (offset, ts) => {
-    if (best === null || ts > best.timestamp) best = { offset, timestamp: ts };
-    return true;
+  walkRecords(batch, options, (place) => {
+    if (best === null || place.timestamp > best.timestamp) best = { offset: place.offset, timestamp: place.timestamp };
   });
   return best;
 }
