@@ -7,7 +7,8 @@
  * and v1) with Kafka's entity filters and errors. A second broker on the same database, with an
  * authorizer, refuses both APIs to a principal without cluster rights and picks up a quota set
  * through the first broker within quota.refresh.ms. A raw Fetch over consumer_byte_rate carries
- * throttle_time_ms and the connection reads nothing more for that long.
+ * throttle_time_ms and no records, and the connection reads nothing more for that long
+ * (fetch-quota.test.ts has the consumers' side).
  */
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,7 +179,7 @@ describe('client quotas', () => {
     }
   }, 30_000);
 
-  it('a Fetch over consumer_byte_rate carries throttle_time_ms and the connection is muted for that long', async () => {
+  it('a Fetch over consumer_byte_rate carries throttle_time_ms and no records, and the connection is muted for that long', async () => {
     const raw = await RawClient.connect(plainPort);
     try {
       await raw.request(49, 1, createAlterClientQuotasRequest({ entries: [{ entity: entity('ANONYMOUS'), ops: [{ key: 'consumer_byte_rate', value: 1024, remove: false }] }], validateOnly: false }));
@@ -189,10 +190,12 @@ describe('client quotas', () => {
           maxBytes: 1024 * 1024,
           topics: [{ topic: 'load', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [0, 1].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 64 * 1024, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' })) }],
         }));
-      // About 128 KB against 1 KB/s (counted over at least one 1 s window): far over, so the pause is one window.
+      // The response is bounded to one window at 1 KB/s, but its first batch (about 20 KB) still goes out (KIP-74): far over, so the pause is one window.
       const first = await fetch();
       expect(first.errorCode).toBe(0);
       expect(first.throttleTimeMs).toBe(1000);
+      // Answered empty, as Kafka answers a throttled Fetch (KIP-219): no partitions, no records.
+      expect(first.responses).toEqual([]);
       const started = Date.now();
       const next = await raw.request(18, 3, { clientSoftwareName: 'quota-test', clientSoftwareVersion: '1' });
       expect(next.errorCode).toBe(0);

@@ -8,11 +8,12 @@ import { Writer } from '../codec/primitives/writer.js';
 import type { ApiHandler, BrokerContext, RequestContext, ServedApi } from './handler-types.js';
 import { ProtocolViolation, type Connection } from './net/connection.js';
 import { ANONYMOUS } from './security/principal.js';
-import { recordQuotaUse } from './quotas/enforce.js';
+import { fetchQuota, recordQuotaUse } from './quotas/enforce.js';
 
 export type { ServedApi } from './handler-types.js';
 
 const API_VERSIONS_KEY = 18;
+const FETCH_KEY = 1;
 
 /** Handlers by API key (server/handlers/index.ts builds the broker's). */
 export type HandlerRegistry = ReadonlyMap<number, ApiHandler>;
@@ -108,6 +109,18 @@ export class Dispatcher {
       principal: connection.security?.principal ?? ANONYMOUS,
       ...(connection.security ? { security: connection.security } : {}),
     };
+    // A Fetch records its own quotas before answering (a throttled one goes out empty).
+    let decidedThrottleMs: number | undefined;
+    const quotas = this.broker.quotas;
+    if (quotas?.active && apiKey === FETCH_KEY) {
+      ctx.fetchQuota = fetchQuota(
+        quotas,
+        { user: ctx.principal.name, clientId: header.clientId ?? '' },
+        () => performance.now() - started - parkedMs,
+        () => this.broker.now(),
+        (ms) => (decidedThrottleMs = ms),
+      );
+    }
 
     let response: unknown;
     try {
@@ -134,8 +147,9 @@ export class Dispatcher {
       return w;
     };
     let writer = response === undefined ? undefined : encode();
-    const quotas = this.broker.quotas;
-    if (quotas?.active) {
+    if (decidedThrottleMs !== undefined) {
+      if (decidedThrottleMs > 0) connection.mute(decidedThrottleMs);
+    } else if (quotas?.active) {
       const use = {
         apiKey,
         user: ctx.principal.name,

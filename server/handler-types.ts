@@ -9,6 +9,7 @@ import type { ConnectionSecurity } from './security/listener-security.js';
 import type { KafkaPrincipal } from './security/principal.js';
 import type { AclAuthorizer } from './security/authorizer/authorizer.js';
 import type { QuotaManager } from './quotas/manager.js';
+import type { FetchQuota } from './quotas/enforce.js';
 import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
@@ -116,6 +117,8 @@ export interface RequestContext {
   principal: KafkaPrincipal;
   /** The listener the request came through and the connection's SASL session; absent without a listener (tests). */
   security?: ConnectionSecurity;
+  /** A Fetch's client quotas (server/quotas/enforce.ts); absent when no quota is set. */
+  fetchQuota?: FetchQuota;
 }
 
 /** One API served by this broker: the versions it advertises and the function serving them. */

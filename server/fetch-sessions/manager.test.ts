@@ -193,6 +193,28 @@ describe('fetch sessions', () => {
     expect(second.finish(respond(second), 3).errorCode).toBe(0);
   });
 
+  it('a throttled answer (client quota) is empty and leaves the session as it was: nothing told, no position moved', () => {
+    const m = manager();
+    const id = openSession(m);
+    // Epoch 1 moves a/1 to offset 10 and is throttled: no partitions, the session's id, the epoch moved on.
+    let c = m.newContext(request(id, 1, [topic('a', [{ partition: 1, offset: 10n }])]), 12, 1);
+    expect(c.throttled()).toEqual({ errorCode: 0, sessionId: id, responses: [] });
+    // Epoch 2 reads from where the client asked (a/1@10, no further), and a/1's records and b/0's new high watermark, never sent, are answered now.
+    c = m.newContext(request(id, 2, []), 12, 2);
+    expect(reads(c)).toEqual(['a/0@0', 'a/1@10', 'b/0@0']);
+    expect(answered(c.finish(respond(c, { 'a/1': { records: 30 }, 'b/0': { hw: 12n } }), 2).responses)).toEqual(['a/1', 'b/0']);
+    // Another request moving the epoch meanwhile: the throttled answer says so, as finish does.
+    const first = m.newContext(request(id, 3, []), 12, 3);
+    m.newContext(request(id, 4, []), 12, 3);
+    expect(first.throttled()).toEqual({ errorCode: ErrorCode.INVALID_FETCH_SESSION_EPOCH, sessionId: id, responses: [] });
+    // A throttled full fetch makes no session; a sessionless one and a session error answer as finish would.
+    const full = m.newContext(request(0, 0, [topic('z', [{ partition: 0 }])]), 12, 4);
+    expect(full.throttled()).toEqual({ errorCode: 0, sessionId: 0, responses: [] });
+    expect(m.cache.stats().sessions).toBe(1);
+    expect(m.newContext(request(0, -1, [topic('z', [{ partition: 0 }])]), 12, 5).throttled()).toEqual({ errorCode: 0, sessionId: 0, responses: [] });
+    expect(m.newContext(request(id + 7, 1, []), 12, 5).throttled()).toEqual({ errorCode: ErrorCode.FETCH_SESSION_ID_NOT_FOUND, sessionId: 0, responses: [] });
+  });
+
   it('a full fetch naming a session closes it (epoch 0 opens another, -1 none)', () => {
     const m = manager();
     const id = openSession(m);

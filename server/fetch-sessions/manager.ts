@@ -41,6 +41,13 @@ export interface FetchContext {
   readonly topics: RequestTopic[];
   /** The answer's session id, error and partitions, from the responses of every partition read. */
   finish(responses: TopicResponse[], now: number): SessionAnswer;
+  /**
+   * The answer to a Fetch throttled by a client quota, instead of finish (Kafka's
+   * getThrottledResponse): no partitions, and nothing cached changes, so the partitions the
+   * client was not told about are sent again after the pause. A full fetch makes no session;
+   * an incremental one keeps its session (whose epoch this request already moved).
+   */
+  throttled(): SessionAnswer;
 }
 
 export interface FetchManagerOptions {
@@ -112,6 +119,7 @@ export class FetchManager {
         });
         return { errorCode: ErrorCode.NONE, sessionId: id, responses };
       },
+      throttled: () => ({ errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses: [] }),
     };
   }
 }
@@ -137,6 +145,10 @@ function incrementalContext(session: FetchSession, requestEpoch: number): FetchC
       }
       return { errorCode: ErrorCode.NONE, sessionId: session.id, responses: kept };
     },
+    throttled() {
+      const error = session.epoch !== nextEpoch(requestEpoch) ? ErrorCode.INVALID_FETCH_SESSION_EPOCH : ErrorCode.NONE;
+      return { errorCode: error, sessionId: session.id, responses: [] };
+    },
   };
 }
 
@@ -145,6 +157,7 @@ function sessionless(topics: RequestTopic[]): FetchContext {
     error: ErrorCode.NONE,
     topics,
     finish: (responses) => ({ errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses }),
+    throttled: () => ({ errorCode: ErrorCode.NONE, sessionId: INVALID_SESSION_ID, responses: [] }),
   };
 }
 
@@ -153,6 +166,7 @@ function errorContext(error: number): FetchContext {
     error,
     topics: [],
     finish: () => ({ errorCode: error, sessionId: INVALID_SESSION_ID, responses: [] }),
+    throttled: () => ({ errorCode: error, sessionId: INVALID_SESSION_ID, responses: [] }),
   };
 }
 

@@ -22,6 +22,12 @@
  * broker of the consumer's rack (rack_id, client.rack) as preferred read replica and answers
  * that partition with its offsets and no records, at once; followers never redirect. v0-3 are not served: they need message
  * format v0/v1 down-conversion, and every supported client uses v4+.
+ * Client quotas (server/quotas/), as Kafka's KafkaApis: a consumer with a consumer_byte_rate
+ * reads at most quota × quota.window.size.seconds per response (the first batch still goes out,
+ * KIP-74), and a Fetch over its byte rate or request_percentage, measured once its data is
+ * gathered, is answered with throttle_time_ms and no partitions (KIP-219); its bytes are taken
+ * back from the rate, the session keeps what it had (no new session for a full fetch, nothing
+ * cached moves for an incremental one), and the connection is muted for the throttle time.
  * An unexpected failure of the whole request sets UNKNOWN_SERVER_ERROR at the top (v7+) and
  * on every requested partition, with no records.
  */
@@ -33,6 +39,7 @@ import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { parseReplicaSelector, preferredReadReplica } from '../cluster/replica-selector.js';
 import { assembleFetch, concurrentReadLimit, type PartitionReadOutcome } from './fetch-assembly.js';
 import { recordFailure } from './errors.js';
+import { recordsSize } from '../fetch-sessions/session.js';
 
 type TopicResponse = FetchResponse['responses'][number];
 type PartitionResponse = TopicResponse['partitions'][number];
@@ -130,6 +137,9 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
       }
     }
 
+    // A consumer's quota bounds one response to what its byte rate allows in one window (Kafka's getMaxValueInQuotaWindow).
+    const quota = ctx.fetchQuota;
+    if (quota && quota.maxBytes < request.maxBytes) request = { ...request, maxBytes: Math.max(0, Math.floor(quota.maxBytes)) };
     let bytes = await readAll(plans, request, ctx);
     // As in Kafka, an error in any partition (or a preferred read replica) answers at once instead of waiting for data.
     const anyError = responses.some((t) => t.partitions.some((p) => p.errorCode !== ErrorCode.NONE));
@@ -150,12 +160,34 @@ export const fetchHandler: ApiHandler<FetchRequest, FetchResponse> = {
         }
       }
     }
+    if (quota) {
+      const throttleTimeMs = quota.record(responseSize(responses));
+      // Over a quota: nothing is sent, and the session learns nothing (the client asks again after the pause).
+      if (throttleTimeMs > 0) return { throttleTimeMs, ...session.throttled(), nodeEndpoints: [] };
+    }
+    for (const plan of plans) {
+      const sent = recordsSize(plan.response.records);
+      if (sent > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, sent);
+    }
     return { throttleTimeMs: 0, ...session.finish(responses, ctx.broker.now()), nodeEndpoints: [] };
   },
   errorResponse(request, errorCode) {
     return errorForAll(request, errorCode);
   },
 };
+
+/**
+ * What the response would weigh, for the byte quota: the records plus a fixed allowance per
+ * topic and partition for their fields (an incremental session's answer may leave some out).
+ */
+function responseSize(responses: readonly TopicResponse[]): number {
+  let size = 32;
+  for (const t of responses) {
+    size += 24 + t.topic.length;
+    for (const p of t.partitions) size += 48 + recordsSize(p.records) + (p.abortedTransactions?.length ?? 0) * 12;
+  }
+  return size;
+}
 
 function lookupTopic(requested: RequestTopic, ctx: RequestContext): TopicRecord | undefined {
   if (ctx.apiVersion >= 13) {
@@ -209,7 +241,6 @@ async function readAll(plans: PartitionPlan[], request: FetchRequest, ctx: Reque
     if (part) {
       plan.response.records = part.batches;
       if (readCommitted) plan.response.abortedTransactions = plan.follower ? await abortedFromStorage(plan, part.batches) : abortedIn(plan, part.batches);
-      if (part.bytes > 0) ctx.broker.metrics.fetchedBytes.inc({ topic: plan.topicName }, part.bytes);
     } else if (outcome && 'error' in outcome) {
       recordFailure(plan.response, outcome.error, ctx, 'fetch read failed', { topic: plan.topicName, partition: plan.response.partitionIndex });
     }

@@ -7,6 +7,11 @@
  * largest throttle and the connection stops reading for that long after it (Kafka's channel
  * muting, KIP-219).
  *
+ * A Fetch is decided by its handler before it answers (fetchQuota), as KafkaApis does: a
+ * consumer's response is bounded by what its byte rate allows in one window, and a Fetch over
+ * either quota is answered with throttle_time_ms and no records, its bytes taken back from the
+ * byte rate (they were not sent), so the consumer reads the same records again after the pause.
+ *
  * Deviation: request time is the broker's wall time for the request minus a Fetch's long-poll
  * wait, not I/O-thread CPU time (requests are asynchronous, so no thread is held by one).
  */
@@ -37,4 +42,38 @@ export function recordQuotaUse(quotas: QuotaManager, use: QuotaUse, nowMs: numbe
     throttle = Math.max(throttle, quotas.record(REQUEST_PERCENTAGE, use.user, use.clientId, use.requestMs / 10, nowMs));
   }
   return throttle;
+}
+
+/** A Fetch's quotas, for its handler (RequestContext.fetchQuota). */
+export interface FetchQuota {
+  /** The largest response the consumer's byte rate allows in one window; Infinity without a fetch quota. */
+  readonly maxBytes: number;
+  /**
+   * Records the response's size and the request's time so far; the throttle time in ms. When
+   * positive the response must go out empty: its bytes are taken back from the byte rate.
+   */
+  record(responseBytes: number): number;
+}
+
+/**
+ * The quotas of one Fetch. `requestMs` reads the request's time so far; `decided` hears the
+ * throttle once the handler recorded (the dispatcher then records nothing more for the request).
+ */
+export function fetchQuota(
+  quotas: QuotaManager,
+  who: { user: string; clientId: string },
+  requestMs: () => number,
+  now: () => number,
+  decided: (throttleMs: number) => void,
+): FetchQuota {
+  return {
+    maxBytes: quotas.maxValueInWindow(CONSUMER_BYTE_RATE, who.user, who.clientId),
+    record(responseBytes) {
+      const nowMs = now();
+      const throttle = recordQuotaUse(quotas, { apiKey: FETCH, user: who.user, clientId: who.clientId, requestBytes: 0, responseBytes, requestMs: requestMs() }, nowMs);
+      if (throttle > 0) quotas.unrecord(CONSUMER_BYTE_RATE, who.user, who.clientId, responseBytes, nowMs);
+      decided(throttle);
+      return throttle;
+    },
+  };
 }

@@ -132,6 +132,25 @@ export class QuotaManager {
     return sensor.rate.throttleMs(resolved.quota, nowMs);
   }
 
+  /**
+   * Takes back `value` recorded against `key` (Kafka's unrecordQuotaSensor): a Fetch answered
+   * empty because it was throttled did not send the bytes it was measured with.
+   */
+  unrecord(key: string, user: string, clientId: string, value: number, nowMs: number): void {
+    const resolved = this.resolve(key, user, clientId);
+    const sensor = resolved && this.sensors.get(resolved.tags);
+    if (sensor) sensor.rate.record(-value, nowMs);
+  }
+
+  /**
+   * The most `key` allows in one window (quota × quota.window.size.seconds; Kafka's
+   * getMaxValueInQuotaWindow, which bounds a consumer's fetch.max.bytes); Infinity when no quota is set.
+   */
+  maxValueInWindow(key: string, user: string, clientId: string): number {
+    const resolved = this.resolve(key, user, clientId);
+    return resolved ? (resolved.quota * this.settings.windowMs) / 1000 : Infinity;
+  }
+
   /** True when any quota is set: the broker skips measuring otherwise. */
   get active(): boolean {
     return this.quotas.size > 0;
