@@ -15,7 +15,7 @@ import { startQuotaManager } from './quotas/index.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
-import { createRestService, type RestService } from './http/index.js';
+import { createRestService, httpTlsSetup, type RestService } from './http/index.js';
 import { KafkaListener } from './listener.js';
 import { createBrokerSecurity, openListeners } from './security/index.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
@@ -212,7 +212,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   let metricsPort: number | null = null;
   if (config.metricsListener) {
     // The REST interface (docs/http.md) shares the /metrics listener: one HTTP port per broker.
-    rest = createRestService(context, registry);
+    // Authenticated with the Kafka listeners' users, authorized with their ACLs (server/http/auth.ts).
+    const httpTls = httpTlsSetup(config);
+    rest = createRestService(context, registry, httpTls);
     http = new HttpEndpoint(metrics.registry, async () => {
       const reachable = await storage.ping();
       // While a dead managed MariaDB is being restarted, say so (state, restarts, last exit and error).
@@ -220,7 +222,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       const mariadb = managed?.status();
       if (mariadb) details.managedMariadb = mariadb;
       return { ok: reachable && (!mariadb || mariadb.state === 'running'), details };
-    }, rest.router);
+    }, rest.router, httpTls);
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, listeners: self.listeners, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');

@@ -1,4 +1,6 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { TlsSetup } from './security/tls.js';
 import type { RestRouter } from './http/router.js';
 import type { MetricsRegistry } from './metrics.js';
 
@@ -8,7 +10,11 @@ export interface HealthReport {
   details: Record<string, unknown>;
 }
 
-/** HTTP side of the broker: /metrics (Prometheus text), /health (JSON) and the REST interface (server/http/, docs/http.md). */
+/**
+ * HTTP side of the broker: /metrics (Prometheus text), /health (JSON) and the REST interface
+ * (server/http/, docs/http.md); HTTPS when given a TLS setup (an https:// metrics.listener), with
+ * client certificates requested or required as its ssl.client.auth says.
+ */
 export class HttpEndpoint {
   private readonly server: Server;
 
@@ -16,8 +22,9 @@ export class HttpEndpoint {
     registry: MetricsRegistry,
     health: () => Promise<HealthReport>,
     rest: RestRouter | null = null,
+    tls: TlsSetup | null = null,
   ) {
-    this.server = createServer((req, res) => {
+    const serve: Parameters<typeof createServer>[1] = (req, res) => {
       if (rest?.handle(req, res)) return;
       if (req.url === '/metrics') {
         registry.render().then(
@@ -44,7 +51,10 @@ export class HttpEndpoint {
         return;
       }
       res.writeHead(404).end();
-    });
+    };
+    this.server = tls
+      ? createHttpsServer({ ...tls.contextOptions, requestCert: tls.clientAuth !== 'none', rejectUnauthorized: tls.clientAuth === 'required' }, serve)
+      : createServer(serve);
   }
 
   listen(host: string, port: number): Promise<number> {

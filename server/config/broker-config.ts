@@ -62,6 +62,8 @@ export class BrokerConfig {
   readonly groupCommitMaxDelayMs: number;
   readonly groupCommitMaxBytes: number;
   readonly metricsListener: ListenerAddress | null;
+  /** metrics.listener is https://: the HTTP listener speaks TLS (listener.name.http.ssl.* keys). */
+  readonly metricsListenerTls: boolean;
   readonly logLevel: string;
 
   constructor(layers: { source: ConfigSource; values: Map<string, string> }[]) {
@@ -117,8 +119,11 @@ export class BrokerConfig {
     if (this.groupCommitMaxBytes < 1024 * 1024) {
       throw new ConfigError(`'group.commit.max.bytes' must be at least 1048576 (1 MiB), got ${this.groupCommitMaxBytes}`);
     }
+    // http://host:port or host:port: plain HTTP; https://host:port: TLS (docs/http.md).
     const metrics = this.string('metrics.listener');
-    this.metricsListener = metrics ? parseHostPort(metrics, 'metrics.listener') : null;
+    const scheme = /^(https?):\/\//i.exec(metrics ?? '');
+    this.metricsListenerTls = scheme?.[1]!.toLowerCase() === 'https';
+    this.metricsListener = metrics ? parseHostPort(scheme ? metrics!.slice(scheme[0].length) : metrics, 'metrics.listener') : null;
     this.logLevel = this.string('log.level')!;
   }
 

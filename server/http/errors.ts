@@ -8,6 +8,9 @@ import { ErrorCode, errorCodeOf, KafkaError } from '../../codec/error-codes.js';
 const NAMES = new Map<number, string>(Object.entries(ErrorCode).map(([name, code]) => [code as number, name]));
 
 export class RestError extends Error {
+  /** Extra response headers (WWW-Authenticate on a 401). */
+  headers: Record<string, string> | null = null;
+
   constructor(
     readonly status: number,
     /** Confluent's error_code: the status, or its five-digit refinement (40401, 42201, ...). */
@@ -76,7 +79,13 @@ export function statusOfKafkaCode(code: number): number {
 
 export function fromKafkaCode(code: number, message: string | null): RestError {
   const status = statusOfKafkaCode(code);
-  return new RestError(status, status, message ?? `${NAMES.get(code) ?? 'error'} (Kafka error ${code})`, code);
+  // Confluent's proxy answers an authorization failure with error_code 40301.
+  return new RestError(status, status === 403 ? 40301 : status, message ?? `${NAMES.get(code) ?? 'error'} (Kafka error ${code})`, code);
+}
+
+/** A denied operation: 403, error_code 40301 as Confluent's proxy, with Kafka's *_AUTHORIZATION_FAILED code. */
+export function forbidden(message: string, kafkaCode: number): RestError {
+  return new RestError(403, 40301, message, kafkaCode);
 }
 
 /** Any thrown value as a RestError (KafkaError keeps its code; anything else is a 500). */

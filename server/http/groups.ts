@@ -8,7 +8,9 @@ import type { IncomingMessage } from 'node:http';
 import { decodeAssignment } from '../../codec/consumer-protocol.js';
 import { ErrorCode } from '../../codec/error-codes.js';
 import type { GroupDescription } from '../groups/types.js';
-import type { RestContext } from './context.js';
+import { mayGroup, mayTopic, Op, requireGroupOp } from './authorize.js';
+import { authorizeCluster } from '../security/authorizer/checks.js';
+import type { RestCaller, RestContext } from './context.js';
 import { fromKafkaCode, notFound, RestError } from './errors.js';
 import { checkCluster, list, related, resource } from './links.js';
 import type { Route } from './router.js';
@@ -19,7 +21,9 @@ function coordinator(rest: RestContext) {
   return c;
 }
 
-async function describe(rest: RestContext, groupId: string): Promise<GroupDescription> {
+/** DescribeGroups' check (DESCRIBE on the group, before its existence is looked at), then the description. */
+async function describe(rest: RestContext, caller: RestCaller, groupId: string): Promise<GroupDescription> {
+  requireGroupOp(rest, caller, Op.DESCRIBE, groupId);
   const [d] = await coordinator(rest).describeGroups([groupId]);
   if (!d || d.errorCode !== ErrorCode.NONE) throw fromKafkaCode(d?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, null);
   if (d.state === 'Dead') throw notFound(`Consumer group ${groupId} cannot be found.`, 404, ErrorCode.GROUP_ID_NOT_FOUND);
@@ -76,12 +80,13 @@ interface Lag {
   lag: bigint;
 }
 
-async function lags(rest: RestContext, groupId: string): Promise<Lag[]> {
+/** Committed offsets and lag of the group, on the topics the caller may describe (OffsetFetch's filter). */
+async function lags(rest: RestContext, caller: RestCaller, groupId: string): Promise<Lag[]> {
   const fetched = await coordinator(rest).fetchOffsets(groupId, null);
   if (fetched.errorCode !== ErrorCode.NONE) throw fromKafkaCode(fetched.errorCode, null);
   const out: Lag[] = [];
   for (const o of fetched.offsets) {
-    if (o.offset < 0n || o.errorCode !== ErrorCode.NONE) continue;
+    if (o.offset < 0n || o.errorCode !== ErrorCode.NONE || !mayTopic(rest, caller, Op.DESCRIBE, o.topic)) continue;
     const topic = rest.broker.catalog.getTopic(o.topic);
     if (!topic || o.partition >= topic.partitionCount) continue;
     const end = (await rest.broker.logs.getLog(topic.topicId, o.partition)).highWatermark();
@@ -95,10 +100,12 @@ export const groupRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/consumer-groups',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
       const overviews = await coordinator(rest).listGroups();
-      const ids = overviews.map((o) => o.groupId).sort();
+      // ListGroups' filter: every group with DESCRIBE on the cluster, else those the caller may describe.
+      const all = authorizeCluster(rest.requestContext(caller), Op.DESCRIBE);
+      const ids = overviews.map((o) => o.groupId).filter((g) => all || mayGroup(rest, caller, Op.DESCRIBE, g)).sort();
       const described = ids.length > 0 ? await coordinator(rest).describeGroups(ids) : [];
       return { status: 200, body: list(req, 'KafkaConsumerGroupList', `/v3/clusters/${id}/consumer-groups`, described.map((d) => groupBody(req, rest, d))) };
     },
@@ -106,17 +113,17 @@ export const groupRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/consumer-groups/{group}',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       checkCluster(rest, params.cluster);
-      return { status: 200, body: groupBody(req, rest, await describe(rest, params.group!)) };
+      return { status: 200, body: groupBody(req, rest, await describe(rest, caller, params.group!)) };
     },
   },
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/consumer-groups/{group}/consumers',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
-      const d = await describe(rest, params.group!);
+      const d = await describe(rest, caller, params.group!);
       const path = `/v3/clusters/${id}/consumer-groups/${encodeURIComponent(d.groupId)}/consumers`;
       const data = d.members.map((m) => ({
         kind: 'KafkaConsumer',
@@ -134,12 +141,12 @@ export const groupRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/consumer-groups/{group}/lags',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
-      const d = await describe(rest, params.group!);
+      const d = await describe(rest, caller, params.group!);
       const owners = ownerByPartition(d);
       const path = `/v3/clusters/${id}/consumer-groups/${encodeURIComponent(d.groupId)}/lags`;
-      const data = (await lags(rest, d.groupId)).map((l) => {
+      const data = (await lags(rest, caller, d.groupId)).map((l) => {
         const owner = owners.get(`${l.topic}\0${l.partition}`);
         return {
           kind: 'KafkaConsumerLag',
@@ -162,10 +169,10 @@ export const groupRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/consumer-groups/{group}/lag-summary',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
-      const d = await describe(rest, params.group!);
-      const all = await lags(rest, d.groupId);
+      const d = await describe(rest, caller, params.group!);
+      const all = await lags(rest, caller, d.groupId);
       const max = all.reduce<Lag | null>((m, l) => (m === null || l.lag > m.lag ? l : m), null);
       const owner = max ? ownerByPartition(d).get(`${max.topic}\0${max.partition}`) : undefined;
       const path = `/v3/clusters/${id}/consumer-groups/${encodeURIComponent(d.groupId)}/lag-summary`;

@@ -1,6 +1,9 @@
 /** The REST interface (docs/http.md): every resource's routes behind one router. */
 import type { HandlerRegistry } from '../dispatcher.js';
 import type { BrokerContext } from '../handler-types.js';
+import type { BrokerConfig } from '../config/index.js';
+import { tlsSetupFor, type TlsSetup } from '../security/tls.js';
+import { HTTP_LISTENER_NAME, RestAuthenticator, restAuthSettings } from './auth.js';
 import { clusterRoutes } from './cluster.js';
 import { ConsumerInstances, consumerRoutes } from './consumers.js';
 import { createRestContext } from './context.js';
@@ -10,6 +13,7 @@ import { produceRoutes } from './produce.js';
 import { recordRoutes } from './records.js';
 import { RestRouter } from './router.js';
 import { topicRoutes } from './topics.js';
+import { subscriptionRoutes } from '../subscriptions/routes.js';
 
 export { RestRouter } from './router.js';
 
@@ -19,9 +23,19 @@ export interface RestService {
   close(): Promise<void>;
 }
 
-export function createRestService(broker: BrokerContext, registry: HandlerRegistry): RestService {
+/** TLS of an https:// metrics.listener: Kafka's ssl.* keys, each overridable as listener.name.http.ssl.*; null for plain HTTP. */
+export function httpTlsSetup(config: BrokerConfig): TlsSetup | null {
+  if (!config.metricsListenerTls || !config.metricsListener) return null;
+  const { host, port } = config.metricsListener;
+  return tlsSetupFor(config, { name: HTTP_LISTENER_NAME, protocol: 'SSL', host, port, advertisedHost: host, advertisedPort: port });
+}
+
+export function createRestService(broker: BrokerContext, registry: HandlerRegistry, tls: TlsSetup | null = null): RestService {
   const rest = createRestContext(broker, registry);
   const consumers = new ConsumerInstances(rest);
-  const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...consumerRoutes(consumers), ...openApiRoutes]);
+  const settings = restAuthSettings(broker.config, tls?.clientAuth === 'required');
+  const authenticator = new RestAuthenticator(broker.config, settings, broker.users, broker.logger, broker.metrics.registry);
+  broker.logger.info({ methods: settings.methods, required: settings.required, tls: tls !== null, clientAuth: tls?.clientAuth ?? 'none' }, 'REST authentication');
+  const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...consumerRoutes(consumers), ...subscriptionRoutes, ...openApiRoutes], authenticator);
   return { router, close: () => consumers.closeAll() };
 }

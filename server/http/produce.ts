@@ -18,7 +18,8 @@ import { createProduceRequest, type ProduceResponse } from '../../codec/generate
 import { buildRecordBatch, type RecordInput } from '../../codec/records/records.js';
 import type { TopicRecord } from '../../storage/types.js';
 import { effectiveTopicConfig } from '../config/index.js';
-import type { RestContext } from './context.js';
+import { Op, requireTopicOp } from './authorize.js';
+import type { RestCaller, RestContext } from './context.js';
 import { fromKafkaCode, RestError, toRestError } from './errors.js';
 import { JsonObjectSplitter } from './json-stream.js';
 import { checkCluster, requireTopic } from './links.js';
@@ -102,7 +103,7 @@ function parseRecord(text: string, index: number, topic: TopicRecord, sticky: nu
 }
 
 /** Appends the records: per partition, batches under max.message.bytes; round i sends batch i of every partition in one Produce request. */
-async function produceAll(rest: RestContext, topic: TopicRecord, records: Pending[], clientHost: string, outcomes: Outcome[]): Promise<void> {
+async function produceAll(rest: RestContext, topic: TopicRecord, records: Pending[], caller: RestCaller, outcomes: Outcome[]): Promise<void> {
   const maxBytes = Number(effectiveTopicConfig('max.message.bytes', topic.configs, rest.broker.config).value);
   const byPartition = new Map<number, Pending[][]>();
   for (const p of records) {
@@ -125,7 +126,7 @@ async function produceAll(rest: RestContext, topic: TopicRecord, records: Pendin
       timeoutMs: PRODUCE_TIMEOUT_MS,
       topicData: [{ name: topic.name, partitionData: sent.map(({ partition, batch }) => ({ index: partition, records: buildRecordBatch({ records: batch.map((b) => b.input) }) })) }],
     });
-    const response = await rest.callApi<ProduceResponse>(0, request, clientHost);
+    const response = await rest.callApi<ProduceResponse>(0, request, caller);
     const results = response.responses[0]?.partitionResponses ?? [];
     for (const { partition, batch } of sent) {
       const r = results.find((x) => x.index === partition);
@@ -157,9 +158,8 @@ function outcomeBody(rest: RestContext, topic: string, o: Outcome): Record<strin
   };
 }
 
-async function produce(req: IncomingMessage, res: ServerResponse, rest: RestContext, topic: TopicRecord): Promise<void> {
+async function produce(req: IncomingMessage, res: ServerResponse, rest: RestContext, topic: TopicRecord, caller: RestCaller): Promise<void> {
   const splitter = new JsonObjectSplitter(requestLimit(rest));
-  const clientHost = req.socket.remoteAddress ?? '';
   let count = 0;
   // The first answer is held until a second record shows up or the body ends: a one-record body answers with its own status.
   let held: Outcome | null = null;
@@ -197,7 +197,7 @@ async function produce(req: IncomingMessage, res: ServerResponse, rest: RestCont
           outcomes[i] = { ok: false, error: toRestError(err) };
         }
       });
-      if (valid.length > 0) await produceAll(rest, topic, valid, clientHost, outcomes);
+      if (valid.length > 0) await produceAll(rest, topic, valid, caller, outcomes);
       emit(outcomes);
     };
     const chunks = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
@@ -249,10 +249,13 @@ export const produceRoutes: Route[] = [
   {
     method: 'POST',
     path: '/v3/clusters/{cluster}/topics/{topic}/records',
-    async handle({ req, res, rest, params }) {
+    async handle({ req, res, rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      // Checked before the body is read: a refused producer gets 403 and nothing is written
+      // (the Produce handler checks again, for ACLs changed meanwhile).
+      requireTopicOp(rest, caller, Op.WRITE, params.topic!);
       const topic = requireTopic(rest, params.topic!);
-      await produce(req, res, rest, topic);
+      await produce(req, res, rest, topic, caller);
       return null;
     },
   },

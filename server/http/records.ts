@@ -5,6 +5,7 @@
  * (default 100, at most 10,000) and about `max_bytes` of stored batches (default 1 MiB, at most
  * 50 MiB, Kafka's default fetch.max.bytes), keys and values rendered as binary (base64), string or json.
  */
+import { Op, requireTopicOp } from './authorize.js';
 import { checkCluster, list, requirePartition, requireTopic } from './links.js';
 import { readRange } from './reader.js';
 import { readFormat, renderRecord } from './record-json.js';
@@ -18,8 +19,9 @@ export const recordRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}/records',
-    async handle({ req, rest, params, query }) {
+    async handle({ req, rest, params, query, caller }) {
       const id = checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.READ, params.topic!);
       const topic = requireTopic(rest, params.topic!);
       const partition = requirePartition(topic, params.partition!);
       const format = readFormat(query.get('format'));

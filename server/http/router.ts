@@ -6,7 +6,9 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { badRequest, RestError, toRestError } from './errors.js';
-import type { RestContext } from './context.js';
+import type { RestAuthenticator } from './auth.js';
+import type { RestCaller, RestContext } from './context.js';
+import { ANONYMOUS } from '../security/principal.js';
 
 export interface RouteRequest {
   req: IncomingMessage;
@@ -14,6 +16,8 @@ export interface RouteRequest {
   params: Record<string, string>;
   query: URLSearchParams;
   rest: RestContext;
+  /** The authenticated caller (server/http/auth.ts); the routes' ACL checks are made for it. */
+  caller: RestCaller;
 }
 
 /** A route's answer: a status and a JSON body (undefined: no body), or null when it wrote the response itself. */
@@ -37,6 +41,8 @@ export class RestRouter {
   constructor(
     private readonly rest: RestContext,
     routes: readonly Route[],
+    /** null: every caller is User:ANONYMOUS. */
+    private readonly authenticator: RestAuthenticator | null = null,
   ) {
     this.routes = routes.map((route) => {
       const names: string[] = [];
@@ -46,6 +52,10 @@ export class RestRouter {
       });
       return { ...route, pattern: new RegExp(`^${source}$`), names };
     });
+  }
+
+  private async authenticated(req: IncomingMessage): Promise<RestCaller> {
+    return { principal: this.authenticator ? await this.authenticator.authenticate(req) : ANONYMOUS, host: req.socket.remoteAddress ?? '' };
   }
 
   /** True when the request was for a REST path (answered or being answered). */
@@ -62,19 +72,29 @@ export class RestRouter {
       route.names.forEach((name, i) => {
         params[name] = decodeURIComponent(m[i + 1]!);
       });
-      route.handle({ req, res, params, query: url.searchParams, rest: this.rest }).then(
-        (result) => {
-          if (result !== null) sendJson(res, result.status, result.body, result.contentType);
-        },
-        (err) => {
-          const error = toRestError(err);
-          if (error.status >= 500) this.rest.broker.logger.error({ err, path: url.pathname }, 'REST request failed');
-          sendError(res, error);
-        },
-      );
+      this.authenticated(req)
+        .then((caller) => route.handle({ req, res, params, query: url.searchParams, rest: this.rest, caller }))
+        .then(
+          (result) => {
+            if (result !== null) sendJson(res, result.status, result.body, result.contentType);
+          },
+          (err) => {
+            const error = toRestError(err);
+            if (error.status >= 500) this.rest.broker.logger.error({ err, path: url.pathname }, 'REST request failed');
+            sendError(res, error);
+          },
+        );
       return true;
     }
     drain(req);
+    if (this.authenticator) {
+      // Authentication first: without it, a 404 or 405 would tell an anonymous client which routes exist.
+      this.authenticated(req).then(
+        () => sendError(res, pathMatched ? new RestError(405, 405, `HTTP ${req.method} is not allowed on ${url.pathname}`) : new RestError(404, 404, `No REST resource at ${url.pathname}`)),
+        (err) => sendError(res, toRestError(err)),
+      );
+      return true;
+    }
     sendError(res, pathMatched ? new RestError(405, 405, `HTTP ${req.method} is not allowed on ${url.pathname}`) : new RestError(404, 404, `No REST resource at ${url.pathname}`));
     return true;
   }
@@ -102,6 +122,7 @@ export function sendError(res: ServerResponse, error: RestError): void {
   }
   // Whatever of the body is still unread is not wanted; closing keeps a big upload from continuing.
   res.setHeader('connection', 'close');
+  if (error.headers) for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
   sendJson(res, error.status, error.body());
 }
 

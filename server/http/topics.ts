@@ -10,7 +10,8 @@ import { createDeleteTopicsRequest, type DeleteTopicsResponse } from '../../code
 import { createIncrementalAlterConfigsRequest, type IncrementalAlterConfigsResponse } from '../../codec/generated/incremental-alter-configs.js';
 import type { TopicRecord } from '../../storage/types.js';
 import { ConfigSourceCode, describeTopicConfigs, type DescribedConfig } from '../config/index.js';
-import type { RestContext } from './context.js';
+import { mayTopic, Op, requireTopicOp } from './authorize.js';
+import type { RestCaller, RestContext } from './context.js';
 import { fromKafkaCode, notFound, RestError } from './errors.js';
 import { checkCluster, list, related, requirePartition, requireTopic, resource } from './links.js';
 import { optInt, readJson, reqString, requestLimit, type Route } from './router.js';
@@ -77,11 +78,11 @@ function partitionBody(req: IncomingMessage, rest: RestContext, topic: TopicReco
   });
 }
 
-async function alterConfig(rest: RestContext, req: IncomingMessage, topic: string, name: string, op: number, value: string | null): Promise<void> {
+async function alterConfig(rest: RestContext, caller: RestCaller, topic: string, name: string, op: number, value: string | null): Promise<void> {
   const response = await rest.callApi<IncrementalAlterConfigsResponse>(
     44,
     createIncrementalAlterConfigsRequest({ resources: [{ resourceType: TOPIC_RESOURCE, resourceName: topic, configs: [{ name, configOperation: op, value }] }] }),
-    req.socket.remoteAddress ?? '',
+    caller,
   );
   const r = response.responses[0];
   if (r && r.errorCode !== ErrorCode.NONE) throw fromKafkaCode(r.errorCode, r.errorMessage);
@@ -91,16 +92,20 @@ export const topicRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
-      const topics = rest.broker.catalog.listTopics().sort((a, b) => a.name.localeCompare(b.name));
+      // Topics the caller may not describe are left out, as Metadata leaves them out.
+      const topics = rest.broker.catalog
+        .listTopics()
+        .filter((t) => mayTopic(rest, caller, Op.DESCRIBE, t.name))
+        .sort((a, b) => a.name.localeCompare(b.name));
       return { status: 200, body: list(req, 'KafkaTopicList', `/v3/clusters/${id}/topics`, topics.map((t) => topicBody(req, rest, t))) };
     },
   },
   {
     method: 'POST',
     path: '/v3/clusters/{cluster}/topics',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       checkCluster(rest, params.cluster);
       const body = await readJson(req, requestLimit(rest));
       const name = reqString(body, 'topic_name');
@@ -118,7 +123,7 @@ export const topicRoutes: Route[] = [
           timeoutMs: 30_000,
           validateOnly,
         }),
-        req.socket.remoteAddress ?? '',
+        caller,
       );
       const result = response.topics[0]!;
       if (result.errorCode !== ErrorCode.NONE) {
@@ -138,18 +143,20 @@ export const topicRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics/{topic}',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.DESCRIBE, params.topic!);
       return { status: 200, body: topicBody(req, rest, requireTopic(rest, params.topic!)) };
     },
   },
   {
     method: 'DELETE',
     path: '/v3/clusters/{cluster}/topics/{topic}',
-    async handle({ req, rest, params }) {
+    async handle({ rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.DELETE, params.topic!);
       requireTopic(rest, params.topic!);
-      const response = await rest.callApi<DeleteTopicsResponse>(20, createDeleteTopicsRequest({ topicNames: [params.topic!], topics: [{ name: params.topic!, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], timeoutMs: 30_000 }), req.socket.remoteAddress ?? '');
+      const response = await rest.callApi<DeleteTopicsResponse>(20, createDeleteTopicsRequest({ topicNames: [params.topic!], topics: [{ name: params.topic!, topicId: 'AAAAAAAAAAAAAAAAAAAAAA' }], timeoutMs: 30_000 }), caller);
       const r = response.responses[0];
       if (r && r.errorCode !== ErrorCode.NONE) throw fromKafkaCode(r.errorCode, r.errorMessage);
       return { status: 204 };
@@ -158,8 +165,9 @@ export const topicRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics/{topic}/configs',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.DESCRIBE_CONFIGS, params.topic!);
       const topic = requireTopic(rest, params.topic!);
       const configs = describeTopicConfigs(topic.configs, rest.broker.config, null);
       return { status: 200, body: list(req, 'KafkaTopicConfigList', `/v3/clusters/${id}/topics/${encodeURIComponent(topic.name)}/configs`, configs.map((c) => configBody(req, rest, topic, c))) };
@@ -168,8 +176,9 @@ export const topicRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics/{topic}/configs/{name}',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.DESCRIBE_CONFIGS, params.topic!);
       const topic = requireTopic(rest, params.topic!);
       const c = describeTopicConfigs(topic.configs, rest.broker.config, null).find((x) => x.name === params.name);
       if (!c) throw notFound(`Config ${params.name} cannot be found for topic ${topic.name}.`);
@@ -179,30 +188,33 @@ export const topicRoutes: Route[] = [
   {
     method: 'PUT',
     path: '/v3/clusters/{cluster}/topics/{topic}/configs/{name}',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.ALTER_CONFIGS, params.topic!);
       requireTopic(rest, params.topic!);
       const body = await readJson(req, requestLimit(rest));
       if (typeof body.value !== 'string') throw new RestError(422, 422, 'value must be a string');
-      await alterConfig(rest, req, params.topic!, params.name!, OP_SET, body.value);
+      await alterConfig(rest, caller, params.topic!, params.name!, OP_SET, body.value);
       return { status: 204 };
     },
   },
   {
     method: 'DELETE',
     path: '/v3/clusters/{cluster}/topics/{topic}/configs/{name}',
-    async handle({ req, rest, params }) {
+    async handle({ rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.ALTER_CONFIGS, params.topic!);
       requireTopic(rest, params.topic!);
-      await alterConfig(rest, req, params.topic!, params.name!, OP_DELETE, null);
+      await alterConfig(rest, caller, params.topic!, params.name!, OP_DELETE, null);
       return { status: 204 };
     },
   },
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics/{topic}/partitions',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       const id = checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.DESCRIBE, params.topic!);
       const topic = requireTopic(rest, params.topic!);
       const data = Array.from({ length: topic.partitionCount }, (_, p) => partitionBody(req, rest, topic, p));
       return { status: 200, body: list(req, 'KafkaPartitionList', `/v3/clusters/${id}/topics/${encodeURIComponent(topic.name)}/partitions`, data) };
@@ -211,8 +223,9 @@ export const topicRoutes: Route[] = [
   {
     method: 'GET',
     path: '/v3/clusters/{cluster}/topics/{topic}/partitions/{partition}',
-    async handle({ req, rest, params }) {
+    async handle({ req, rest, params, caller }) {
       checkCluster(rest, params.cluster);
+      requireTopicOp(rest, caller, Op.DESCRIBE, params.topic!);
       const topic = requireTopic(rest, params.topic!);
       return { status: 200, body: partitionBody(req, rest, topic, requirePartition(topic, params.partition!)) };
     },
