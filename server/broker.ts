@@ -25,7 +25,7 @@ import { registerFetchSessionMetrics } from './fetch-sessions/metrics.js';
 import { RetentionService } from './retention/service.js';
 import { CompactionService } from './compaction/service.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
-import { LogMarkerWriter } from './transactions/markers.js';
+import { transactionMarkers } from './transactions/cluster-wiring.js';
 import { ProducerExpiry, TransactionTimers } from './transactions/service.js';
 
 export interface RunningBroker {
@@ -148,10 +148,15 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   context.topicDeletedListeners.push((topic) => coordinator.onTopicsDeleted([topic.name]));
 
   // Producer ids and transactional ids; idle producers forgotten on a timer.
+  // Several brokers: markers for partitions other brokers lead go to them as WriteTxnMarkers.
+  const txnMarkers = transactionMarkers(config, storage, brokerCluster, logger);
   const transactions = new TransactionCoordinator({
     allocateProducerId: () => storage.allocateProducerId(),
     store: storage.transactions,
-    markers: new LogMarkerWriter(storage.catalog, storage.logs, (topicId, partition) => context.cluster.leaderEpochOf(topicId, partition)),
+    markers: txnMarkers.markers,
+    leaderMarkers: txnMarkers.local,
+    verified: txnMarkers.verified,
+    deferRecovery: brokerCluster.zk !== null,
     isCoordinatorFor: (id) => context.cluster.coordinatorFor(id, 1).nodeId === self.nodeId,
     partitionExists: (topic, partition) => {
       const t = storage.catalog.getTopic(topic);
@@ -163,6 +168,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   // Loads the coordinator's state and completes transactions a crash left prepared.
   await transactions.start();
   context.transactions = transactions;
+  txnMarkers.followCoordination(transactions);
   const transactionTimers = new TransactionTimers(
     transactions,
     {
@@ -264,6 +270,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await http?.close();
       producerExpiry.shutdown();
       await transactionTimers.shutdown();
+      txnMarkers.close();
       await dynamicConfigs.stop();
       authorizer?.stop();
       quotas.stop();

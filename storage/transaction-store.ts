@@ -45,6 +45,8 @@ export interface TxnOffset {
 
 export interface TransactionStore {
   loadAll(): Promise<TxnRecord[]>;
+  /** One transactional id's row as MySQL holds it now, or null (another broker may coordinate it). */
+  load(transactionalId: string): Promise<TxnRecord | null>;
   /** Inserts or replaces the row. */
   save(record: TxnRecord): Promise<void>;
   delete(transactionalId: string): Promise<void>;
@@ -61,24 +63,13 @@ export class MysqlTransactionStore implements TransactionStore {
   constructor(private readonly pool: Pool) {}
 
   async loadAll(): Promise<TxnRecord[]> {
-    const [rows] = await this.pool.query<RowDataPacket[]>(
-      `SELECT transactional_id, CAST(producer_id AS CHAR) AS pid, producer_epoch, CAST(last_producer_id AS CHAR) AS lpid,
-              last_producer_epoch, timeout_ms, state, CAST(txn_start_ms AS CHAR) AS started, CAST(updated_ms AS CHAR) AS updated,
-              partitions, groups_json FROM txn_state`,
-    );
-    return rows.map((r) => ({
-      transactionalId: (r.transactional_id as Buffer).toString('utf8'),
-      producerId: BigInt(r.pid),
-      producerEpoch: Number(r.producer_epoch),
-      lastProducerId: BigInt(r.lpid),
-      lastProducerEpoch: Number(r.last_producer_epoch),
-      timeoutMs: Number(r.timeout_ms),
-      state: String(r.state) as TxnStateName,
-      txnStartMs: Number(r.started),
-      updatedMs: Number(r.updated),
-      partitions: JSON.parse(String(r.partitions)) as TxnPartition[],
-      groups: JSON.parse(String(r.groups_json)) as string[],
-    }));
+    const [rows] = await this.pool.query<RowDataPacket[]>(SELECT_STATE);
+    return rows.map(toRecord);
+  }
+
+  async load(transactionalId: string): Promise<TxnRecord | null> {
+    const [rows] = await this.pool.query<RowDataPacket[]>(`${SELECT_STATE} WHERE transactional_id = ?`, [Buffer.from(transactionalId)]);
+    return rows.length === 0 ? null : toRecord(rows[0]!);
   }
 
   async save(record: TxnRecord): Promise<void> {
@@ -147,4 +138,24 @@ function upsertParams(r: TxnRecord): unknown[] {
     JSON.stringify(r.partitions),
     JSON.stringify(r.groups),
   ];
+}
+
+const SELECT_STATE = `SELECT transactional_id, CAST(producer_id AS CHAR) AS pid, producer_epoch, CAST(last_producer_id AS CHAR) AS lpid,
+        last_producer_epoch, timeout_ms, state, CAST(txn_start_ms AS CHAR) AS started, CAST(updated_ms AS CHAR) AS updated,
+        partitions, groups_json FROM txn_state`;
+
+function toRecord(r: RowDataPacket): TxnRecord {
+  return {
+    transactionalId: (r.transactional_id as Buffer).toString('utf8'),
+    producerId: BigInt(r.pid),
+    producerEpoch: Number(r.producer_epoch),
+    lastProducerId: BigInt(r.lpid),
+    lastProducerEpoch: Number(r.last_producer_epoch),
+    timeoutMs: Number(r.timeout_ms),
+    state: String(r.state) as TxnStateName,
+    txnStartMs: Number(r.started),
+    updatedMs: Number(r.updated),
+    partitions: JSON.parse(String(r.partitions)) as TxnPartition[],
+    groups: JSON.parse(String(r.groups_json)) as string[],
+  };
 }

@@ -418,6 +418,12 @@ export class ZooKeeperCluster implements ClusterView {
     });
   }
 
+  /** Calls `listener` after every change of the live brokers, the controller or the leaders; returns the unsubscribe. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
   private emit(): void {
     for (const l of this.listeners) l();
   }

@@ -83,6 +83,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('ssl.enabled.protocols', 'list', 'TLSv1.2,TLSv1.3', 'TLS versions accepted.'),
   def('ssl.cipher.suites', 'list', null, 'OpenSSL cipher list for TLS 1.2 (names as OpenSSL spells them); unset: Node\'s defaults.'),
   def('sasl.enabled.mechanisms', 'list', 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512', 'SASL mechanisms offered on SASL listeners: PLAIN, SCRAM-SHA-256, SCRAM-SHA-512, OAUTHBEARER (Kafka\'s default GSSAPI is not served).'),
+  def('sasl.mechanism.inter.broker.protocol', 'string', 'PLAIN', 'SASL mechanism a broker logs in with on another broker\'s SASL inter-broker listener (WriteTxnMarkers), with the username and password of listener.name.<listener>.<mechanism>.sasl.jaas.config; Kafka\'s default GSSAPI is not served.'),
   def('sasl.server.max.receive.size', 'int', '524288', 'Largest frame accepted before authentication; a bigger size closes the connection.'),
   def('connections.max.reauth.ms', 'long', '0', 'Longest SASL session (KIP-368): SaslAuthenticate v1+ tells the client, which re-authenticates before; a connection whose session expired is closed at its next request. 0 = sessions never expire.'),
   def('connection.failed.authentication.delay.ms', 'int', '100', 'A failed authentication is answered (and its connection closed) after this delay, which slows password guessing.'),

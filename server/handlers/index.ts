@@ -20,6 +20,7 @@ import { addPartitionsToTxnHandler } from './add-partitions-to-txn.js';
 import { addOffsetsToTxnHandler } from './add-offsets-to-txn.js';
 import { endTxnHandler } from './end-txn.js';
 import { txnOffsetCommitHandler } from './txn-offset-commit.js';
+import { writeTxnMarkersHandler } from './write-txn-markers.js';
 import { describeProducersHandler } from './describe-producers.js';
 import { describeTransactionsHandler } from './describe-transactions.js';
 import { listTransactionsHandler } from './list-transactions.js';
@@ -94,6 +95,7 @@ export const transactionHandlers: readonly ApiHandler[] = [
   describeProducersHandler,
   describeTransactionsHandler,
   listTransactionsHandler,
+  writeTxnMarkersHandler,
 ];
 
 /** Authentication (server/security/) and its users. */

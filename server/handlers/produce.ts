@@ -26,8 +26,9 @@
  * written again; OUT_OF_ORDER_SEQUENCE_NUMBER, INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE as
  * Kafka 3.9. Control batches sent by a client are refused with INVALID_RECORD. A transactional
  * batch is accepted only from the current epoch of a producer whose ongoing transaction holds
- * the partition (the transaction coordinator's in-memory state, Kafka's KIP-890 verification):
- * INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
+ * the partition (Kafka's KIP-890 verification: the coordinator's state in memory, or its row in
+ * MySQL when another broker coordinates the transactional id, remembered until the partition's
+ * marker): INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
  * Topics with message.id.header: records whose message id was accepted within
  * message.id.dedupe.window.ms are acknowledged and not appended (server/dedupe/produce-dedupe.ts).
  */
@@ -76,7 +77,7 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else {
           const records = partitionData.records;
-          pending.push(appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, acks, response, ctx));
+          pending.push(appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, acks, request.transactionalId, response, ctx));
         }
       }
     }
@@ -115,6 +116,7 @@ async function appendPartition(
   records: Buffer | null,
   timeoutMs: number,
   acks: number,
+  transactionalId: string | null,
   response: PartitionResponse,
   ctx: RequestContext,
 ): Promise<void> {
@@ -139,8 +141,10 @@ async function appendPartition(
     }
     const first = batches[0];
     if (first !== undefined && first.isTransactional && first.producerId >= 0n) {
-      // KIP-890 verification: only into a partition of the producer's ongoing transaction.
-      const code = broker.transactions?.verifyWrite(first.producerId, first.producerEpoch, topic.name, partition) ?? ErrorCode.INVALID_TXN_STATE;
+      // KIP-890 verification: only into a partition of the producer's ongoing transaction, as its
+      // coordinator recorded it (in memory here, or in MySQL when another broker coordinates the id).
+      const verdict = broker.transactions?.verifyWrite(transactionalId, first.producerId, first.producerEpoch, topic.name, partition, broker.cluster.leaderEpochOf(topic.topicId, partition));
+      const code = verdict === undefined ? ErrorCode.INVALID_TXN_STATE : typeof verdict === 'number' ? verdict : await verdict;
       if (code !== ErrorCode.NONE) throw new KafkaError(code, 'the partition is not in an ongoing transaction of this producer epoch');
     }
     // message.id.header: records whose id was accepted within the window are removed (server/dedupe/).

@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import { ErrorCode } from '../../codec/error-codes.js';
 import { MAX_TRANSACTIONAL_ID_BYTES, type TransactionStore, type TxnOffset, type TxnPartition, type TxnRecord } from '../../storage/index.js';
-import type { MarkerWriter } from './markers.js';
+import type { LogMarkerWriter, MarkerWriter } from './markers.js';
+import type { VerifiedWrites } from './verified-writes.js';
 
 /**
  * The transaction coordinator (docs/transactions.md): producer ids for idempotent producers and
@@ -12,6 +13,11 @@ import type { MarkerWriter } from './markers.js';
  * answers (Kafka answers after PrepareCommit is logged), so a client rarely meets
  * CONCURRENT_TRANSACTIONS; a fenced open transaction is aborted inside the InitProducerId that
  * fences it, which then answers the bumped epoch at once.
+ * Several brokers (docs/cluster.md): the ids move between coordinators when the set of live
+ * brokers changes (coordinationChanged), so what memory holds of an id is re-read from MySQL
+ * before its first use after a change, and the new coordinator completes the prepared
+ * transactions it inherits. Markers reach partitions other brokers lead through WriteTxnMarkers
+ * (server/transactions/remote-markers.ts).
  */
 
 export interface ProducerIdAndEpoch {
@@ -25,6 +31,8 @@ export interface TransactionCoordinatorOptions {
   allocateProducerId(): Promise<bigint>;
   store: TransactionStore;
   markers: MarkerWriter;
+  /** Markers into the partitions this broker leads (WriteTxnMarkers from another coordinator). */
+  leaderMarkers: LogMarkerWriter;
   /** Whether this broker coordinates the transactional id (the cluster's placement function). */
   isCoordinatorFor(transactionalId: string): boolean;
   /** Whether the topic partition exists. */
@@ -32,6 +40,10 @@ export interface TransactionCoordinatorOptions {
   maxTimeoutMs: number;
   logger: Logger;
   now?: () => number;
+  /** Produce verifications against MySQL remembered per producer and partition (several brokers). */
+  verified?: VerifiedWrites;
+  /** Several brokers: prepared transactions are completed once the live brokers are known (coordinationChanged), not in start(). */
+  deferRecovery?: boolean;
 }
 
 /** Kafka's limit before a producer id is replaced instead of its epoch bumped. */
@@ -52,6 +64,10 @@ export class TransactionCoordinator {
   private readonly locks = new Map<string, Promise<unknown>>();
   private readonly now: () => number;
   private loaded = false;
+  /** Bumped when transactional ids may have moved between brokers (coordinationChanged). */
+  private generation = 0;
+  /** The generation at which each id's copy in memory was read from (or written to) MySQL. */
+  private readonly loadedAt = new Map<string, number>();
 
   constructor(private readonly options: TransactionCoordinatorOptions) {
     this.now = options.now ?? Date.now;
@@ -61,6 +77,7 @@ export class TransactionCoordinator {
   async start(): Promise<void> {
     for (const r of await this.options.store.loadAll()) this.remember(r);
     this.loaded = true;
+    if (this.options.deferRecovery) return;
     const pending = [...this.txns.values()].filter((r) => r.state === 'PrepareCommit' || r.state === 'PrepareAbort');
     for (const r of pending) {
       this.options.logger.info({ transactionalId: r.transactionalId, state: r.state }, 'completing a prepared transaction after restart');
@@ -75,6 +92,34 @@ export class TransactionCoordinator {
 
   get(transactionalId: string): TxnRecord | undefined {
     return this.txns.get(transactionalId);
+  }
+
+  /**
+   * The live brokers changed, so transactional ids may have moved to or from this broker: every
+   * copy in memory is read again from MySQL before it is used, and the prepared transactions this
+   * broker now coordinates (their coordinator died between EndTxn and the last marker) are
+   * completed. Resolves with how many were completed.
+   */
+  async coordinationChanged(): Promise<number> {
+    this.generation++;
+    const rows = await this.options.store.loadAll();
+    let n = 0;
+    for (const row of rows) {
+      const id = row.transactionalId;
+      if (!this.options.isCoordinatorFor(id)) continue;
+      // Known to the timers (a timed-out transaction started under the old coordinator is aborted
+      // here), but marked stale: an operation running meanwhile may have written a newer state.
+      if (!this.locks.has(id)) {
+        this.remember(row);
+        this.loadedAt.delete(id);
+      }
+      if (row.state !== 'PrepareCommit' && row.state !== 'PrepareAbort') continue;
+      this.options.logger.info({ transactionalId: id, state: row.state }, 'completing a prepared transaction this broker now coordinates');
+      await this.completeIfPrepared(id)
+        .then(() => void n++)
+        .catch((err: unknown) => this.options.logger.warn({ transactionalId: id, err: (err as Error).message }, 'completing an inherited transaction failed; retried by the timer'));
+    }
+    return n;
   }
 
   // ---- InitProducerId --------------------------------------------------------------------
@@ -238,15 +283,31 @@ export class TransactionCoordinator {
 
   /**
    * Produce verification (Kafka's KIP-890): a transactional batch is accepted only from the
-   * current epoch of a producer whose ongoing transaction holds the partition.
+   * current epoch of a producer whose ongoing transaction holds the partition. Against memory
+   * when this broker coordinates the id and its copy is current; otherwise against the
+   * coordinator's row in MySQL (written before AddPartitionsToTxn is answered), once per producer
+   * epoch and partition until its marker (VerifiedWrites), so later batches cost no query.
    */
-  verifyWrite(producerId: bigint, epoch: number, topic: string, partition: number): number {
-    const id = this.byProducer.get(producerId);
-    const r = id === undefined ? undefined : this.txns.get(id);
-    if (!r || r.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
-    if (epoch < r.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
-    if (epoch !== r.producerEpoch || r.state !== 'Ongoing' || !has(r.partitions, { topic, partition })) return ErrorCode.INVALID_TXN_STATE;
-    return ErrorCode.NONE;
+  verifyWrite(transactionalId: string | null, producerId: bigint, epoch: number, topic: string, partition: number, leaderEpoch: number): number | Promise<number> {
+    if (transactionalId === null) {
+      const id = this.byProducer.get(producerId);
+      return verifyAgainst(id === undefined ? undefined : this.txns.get(id), producerId, epoch, topic, partition);
+    }
+    if (this.options.isCoordinatorFor(transactionalId) && this.loadedAt.get(transactionalId) === this.generation) {
+      return verifyAgainst(this.txns.get(transactionalId), producerId, epoch, topic, partition);
+    }
+    const verified = this.options.verified;
+    if (verified?.has(producerId, epoch, topic, partition, leaderEpoch)) return ErrorCode.NONE;
+    return this.options.store.load(transactionalId).then((r) => {
+      const code = verifyAgainst(r ?? undefined, producerId, epoch, topic, partition);
+      if (code === ErrorCode.NONE) verified?.remember(producerId, epoch, topic, partition, leaderEpoch);
+      return code;
+    });
+  }
+
+  /** WriteTxnMarkers: one marker into a partition this broker leads; resolves with its Kafka error code. */
+  writeLeaderMarker(topic: string, partition: number, producerId: bigint, producerEpoch: number, commit: boolean, coordinatorEpoch: number): Promise<number> {
+    return this.options.leaderMarkers.writeOne(topic, partition, producerId, producerEpoch, commit, coordinatorEpoch);
   }
 
   // ---- timers (service.ts) ---------------------------------------------------------------
@@ -259,12 +320,15 @@ export class TransactionCoordinator {
     const now = this.now();
     let n = 0;
     for (const r of [...this.txns.values()]) {
+      // Another broker's ids: its copy here may be stale, and that broker times them out.
+      if (!this.options.isCoordinatorFor(r.transactionalId)) continue;
       if (r.state === 'PrepareCommit' || r.state === 'PrepareAbort') {
-        await this.withLock(r.transactionalId, () => this.complete(this.txns.get(r.transactionalId)!)).catch(() => undefined);
+        await this.completeIfPrepared(r.transactionalId).catch(() => undefined);
         continue;
       }
       if (r.state !== 'Ongoing' || r.txnStartMs + r.timeoutMs > now) continue;
       await this.withLock(r.transactionalId, async () => {
+        await this.refresh(r.transactionalId);
         const cur = this.txns.get(r.transactionalId);
         if (!cur || cur.state !== 'Ongoing' || cur.txnStartMs + cur.timeoutMs > this.now()) return;
         this.options.logger.info({ transactionalId: cur.transactionalId, producerId: String(cur.producerId) }, 'aborting a timed-out transaction');
@@ -281,8 +345,11 @@ export class TransactionCoordinator {
     let n = 0;
     for (const r of [...this.txns.values()]) {
       if (r.state !== 'Empty' && r.state !== 'CompleteCommit' && r.state !== 'CompleteAbort') continue;
-      if (now - r.updatedMs < expirationMs) continue;
+      if (now - r.updatedMs < expirationMs || !this.options.isCoordinatorFor(r.transactionalId)) continue;
       await this.withLock(r.transactionalId, async () => {
+        await this.refresh(r.transactionalId);
+        const cur = this.txns.get(r.transactionalId);
+        if (!cur || cur.producerId !== r.producerId || cur.updatedMs !== r.updatedMs) return;
         await this.options.store.delete(r.transactionalId);
         this.txns.delete(r.transactionalId);
         if (this.byProducer.get(r.producerId) === r.transactionalId) this.byProducer.delete(r.producerId);
@@ -322,6 +389,29 @@ export class TransactionCoordinator {
     this.remember(done);
   }
 
+  /** Under the id's lock: completes its transaction if MySQL still says it is prepared. */
+  private completeIfPrepared(id: string): Promise<void> {
+    return this.withLock(id, async () => {
+      await this.refresh(id);
+      const cur = this.txns.get(id);
+      if (cur && (cur.state === 'PrepareCommit' || cur.state === 'PrepareAbort') && this.options.isCoordinatorFor(id)) await this.complete(cur);
+    });
+  }
+
+  /** Re-reads the id from MySQL when its copy predates the last coordination change (under its lock). */
+  private async refresh(id: string): Promise<void> {
+    const generation = this.generation;
+    if (this.loadedAt.get(id) === generation) return;
+    const r = await this.options.store.load(id);
+    if (r) this.remember(r, generation);
+    else {
+      const old = this.txns.get(id);
+      if (old && this.byProducer.get(old.producerId) === id) this.byProducer.delete(old.producerId);
+      this.txns.delete(id);
+      this.loadedAt.set(id, generation);
+    }
+  }
+
   private begin(r: TxnRecord): TxnRecord {
     if (r.state === 'Ongoing') return { ...r, partitions: [...r.partitions], groups: [...r.groups], updatedMs: this.now() };
     return { ...r, state: 'Ongoing', partitions: [], groups: [], txnStartMs: this.now(), updatedMs: this.now() };
@@ -345,15 +435,17 @@ export class TransactionCoordinator {
   }
 
   private async save(r: TxnRecord): Promise<void> {
+    const generation = this.generation;
     await this.options.store.save(r);
-    this.remember(r);
+    this.remember(r, generation);
   }
 
-  private remember(r: TxnRecord): void {
+  private remember(r: TxnRecord, generation = this.generation): void {
     const old = this.txns.get(r.transactionalId);
     if (old && old.producerId !== r.producerId && this.byProducer.get(old.producerId) === r.transactionalId) this.byProducer.delete(old.producerId);
     this.txns.set(r.transactionalId, r);
     this.byProducer.set(r.producerId, r.transactionalId);
+    this.loadedAt.set(r.transactionalId, generation);
   }
 
   /** Runs `work` after the previous operation of the same transactional id. */
@@ -370,7 +462,11 @@ export class TransactionCoordinator {
 
   /** withLock, with a MySQL failure answered as COORDINATOR_NOT_AVAILABLE (retriable). */
   private guard<T>(id: string, work: () => Promise<T>, onError: (code: number) => T): Promise<T> {
-    return this.withLock(id, work).catch((err: unknown) => {
+    const fresh = async () => {
+      await this.refresh(id);
+      return work();
+    };
+    return this.withLock(id, fresh).catch((err: unknown) => {
       this.options.logger.warn({ transactionalId: id, err: (err as Error).message }, 'transaction coordinator: storage failed');
       return onError(ErrorCode.COORDINATOR_NOT_AVAILABLE);
     });
@@ -398,4 +494,11 @@ function bump(r: TxnRecord, newId: bigint | null): TxnRecord {
     r.producerEpoch = 0;
   } else r.producerEpoch += 1;
   return r;
+}
+
+function verifyAgainst(r: TxnRecord | undefined, producerId: bigint, epoch: number, topic: string, partition: number): number {
+  if (!r || r.producerId !== producerId) return ErrorCode.INVALID_TXN_STATE;
+  if (epoch < r.producerEpoch) return ErrorCode.INVALID_PRODUCER_EPOCH;
+  if (epoch !== r.producerEpoch || r.state !== 'Ongoing' || !has(r.partitions, { topic, partition })) return ErrorCode.INVALID_TXN_STATE;
+  return ErrorCode.NONE;
 }
