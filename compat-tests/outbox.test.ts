@@ -8,7 +8,8 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, Kafka, logLevel, ResourcePatternTypes, type Admin } from 'kafkajs';
+import { scramCredential } from '../server/security/sasl/credentials.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -211,6 +212,45 @@ describe('in-broker outbox relay', () => {
       expect(await pollUntil(async () => (await remaining('ob_broker')) === 0, 20_000)).toBe(true);
       const published: string[] = [];
       for (let p = 0; p < 2; p++) for (const r of await kcatConsume(broker.bootstrap, 'ob-broker', p)) published.push(r.value!.toString());
+      expect(published.sort()).toEqual(['v0', 'v1', 'v2', 'v3', 'v5', 'v6', 'v7', 'v8', 'v9']);
+    } finally {
+      await brokerAdmin.disconnect();
+      await broker.stop();
+    }
+  });
+});
+
+describe('in-broker outbox relay without a PLAINTEXT listener', () => {
+  it('publishes in-process as outbox.principal on a SASL-only broker, under its ACLs: refused until granted WRITE, then each committed row once', async () => {
+    await app.query(outboxTableDdl('ob_sasl'));
+    const broker = await startTestBroker('outbox_sasl', {
+      listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+      'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+      'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+      'super.users': 'User:admin',
+      'acl.refresh.ms': 200,
+      'outbox.mysql.url': appUrl,
+      'outbox.table': 'ob_sasl',
+      'outbox.poll.interval.ms': 50,
+      'outbox.principal': 'User:relay',
+    });
+    await broker.broker.storage.users.upsert('admin', scramCredential('SCRAM-SHA-512', 'admin-pw'));
+    const kafka = new Kafka({ clientId: 'outbox-sasl', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING, sasl: { mechanism: 'scram-sha-512', username: 'admin', password: 'admin-pw' } });
+    const brokerAdmin = kafka.admin();
+    try {
+      await brokerAdmin.connect();
+      await brokerAdmin.createTopics({ waitForLeaders: true, topics: [{ topic: 'ob-sasl', numPartitions: 2, configEntries: [{ name: 'message.id.header', value: 'message-id' }] }] });
+      for (let t = 0; t < 10; t++) await appTransaction('ob_sasl', 'ob-sasl', [{ key: `k${t % 3}`, value: `v${t}` }], t !== 4);
+      // No ACL for User:relay yet: its produces are refused and the rows stay.
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(await remaining('ob_sasl')).toBe(9);
+      await brokerAdmin.createAcls({
+        acl: [{ resourceType: AclResourceTypes.TOPIC, resourceName: 'ob-sasl', resourcePatternType: ResourcePatternTypes.LITERAL, principal: 'User:relay', host: '*', operation: AclOperationTypes.WRITE, permissionType: AclPermissionTypes.ALLOW }],
+      });
+      expect(await pollUntil(async () => (await remaining('ob_sasl')) === 0, 20_000)).toBe(true);
+      const sasl = ['-X', 'security.protocol=SASL_PLAINTEXT', '-X', 'sasl.mechanism=SCRAM-SHA-512', '-X', 'sasl.username=admin', '-X', 'sasl.password=admin-pw'];
+      const published: string[] = [];
+      for (let p = 0; p < 2; p++) for (const r of await kcatConsume(broker.bootstrap, 'ob-sasl', p, sasl)) published.push(r.value!.toString());
       expect(published.sort()).toEqual(['v0', 'v1', 'v2', 'v3', 'v5', 'v6', 'v7', 'v8', 'v9']);
     } finally {
       await brokerAdmin.disconnect();

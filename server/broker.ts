@@ -3,7 +3,8 @@ import { pino, type Logger } from 'pino';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { MessageIdDedupe } from './dedupe/produce-dedupe.js';
-import { OutboxService } from './outbox/service.js';
+import { OutboxService, outboxRoute } from './outbox/service.js';
+import { inProcessPublisher } from './outbox/in-process.js';
 import { MessageIndexer } from './message-index/indexer.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
@@ -232,9 +233,9 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, listeners: self.listeners, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
-  // The in-broker outbox relay (outbox.mysql.url, docs/outbox.md), through this broker's listener.
+  // The in-broker outbox relay (outbox.mysql.url, docs/outbox.md): in-process on a single broker, else through a PLAINTEXT listener.
   const outbox = new OutboxService(config, logger);
-  outbox.start(port);
+  outbox.start(outboxRoute(config, isClusterMode(config), (principal) => inProcessPublisher(context, registry, principal), self.listeners));
   // The message index of topics with message.index.enable, filled from committed batches.
   const messageIndexer = new MessageIndexer(
     { catalog: context.catalog, logs: storage.logs, store: storage.messageIndex, leads: (t, p) => cluster.leaderOf(t, p) === self.nodeId, logger },

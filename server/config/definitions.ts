@@ -142,6 +142,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('outbox.batch.size', 'int', '500', 'Most outbox rows the relay claims, publishes and deletes per transaction.', false),
   def('outbox.id.header', 'string', 'message-id', 'Header carrying each outbox row\'s id; set the topics\' message.id.header to it so rows published again after a relay crash are dropped.', false),
   def('outbox.id.prefix', 'string', '', 'Prepended to the row id in the message-id header (several outbox tables publishing to one topic).', false),
+  def('outbox.principal', 'string', 'User:kafka-mysql-outbox', 'Principal the in-broker outbox relay produces as on a single broker (in-process, whatever the listeners\' security); with an authorizer, grant it WRITE on the outbox\'s topics or name it in super.users.', false),
   def('outbox.poll.interval.ms', 'int', '200', 'Wait of the outbox relay between claims when the table was empty.', false),
   def('message.index.interval.ms', 'int', '1000', 'How often the broker indexes the new records of topics with message.index.enable (docs/outbox.md, finding messages); 0 disables the indexer.', false),
   def('compaction.chunk.bytes', 'long', '67108864', 'Most payload bytes the compaction job reads per chunk (64 MiB).', false),

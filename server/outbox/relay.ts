@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { ConfigResourceType, type KafkaAdmin } from '../../client/admin.js';
+import { ConfigResourceType } from '../../client/admin.js';
 import { buildRecordBatch, type RecordInput } from '../../codec/records/records.js';
 import type { OutboxRow, OutboxTable } from '../../storage/outbox/outbox-table.js';
 import { partitionForKey } from '../http/murmur2.js';
@@ -19,6 +19,13 @@ import { partitionForKey } from '../http/murmur2.js';
  * (message.id.header = the relay's header) drops them: exactly once needs that setting on
  * every topic the outbox writes to, and the relay warns once per topic without it.
  */
+/** What the relay publishes through: a KafkaAdmin (the CLI, a broker of several) or the broker's own handlers (server/outbox/in-process.ts). */
+export interface OutboxPublisher {
+  produce(topic: string, partition: number, records: Buffer): Promise<void>;
+  fetchTopicMetadata(topics: readonly string[]): Promise<Array<{ partitions: readonly unknown[] }>>;
+  describeConfigs(resource: { type: number; name: string }, includeSynonyms: boolean): Promise<Array<{ name: string; value: string | null }>>;
+}
+
 export interface OutboxRelayOptions {
   /** Rows per claim. */
   batchSize: number;
@@ -46,7 +53,7 @@ export class OutboxRelay {
 
   constructor(
     private readonly table: OutboxTable,
-    private readonly admin: KafkaAdmin,
+    private readonly admin: OutboxPublisher,
     private readonly options: OutboxRelayOptions,
   ) {}
 
