@@ -1,7 +1,7 @@
 /**
  * Lookup time of the message index on a large topic (docs/outbox.md, "Finding messages").
  *
- *   npm run build && node dist/scripts/bench-message-index.js [--rows 10000000 --keys 1000000 --lookups 200]
+ *   npm run bench:message-index -- [--rows 10000000 --keys 1000000 --lookups 200]
  *
  * Starts a private MariaDB (or uses KAFKA_MYSQL_BENCH_URL), fills message_index for one topic of
  * 8 partitions with `--rows` entries server-side (MariaDB's sequence engine, in chunks of 1M):

@@ -1,7 +1,7 @@
 /**
  * Figures of docs/outbox.md: the cost of message-id deduplication and the outbox relay's rate.
  *
- *   npm run build && node dist/scripts/bench-outbox.js [--seconds 5 --rounds 2 --batch 100 --rows 20000]
+ *   npm run bench:outbox -- [--seconds 5 --rounds 2 --batch 100 --rows 20000]
  *
  * Starts a private MariaDB (or uses KAFKA_MYSQL_BENCH_URL) and the broker as its own process.
  * Dedupe: two topics of 8 partitions, one with message.id.header; kafkajs sends batches of
