@@ -6,6 +6,8 @@ import { MessageIdDedupe } from './dedupe/produce-dedupe.js';
 import { OutboxService, outboxRoute } from './outbox/service.js';
 import { inProcessPublisher } from './outbox/in-process.js';
 import { MessageIndexer } from './message-index/indexer.js';
+import { DelayedProduce } from './delayed/produce-hold.js';
+import { DelayedScheduler } from './delayed/scheduler.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
@@ -127,6 +129,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     quotas,
     users: storage.users,
     messageIds: new MessageIdDedupe(storage.messageIds, logger, metrics.registry),
+    delayed: new DelayedProduce(storage.delayed, metrics.registry),
     now: () => Date.now(),
   };
 
@@ -242,11 +245,28 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     config.int('message.index.interval.ms'),
   );
   messageIndexer.start();
+  // Delayed delivery: held records of the partitions this broker leads are appended when due (docs/delayed.md).
+  const delayedScheduler = new DelayedScheduler(
+    {
+      catalog: context.catalog,
+      logs: storage.logs,
+      store: storage.delayed,
+      config,
+      leads: (t, p) => cluster.leaderOf(t, p) === self.nodeId,
+      leaderEpochOf: (t, p) => cluster.leaderEpochOf(t, p),
+      logger,
+      registry: metrics.registry,
+    },
+    { pageSize: config.int('delayed.delivery.page.size'), rescanMs: config.int('delayed.delivery.rescan.ms'), concurrency: config.int('delayed.delivery.concurrency') },
+  );
+  context.delayed!.listener = delayedScheduler;
+  delayedScheduler.start();
   // A deleted topic's message ids and index entries go with it.
   context.topicDeletedListeners.push(async (topic) => {
     try {
       await storage.messageIds.dropTopic(topic.shardOfPartition, topic.topicId);
       await storage.messageIndex.dropTopic(topic.shardOfPartition, topic.topicId);
+      await storage.delayed.dropTopic(topic.shardOfPartition, topic.topicId);
     } catch (err) {
       logger.warn({ topic: topic.name, err: (err as Error).message }, 'dropping the message ids and index of a deleted topic failed');
     }
@@ -260,6 +280,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await brokerCluster.shutdown();
       await outbox.shutdown();
       await messageIndexer.shutdown();
+      await delayedScheduler.shutdown();
       // Stop accepting and reading; requests already read (commits in flight) are answered before
       // their connections close, so producers do not resend what was committed.
       const draining = listener.close(SHUTDOWN_GRACE_MS);

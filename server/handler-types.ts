@@ -3,6 +3,7 @@ import type { BrokerConfig, DynamicBrokerConfigs } from './config/index.js';
 import type { LogDirs } from '../storage/services.js';
 import type { UserStore } from '../storage/users.js';
 import type { MessageIdDedupe } from './dedupe/produce-dedupe.js';
+import type { DelayedProduce } from './delayed/produce-hold.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../storage/types.js';
 import type { FetchManager } from './fetch-sessions/manager.js';
 import type { ConnectionSecurity } from './security/listener-security.js';
@@ -52,6 +53,8 @@ export interface BrokerContext {
   users: UserStore | null;
   /** Message-id deduplication of topics with message.id.header (server/dedupe/); absent: not served. */
   messageIds?: MessageIdDedupe | null;
+  /** Delayed delivery of topics with delayed.delivery.enable (server/delayed/); absent: deliver-at headers are not looked at. */
+  delayed?: DelayedProduce | null;
   now(): number;
 }
 

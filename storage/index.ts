@@ -30,6 +30,7 @@ import { readGroupStatus } from './replication/status.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
+import { DelayedStore } from './delayed/delayed-store.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
 import { MysqlAclStore, type AclStore } from './acls.js';
@@ -77,6 +78,8 @@ export interface Storage {
   messageIds: MessageIdStore;
   /** The message index of topics with message.index.enable (each partition's shard). */
   messageIndex: MessageIndexStore;
+  /** Held records of topics with delayed.delivery.enable (each partition's shard). */
+  delayed: DelayedStore;
   /** ACL bindings (metadata database). */
   acls: AclStore;
   /** Client quotas (metadata database). */
@@ -125,6 +128,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
     let closing: Promise<void> | undefined;
     let failover: FailoverWatcher | undefined;
     const compactionRefresher = new CompactionRefresher(shards, logs);
+    const messageIds = new MessageIdStore((shard) => shards.pool(shard));
     const storage: Storage = {
       catalog,
       logs,
@@ -133,7 +137,8 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       logDirs: new MysqlLogDirs(shards),
       brokerConfigs: new MysqlBrokerConfigStore(() => shards.metadataPool),
       users: new MysqlUserStore(() => shards.metadataPool),
-      messageIds: new MessageIdStore((shard) => shards.pool(shard)),
+      messageIds,
+      delayed: new DelayedStore((shard) => shards.pool(shard), messageIds),
       messageIndex: new MessageIndexStore((shard) => shards.pool(shard)),
       acls: new MysqlAclStore(() => shards.metadataPool),
       quotas: new MysqlQuotaStore(() => shards.metadataPool),

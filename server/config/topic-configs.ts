@@ -34,6 +34,9 @@ const COMPRESSION = ['uncompressed', 'zstd', 'lz4', 'snappy', 'gzip', 'producer'
 export const TOPIC_CONFIG_DEFINITIONS: readonly TopicConfigDefinition[] = [
   t('cleanup.policy', 'list', 'log.cleanup.policy', 'delete', true, { validValues: ['delete', 'compact'] }),
   t('compression.type', 'string', 'compression.type', 'producer', false, { validValues: COMPRESSION }),
+  // kafka-mysql's own keys (not Kafka's): delayed delivery by a deliver-at header (docs/delayed.md).
+  t('delayed.delivery.enable', 'boolean', null, 'false', true),
+  t('delayed.delivery.max.ms', 'long', null, '2592000000', true, { min: 0 }),
   t('delete.retention.ms', 'long', null, '86400000', true, { min: 0 }),
   t('file.delete.delay.ms', 'long', null, '60000', false, { min: 0 }),
   t('flush.messages', 'long', null, '9223372036854775807', false, { min: 1 }),

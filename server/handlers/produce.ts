@@ -31,6 +31,10 @@
  * marker): INVALID_TXN_STATE otherwise, INVALID_PRODUCER_EPOCH for an older epoch.
  * Topics with message.id.header: records whose message id was accepted within
  * message.id.dedupe.window.ms are acknowledged and not appended (server/dedupe/produce-dedupe.ts).
+ * Topics with delayed.delivery.enable (docs/delayed.md): records with a deliver-at header are held in
+ * MySQL until due and records with cancel-message-id cancel one, neither appended; INVALID_RECORD with
+ * per-record errors for a bad one (server/delayed/produce-hold.ts). When nothing is left to append
+ * the base offset is -1 (an idempotent producer's emptied batch is still appended, for its sequence).
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
@@ -44,6 +48,7 @@ import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
 import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
+import { delayedEnabled } from '../delayed/produce-hold.js';
 import { authorizeTopic, Op, produceRefusal } from '../security/authorizer/checks.js';
 import { recordFailure } from './errors.js';
 
@@ -146,6 +151,16 @@ async function appendPartition(
       const verdict = broker.transactions?.verifyWrite(transactionalId, first.producerId, first.producerEpoch, topic.name, partition, broker.cluster.leaderEpochOf(topic.topicId, partition));
       const code = verdict === undefined ? ErrorCode.INVALID_TXN_STATE : typeof verdict === 'number' ? verdict : await verdict;
       if (code !== ErrorCode.NONE) throw new KafkaError(code, 'the partition is not in an ongoing transaction of this producer epoch');
+    }
+    // delayed.delivery.enable: deliver-at records held until due, cancels applied; before dedupe, which would record held ids as accepted.
+    if (broker.delayed && delayedEnabled(topic)) {
+      const held = await broker.delayed.apply(topic, partition, broker.config, batchBytes, batches, broker.now(), response);
+      if (held === false) return;
+      if (held !== null) {
+        if (held.records === null) return;
+        batchBytes = held.records;
+        batches = held.batches;
+      }
     }
     // message.id.header: records whose id was accepted within the window are removed (server/dedupe/).
     const header = broker.messageIds ? MessageIdDedupe.headerOf(topic) : null;
