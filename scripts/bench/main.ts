@@ -5,7 +5,9 @@
  * raw-socket Produce replayer, kcat and kafkajs, consumption from backlog and tail against
  * the raw SELECT ceiling, latency at half the replayer's max rate against MariaDB's commit
  * latency at that rate, idempotent against plain produce and a transactional producer
- * committing every 100 ms, a partitions x producers sweep with broker RSS, and idle connections.
+ * committing every 100 ms, a partitions x producers sweep with broker RSS, and idle connections;
+ * then produce as users see it (scripts/bench/user-produce.ts: kcat over TCP on 1 and 8
+ * partitions, many single-record producers, 10,000 partitions).
  * The pairs a ratio is taken from (ceiling/naive/replayer, SELECT ceiling/raw backlog Fetch,
  * produce latency/commit latency) run interleaved in `--rounds` rounds (3; 1 with --quick), so
  * each ratio is taken within a round and reported as the median of the rounds with its range.
@@ -28,6 +30,7 @@ import type { KafkaConnection } from '../../client/connection.js';
 import { connectRaw, fetchLoad, makeBatch, produceLoad } from './replayer.js';
 import { produceSequenced, transactionalLoad } from './exactly-once.js';
 import { computeRatios, median, printReport, summarizeSamples, type Results, type Sample } from './report.js';
+import { USER_MARIADB, USER_PHASES, printUserReport, scalePhase, smallPhase, tcpPhase, type UserPhaseContext } from './user-produce.js';
 
 const t0 = performance.now();
 export function log(msg: string): void {
@@ -51,7 +54,10 @@ async function main(): Promise<void> {
 
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'kafka-mysql-bench-'));
   log(`starting MariaDB in ${dataDir}`);
-  const db = await startManagedMariadb({ dataDir, port: 0, extraArgs: ['--max-connections=2000', ...o.mariadbArgs] });
+  // The user phases measure the deployment the docs recommend (2 GB buffer pool, 1 GB redo log).
+  const userRun = USER_PHASES.some(run);
+  const db = await startManagedMariadb({ dataDir, port: 0, ...(userRun ? USER_MARIADB : {}), extraArgs: ['--max-connections=2000', ...o.mariadbArgs] });
+  results.machine.mariadbSettings = userRun ? USER_MARIADB : { bufferPoolSize: '512M', logFileSize: '128M' };
   let broker: BrokerProcess | undefined;
   try {
     const versionConn = await mysql.createConnection(connectionOptions(parseMysqlUrl(db.url)));
@@ -66,7 +72,7 @@ async function main(): Promise<void> {
     // Which halves of the paired rounds run: a ratio needs both, so consume brings the ceilings along.
     const needCeiling = run('ceiling') || run('consume');
     const needReplayer = run('replayer') || run('consume') || (run('latency') && o.latencyRate === null);
-    const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'idempotence', 'transactions', 'tail', 'latency', 'sweep', 'idle'];
+    const phasesNeedingBroker = ['replayer', 'consume', 'kcat', 'kafkajs', 'idempotence', 'transactions', 'tail', 'latency', 'sweep', 'idle', ...USER_PHASES];
     const needBroker = phasesNeedingBroker.some(run);
 
     // The broker runs (idle) during the raw phases too, so the rounds can interleave them.
@@ -440,6 +446,17 @@ async function main(): Promise<void> {
       results.figures['idle'] = { connections: conns.length, brokerRssBeforeMB: before / MB, brokerRssAfterMB: after / MB, perConnectionKB: (after - before) / 1024 / conns.length };
       log(`idle: broker RSS ${(before / MB).toFixed(0)} MB -> ${(after / MB).toFixed(0)} MB with ${conns.length} connections`);
     }
+    if (userRun && broker) {
+      const ctx: UserPhaseContext = {
+        o, host, port, rawUrl, brokerPid: broker.pid, createTopic, deleteTopic, watch, log,
+        figure: (name, value) => {
+          results.figures[name] = value;
+        },
+      };
+      if (run('tcp')) await tcpPhase(ctx);
+      if (run('small')) await smallPhase(ctx);
+      if (run('scale')) await scalePhase(ctx);
+    }
     await admin.disconnect();
     await finish(results, o);
   } finally {
@@ -500,6 +517,7 @@ async function finish(results: Results, o: BenchOptions): Promise<void> {
   const file = path.join(dir, `bench-${results.startedAt.replace(/[:.]/g, '-')}${o.quick ? '-quick' : ''}.json`);
   await writeFile(file, JSON.stringify(results, null, 2));
   printReport(results);
+  printUserReport(results);
   log(`results written to ${path.relative(process.cwd(), file)}`);
 }
 

@@ -40,7 +40,7 @@ export interface BenchOptions {
   note: string;
 }
 
-export const PHASES = ['ceiling', 'naive', 'replayer', 'consume', 'kcat', 'kafkajs', 'idempotence', 'transactions', 'tail', 'latency', 'sweep', 'idle'] as const;
+export const PHASES = ['ceiling', 'naive', 'replayer', 'consume', 'kcat', 'kafkajs', 'idempotence', 'transactions', 'tail', 'latency', 'sweep', 'idle', 'tcp', 'small', 'scale'] as const;
 
 const USAGE = `usage: npm run bench -- [--quick] [--duration S] [--rounds N] [--record-bytes N] [--batch-records N]
   [--partitions N] [--producers N] [--in-flight N] [--mysql-connections N] [--kafkajs-producers N]

@@ -41,7 +41,7 @@ export interface Results {
   finishedAt?: string;
   seconds?: number;
   options: object;
-  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; mysqlVersion?: string; loadAvgAtStart: number[]; loadAvgAtEnd?: number[] };
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; mysqlVersion?: string; mariadbSettings?: Record<string, string>; loadAvgAtStart: number[]; loadAvgAtEnd?: number[] };
   figures: Record<string, Figure>;
   ratios?: Record<string, Ratio>;
 }

@@ -1,0 +1,227 @@
+/**
+ * Produce as users see it (`npm run bench -- --only tcp,small,scale`): the phases are part of
+ * `npm run bench` and each takes its reference in the same run.
+ *
+ * - tcp: kcat (one process, then two) producing 1 KiB records with acks=all to the broker, whose
+ *   MySQL is the bench's MariaDB over loopback TCP (binlog on, sync_binlog=1, flush at commit;
+ *   the run gives it a 2 GB buffer pool and 1 GB redo log when this phase runs), on 8 and on 1
+ *   partitions; held against the mariadb connector's bulk-insert ceiling from 4 connections and,
+ *   for one partition, from one connection (a partition's appends are ordered: its fair reference).
+ * - small: 64 and 256 producers each sending one 200-byte record per request with acks=all (raw
+ *   replayer and kafkajs) against the hand-rolled queue (one row and one transaction per message,
+ *   as many connections) and MariaDB's commit latency at the broker's request rate.
+ * - scale: 10,000 partitions over 100 topics produced to at once against 8 partitions with the
+ *   same connections, and 10,000 idle connections: throughput ratio and broker RSS.
+ */
+import type { BenchOptions } from './options.js';
+import { runClients } from './clients.js';
+import { connectRaw, makeBatch, produceLoad, type ProduceLoadResult } from './replayer.js';
+import { latencySummary, sleep, type ProcWatch } from './proc.js';
+import { insertCeiling, naiveInsert, truncateRawTables, type InsertResult } from './raw-mysql.js';
+import type { KafkaConnection } from '../../client/connection.js';
+import type { Results } from './report.js';
+
+const MB = 1e6;
+
+type Watched = ReturnType<ProcWatch['end']>;
+
+export interface UserPhaseContext {
+  o: BenchOptions;
+  host: string;
+  port: number;
+  rawUrl: string;
+  brokerPid: number;
+  createTopic(topic: string, partitions: number): Promise<void>;
+  deleteTopic(topic: string): Promise<void>;
+  watch(): { end(): Watched };
+  figure(name: string, value: Record<string, unknown>): void;
+  log(msg: string): void;
+}
+
+export const USER_PHASES = ['tcp', 'small', 'scale'] as const;
+
+/** The server settings the issue's deployment uses (the bench's MariaDB gets them when a user phase runs). */
+export const USER_MARIADB = { bufferPoolSize: '2G', logFileSize: '1G' };
+
+const rate = (bytes: number, seconds: number) => bytes / MB / seconds;
+
+function insertFigure(r: InsertResult, w: Watched): Record<string, unknown> {
+  const commit = latencySummary(r.commitMs);
+  return {
+    mbps: rate(r.bytes, r.seconds),
+    recordsPerSec: r.records / r.seconds,
+    transactionsPerSec: r.transactions / r.seconds,
+    commitMsP50: commit.p50,
+    commitMsP99: commit.p99,
+    mariadbCpu: w.mariadb!.cpuSeconds / r.seconds,
+  };
+}
+
+/** kcat over TCP on 8 and 1 partitions, one and two processes, with the 4- and 1-connection bulk ceilings. */
+export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
+  const { o, log } = ctx;
+  const batch = makeBatch(o.batchRecords, o.recordBytes);
+  const rowsPerStatement = Math.max(1, Math.floor((8 << 20) / batch.length));
+  const ceiling = async (connections: number) => {
+    await truncateRawTables(ctx.rawUrl, ['bench_log']);
+    log(`tcp: bulk ceiling (mariadb connector), ${connections} connection(s)`);
+    const w = ctx.watch();
+    const r = await insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 });
+    const f = insertFigure(r, w.end());
+    log(`tcp: ceiling ${connections} connection(s): ${(f.mbps as number).toFixed(1)} MB/s`);
+    return f;
+  };
+  const kcat = async (partitions: number, procs: number) => {
+    const topic = `bench-tcp-${partitions}-${procs}`;
+    await ctx.createTopic(topic, partitions);
+    const w = ctx.watch();
+    const k = await runClients({ mode: 'kcat', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions, durationMs: 300_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs }, log);
+    const we = w.end();
+    await ctx.deleteTopic(topic);
+    const bytes = k.records * (batch.length / o.batchRecords);
+    const f = { partitions, procs, mbps: rate(bytes, k.seconds), recordsPerSec: k.records / k.seconds, brokerCpu: we.broker!.cpuSeconds / k.seconds, mariadbCpu: we.mariadb!.cpuSeconds / k.seconds, kcatCpu: k.cpuSeconds / k.seconds };
+    log(`tcp: kcat ${procs} process(es), ${partitions} partition(s): ${f.mbps.toFixed(1)} MB/s`);
+    return f;
+  };
+  // Each reference is measured right before the broker runs it is held against.
+  const ceiling4 = await ceiling(4);
+  const eight = [await kcat(8, 1), await kcat(8, 2)];
+  const ceiling1 = await ceiling(1);
+  const one = [await kcat(1, 1), await kcat(1, 2)];
+  await truncateRawTables(ctx.rawUrl, ['bench_log']);
+  const c4 = ceiling4.mbps as number;
+  const c1 = ceiling1.mbps as number;
+  const runs = [
+    ...eight.map((k) => ({ ...k, overCeiling4: k.mbps / c4 })),
+    ...one.map((k) => ({ ...k, overCeiling4: k.mbps / c4, overCeiling1: k.mbps / c1 })),
+  ];
+  ctx.figure('user.tcp', { ceiling4, ceiling1, runs });
+}
+
+/** Many producers, one 200-byte record per request, against one transaction per message. */
+export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
+  const { o, log } = ctx;
+  const recordBytes = 200;
+  const batch = makeBatch(1, recordBytes);
+  const points: Record<string, unknown>[] = [];
+  for (const producers of o.quick ? [64] : [64, 256]) {
+    const topic = `bench-small-${producers}`;
+    await ctx.createTopic(topic, 8);
+    log(`small: ${producers} raw producers, one ${recordBytes}-byte record per request, acks=all`);
+    let w = ctx.watch();
+    const raw: ProduceLoadResult = await produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 });
+    const rawCpu = w.end();
+    const rawLat = latencySummary(raw.latencyMs);
+    log(`small: ${producers} kafkajs producers`);
+    w = ctx.watch();
+    const js = await runClients({ mode: 'produce', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions: 8, producers, batchRecords: 1, recordBytes, durationMs: o.duration * 1000 }, log);
+    w.end();
+    await ctx.deleteTopic(topic);
+    log(`small: naive queue table, ${producers} connections, one row per transaction`);
+    w = ctx.watch();
+    const naive = await naiveInsert({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, value: Buffer.alloc(recordBytes, 0x61), rowsPerTransaction: 1, durationMs: o.duration * 1000 });
+    const naiveFigure = insertFigure(naive, w.end());
+    await truncateRawTables(ctx.rawUrl, ['bench_naive']);
+    // MariaDB's commit latency at the broker's load: as many connections, the broker's transaction rate
+    // (its group commits, from Com_commit would be finer; the request rate bounds it from above).
+    const paced = await insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, batch, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: Math.min(raw.requests / raw.seconds, (naiveFigure.transactionsPerSec as number) * 0.9) });
+    await truncateRawTables(ctx.rawUrl, ['bench_log']);
+    const commit = latencySummary(paced.commitMs);
+    const point = {
+      producers,
+      raw: { recordsPerSec: raw.records / raw.seconds, p50: rawLat.p50, p99: rawLat.p99, errors: raw.errors, brokerCpu: rawCpu.broker!.cpuSeconds / raw.seconds, mariadbCpu: rawCpu.mariadb!.cpuSeconds / raw.seconds },
+      kafkajs: { recordsPerSec: js.records / js.seconds, clientCpu: js.cpuSeconds / js.seconds },
+      naive: naiveFigure,
+      mariadbCommitAtLoad: { transactionsPerSec: paced.transactions / paced.seconds, p50: commit.p50, p99: commit.p99 },
+      rawOverNaive: raw.records / raw.seconds / (naiveFigure.recordsPerSec as number),
+      kafkajsOverNaive: js.records / js.seconds / (naiveFigure.recordsPerSec as number),
+      rawP99OverCommitP99: rawLat.p99 / commit.p99,
+    };
+    log(`small ${producers}: raw ${Math.round(point.raw.recordsPerSec)} records/s (p99 ${rawLat.p99.toFixed(1)} ms), kafkajs ${Math.round(point.kafkajs.recordsPerSec)}, naive ${Math.round(naiveFigure.recordsPerSec as number)}; commit p99 at load ${commit.p99.toFixed(1)} ms`);
+    points.push(point);
+  }
+  ctx.figure('user.small', { points });
+}
+
+/** 10,000 partitions over 100 topics against 8 partitions, and 10,000 idle connections. */
+export async function scalePhase(ctx: UserPhaseContext): Promise<void> {
+  const { o, log } = ctx;
+  const topics = o.quick ? 10 : 100;
+  const perTopic = 100;
+  // The same connections both times: one per topic of the many-partition case.
+  const connections = topics;
+  const batch = makeBatch(100, o.recordBytes);
+  const loadOver = async (names: string[], partitions: number) => {
+    const w = ctx.watch();
+    const each = connections / names.length;
+    const runs = await Promise.all(
+      names.map((topic) => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions, connections: each, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 100 })),
+    );
+    const we = w.end();
+    const seconds = Math.max(...runs.map((r) => r.seconds));
+    const bytes = runs.reduce((s, r) => s + r.bytes, 0);
+    return { mbps: rate(bytes, seconds), recordsPerSec: runs.reduce((s, r) => s + r.records, 0) / seconds, errors: runs.reduce((s, r) => s + r.errors, 0), brokerRssMB: we.broker!.rssBytes / MB, brokerPeakRssMB: we.broker!.peakRssBytes / MB };
+  };
+  await ctx.createTopic('bench-scale-8', 8);
+  log(`scale: 8 partitions, ${connections} connections`);
+  const eight = await loadOver(['bench-scale-8'], 8);
+  await ctx.deleteTopic('bench-scale-8');
+  const names = Array.from({ length: topics }, (_, i) => `bench-scale-${i}`);
+  log(`scale: creating ${topics} topics of ${perTopic} partitions`);
+  for (const t of names) await ctx.createTopic(t, perTopic);
+  log(`scale: ${topics * perTopic} partitions, ${topics} topics, one connection each`);
+  const many = await loadOver(names, perTopic);
+  for (const t of names) await ctx.deleteTopic(t);
+  const idleCount = o.quick ? 1000 : 10_000;
+  log(`scale: ${idleCount} idle connections`);
+  const rssOf = () => ctx.watch().end().broker!.rssBytes;
+  const before = rssOf();
+  const conns: KafkaConnection[] = [];
+  let after = before;
+  try {
+    for (let i = 0; i < idleCount; i++) conns.push(await connectRaw(ctx.host, ctx.port));
+    await Promise.all(conns.map((c) => c.request(18, 0, { clientSoftwareName: '', clientSoftwareVersion: '' })));
+    await sleep(1000);
+    after = rssOf();
+  } finally {
+    for (const c of conns) c.close();
+  }
+  const figure = {
+    eight,
+    many: { ...many, partitions: topics * perTopic, topics },
+    manyOverEight: many.mbps / eight.mbps,
+    idle: { connections: conns.length, brokerRssBeforeMB: before / MB, brokerRssAfterMB: after / MB, perConnectionKB: (after - before) / 1024 / conns.length },
+  };
+  log(`scale: ${topics * perTopic} partitions ${many.mbps.toFixed(1)} MB/s vs 8 partitions ${eight.mbps.toFixed(1)} MB/s (${figure.manyOverEight.toFixed(2)}); peak RSS ${many.brokerPeakRssMB.toFixed(0)} MB; ${conns.length} idle connections ${(before / MB).toFixed(0)} -> ${(after / MB).toFixed(0)} MB`);
+  ctx.figure('user.scale', figure);
+}
+
+const f1 = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(1) : '-');
+const f2 = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(2) : '-');
+const int = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+
+/** The user phases' table and their targets (nothing when they did not run). */
+export function printUserReport(r: Results): void {
+  const lines: string[] = [];
+  const tcp = r.figures['user.tcp'] as { ceiling4: Record<string, number>; ceiling1: Record<string, number>; runs: Array<Record<string, number>> } | undefined;
+  if (tcp) {
+    lines.push(`tcp: bulk ceiling 4 connections ${f1(tcp.ceiling4.mbps)} MB/s, 1 connection ${f1(tcp.ceiling1.mbps)} MB/s`);
+    for (const k of tcp.runs) {
+      lines.push(`  kcat x${k.procs}, ${k.partitions} partition(s): ${f1(k.mbps)} MB/s = ${f2(k.overCeiling4)} of the 4-connection ceiling${k.overCeiling1 !== undefined ? `, ${f2(k.overCeiling1)} of the 1-connection ceiling` : ''}; broker CPU ${f2(k.brokerCpu)}, MariaDB CPU ${f2(k.mariadbCpu)}`);
+    }
+    const best = (parts: number, key: string) => Math.max(...tcp.runs.filter((k) => k.partitions === parts).map((k) => k[key]!));
+    lines.push(`  target 8 partitions >= 0.8 of the ceiling: ${f2(best(8, 'overCeiling4'))} ${best(8, 'overCeiling4') >= 0.8 ? 'met' : 'not met'}`);
+    lines.push(`  target 1 partition >= 0.8 of the 1-connection ceiling: ${f2(best(1, 'overCeiling1'))} ${best(1, 'overCeiling1') >= 0.8 ? 'met' : 'not met'}`);
+  }
+  const small = r.figures['user.small'] as { points: Array<Record<string, Record<string, number> & number>> } | undefined;
+  for (const p of small?.points ?? []) {
+    lines.push(`small, ${p.producers} producers x 1 record of 200 B: raw ${int(p.raw.recordsPerSec)} records/s (p50 ${f1(p.raw.p50)}, p99 ${f1(p.raw.p99)} ms), kafkajs ${int(p.kafkajs.recordsPerSec)}, naive ${int(p.naive.recordsPerSec)} (p99 ${f1(p.naive.commitMsP99)} ms), MariaDB commit p99 at load ${f1(p.mariadbCommitAtLoad.p99)} ms`);
+    lines.push(`  target >= 10x naive: raw ${f1(p.rawOverNaive)}x, kafkajs ${f1(p.kafkajsOverNaive)}x; p99 <= 2x commit p99: ${f2(p.rawP99OverCommitP99)}`);
+  }
+  const scale = r.figures['user.scale'] as { eight: Record<string, number>; many: Record<string, number>; manyOverEight: number; idle: Record<string, number> } | undefined;
+  if (scale) {
+    lines.push(`scale: ${int(scale.many.partitions)} partitions ${f1(scale.many.mbps)} MB/s vs 8 partitions ${f1(scale.eight.mbps)} MB/s = ${f2(scale.manyOverEight)} (target >= 0.7), broker peak RSS ${f1(scale.many.brokerPeakRssMB)} MB`);
+    lines.push(`  ${int(scale.idle.connections)} idle connections: broker RSS ${f1(scale.idle.brokerRssBeforeMB)} -> ${f1(scale.idle.brokerRssAfterMB)} MB (${f1(scale.idle.perConnectionKB)} KB each)`);
+  }
+  if (lines.length > 0) console.log(`\nproduce as users see it (${JSON.stringify(r.machine.mariadbSettings ?? {})}):\n${lines.join('\n')}`);
+}
