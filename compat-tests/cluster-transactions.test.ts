@@ -5,8 +5,9 @@
  * coordinator wrote it to MySQL, and the coordinator has the markers written by each partition's
  * leader (WriteTxnMarkers). A kafkajs transactional producer commits and aborts across all
  * three leaders; a read_committed consumer sees exactly the committed records. Fault trial: the
- * coordinator is SIGKILLed while a commit's marker to a paused leader is pending; the broker
- * that coordinates the id next completes the commit, and every committed record is read once.
+ * coordinator is SIGKILLed while a commit's marker is pending (its partition's leader was killed
+ * just before the commit, so that marker waits for the partition to move); the broker that
+ * coordinates the id next completes the commit, and every committed record is read once.
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,8 +66,8 @@ describe.skipIf(!zookeeperInstalled())('transactions on several brokers', () => 
     const coordinator = await coordinatorOf(cluster, 1, transactionalId, 1);
     const leaders = [0, 1, 2].map((p) => meta.leaders.get(p)!.leader);
     // A partition led by another broker than the coordinator: its marker must travel.
-    const paused = leaders.find((l) => l !== coordinator)!;
-    expect(paused).toBeDefined();
+    const lost = leaders.find((l) => l !== coordinator)!;
+    expect(lost).toBeDefined();
     const pool = openTestPool(cluster.mysqlUrl, 1);
     const stateOf = async () => {
       const [rows] = await pool.query<RowDataPacket[]>('SELECT state FROM txn_state WHERE transactional_id = ?', [Buffer.from(transactionalId)]);
@@ -74,29 +75,26 @@ describe.skipIf(!zookeeperInstalled())('transactions on several brokers', () => 
     };
     const producer = kafka(cluster, 'ledger-producer').producer({ transactionalId, idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
-    let pausedPid: number | undefined;
     try {
       const first = await producer.transaction();
       await first.send({ topic, messages: [0, 1, 2].map((p) => ({ partition: p, value: `first-${p}` })) });
       await first.commit();
       const second = await producer.transaction();
       await second.send({ topic, messages: [0, 1, 2].map((p) => ({ partition: p, value: `second-${p}` })) });
-      // The leader that must receive a WriteTxnMarkers is paused, so the marker stays pending.
-      pausedPid = cluster.brokers.get(paused)!.child.pid!;
-      process.kill(pausedPid, 'SIGSTOP');
+      // The leader that must receive a WriteTxnMarkers dies, so that marker stays pending until its
+      // partition moves (a killed broker, not a paused one: clients fail over from it at once).
+      process.kill(cluster.brokers.get(lost)!.child.pid!, 'SIGKILL');
       const committing = second.commit().then(
         () => 'committed',
         (err: unknown) => `failed: ${(err as Error).message}`,
       );
       await waitFor(async () => (await stateOf()) === 'PrepareCommit', 'the commit decided in MySQL', 10_000);
-      // EndTxn accepted, a marker pending: the coordinator dies.
+      // EndTxn accepted, a marker pending: the coordinator dies; the other broker comes back.
       process.kill(cluster.brokers.get(coordinator)!.child.pid!, 'SIGKILL');
-      await new Promise((r) => setTimeout(r, 500));
-      process.kill(pausedPid, 'SIGCONT');
-      pausedPid = undefined;
+      await cluster.start(lost);
       // Only a coordinator completes the transaction (after every marker is written): the next one did.
       await waitFor(async () => (await stateOf()) === 'CompleteCommit', 'the commit completed by the next coordinator', 30_000);
-      const newCoordinator = await coordinatorOf(cluster, paused, transactionalId, 1);
+      const newCoordinator = await coordinatorOf(cluster, lost, transactionalId, 1);
       expect(newCoordinator).not.toBe(coordinator);
       expect(newCoordinator).toBeGreaterThan(0);
       // The client's EndTxn went to the dead broker: kafkajs reports the closed connection (it does
@@ -116,7 +114,6 @@ describe.skipIf(!zookeeperInstalled())('transactions on several brokers', () => 
         await again.disconnect();
       }
     } finally {
-      if (pausedPid !== undefined) process.kill(pausedPid, 'SIGCONT');
       await producer.disconnect().catch(() => undefined);
       await pool.end();
     }
