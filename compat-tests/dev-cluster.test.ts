@@ -3,16 +3,19 @@
  * built CLI starts ZooKeeper, a managed MariaDB and two brokers; the test reads cluster.json,
  * creates a topic with the CLI, produces and consumes with kcat (librdkafka) through both
  * brokers, runs `cluster status`, then SIGTERMs the dev-cluster and checks every process it
- * listed is gone.
+ * listed is gone. With --shards 2 --replicas 1: two shards, each a primary and a semi-sync
+ * replica; a topic's two partitions land one per shard, kcat's acks=all records are read back,
+ * and `shards status` shows each primary with its replica applying and acknowledging.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { GroupReport } from '../server/cli/shards.js';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { findExecutable } from '../storage/managed-mariadb.js';
 import { kcat, requireKcat } from './support/clients.js';
@@ -23,6 +26,7 @@ const CLI = fileURLToPath(new URL('../dist/server/cli.js', import.meta.url));
 interface ClusterJson {
   zookeeper: { pid: number; port: number };
   mysql: { shard: number; role: string; pid: number; port: number }[];
+  shards: { shard: number; url: string }[];
   brokers: { id: number; pid: number; port: number }[];
   bootstrap: string;
 }
@@ -97,6 +101,7 @@ describe.skipIf(!zookeeperInstalled() || !findExecutable(['mariadbd', 'mysqld'])
       [2, basePort + 1],
     ]);
     expect(state.mysql.map((m) => [m.shard, m.role])).toEqual([[0, 'primary']]);
+    expect(state.shards.map((s) => [s.shard, new URL(s.url).port])).toEqual([[0, String(state.mysql[0]!.port)]]);
     const pids = [state.zookeeper.pid, ...state.mysql.map((m) => m.pid), ...state.brokers.map((b) => b.pid)];
     expect(pids.every(alive)).toBe(true);
 
@@ -149,5 +154,74 @@ describe.skipIf(!zookeeperInstalled() || !findExecutable(['mariadbd', 'mysqld'])
     expect(pids.filter(alive)).toEqual([]);
     expect(existsSync(join(dir, 'cluster.json'))).toBe(false);
     console.log(`dev-cluster with 2 brokers: up in ${startMs} ms, stopped in ${stopMs} ms`);
+  }, 240_000);
+  it('--shards 2 --replicas 1: a primary and a semi-sync replica per shard, records on both, shards status, everything stopped', async () => {
+    requireKcat();
+    const basePort = await freeRange(1);
+    const shardDir = join(dir, 'sharded');
+    mkdirSync(shardDir, { mode: 0o711 });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'dev-cluster', '--brokers', '1', '--shards', '2', '--replicas', '1', '--dir', shardDir, '--base-port', String(basePort), '--metrics-base-port', '0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    pid = child.pid;
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const started = Date.now();
+    await waitFor(() => stdout.includes('\n') || child.exitCode !== null, 'the cluster.json line', 150_000);
+    expect(child.exitCode, stderr).toBeNull();
+    const startMs = Date.now() - started;
+    const state = JSON.parse(stdout.split('\n')[0]!) as ClusterJson;
+    expect(state.mysql.map((m) => [m.shard, m.role])).toEqual([
+      [0, 'primary'],
+      [0, 'replica'],
+      [1, 'primary'],
+      [1, 'replica'],
+    ]);
+    // Each shard URL names its primary and its replica.
+    for (const s of state.shards) {
+      const u = new URL(s.url);
+      const ports = state.mysql.filter((m) => m.shard === s.shard).map((m) => m.port);
+      expect([Number(u.port), u.searchParams.getAll('replica')]).toEqual([ports[0], [`127.0.0.1:${ports[1]}`]]);
+    }
+    const pids = [state.zookeeper.pid, ...state.mysql.map((m) => m.pid), ...state.brokers.map((b) => b.pid)];
+    expect(pids.every(alive)).toBe(true);
+
+    const bootstrap = state.bootstrap;
+    const created = cli(['topics', 'create', '--topic', 'sharded', '--partitions', '2', '--topic-config', 'min.insync.replicas=2', '--bootstrap-server', bootstrap]);
+    expect(created.code, created.stderr).toBe(0);
+    for (const partition of [0, 1]) {
+      await kcat(['-P', '-b', bootstrap, '-t', 'sharded', '-p', String(partition), '-X', 'acks=all'], { input: `a${partition}\nb${partition}\n` });
+    }
+    const read = (await kcat(['-C', '-b', bootstrap, '-t', 'sharded', '-o', 'beginning', '-e', '-f', '%p:%s\\n'], { timeoutMs: 30_000 })).toString();
+    expect(read.trim().split('\n').sort()).toEqual(['0:a0', '0:b0', '1:a1', '1:b1']);
+
+    const mysqlSettings = ['--set', `mysql.url=${state.shards[0]!.url}`, '--set', `mysql.shards=${state.shards.map((s) => s.url).join(',')}`, '--set', 'metrics.listener='];
+    const status = cli(['shards', 'status', '--json', ...mysqlSettings]);
+    expect(status.code, status.stderr).toBe(0);
+    const groups = (JSON.parse(status.stdout) as { groups: GroupReport[] }).groups;
+    expect(groups.map((g) => [g.name, g.shards, g.primary])).toEqual([
+      ['metadata database', [0], `127.0.0.1:${state.mysql[0]!.port}`],
+      ['shard 1', [1], `127.0.0.1:${state.mysql[2]!.port}`],
+    ]);
+    for (const g of groups) {
+      const [primary, replica] = g.servers;
+      expect([primary!.role, primary!.semiSync.masterStatus, primary!.semiSync.clients, replica!.role, replica!.replication?.sqlRunning]).toEqual(['primary', 'ON', 1, 'replica', 'Yes']);
+      // Each shard's partition was written with a replica's acknowledgement.
+      expect(primary!.semiSync.yesTx).toBeGreaterThan(0);
+      expect(g.warnings).toEqual([]);
+    }
+
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    const [code] = (await exited) as [number | null];
+    expect(code, stderr).toBe(0);
+    expect(pids.filter(alive)).toEqual([]);
+    // The replicated servers' directories go with them.
+    expect(readdirSync(shardDir).filter((f) => f.startsWith('kafka-mysql-repl-'))).toEqual([]);
+    console.log(`dev-cluster with 2 shards of a primary and a replica: up in ${startMs} ms`);
   }, 240_000);
 });

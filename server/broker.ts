@@ -231,6 +231,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       const details: Record<string, unknown> = { mysql: { reachable } };
       const mariadb = managed?.status();
       if (mariadb) details.managedMariadb = mariadb;
+      // The shard map this broker writes to (kafka-mysql shards status compares it with the servers).
+      details.mysqlServers = storage.replication.topology();
       return { ok: reachable && (!mariadb || mariadb.state === 'running'), details };
     }, rest.router, httpTls);
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);

@@ -10,6 +10,7 @@ import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { outboxCommand, OUTBOX_USAGE } from './cli/outbox.js';
 import { messagesCommand, MESSAGES_USAGE } from './cli/messages.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
+import { shardsCommand, SHARDS_USAGE } from './cli/shards.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
 import { transactionsCommand, TRANSACTIONS_USAGE } from './cli/transactions.js';
@@ -32,6 +33,7 @@ commands:
   ${OUTBOX_USAGE}
   ${MESSAGES_USAGE}
   ${CLUSTER_USAGE}
+  ${SHARDS_USAGE}
   ${DEV_CLUSTER_USAGE}
 
 options of every admin command:
@@ -124,6 +126,8 @@ async function main(argv: string[]): Promise<void> {
       return messagesCommand(rest);
     case 'cluster':
       return clusterCommand(rest);
+    case 'shards':
+      return shardsCommand(rest);
     case 'dev-cluster':
       return devClusterCommand(rest);
     case undefined:

@@ -27,6 +27,7 @@ import type {
 import { checkReplicatedShard } from './replication/check.js';
 import { FailoverWatcher } from './replication/failover.js';
 import { readGroupStatus } from './replication/status.js';
+import { serverAddress } from './replication/topology.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
@@ -168,6 +169,10 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       sweepOrphanLogTables: (settings) => sweepOrphanLogTables({ ...settings, catalog, shardPools: shards.shardPools }),
       replication: {
         status: () => Promise.all(shards.groups.filter((g) => g.replicas.length > 0 || g.fenced.length > 0).map(readGroupStatus)),
+        topology: () =>
+          shards.groups.map((g) => ({
+            name: g.name, shards: [...g.shards], epoch: g.epoch, primary: serverAddress(g.primary), replicas: g.replicas.map(serverAddress), fenced: g.fenced.map(serverAddress),
+          })),
         startFailover(settings) {
           failover ??= new FailoverWatcher(shards, {
             ...settings,

@@ -104,6 +104,11 @@ export interface StorageReplication {
   /** Every server with replicas (none configured: empty). */
   status(): Promise<ServerGroupStatus[]>;
   /**
+   * The shard map as this process uses it now (after its failovers): each server group's
+   * primary, replicas and fenced old primaries as host:port, and its epoch. No I/O.
+   */
+  topology(): Array<{ name: string; shards: number[]; epoch: number; primary: string; replicas: string[]; fenced: string[] }>;
+  /**
    * Starts watching every primary that has replicas and promoting a replica after
    * `timeoutMs` without an answer (the lone broker, or the controller); the broker's pools,
    * committers and partition logs follow. No-op without replicas.

@@ -1,0 +1,160 @@
+/**
+ * `kafka-mysql shards status` and `shards rejoin` (issue 12) on a real replicated shard: a
+ * private MariaDB primary and one semi-sync GTID replica (storage/managed-mariadb/replicated.ts)
+ * hold the metadata database and the only shard; one broker (no ZooKeeper,
+ * mysql.failover.timeout.ms=2000) with its HTTP listener, which the CLI asks for its shard map.
+ * - status names the primary (writable, semi-sync ON with one client) and the replica (IO and
+ *   SQL threads running, Seconds_Behind_Master 0, 0 transactions behind) after acks=-1 produce;
+ * - the primary SIGKILLed: status shows the promoted replica as primary, the broker writing to it
+ *   (epoch 1) and the old one fenced; restarted, the old primary is read-only, not replicating;
+ * - rejoin makes it a replica of the new primary: status shows it replicating, the new primary
+ *   has a semi-sync client again, and a row written on the new primary reaches it;
+ * - a server with a transaction the primary lacks (written on it while detached) is refused,
+ *   with the GTID named, and left read-only and not replicating.
+ * The CLI runs as a child process (the built dist/server/cli.js), asynchronously: the broker
+ * runs in this process and must keep answering /health.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Kafka, logLevel } from 'kafkajs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { GroupReport } from '../server/cli/shards.js';
+import { findExecutable } from '../storage/managed-mariadb.js';
+import { connect, withDatabase } from '../storage/mysql.js';
+import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
+import { startTestBroker, type TestBroker } from './support/broker.js';
+import { waitFor } from './support/wait.js';
+
+const CLI = fileURLToPath(new URL('../dist/server/cli.js', import.meta.url));
+
+let servers: ReplicatedMariadb | undefined;
+let broker: TestBroker | undefined;
+
+afterEach(async () => {
+  await servers?.stop();
+  servers = undefined;
+  await broker?.stop().catch(() => undefined);
+  broker = undefined;
+});
+
+function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KAFKA_MYSQL_URL: undefined } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+async function sql(s: ReplicatedServer, statements: string[]): Promise<Array<Record<string, unknown>[]>> {
+  const c = await connect(withDatabase(s.url, ''));
+  try {
+    const out: Array<Record<string, unknown>[]> = [];
+    for (const q of statements) out.push((await c.query(q))[0] as Record<string, unknown>[]);
+    return out;
+  } finally {
+    await c.end();
+  }
+}
+
+describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards status and rejoin', () => {
+  it('shows primary, replica and lag; the promoted replica after a SIGKILL; rejoins the old primary; refuses a diverged one', async () => {
+    servers = await startReplicatedMariadb({ replicas: 1, semiSyncTimeoutMs: 1000 });
+    const [p, r] = servers.servers as [ReplicatedServer, ReplicatedServer];
+    const pAt = `127.0.0.1:${p.port}`;
+    const rAt = `127.0.0.1:${r.port}`;
+    broker = await startTestBroker('shards-cli', { 'mysql.failover.timeout.ms': 2000, 'metrics.listener': '127.0.0.1:0' }, servers.shardUrl());
+    const common = ['--set', `mysql.url=${servers.shardUrl()}`, '--broker-http', `127.0.0.1:${broker.broker.metricsPort}`];
+    const status = async (): Promise<GroupReport> => {
+      const s = await cli(['shards', 'status', '--json', ...common]);
+      expect(s.code, s.stderr).toBe(0);
+      const report = JSON.parse(s.stdout) as { broker: { reachable: boolean }; groups: GroupReport[] };
+      expect(report.broker.reachable).toBe(true);
+      expect(report.groups.map((g) => [g.name, g.shards])).toEqual([['metadata database', [0]]]);
+      return report.groups[0]!;
+    };
+    const server = (g: GroupReport, at: string) => g.servers.find((s) => s.address === at)!;
+
+    // Records acknowledged by the replica (acks=-1, min.insync.replicas=2).
+    const kafka = new Kafka({ clientId: 'shards-cli', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic: 'ha', numPartitions: 1, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
+    await admin.disconnect();
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 5; i++) await producer.send({ topic: 'ha', acks: -1, messages: [{ value: `v${i}` }] });
+    await producer.disconnect();
+
+    // 1. Before any failure.
+    let g = await status();
+    await waitFor(async () => server((g = await status()), rAt).behindTransactions === 0, 'the replica to apply everything', 20_000);
+    expect([g.primary, g.brokerPrimary, g.configuredPrimary, g.epoch]).toEqual([pAt, pAt, pAt, 0]);
+    const p1 = server(g, pAt);
+    expect([p1.role, p1.brokerRole, p1.readOnly, p1.semiSync.masterStatus, p1.semiSync.clients]).toEqual(['primary', 'primary', false, 'ON', 1]);
+    expect(p1.semiSync.yesTx).toBeGreaterThanOrEqual(5);
+    const r1 = server(g, rAt);
+    expect([r1.role, r1.brokerRole, r1.readOnly, r1.replication?.source, r1.replication?.ioRunning, r1.replication?.sqlRunning]).toEqual([
+      'replica', 'replica', true, pAt, 'Yes', 'Yes',
+    ]);
+    expect(r1.replication?.secondsBehindMaster).toBe(0);
+    expect(r1.gtidSlavePos).toBe(p1.gtidBinlogPos);
+    expect(r1.semiSync.slaveStatus).toBe('ON');
+    expect(g.warnings).toEqual([]);
+    const text = await cli(['shards', 'status', ...common]);
+    expect(text.stdout).toContain(`METADATA DATABASE (shards 0)  PRIMARY ${pAt}  BROKER WRITES TO ${pAt} (epoch 0)`);
+    expect(text.stdout).toMatch(new RegExp(`${rAt.replace(/\./g, '\\.')}\\s+replica\\s+replica\\s+yes\\s+0\\s+0`));
+
+    // 2. The primary SIGKILLed: the broker promotes the replica.
+    await servers.kill(p);
+    await waitFor(async () => (await status()).brokerPrimary === rAt, 'the broker to promote the replica', 30_000);
+    g = await status();
+    expect([g.primary, g.brokerPrimary, g.epoch]).toEqual([rAt, rAt, 1]);
+    expect([server(g, rAt).role, server(g, rAt).readOnly, server(g, rAt).replication]).toEqual(['primary', false, null]);
+    expect([server(g, pAt).role, server(g, pAt).reachable, server(g, pAt).brokerRole]).toEqual(['unreachable', false, 'fenced']);
+    expect(g.warnings.some((w) => w.includes(`still name ${pAt} as primary`))).toBe(true);
+
+    // 3. The old primary back: the broker fences it (read-only); it does not replicate.
+    await servers.restart(p);
+    await waitFor(async () => server((g = await status()), pAt).role === 'read-only', 'the old primary to be set read-only', 20_000);
+    expect(g.primary).toBe(rAt);
+    expect(g.warnings.some((w) => w.includes(`shards rejoin --shard 0 --host ${pAt}`))).toBe(true);
+
+    // 4. Rejoin: a replica of the new primary, acknowledging (semi-sync client) and applying.
+    const rejoin = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, '--json', ...common]);
+    expect(rejoin.code, rejoin.stderr).toBe(0);
+    expect(JSON.parse(rejoin.stdout)).toMatchObject({ server: pAt, primary: rAt, alreadyReplica: false, caughtUp: true, behind: 0 });
+    await sql(r, ['CREATE DATABASE after_rejoin', 'CREATE TABLE after_rejoin.t (id INT PRIMARY KEY)', 'INSERT INTO after_rejoin.t VALUES (7)']);
+    await waitFor(async () => {
+      g = await status();
+      return server(g, pAt).behindTransactions === 0 && server(g, rAt).semiSync.clients === 1;
+    }, 'the rejoined server to apply and acknowledge', 20_000);
+    const p2 = server(g, pAt);
+    expect([p2.role, p2.readOnly, p2.replication?.source, p2.replication?.ioRunning, p2.replication?.sqlRunning]).toEqual(['replica', true, rAt, 'Yes', 'Yes']);
+    expect((await sql(p, ['SELECT id FROM after_rejoin.t']))[0]).toEqual([{ id: 7 }]);
+    expect(g.warnings.filter((w) => !w.includes('still name'))).toEqual([]);
+    const again = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, '--json', ...common]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ alreadyReplica: true });
+
+    // 5. Diverged: detached, it takes a write the primary never gets; rejoin refuses.
+    const [, , , before] = await sql(p, ['STOP SLAVE', 'SET GLOBAL read_only = OFF', 'CREATE DATABASE diverged', 'SELECT @@gtid_binlog_pos AS pos']);
+    const ownGtid = String(before![0]!.pos).split(',').find((x) => x.startsWith(`0-${p.serverId}-`));
+    expect(ownGtid).toBeDefined();
+    const refused = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, ...common]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`rejoin refused: ${pAt} has transactions the primary ${rAt} lacks: ${ownGtid}`);
+    expect(refused.stderr).toContain('rebuild it from the current primary');
+    const [[ro], [slave]] = await sql(p, ['SELECT @@read_only AS ro', 'SHOW SLAVE STATUS']);
+    expect([Number(ro!.ro), slave!.Slave_IO_Running, slave!.Slave_SQL_Running]).toEqual([1, 'No', 'No']);
+    // The primary never got it.
+    expect((await sql(r, ["SHOW DATABASES LIKE 'diverged'"]))[0]).toEqual([]);
+  }, 180_000);
+});
