@@ -6,6 +6,9 @@ import { MessageIdDedupe } from './dedupe/produce-dedupe.js';
 import { OutboxService, outboxRoute } from './outbox/service.js';
 import { inProcessPublisher } from './outbox/in-process.js';
 import { MessageIndexer } from './message-index/indexer.js';
+import { SubscriptionService, subscriptionSettings } from './subscriptions/service.js';
+import { createRestContext } from './http/context.js';
+import { ANONYMOUS } from './security/principal.js';
 import { DelayedProduce } from './delayed/produce-hold.js';
 import { DelayedScheduler } from './delayed/scheduler.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
@@ -247,6 +250,29 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     config.int('message.index.interval.ms'),
   );
   messageIndexer.start();
+  // Push subscriptions (docs/subscriptions.md): management through REST, delivery by the service.
+  const subSettings = subscriptionSettings(config);
+  const subscriptions = subSettings.enabled
+    ? new SubscriptionService(
+        {
+          store: storage.subscriptions,
+          catalog: context.catalog,
+          logs: storage.logs,
+          leads: (t, p) => cluster.leaderOf(t, p) === self.nodeId,
+          // The broker's own writes (dead letters): no ACL or quota; create checked WRITE on the dead-letter topic.
+          callApi: (apiKey, request) => createRestContext({ ...context, authorizer: null, quotas: null }, registry).callApi(apiKey, request, { principal: ANONYMOUS, host: 'subscriptions' }),
+          registry: metrics.registry,
+          logger: logger.child({ task: 'subscriptions' }),
+          brokerId: config.brokerId,
+        },
+        subSettings,
+      )
+    : null;
+  context.subscriptions = {
+    deps: { catalog: context.catalog, logs: storage.logs, store: storage.subscriptions },
+    changed: () => void subscriptions?.sync().catch(() => undefined),
+  };
+  subscriptions?.start();
   // Delayed delivery: held records of the partitions this broker leads are appended when due (docs/delayed.md).
   const delayedScheduler = new DelayedScheduler(
     {
@@ -282,6 +308,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await brokerCluster.shutdown();
       await outbox.shutdown();
       await messageIndexer.shutdown();
+      await subscriptions?.shutdown();
       await delayedScheduler.shutdown();
       // Stop accepting and reading; requests already read (commits in flight) are answered before
       // their connections close, so producers do not resend what was committed.

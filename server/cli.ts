@@ -15,6 +15,7 @@ import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
 import { topicsCommand, TOPICS_USAGE } from './cli/topics.js';
 import { transactionsCommand, TRANSACTIONS_USAGE } from './cli/transactions.js';
 import { usersCommand, USERS_USAGE } from './cli/users.js';
+import { subscriptionsCommand, SUBSCRIPTIONS_USAGE } from './cli/subscriptions.js';
 import { ConfigError, loadConfig } from './config/index.js';
 import { createLogger } from './logger.js';
 
@@ -32,6 +33,7 @@ commands:
   ${USERS_USAGE}
   ${OUTBOX_USAGE}
   ${MESSAGES_USAGE}
+  ${SUBSCRIPTIONS_USAGE}
   ${CLUSTER_USAGE}
   ${SHARDS_USAGE}
   ${DEV_CLUSTER_USAGE}
@@ -124,6 +126,8 @@ async function main(argv: string[]): Promise<void> {
       return outboxCommand(rest);
     case 'messages':
       return messagesCommand(rest);
+    case 'subscriptions':
+      return subscriptionsCommand(rest);
     case 'cluster':
       return clusterCommand(rest);
     case 'shards':

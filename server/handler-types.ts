@@ -15,6 +15,7 @@ import type { GroupCoordinator } from './groups/coordinator.js';
 import type { BrokerMetrics } from './metrics.js';
 import type { RetentionService } from './retention/service.js';
 import type { TransactionCoordinator } from './transactions/coordinator.js';
+import type { SubscriptionsAccess } from './subscriptions/routes.js';
 
 /**
  * What a handler may use. Handlers never see the socket: they get the decoded request and
@@ -51,6 +52,8 @@ export interface BrokerContext {
   quotas?: QuotaManager | null;
   /** SASL users and their credentials (the user SCRAM credential APIs); null when not kept. */
   users: UserStore | null;
+  /** Push subscriptions' management (REST routes, docs/subscriptions.md); absent or null: not served. */
+  subscriptions?: SubscriptionsAccess | null;
   /** Message-id deduplication of topics with message.id.header (server/dedupe/); absent: not served. */
   messageIds?: MessageIdDedupe | null;
   /** Delayed delivery of topics with delayed.delivery.enable (server/delayed/); absent: deliver-at headers are not looked at. */

@@ -31,6 +31,7 @@ import { serverAddress } from './replication/topology.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
+import { SubscriptionStore } from './subscriptions/store.js';
 import { DelayedStore } from './delayed/delayed-store.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
@@ -49,6 +50,7 @@ export type { UserStore, StoredCredential } from './users.js';
 export { MAX_USER_NAME_BYTES } from './users.js';
 export { MessageIdStore, MAX_MESSAGE_ID_BYTES } from './dedupe/message-ids.js';
 export { MessageIndexStore } from './message-index/index-store.js';
+export { SubscriptionStore } from './subscriptions/store.js';
 export type { AclStore, StoredAcl } from './acls.js';
 export type { QuotaStore, StoredQuota, QuotaEntity, QuotaChange } from './quotas.js';
 export type * from './services.js';
@@ -81,6 +83,8 @@ export interface Storage {
   messageIndex: MessageIndexStore;
   /** Held records of topics with delayed.delivery.enable (each partition's shard). */
   delayed: DelayedStore;
+  /** Push subscriptions: definitions, leases, progress, attempts (metadata database). */
+  subscriptions: SubscriptionStore;
   /** ACL bindings (metadata database). */
   acls: AclStore;
   /** Client quotas (metadata database). */
@@ -141,6 +145,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
       messageIds,
       delayed: new DelayedStore((shard) => shards.pool(shard), messageIds),
       messageIndex: new MessageIndexStore((shard) => shards.pool(shard)),
+      subscriptions: new SubscriptionStore(() => shards.metadataPool),
       acls: new MysqlAclStore(() => shards.metadataPool),
       quotas: new MysqlQuotaStore(() => shards.metadataPool),
       leaders: new MysqlLeaderStore(shards, logger),
