@@ -21,6 +21,7 @@ import { startQuotaManager } from './quotas/index.js';
 import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
+import { ConsoleService } from './console/index.js';
 import { createRestService, httpTlsSetup, type RestService } from './http/index.js';
 import { KafkaListener } from './listener.js';
 import { createBrokerSecurity, openListeners } from './security/index.js';
@@ -223,6 +224,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   let http: HttpEndpoint | null = null;
   let rest: RestService | null = null;
   let metricsPort: number | null = null;
+  let consoleService: ConsoleService | null = null;
   if (config.metricsListener) {
     // The REST interface (docs/http.md) shares the /metrics listener: one HTTP port per broker.
     // Authenticated with the Kafka listeners' users, authorized with their ACLs (server/http/auth.ts).
@@ -238,6 +240,16 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       details.mysqlServers = storage.replication.topology();
       return { ok: reachable && (!mariadb || mariadb.state === 'running'), details };
     }, rest.router, httpTls);
+    // The web console (docs/console.md) on the same listener, loopback clients only unless console.allow.remote.
+    if (config.bool('console.enable')) {
+      const webConsole = new ConsoleService(
+        { broker: context, registry, messageIndex: storage.messageIndex, shardStatus: () => storage.replication.status(), shardCount: Math.max(1, config.mysqlShards.length) },
+        { allowRemote: config.bool('console.allow.remote') },
+      );
+      webConsole.start();
+      http.use((req, res) => webConsole.handle(req, res));
+      consoleService = webConsole;
+    }
     metricsPort = await http.listen(config.metricsListener.host, config.metricsListener.port);
   }
   logger.info({ host: config.listener.host, port, listeners: self.listeners, metricsPort, clusterId: storage.clusterId }, 'kafka-mysql broker listening');
@@ -319,6 +331,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       logger.info({ inFlightAnswered }, 'connections drained');
       await rest?.close();
       await http?.close();
+      consoleService?.stop();
       producerExpiry.shutdown();
       await transactionTimers.shutdown();
       txnMarkers.close();

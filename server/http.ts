@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { TlsSetup } from './security/tls.js';
 import type { RestRouter } from './http/router.js';
@@ -17,6 +17,7 @@ export interface HealthReport {
  */
 export class HttpEndpoint {
   private readonly server: Server;
+  private readonly handlers: Array<(req: IncomingMessage, res: ServerResponse) => boolean> = [];
 
   constructor(
     registry: MetricsRegistry,
@@ -26,6 +27,7 @@ export class HttpEndpoint {
   ) {
     const serve: Parameters<typeof createServer>[1] = (req, res) => {
       if (rest?.handle(req, res)) return;
+      for (const handler of this.handlers) if (handler(req, res)) return;
       if (req.url === '/metrics') {
         registry.render().then(
           (text) => {
@@ -55,6 +57,11 @@ export class HttpEndpoint {
     this.server = tls
       ? createHttpsServer({ ...tls.contextOptions, requestCert: tls.clientAuth !== 'none', rejectUnauthorized: tls.clientAuth === 'required' }, serve)
       : createServer(serve);
+  }
+
+  /** Adds a handler tried after the REST routes (the console, server/console/); true: it answered. */
+  use(handler: (req: IncomingMessage, res: ServerResponse) => boolean): void {
+    this.handlers.push(handler);
   }
 
   listen(host: string, port: number): Promise<number> {

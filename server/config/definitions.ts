@@ -202,6 +202,8 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('rest.authentication.method', 'list', null, 'How REST callers authenticate (Confluent REST Proxy\'s authentication.method): BASIC (users in MySQL or PLAIN JAAS users), BEARER (OAUTHBEARER tokens, sasl.oauthbearer.* keys), both, or NONE. Unset: Basic (and Bearer when OAUTHBEARER is configured) accepted, required exactly when every Kafka listener requires authentication. NONE is refused at start-up when every Kafka listener requires authentication, unless the https listener requires client certificates.', false),
   def('rest.authentication.realm', 'string', 'kafka-mysql', 'Realm named in the REST interface\'s WWW-Authenticate header (Confluent\'s authentication.realm).', false),
   def('rest.authentication.cache.ms', 'int', '30000', 'How long a verified REST Basic password is remembered (an HMAC of it, in memory), so requests do not each pay PBKDF2; a changed or deleted password may work that much longer. 0: verify every request.', false),
+  def('console.enable', 'boolean', 'true', 'Serve the web console under /console on the metrics.listener (docs/console.md).', false),
+  def('console.allow.remote', 'boolean', 'false', 'Let clients other than loopback (127.0.0.0/8, ::1) use the console; keep false unless REST authentication is on (docs/console.md).', false),
   def('consumer.instance.timeout.ms', 'int', '300000', 'Idle time after which a REST (v2) consumer instance is deleted and leaves its group, as in Confluent\'s REST Proxy.', false),
   def('log.level', 'string', 'info', 'pino log level: trace, debug, info, warn, error.', false),
 ];

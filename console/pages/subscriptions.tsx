@@ -1,0 +1,114 @@
+/**
+ * Push subscriptions (docs/subscriptions.md) through their REST routes (/v3/subscriptions):
+ * state, lag, pending and dead-lettered records, per-partition progress, delivery attempts;
+ * pause, resume, retire; re-push the dead letters. A broker without them answers 404 or 503,
+ * shown as "not available on this broker".
+ */
+import { useState } from 'preact/hooks';
+import { api, ApiError, enc, get } from '../api';
+import { Card, Confirm, ErrorBox, useLoad } from '../util';
+
+function unavailable(e: Error | null): boolean {
+  return e instanceof ApiError && (e.status === 404 || e.status === 503);
+}
+
+function Subscription({ name, onChange }: { name: string; onChange(): void }) {
+  const sub = useLoad(() => get(`/v3/subscriptions/${enc(name)}`), [name], 3000);
+  const attempts = useLoad(() => get(`/v3/subscriptions/${enc(name)}/attempts?limit=50`), [name], 5000);
+  const [error, setError] = useState<Error | null>(null);
+  const [note, setNote] = useState('');
+  const [confirm, setConfirm] = useState(false);
+  const act = async (action: string, body: unknown = {}) => {
+    setError(null);
+    try {
+      const r = await api('POST', `/v3/subscriptions/${enc(name)}/${action}`, body);
+      if (action === 'repush') setNote(`${r.records_marked} records marked for delivery again`);
+      sub.reload();
+      onChange();
+    } catch (err) {
+      setError(err as Error);
+    }
+  };
+  const s = sub.data;
+  return (
+    <Card title={`Subscription ${name}`}>
+      <ErrorBox error={sub.error ?? error} />
+      {s && (
+        <>
+          <div class="stats">
+            <div><b data-testid="subscription-state">{s.state}</b> state</div>
+            <div><b>{s.lag}</b> lag</div>
+            <div><b>{s.records_pending}</b> pending</div>
+            <div><b>{s.records_dead_lettered}</b> dead-lettered</div>
+            <div class="row">
+              {s.state === 'active' && <button onClick={() => act('pause')} data-testid="pause">Pause</button>}
+              {s.state === 'paused' && <button onClick={() => act('resume')} data-testid="resume">Resume</button>}
+              {s.state !== 'retired' && <button class="danger" onClick={() => setConfirm(true)}>Retire</button>}
+              <button onClick={() => act('repush', { dead_lettered_since: 0 })} disabled={s.records_dead_lettered === 0}>Re-push dead letters</button>
+            </div>
+          </div>
+          {confirm && <Confirm text={`Retire ${name}? It receives nothing more; this is final.`} onYes={() => { setConfirm(false); void act('retire'); }} onNo={() => setConfirm(false)} />}
+          {note && <p class="muted">{note}</p>}
+          <p class="muted">{s.url ?? s.endpoint?.url ?? ''}</p>
+          <table>
+            <thead><tr><th>topic</th><th>partition</th><th>delivered up to</th><th>high watermark</th><th>lag</th><th>owner</th></tr></thead>
+            <tbody>
+              {(s.partitions ?? []).map((p: any) => (
+                <tr key={`${p.topic}-${p.partition}`}>
+                  <td>{p.topic}</td><td>{p.partition}</td><td>{p.committed_offset}</td><td>{p.high_watermark ?? '-'}</td><td>{p.lag}</td><td>{p.owner ?? '-'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <h3>Delivery attempts (latest 50)</h3>
+          <ErrorBox error={attempts.error} />
+          <table>
+            <thead><tr><th>time</th><th>topic-partition</th><th>offset</th><th>attempt</th><th>outcome</th><th>status</th><th>latency</th><th>error</th></tr></thead>
+            <tbody>
+              {(attempts.data?.data ?? []).map((a: any, i: number) => (
+                <tr key={i}>
+                  <td>{a.time}</td><td>{a.topic}-{a.partition}</td><td>{a.offset}</td><td>{a.attempt}</td><td>{a.outcome}</td><td>{a.status ?? ''}</td><td>{a.latency_ms ?? ''}</td><td>{a.error ?? ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </Card>
+  );
+}
+
+export function SubscriptionsPage() {
+  const list = useLoad(() => get('/v3/subscriptions'), [], 5000);
+  const [selected, setSelected] = useState<string | null>(null);
+  if (unavailable(list.error)) {
+    return (
+      <div data-testid="subscriptions">
+        <h1>Push subscriptions</h1>
+        <p class="unavailable" data-testid="unavailable">Push subscriptions are not available on this broker.</p>
+      </div>
+    );
+  }
+  return (
+    <div data-testid="subscriptions">
+      <h1>Push subscriptions</h1>
+      <ErrorBox error={list.error} />
+      {list.data && (
+        <Card title={`${list.data.data.length} subscriptions`}>
+          <table data-testid="subscription-list">
+            <thead><tr><th>name</th><th>state</th><th>topics</th><th>endpoint</th><th>ordering</th></tr></thead>
+            <tbody>
+              {list.data.data.map((s: any) => (
+                <tr key={s.name} class={selected === s.name ? 'selected' : ''}>
+                  <td><button class="link" onClick={() => setSelected(s.name)}>{s.name}</button></td>
+                  <td>{s.state}</td><td>{(s.topics ?? []).join(', ')}</td><td>{s.url}</td><td>{s.ordering}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </Card>
+      )}
+      {selected && <Subscription name={selected} onChange={list.reload} />}
+    </div>
+  );
+}

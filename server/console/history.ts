@@ -1,0 +1,165 @@
+/**
+ * Bounded in-memory histories for the console's charts: the broker's throughput and error
+ * counters sampled every 10 s for the last hour (360 samples), and the lag of the consumer
+ * groups someone looked at in the console (each watched group for 10 minutes after its last
+ * view, at most MAX_WATCHED groups, 720 samples each). Kept per broker and lost on restart:
+ * a Prometheus server is the place for longer history.
+ */
+import type { BrokerMetrics } from '../metrics.js';
+
+export class Ring<T> {
+  private readonly items: T[] = [];
+  constructor(private readonly capacity: number) {}
+  push(item: T): void {
+    this.items.push(item);
+    if (this.items.length > this.capacity) this.items.splice(0, this.items.length - this.capacity);
+  }
+  last(): T | undefined {
+    return this.items[this.items.length - 1];
+  }
+  toArray(): T[] {
+    return [...this.items];
+  }
+}
+
+/** Running totals at one instant; the page turns consecutive samples into rates. */
+export interface MetricsSample {
+  t: number;
+  producedBytes: number;
+  producedBatches: number;
+  fetchedBytes: number;
+  requests: number;
+  requestErrors: number;
+  connections: number;
+}
+
+async function total(metric: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
+  const { values } = await metric.get();
+  return values.reduce((s, v) => s + v.value, 0);
+}
+
+export const METRICS_INTERVAL_MS = 10_000;
+
+export class MetricsHistory {
+  private readonly ring = new Ring<MetricsSample>(360);
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly metrics: BrokerMetrics,
+    private readonly now: () => number,
+  ) {}
+
+  start(): void {
+    void this.sample();
+    this.timer = setInterval(() => void this.sample(), METRICS_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async sample(): Promise<void> {
+    const m = this.metrics;
+    try {
+      this.ring.push({
+        t: this.now(),
+        producedBytes: await total(m.producedBytes.metric),
+        producedBatches: await total(m.producedBatches.metric),
+        fetchedBytes: await total(m.fetchedBytes.metric),
+        requests: await total(m.requests.metric),
+        requestErrors: await total(m.requestErrors.metric),
+        connections: await total(m.connections.metric),
+      });
+    } catch {
+      // A failed read leaves a gap in the chart, nothing more.
+    }
+  }
+
+  /** The samples, plus one taken now so the latest rate is current. */
+  async read(): Promise<MetricsSample[]> {
+    const last = this.ring.last();
+    if (!last || this.now() - last.t >= 1000) await this.sample();
+    return this.ring.toArray();
+  }
+}
+
+export interface LagSample {
+  t: number;
+  total: number;
+  /** "topic:partition" -> lag. */
+  partitions: Record<string, number>;
+}
+
+const MAX_WATCHED = 50;
+const WATCH_MS = 10 * 60_000;
+const LAG_SAMPLES = 720;
+/** Partitions kept per sample: a group over thousands of partitions still costs a bounded amount. */
+const MAX_PARTITIONS_PER_SAMPLE = 64;
+export const LAG_INTERVAL_MS = 5_000;
+
+/** Lag over time of the groups viewed in the console. */
+export class LagHistory {
+  private readonly groups = new Map<string, { ring: Ring<LagSample>; until: number }>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly readLag: (group: string) => Promise<Array<{ topic: string; partition: number; lag: number }>>,
+    private readonly now: () => number,
+  ) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sampleAll(), LAG_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Starts or extends watching a group; the oldest watched group makes room when full. */
+  watch(group: string): void {
+    const entry = this.groups.get(group);
+    if (entry) {
+      entry.until = this.now() + WATCH_MS;
+      return;
+    }
+    if (this.groups.size >= MAX_WATCHED) {
+      const oldest = [...this.groups.entries()].sort((a, b) => a[1].until - b[1].until)[0]!;
+      this.groups.delete(oldest[0]);
+    }
+    this.groups.set(group, { ring: new Ring(LAG_SAMPLES), until: this.now() + WATCH_MS });
+  }
+
+  /** Records a sample from lag just read (a page view), at most one a second. */
+  record(group: string, lags: Array<{ topic: string; partition: number; lag: number }>): void {
+    const entry = this.groups.get(group);
+    if (!entry) return;
+    const last = entry.ring.last();
+    if (last && this.now() - last.t < 1000) return;
+    const partitions: Record<string, number> = {};
+    for (const l of [...lags].sort((a, b) => b.lag - a.lag).slice(0, MAX_PARTITIONS_PER_SAMPLE)) partitions[`${l.topic}:${l.partition}`] = l.lag;
+    entry.ring.push({ t: this.now(), total: lags.reduce((s, l) => s + l.lag, 0), partitions });
+  }
+
+  history(group: string): LagSample[] {
+    return this.groups.get(group)?.ring.toArray() ?? [];
+  }
+
+  private async sampleAll(): Promise<void> {
+    const now = this.now();
+    for (const [group, entry] of [...this.groups]) {
+      if (entry.until < now) {
+        this.groups.delete(group);
+        continue;
+      }
+      try {
+        this.record(group, await this.readLag(group));
+      } catch {
+        // The group is gone or this broker is not its coordinator any more: no sample.
+      }
+    }
+  }
+}
