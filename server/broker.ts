@@ -87,6 +87,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     producerIdExpirationMs: config.int('producer.id.expiration.ms'),
     // Several brokers: appends check their partition's leader epoch (fencing); alone there is no other writer.
     fenceLeaderEpochs: isClusterMode(config),
+    queryTimeoutMs: config.int('mysql.query.timeout.ms'),
     poolSize: config.mysqlPoolSize,
     logger,
   });

@@ -121,7 +121,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
   await runMigrations(options.metadataUrl, 'metadata', migrations, logger);
   for (const url of new Set(options.shardUrls)) await runMigrations(url, 'shard', migrations, logger);
 
-  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize, options.metadataReplicas, options.shardReplicas);
+  const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize, options.metadataReplicas, options.shardReplicas, options.queryTimeoutMs);
   try {
     await shards.readServerLimits();
     await checkReplication(options);

@@ -52,6 +52,7 @@ export class MysqlLogManager implements LogManager {
           lanes: options.groupCommitLanes,
           pipelineDepth: options.groupCommitPipelineDepth,
           fenceLeaderEpochs: options.fenceLeaderEpochs,
+          queryTimeoutMs: options.queryTimeoutMs,
           ...(this.semiSync[i] ? { semiSync: this.semiSync[i] } : {}),
           logger,
         }),

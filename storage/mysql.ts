@@ -1,6 +1,6 @@
 import mysql from 'mysql2/promise';
 import type { Pool, PoolOptions } from 'mysql2/promise';
-import { connectMysqlSocket } from './mysql-socket.js';
+import { connectMysqlSocket, type SocketWatch } from './mysql-socket.js';
 
 /**
  * MySQL connection URLs and pools.
@@ -72,8 +72,11 @@ export function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@');
 }
 
-/** Connection options shared by every pool and one-off connection. */
-export function connectionOptions(loc: MysqlLocation): PoolOptions {
+/**
+ * Connection options shared by every pool and one-off connection; `watch` bounds the wait for
+ * replies and tracks the sockets (storage/mysql-socket.ts).
+ */
+export function connectionOptions(loc: MysqlLocation, watch?: SocketWatch): PoolOptions {
   const opts: PoolOptions = {
     user: loc.user,
     password: loc.password,
@@ -92,7 +95,7 @@ export function connectionOptions(loc: MysqlLocation): PoolOptions {
     opts.port = loc.port;
   }
   // Reads in place: whole packets handed to mysql2, record batches parsed without a copy.
-  opts.stream = () => connectMysqlSocket(loc, KEEP_ALIVE_INITIAL_DELAY_MS);
+  opts.stream = () => connectMysqlSocket(loc, KEEP_ALIVE_INITIAL_DELAY_MS, watch);
   return opts;
 }
 
@@ -100,12 +103,16 @@ const KEEP_ALIVE_INITIAL_DELAY_MS = 10_000;
 
 export interface CreatePoolOptions {
   connectionLimit?: number;
+  /** A query whose reply has not begun after this long fails and its connection is destroyed (0 or unset: no bound). */
+  queryTimeoutMs?: number;
+  /** Filled with the pool's open sockets (a failover swap destroys them). */
+  sockets?: SocketWatch['sockets'];
 }
 
 export function createPool(url: string, options: CreatePoolOptions = {}): Pool {
   const loc = parseMysqlUrl(url);
   return mysql.createPool({
-    ...connectionOptions(loc),
+    ...connectionOptions(loc, { replyTimeoutMs: options.queryTimeoutMs, sockets: options.sockets }),
     connectionLimit: loc.connectionLimit ?? options.connectionLimit ?? 10,
     waitForConnections: true,
     queueLimit: 0,

@@ -32,6 +32,12 @@ export interface StorageOptions {
   producerIdExpirationMs?: number;
   /** Several brokers (ZooKeeper): appends check their partition's leader epoch in MySQL (default false: one broker, no other writer). */
   fenceLeaderEpochs?: boolean;
+  /**
+   * A MySQL query whose reply has not begun after this long fails (KAFKA_STORAGE_ERROR to the
+   * client) and its connection is destroyed: a paused or hung server never answers (default
+   * 30000; 0 = no bound).
+   */
+  queryTimeoutMs?: number;
   logger?: Logger;
 }
 
@@ -53,6 +59,7 @@ export interface ResolvedStorageOptions {
   logInsertDriver: LogInsertDriver;
   producerIdExpirationMs: number;
   fenceLeaderEpochs: boolean;
+  queryTimeoutMs: number;
   logger: Logger | undefined;
 }
 
@@ -75,6 +82,7 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     logInsertDriver: o.logInsertDriver ?? 'auto',
     producerIdExpirationMs: o.producerIdExpirationMs ?? 86_400_000,
     fenceLeaderEpochs: o.fenceLeaderEpochs ?? false,
+    queryTimeoutMs: o.queryTimeoutMs ?? 30_000,
     logger: o.logger,
   };
 }

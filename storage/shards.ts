@@ -46,13 +46,15 @@ export class ShardMap {
     poolSize: number,
     metadataReplicas: string[] = [],
     shardReplicas: string[][] = [],
+    /** Bound on the wait for a query's reply (storage/mysql-socket.ts); 0 = none. */
+    queryTimeoutMs = 0,
   ) {
     const key = (u: string) => {
       const l = parseMysqlUrl(u);
       return `${l.socketPath ?? `${l.host}:${l.port}`}/${l.database}/${l.user}`;
     };
     const open = (url: string, name: string, replicas: string[], shard: number | null): Pool => {
-      const sp = createSwitchablePool(url, { connectionLimit: poolSize });
+      const sp = createSwitchablePool(url, { connectionLimit: poolSize, queryTimeoutMs });
       this.owned.push(sp);
       this.byPool.set(sp.pool, sp);
       let group = this.groups.find((g) => serverAddress(g.primary) === serverAddress(url));

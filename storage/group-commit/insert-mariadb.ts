@@ -1,3 +1,4 @@
+import { connect as netConnect, type Socket } from 'node:net';
 import mariadb from 'mariadb';
 import type { Connection } from 'mysql2/promise';
 import type { MysqlLocation } from '../mysql.js';
@@ -20,8 +21,18 @@ export async function openMariadbLogConnection(
   maxStatementBytes: number,
   onError: (conn: LogConnection) => void,
 ): Promise<LogConnection> {
+  // The connector's destroy() with a command in flight first opens another connection to KILL
+  // it and only then closes; on a paused server that never completes and the command is never
+  // failed. Holding the socket lets destroy() close it at once, failing what is in flight.
+  let socket: Socket | undefined;
   const mc = await mariadb.createConnection({
-    ...(loc.socketPath ? { socketPath: loc.socketPath } : { host: loc.host, port: loc.port }),
+    host: loc.host,
+    port: loc.port,
+    stream: (cb: (err?: Error, stream?: Socket) => void) => {
+      socket = loc.socketPath ? netConnect({ path: loc.socketPath }) : netConnect({ host: loc.host, port: loc.port });
+      if (!loc.socketPath) socket.setNoDelay(true);
+      cb(undefined, socket);
+    },
     user: loc.user,
     password: loc.password,
     database: loc.database,
@@ -42,7 +53,13 @@ export async function openMariadbLogConnection(
     queryConn: {
       query: (async (sql: string, params?: unknown[]) => [await mc.query(sql, params), []]) as unknown as Connection['query'],
     },
-    destroy: () => mc.destroy(),
+    // Only the socket: the connector then fails what is in flight (a fatal error) and closes.
+    // Its own destroy() would first mark the connection terminating, and the socket's error
+    // would then be ignored while it waits for its KILL connection.
+    destroy: () => {
+      if (socket && !socket.destroyed) socket.destroy(Object.assign(new Error('log connection closed'), { code: 'ECONNABORTED' }));
+      else mc.destroy();
+    },
     end: () => mc.end(),
   };
   mc.on('error', () => onError(conn));

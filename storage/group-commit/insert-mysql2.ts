@@ -25,7 +25,13 @@ export function wrapMysql2LogConnection(
     },
     insertRows: (table, rows) => insertRowsMysql2(m2, table, rows, maxStatementBytes),
     queryConn: m2,
-    destroy: () => m2.destroy(),
+    // mysql2's destroy() only half-closes: a command in flight on a paused server would never fail.
+    // (Not ECONNRESET, which mysql2 ignores on a closing connection.)
+    destroy: () => {
+      const stream = (m2 as unknown as { connection?: { stream?: { destroyed: boolean; destroy(e: Error): void } } }).connection?.stream;
+      if (stream && !stream.destroyed) stream.destroy(Object.assign(new Error('log connection closed'), { code: 'ECONNABORTED' }));
+      else m2.destroy();
+    },
     end: () => m2.end(),
   };
   m2.on('error', () => onError(conn));

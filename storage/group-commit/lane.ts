@@ -30,6 +30,8 @@ export class CommitLane implements TransactionLane {
   /** Transactions in flight, oldest first; each COMMITs only after the one before it. */
   private readonly inflight: Txn[] = [];
   private closed = false;
+  /** Bumped by repoint: a connection opened before it went to the old primary. */
+  private generation = 0;
   private idle: Promise<void> = Promise.resolve();
   private markIdle: () => void = () => {};
 
@@ -207,9 +209,15 @@ export class CommitLane implements TransactionLane {
 
   async connection(slot: Slot): Promise<LogConnection> {
     if (slot.conn) return slot.conn;
+    const generation = this.generation;
     const conn = await this.connector.open((broken) => {
       if (slot.conn === broken) slot.conn = undefined;
     });
+    if (generation !== this.generation) {
+      // Opened to the old primary while the shard was repointed: never write on it.
+      conn.destroy();
+      throw Object.assign(new Error('the MySQL primary moved (failover) while connecting'), { code: 'PRIMARY_MOVED', fatal: true });
+    }
     slot.conn = conn;
     return conn;
   }
@@ -220,6 +228,7 @@ export class CommitLane implements TransactionLane {
    * its partitions re-read their end from the new primary).
    */
   repoint(url: string): void {
+    this.generation++;
     this.connector.repoint?.(url);
     for (const t of this.tentative.keys()) t.markNeedsReload();
     for (const slot of this.slots) this.dropConnection(slot);

@@ -1,6 +1,7 @@
 import mysql from 'mysql2/promise';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { connectionOptions, parseMysqlUrl, redactUrl } from '../mysql.js';
+import { replyTimeoutError } from '../mysql-socket.js';
 import { openMariadbLogConnection } from './insert-mariadb.js';
 import { wrapMysql2LogConnection } from './insert-mysql2.js';
 import type { GroupCommitOptions } from './types.js';
@@ -62,6 +63,14 @@ export class MysqlLogConnector implements LogConnector {
   }
 
   async open(onError: (conn: LogConnection) => void): Promise<LogConnection> {
+    // The driver reports the connection it made; the lane holds the bounded wrapper.
+    let outer: LogConnection | undefined;
+    const inner = await this.openDriver((c) => onError(outer ?? c));
+    outer = withDeadlines(inner, this.options.queryTimeoutMs ?? 0);
+    return outer;
+  }
+
+  private async openDriver(onError: (conn: LogConnection) => void): Promise<LogConnection> {
     const wanted = this.options.logInsertDriver ?? 'auto';
     const m2 = await mysql.createConnection({ ...connectionOptions(parseMysqlUrl(this.url)), maxPreparedStatements: 256 });
     try {
@@ -82,4 +91,39 @@ export class MysqlLogConnector implements LogConnector {
       throw err;
     }
   }
+}
+
+/**
+ * Bounds every statement of a log connection: one not answered within `ms` destroys the
+ * connection and fails with a fatal error (a paused primary never answers, so without this a
+ * lane would wait forever and every append queued behind it with it). 0: unchanged.
+ */
+export function withDeadlines(conn: LogConnection, ms: number): LogConnection {
+  if (ms <= 0) return conn;
+  const bound = <T>(op: () => Promise<T>): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        conn.destroy();
+        reject(replyTimeoutError(ms));
+      }, ms);
+      op().then(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (err: unknown) => {
+          clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  const query = conn.queryConn.query.bind(conn.queryConn) as (...a: unknown[]) => Promise<unknown>;
+  return {
+    driver: conn.driver,
+    run: (sql) => bound(() => conn.run(sql)),
+    insertRows: (table, rows) => bound(() => conn.insertRows(table, rows)),
+    queryConn: { query: ((...a: unknown[]) => bound(() => query(...a))) as unknown as Connection['query'] },
+    destroy: () => conn.destroy(),
+    end: () => bound(() => conn.end()).catch(() => conn.destroy()),
+  };
 }

@@ -60,6 +60,12 @@ export interface GroupCommitOptions {
    * replica confirmed their commit (storage/replication/semi-sync.ts).
    */
   semiSync?: SemiSyncMonitor;
+  /**
+   * A statement of a transaction not answered after this long fails (fatal) and its connection
+   * is destroyed, so a lane never waits forever on a paused server (0 or unset: no bound).
+   * COMMIT may legitimately wait rpl_semi_sync_master_timeout for a replica: keep it above that.
+   */
+  queryTimeoutMs?: number;
   /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
   logger?: Logger;

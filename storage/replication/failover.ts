@@ -111,68 +111,91 @@ export class FailoverWatcher {
   async failover(group: ServerGroup): Promise<void> {
     const started = Date.now();
     const log = this.settings.logger;
-    // 1. The most advanced reachable replica.
+    const oldPrimary = group.primary;
+    // 3 (started now, awaited before publishing): fencing an unreachable old primary costs its
+    // whole timeout, which need not delay the promotion.
+    const fencing = fenceReadOnly(oldPrimary);
+    const steps: Record<string, number> = {};
+    const step = (name: string) => (steps[name] = Date.now() - started);
+    // 1. Every reachable replica at once: stop receiving (the positions compared no longer
+    // move, and a receiver stuck on a paused primary is released), then the most advanced.
+    const reached = await Promise.all(
+      group.replicas.map(async (url) => {
+        let conn: Connection | undefined;
+        try {
+          conn = await open(url, 2000);
+          await q(conn, 'STOP SLAVE IO_THREAD');
+          const rows = await q(conn, 'SHOW SLAVE STATUS');
+          const received = String(rows[0]?.Gtid_IO_Pos ?? '');
+          const pos = await q(conn, 'SELECT @@gtid_slave_pos AS s');
+          const applied = String(pos[0]?.s ?? '');
+          return { url, conn, received, seq: maxSeq(received) > maxSeq(applied) ? maxSeq(received) : maxSeq(applied) };
+        } catch (err) {
+          conn?.destroy();
+          log?.warn({ replica: serverAddress(url), err: (err as Error).message }, 'replica not reachable for promotion');
+          return undefined;
+        }
+      }),
+    );
+    step('replicasStopped');
     let best: { url: string; conn: Connection; received: string; seq: bigint } | undefined;
     const others: Connection[] = [];
-    for (const url of group.replicas) {
-      let conn: Connection;
-      try {
-        conn = await open(url, 2000);
-      } catch (err) {
-        log?.warn({ replica: serverAddress(url), err: (err as Error).message }, 'replica not reachable for promotion');
-        continue;
-      }
-      const [rows] = await conn.query<RowDataPacket[]>('SHOW SLAVE STATUS');
-      const received = String(rows[0]?.Gtid_IO_Pos ?? '');
-      const [pos] = await conn.query<RowDataPacket[]>('SELECT @@gtid_slave_pos AS s');
-      const seq = maxSeq(received) > maxSeq(String(pos[0]?.s ?? '')) ? maxSeq(received) : maxSeq(String(pos[0]?.s ?? ''));
-      if (!best || seq > best.seq) {
+    for (const r of reached) {
+      if (!r) continue;
+      if (!best || r.seq > best.seq) {
         if (best) others.push(best.conn);
-        best = { url, conn, received, seq };
-      } else others.push(conn);
+        best = r;
+      } else others.push(r.conn);
     }
-    if (!best) throw new Error(`no replica of ${group.name} is reachable`);
+    if (!best) {
+      await fencing;
+      throw new Error(`no replica of ${group.name} is reachable`);
+    }
     try {
       // 2. Apply everything received, then become a writable primary.
-      await best.conn.query('STOP SLAVE IO_THREAD');
       if (best.received !== '') {
-        const [w] = await best.conn.query<RowDataPacket[]>('SELECT MASTER_GTID_WAIT(?, 60) AS r', [best.received]);
+        const w = await q(best.conn, 'SELECT MASTER_GTID_WAIT(?, 60) AS r', [best.received], 65_000);
         if (Number(w[0]?.r) !== 0) throw new Error(`replica ${serverAddress(best.url)} did not apply its relay log (up to ${best.received}) within 60 s`);
       }
-      await best.conn.query('STOP SLAVE');
-      await best.conn.query('RESET SLAVE ALL');
-      await best.conn.query("SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
+      await q(best.conn, 'STOP SLAVE');
+      await q(best.conn, 'RESET SLAVE ALL');
+      await q(best.conn, "SET GLOBAL rpl_semi_sync_master_wait_point = 'AFTER_SYNC'");
       // OFF then ON: enabling starts the primary side in the ON state, whatever it was as a replica.
-      await best.conn.query('SET GLOBAL rpl_semi_sync_master_enabled = OFF');
-      await best.conn.query('SET GLOBAL rpl_semi_sync_master_enabled = ON');
-      await best.conn.query('SET GLOBAL read_only = OFF');
-      const oldPrimary = group.primary;
-      // 3. Fence the old primary.
-      const fenced = await fenceReadOnly(oldPrimary);
+      await q(best.conn, 'SET GLOBAL rpl_semi_sync_master_enabled = OFF');
+      await q(best.conn, 'SET GLOBAL rpl_semi_sync_master_enabled = ON');
+      await q(best.conn, 'SET GLOBAL read_only = OFF');
+      step('promoted');
+      // 4. The other replicas follow the new primary (at once), so acks=-1 can be confirmed again.
+      const target = parseMysqlUrl(best.url);
+      await Promise.all(
+        others.map(async (c) => {
+          try {
+            await q(c, 'STOP SLAVE');
+            await q(
+              c,
+              `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos`,
+              [target.host, target.port, target.user, target.password],
+            );
+            await q(c, 'START SLAVE');
+          } catch (err) {
+            log?.warn({ err: (err as Error).message }, 'could not repoint a replica to the new primary');
+          }
+        }),
+      );
+      step('replicasRepointed');
+      // 3. The old primary fenced (read-only when it answered; the operator's command).
+      const fenced = await fencing;
       if (fenced) this.readOnlyFenced.add(oldPrimary);
       log?.warn({ server: group.name, oldPrimary: serverAddress(oldPrimary), readOnly: fenced }, fenced ? 'old primary set read-only' : 'old primary not reachable to set read-only');
       if (this.settings.fencingCommand) await runFencing(this.settings.fencingCommand, group, oldPrimary, best.url, log);
-      // 4. The other replicas follow the new primary.
-      const target = parseMysqlUrl(best.url);
-      for (const c of others) {
-        try {
-          await c.query('STOP SLAVE');
-          await c.query(
-            `CHANGE MASTER TO MASTER_HOST=?, MASTER_PORT=?, MASTER_USER=?, MASTER_PASSWORD=?, MASTER_USE_GTID=slave_pos`,
-            [target.host, target.port, target.user, target.password],
-          );
-          await c.query('START SLAVE');
-        } catch (err) {
-          log?.warn({ err: (err as Error).message }, 'could not repoint a replica to the new primary');
-        }
-      }
+      step('fenced');
       // 5. Publish.
       this.shards.promote(group, best.url);
       this.settings.onPromoted(group, group.shards.map((shard) => ({ shard, url: this.shards.url(shard) })));
       this.stats.failovers++;
       this.stats.lastFailoverMs = Date.now() - started;
       log?.warn(
-        { server: group.name, newPrimary: serverAddress(best.url), oldPrimary: serverAddress(oldPrimary), epoch: group.epoch, ms: this.stats.lastFailoverMs },
+        { server: group.name, newPrimary: serverAddress(best.url), oldPrimary: serverAddress(oldPrimary), epoch: group.epoch, ms: this.stats.lastFailoverMs, steps },
         'replica promoted: update mysql.url / mysql.shards to name the new primary before the next start',
       );
     } finally {
@@ -180,6 +203,12 @@ export class FailoverWatcher {
       for (const c of others) await c.end().catch(() => undefined);
     }
   }
+}
+
+/** A statement of the promotion, bounded: a replica that stops answering must not hang the watcher. */
+async function q(conn: Connection, sql: string, params: unknown[] = [], timeoutMs = 5000): Promise<RowDataPacket[]> {
+  const [rows] = await conn.query<RowDataPacket[]>({ sql, timeout: timeoutMs }, params);
+  return rows;
 }
 
 async function open(url: string, timeoutMs: number): Promise<Connection> {
