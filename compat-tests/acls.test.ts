@@ -32,6 +32,7 @@ import { createAddPartitionsToTxnRequest } from '../codec/generated/add-partitio
 import { createOffsetForLeaderEpochRequest } from '../codec/generated/offset-for-leader-epoch.js';
 import { createDescribeLogDirsRequest } from '../codec/generated/describe-log-dirs.js';
 import { createListGroupsRequest } from '../codec/generated/list-groups.js';
+import { createCreateTopicsRequest } from '../codec/generated/create-topics.js';
 
 let tb: TestBroker;
 let saslPort: number;
@@ -305,6 +306,51 @@ describe('ANONYMOUS before and after ACLs for it (raw frames)', () => {
       const dg = await raw.request(15, 5, createDescribeGroupsRequest({ groups: ['alice-readers'], includeAuthorizedOperations: true }));
       // Bit field of the group operations ANONYMOUS has: DESCRIBE (8) only.
       expect([dg.groups[0]!.errorCode, dg.groups[0]!.authorizedOperations]).toEqual([ErrorCode.NONE, 1 << 8]);
+    } finally {
+      raw.close();
+      await admin.disconnect();
+    }
+  });
+});
+
+describe('CreateTopics v5+: the configs returned follow DESCRIBE_CONFIGS (raw frames, ANONYMOUS)', () => {
+  it('with DESCRIBE_CONFIGS (or ALTER_CONFIGS): configs, partitions and replication factor; without: TOPIC_AUTHORIZATION_FAILED as topic_config_error_code and none', async () => {
+    const admin = kafka('admin').admin();
+    await admin.connect();
+    const raw = await RawClient.connect(plainPort);
+    try {
+      await admin.createAcls({
+        acl: [
+          acl(Res.TOPIC, 'anon.', 'User:ANONYMOUS', Ops.CREATE, { pattern: Pat.PREFIXED }),
+          acl(Res.TOPIC, 'anon.visible', 'User:ANONYMOUS', Ops.DESCRIBE_CONFIGS, { pattern: Pat.PREFIXED }),
+          acl(Res.TOPIC, 'anon.tunable', 'User:ANONYMOUS', Ops.ALTER_CONFIGS, { pattern: Pat.PREFIXED }),
+        ],
+      });
+      const create = (version: number, validateOnly: boolean) =>
+        raw.request(19, version, createCreateTopicsRequest({
+          topics: ['anon.visible', 'anon.hidden', 'anon.tunable', 'other'].map((name) => ({
+            name: `${name}${validateOnly ? '' : `-v${version}`}`,
+            numPartitions: 2,
+            replicationFactor: 1,
+            assignments: [],
+            configs: [{ name: 'retention.ms', value: '3600000' }],
+          })),
+          timeoutMs: 5000,
+          validateOnly,
+        }));
+      for (const [version, validateOnly] of [[7, false], [5, false], [7, true]] as const) {
+        const r = await create(version, validateOnly);
+        const [visible, hidden, tunable, other] = r.topics;
+        expect([visible.errorCode, visible.topicConfigErrorCode, visible.numPartitions, visible.replicationFactor]).toEqual([0, 0, 2, 1]);
+        expect(visible.configs!.find((c: { name: string }) => c.name === 'retention.ms')).toMatchObject({ value: '3600000', configSource: 1 });
+        expect([tunable.errorCode, tunable.topicConfigErrorCode, tunable.numPartitions]).toEqual([0, 0, 2]);
+        // Created all the same (v7: with its id), but nothing of its configuration is shown.
+        expect([hidden.errorCode, hidden.topicConfigErrorCode, hidden.numPartitions, hidden.replicationFactor, hidden.configs]).toEqual([0, ErrorCode.TOPIC_AUTHORIZATION_FAILED, -1, -1, []]);
+        if (version >= 7 && !validateOnly) expect(hidden.topicId).not.toBe('AAAAAAAAAAAAAAAAAAAAAA');
+        expect([other.errorCode, other.topicConfigErrorCode, other.configs]).toEqual([ErrorCode.TOPIC_AUTHORIZATION_FAILED, 0, null]);
+      }
+      expect(tb.broker.context.catalog.getTopic('anon.hidden-v7')?.partitionCount).toBe(2);
+      expect(tb.broker.context.catalog.getTopic('anon.hidden')).toBeUndefined();
     } finally {
       raw.close();
       await admin.disconnect();

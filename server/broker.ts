@@ -104,7 +104,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   await dynamicConfigs.refresh();
   dynamicConfigs.start();
   // ACLs (authorizer.class.name): loaded before the first request, then polled for changes.
-  const authorizer = await startAuthorizer(config, storage.acls, logger);
+  const authorizer = await startAuthorizer(config, storage.acls, logger, metrics);
   // Client quotas: loaded before the first request, then polled for changes.
   const quotas = await startQuotaManager(config, storage.quotas, logger);
 

@@ -98,6 +98,7 @@ export const BROKER_CONFIG_DEFINITIONS: readonly ConfigDefinition[] = [
   def('super.users', 'string', null, 'Principals that pass every ACL check, separated by semicolons (User:admin;User:broker).'),
   def('allow.everyone.if.no.acl.found', 'boolean', 'false', 'With an authorizer: allow an operation on a resource that no ACL matches.'),
   def('acl.refresh.ms', 'long', '1000', 'How often each broker checks MySQL for ACL changes made through other brokers; the broker that takes a change applies it at once.', false),
+  def('security.audit.log.max.per.second', 'int', '10', 'Most log lines per second for denied requests (logger kafka.authorizer.logger) and, separately, for failed authentications; beyond it they are only counted (kafka_mysql_authorization_denied_total, kafka_mysql_authentications_total) and the next line logged says how many were left out. 0: none logged.', false),
   def('quota.window.num', 'int', '11', 'Number of windows over which client quota rates (producer_byte_rate, consumer_byte_rate, request_percentage) are measured.'),
   def('quota.window.size.seconds', 'int', '1', 'Length of each client quota window; also the longest throttle one response asks for.'),
   def('quota.refresh.ms', 'long', '1000', 'How often each broker checks MySQL for client quota changes made through other brokers; the broker that takes a change applies it at once.', false),

@@ -54,5 +54,6 @@ export function authorizedOperations(requested: boolean, kind: AclResourceKind, 
   if (!requested) return AUTHORIZED_OPERATIONS_OMITTED;
   if (!ctx.broker.authorizer) return SUPPORTED_BITS[kind];
   const resourceName = kind === 'cluster' ? CLUSTER_NAME : name;
-  return bits(SUPPORTED[kind].filter((op) => authorize(ctx, op, RESOURCE_TYPE[kind], resourceName)));
+  // Asking what one may do is not a refused request: nothing logged.
+  return bits(SUPPORTED[kind].filter((op) => authorize(ctx, op, RESOURCE_TYPE[kind], resourceName, false)));
 }

@@ -3,7 +3,11 @@
  * Validates name, partition count, replica assignment and configs (INVALID_CONFIG names the
  * key), then creates the topic and its partitions' tables on their shards. validate_only
  * (v1+) checks without creating. -1 partitions or replication factor (v4+) take the broker
- * defaults. v5+ returns the topic's configs with sources; v7+ its topic id.
+ * defaults. v5+ returns the topic's configs with sources, partition count and replication factor
+ * when the principal may DESCRIBE_CONFIGS the topic; otherwise, as Kafka, topic_config_error_code
+ * TOPIC_AUTHORIZATION_FAILED, no configs and -1 for both (the topic is created all the same).
+ * v7+ its topic id. ACLs: CREATE on the cluster or the topic (the cluster check alone is not
+ * logged as a refusal, as Kafka's logIfDenied=false).
  * Deviation: any positive replication factor is accepted (Kafka rejects one larger than the
  * number of brokers); MySQL provides the durability, so the factor is reported but not
  * acted on. A request naming a topic twice fails both with INVALID_REQUEST, as in Kafka.
@@ -48,7 +52,7 @@ async function createOne(topic: Creatable, validateOnly: boolean, ctx: RequestCo
   const { broker } = ctx;
   try {
     // ACLs: CREATE on the cluster or on the topic.
-    if (!authorizeCluster(ctx, Op.CREATE) && !authorizeTopic(ctx, Op.CREATE, topic.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
+    if (!authorizeCluster(ctx, Op.CREATE, false) && !authorizeTopic(ctx, Op.CREATE, topic.name)) throw new KafkaError(ErrorCode.TOPIC_AUTHORIZATION_FAILED, 'Authorization failed.');
     if (broker.cluster.controllerId() !== broker.cluster.self.nodeId) throw KafkaError.of('NOT_CONTROLLER');
     validateTopicName(topic.name);
     const partitions = partitionCount(topic, ctx);
@@ -63,6 +67,10 @@ async function createOne(topic: Creatable, validateOnly: boolean, ctx: RequestCo
       const created = await broker.catalog.createTopic({ name: topic.name, partitions, configs });
       topicId = created.topicId;
       broker.logger.info({ topic: topic.name, partitions, configs }, 'topic created');
+    }
+    // v5+ configs follow DESCRIBE_CONFIGS on the topic (Kafka's describable topics); asking is not a refusal to log.
+    if (!authorizeTopic(ctx, Op.DESCRIBE_CONFIGS, topic.name, false)) {
+      return { ...result(topic.name, ErrorCode.NONE, null), topicId, topicConfigErrorCode: ErrorCode.TOPIC_AUTHORIZATION_FAILED, configs: [] };
     }
     const described = describeTopicConfigs(configs, broker.config, null);
     return {

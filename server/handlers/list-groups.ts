@@ -21,13 +21,14 @@ export const listGroupsHandler: ApiHandler<ListGroupsRequest, ListGroupsResponse
   maxVersion: 5,
   async handle(request, ctx) {
     const v = ctx.apiVersion;
-    const describeAll = authorizeCluster(ctx, Op.DESCRIBE);
+    // Only filters: refusals are not logged (Kafka's logIfDenied=false).
+    const describeAll = authorizeCluster(ctx, Op.DESCRIBE, false);
     const groups = await groupCoordinatorOf(ctx).listGroups(v >= 4 ? request.statesFilter : [], v >= 5 ? request.typesFilter : []);
     return {
       throttleTimeMs: 0,
       errorCode: 0,
       // ACLs: DESCRIBE on the cluster lists every group, otherwise those the principal may DESCRIBE.
-      groups: groups.filter((g) => describeAll || authorizeGroup(ctx, Op.DESCRIBE, g.groupId)).map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: CLASSIC_GROUP_TYPE })),
+      groups: groups.filter((g) => describeAll || authorizeGroup(ctx, Op.DESCRIBE, g.groupId, false)).map((g) => ({ groupId: g.groupId, protocolType: g.protocolType, groupState: g.state, groupType: CLASSIC_GROUP_TYPE })),
     };
   },
   errorResponse(_request, errorCode) {

@@ -27,8 +27,8 @@ export const listTransactionsHandler: ApiHandler<ListTransactionsRequest, ListTr
       .all()
       .filter((r) => states.size === 0 || states.has(r.state))
       .filter((r) => pids.size === 0 || pids.has(r.producerId))
-      // ACLs: only the transactional ids the principal may DESCRIBE.
-      .filter((r) => authorizeTransactionalId(ctx, Op.DESCRIBE, r.transactionalId))
+      // ACLs: only the transactional ids the principal may DESCRIBE (a filter: refusals not logged).
+      .filter((r) => authorizeTransactionalId(ctx, Op.DESCRIBE, r.transactionalId, false))
       .filter((r) => ctx.apiVersion < 1 || request.durationFilter < 0n || (r.state === 'Ongoing' && BigInt(now - r.txnStartMs) >= request.durationFilter))
       .map((r) => ({ transactionalId: r.transactionalId, producerId: r.producerId, transactionState: r.state }));
     return { throttleTimeMs: 0, errorCode: ErrorCode.NONE, unknownStateFilters, transactionStates };

@@ -36,8 +36,8 @@ export const metadataHandler: ApiHandler<MetadataRequest, MetadataResponse> = {
     const allTopics = request.topics === null || (ctx.apiVersion === 0 && request.topics.length === 0);
     const topics: ResponseTopic[] = [];
     if (allTopics) {
-      // ACLs: topics the principal may not DESCRIBE are left out, as Kafka does.
-      for (const topic of broker.catalog.listTopics()) if (authorizeTopic(ctx, Op.DESCRIBE, topic.name)) topics.push(describeTopic(topic, opsAsked, ctx));
+      // ACLs: topics the principal may not DESCRIBE are left out, as Kafka does (not logged as refusals).
+      for (const topic of broker.catalog.listTopics()) if (authorizeTopic(ctx, Op.DESCRIBE, topic.name, false)) topics.push(describeTopic(topic, opsAsked, ctx));
     } else {
       const allowAutoCreate = ctx.apiVersion < 4 || request.allowAutoTopicCreation;
       const creations = { left: broker.config.int('auto.create.topics.max.per.request') };
@@ -86,7 +86,7 @@ async function resolveTopic(
   let topic = catalog.getTopic(name);
   if (!topic && allowAutoCreate && config.autoCreateTopics) {
     // ACLs: auto-creation needs CREATE on the cluster or the topic.
-    if (!authorizeCluster(ctx, Op.CREATE) && !authorizeTopic(ctx, Op.CREATE, name)) return errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
+    if (!authorizeCluster(ctx, Op.CREATE, false) && !authorizeTopic(ctx, Op.CREATE, name)) return errorTopic(name, ZERO_UUID, ErrorCode.TOPIC_AUTHORIZATION_FAILED);
     // Bounded per request and per second, and never for a client that has gone.
     if (creations.left <= 0 || ctx.clientGone() || !mayAutoCreate(ctx.broker)) {
       return errorTopic(name, ZERO_UUID, ErrorCode.LEADER_NOT_AVAILABLE);

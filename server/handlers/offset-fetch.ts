@@ -62,7 +62,8 @@ async function fetchGroup(coordinator: GroupCoordinator, groupId: string, reques
   const topics: Topic[] = [];
   const byName = new Map<string, Topic>();
   for (const o of result.offsets) {
-    const allowed = authorizeTopic(ctx, Op.DESCRIBE, o.topic);
+    // Listing all of a group's topics only filters (not logged, as Kafka); named topics are refused.
+    const allowed = authorizeTopic(ctx, Op.DESCRIBE, o.topic, requested !== null);
     if (!allowed && requested === null) continue;
     let t = byName.get(o.topic);
     if (!t) {

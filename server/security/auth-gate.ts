@@ -3,13 +3,15 @@
  * authentication a connection may send ApiVersions and SaslHandshake, then only SaslAuthenticate
  * (or raw SASL tokens after a v0 handshake); anything else closes it without a response. A failed
  * authentication is answered after connection.failed.authentication.delay.ms, logged (user name
- * and reason, never a secret), counted in kafka_mysql_authentications_total, and the connection is
+ * and reason, never a secret; at most security.audit.log.max.per.second lines a second),
+ * counted in kafka_mysql_authentications_total, and the connection is
  * closed once the answer is written. A connection whose session expired (connections.max.reauth.ms)
  * is closed at its next request other than SaslHandshake, which re-authenticates.
  */
 import type { Logger } from 'pino';
 import { API_DEFINITIONS } from '../../codec/generated/registry.js';
 import type { Counter } from '../metrics.js';
+import type { LogLimiter } from './audit.js';
 import { ProtocolViolation, type Connection, type FrameHandler } from '../net/connection.js';
 import { formatPrincipal } from './principal.js';
 import type { SaslSession, SaslState } from './sasl/session.js';
@@ -28,6 +30,8 @@ export interface AuthGateOptions {
   logger: Logger;
   /** kafka_mysql_authentications_total{listener, mechanism, result}. */
   authentications: Counter;
+  /** Bounds the failed-authentication log lines (security.audit.log.max.per.second); absent: every one is logged. */
+  logLimiter?: LogLimiter;
 }
 
 const apiName = (key: number) => API_DEFINITIONS.get(key)?.name ?? `key ${key}`;
@@ -40,10 +44,14 @@ export function authGate(inner: FrameHandler, options: AuthGateOptions): FrameHa
     const sasl = security.sasl!;
     authentications.inc({ listener: security.listener.name, mechanism: sasl.mechanism ?? 'none', result: 'failure' });
     // Info, as Kafka logs failed authentications; the reason names a user at most, never a secret.
-    logger.info(
-      { connection: connection.id, remote: connection.remoteAddress, listener: security.listener.name, mechanism: sasl.mechanism, reason: sasl.failure },
-      'authentication failed',
-    );
+    // Within the audit log's rate, so a password-guessing loop cannot flood the log (it is still counted).
+    const suppressed = options.logLimiter ? options.logLimiter.take() : 0;
+    if (suppressed !== null) {
+      logger.info(
+        { connection: connection.id, remote: connection.remoteAddress, listener: security.listener.name, mechanism: sasl.mechanism, reason: sasl.failure, ...(suppressed > 0 ? { suppressed } : {}) },
+        'authentication failed',
+      );
+    }
     if (options.failedAuthenticationDelayMs > 0) await new Promise((resolve) => setTimeout(resolve, options.failedAuthenticationDelayMs));
     // The answer is written first (the dispatcher's flush runs before this), then the connection ends.
     setImmediate(() => connection.socket.end());

@@ -8,6 +8,7 @@ import { isSasl, isTls, type ListenerSpec } from '../config/listeners.js';
 import type { BrokerMetrics } from '../metrics.js';
 import type { FrameHandler } from '../net/connection.js';
 import { authGate } from './auth-gate.js';
+import { auditLinesPerSecond, LogLimiter } from './audit.js';
 import { ListenerSecurity } from './listener-security.js';
 import { jaasPlainUsers } from './sasl/jaas.js';
 import { SUPPORTED_MECHANISMS, type CredentialSource, type SaslServer } from './sasl/mechanism.js';
@@ -28,15 +29,18 @@ export interface BrokerSecurity {
 export function createBrokerSecurity(config: BrokerConfig, users: CredentialSource, logger: Logger, metrics: BrokerMetrics, now: () => number = Date.now): BrokerSecurity {
   const authentications = metrics.registry.counter(
     'kafka_mysql_authentications_total',
-    'SASL authentications and re-authentications, by listener, mechanism and result (success, failure).',
+    'SASL authentications and re-authentications, by listener, mechanism and result (success, failure); TLS handshake and client certificate failures count as mechanism SSL.',
     ['listener', 'mechanism', 'result'],
   );
+  const audit = auditLinesPerSecond(config);
+  // One limiter per kind: TLS failures and SASL failures each get their share of the log.
+  const tlsFailures = { authentications, limiter: new LogLimiter(audit) };
   const listeners = config.listeners.map((spec) => {
     const tls = isTls(spec.protocol) ? tlsSetupFor(config, spec) : null;
     const sasl = isSasl(spec.protocol) ? saslSettingsFor(config, spec, users, logger, now) : null;
     const rules = listenerValue(config, spec.name, 'ssl.principal.mapping.rules') ?? 'DEFAULT';
     try {
-      return new ListenerSecurity(spec, tls, sasl, rules, logger, now);
+      return new ListenerSecurity(spec, tls, sasl, rules, logger, now, tlsFailures);
     } catch (err) {
       throw new ConfigError(`'ssl.principal.mapping.rules': ${(err as Error).message}`);
     }
@@ -46,6 +50,7 @@ export function createBrokerSecurity(config: BrokerConfig, users: CredentialSour
     maxReceiveBeforeAuth: config.int('sasl.server.max.receive.size'),
     logger,
     authentications,
+    logLimiter: new LogLimiter(audit),
   };
   return { listeners, gate: (handler) => authGate(handler, options) };
 }

@@ -12,9 +12,18 @@ import { ANONYMOUS, userPrincipal, type KafkaPrincipal } from './principal.js';
 import { SaslSession, type SaslSettings } from './sasl/session.js';
 import { mapPrincipalName, parseMappingRules, rfc2253Subject } from './ssl-principal.js';
 import type { TlsSetup } from './tls.js';
+import type { Counter } from '../metrics.js';
+import type { LogLimiter } from './audit.js';
 
 /** A TLS handshake not done by then closes its connection. */
 const TLS_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Where TLS authentication failures are counted and how often they are logged. */
+export interface TlsFailureAudit {
+  /** kafka_mysql_authentications_total{listener, mechanism, result} */
+  authentications: Counter;
+  limiter: LogLimiter;
+}
 
 /** The security state of one connection, which the dispatcher puts on every RequestContext. */
 export interface ConnectionSecurity {
@@ -38,6 +47,7 @@ export class ListenerSecurity {
     principalMappingRules: string,
     private readonly logger: Logger,
     private readonly now: () => number = Date.now,
+    private readonly failures?: TlsFailureAudit,
   ) {
     if (isTls(spec.protocol) !== (tls !== null)) throw new Error(`listener ${spec.name}: TLS setup does not match ${spec.protocol}`);
     if (isSasl(spec.protocol) !== (sasl !== null)) throw new Error(`listener ${spec.name}: SASL setup does not match ${spec.protocol}`);
@@ -51,10 +61,25 @@ export class ListenerSecurity {
       });
       this.tlsServer.on('secureConnection', (socket: TLSSocket) => this.secured(socket));
       this.tlsServer.on('tlsClientError', (err, socket) => {
-        this.logger.debug({ listener: spec.name, reason: err.message }, 'TLS handshake failed');
+        this.failed(socket.remoteAddress, `TLS handshake failed: ${err.message}`);
         socket.destroy();
       });
     }
+  }
+
+  /**
+   * A TLS authentication failure (handshake, refused or unmappable client certificate), counted as
+   * Kafka counts SSL handshake failures among failed authentications (mechanism SSL) and logged at
+   * info within the audit log's rate (server/security/audit.ts).
+   */
+  private failed(remote: string | undefined, reason: string): void {
+    if (!this.failures) {
+      this.logger.info({ listener: this.spec.name, remote, reason }, 'authentication failed');
+      return;
+    }
+    this.failures.authentications.inc({ listener: this.spec.name, mechanism: 'SSL', result: 'failure' });
+    const suppressed = this.failures.limiter.take();
+    if (suppressed !== null) this.logger.info({ listener: this.spec.name, remote, mechanism: 'SSL', reason, ...(suppressed > 0 ? { suppressed } : {}) }, 'authentication failed');
   }
 
   get usesTls(): boolean {
@@ -101,7 +126,7 @@ export class ListenerSecurity {
     const cert = socket.getPeerX509Certificate();
     if (cert && !socket.authorized) {
       // requested: a certificate that is sent must verify, as Java's SSLEngine insists.
-      this.logger.info({ listener: this.spec.name, remote: socket.remoteAddress, reason: String(socket.authorizationError) }, 'client certificate refused');
+      this.failed(socket.remoteAddress, `client certificate refused: ${String(socket.authorizationError)}`);
       socket.destroy();
       return;
     }
@@ -110,7 +135,7 @@ export class ListenerSecurity {
       try {
         security.principal = userPrincipal(mapPrincipalName(this.rules, dn));
       } catch (err) {
-        this.logger.info({ listener: this.spec.name, remote: socket.remoteAddress, reason: (err as Error).message }, 'client certificate maps to no principal');
+        this.failed(socket.remoteAddress, `client certificate maps to no principal: ${(err as Error).message}`);
         socket.destroy();
         return;
       }

@@ -14,6 +14,7 @@ import type { Logger } from 'pino';
 import type { AclStore } from '../../../storage/acls.js';
 import { formatPrincipal, type KafkaPrincipal } from '../principal.js';
 import { Op, Permission, PatternType, ResourceType, WILDCARD, type AclBinding } from './acl.js';
+import type { DenialAudit } from '../audit.js';
 
 /** Values of authorizer.class.name that turn the authorizer on (Kafka's class names as aliases). */
 export const AUTHORIZER_CLASS_NAMES: readonly string[] = [
@@ -60,6 +61,8 @@ export class AclAuthorizer {
   private generation = -1n;
   private timer: NodeJS.Timeout | null = null;
   private readonly superUsers: Set<string>;
+  /** Where refusals are logged and counted (server/security/audit.ts); null: neither (unit tests). */
+  audit: DenialAudit | null = null;
 
   constructor(
     private readonly store: AclStore,

@@ -3,33 +3,53 @@
  * AuthHelper). Every function allows everything when no authorizer is configured
  * (authorizer.class.name unset), so a broker without ACLs behaves as before.
  */
+import { API_DEFINITIONS } from '../../../codec/generated/registry.js';
 import type { RequestContext } from '../../handler-types.js';
 import { CLUSTER_NAME, Op, ResourceType } from './acl.js';
 import { aclHost } from './authorizer.js';
 
 export { Op, ResourceType } from './acl.js';
 
-/** Whether the request's principal may perform `op` on the resource. */
-export function authorize(ctx: RequestContext, op: number, resourceType: number, name: string): boolean {
+/**
+ * Whether the request's principal may perform `op` on the resource. A refusal is logged and
+ * counted (server/security/audit.ts) unless `logIfDenied` is false: checks that only filter what
+ * a response lists, as Kafka's logIfDenied=false.
+ */
+export function authorize(ctx: RequestContext, op: number, resourceType: number, name: string, logIfDenied = true): boolean {
   const authorizer = ctx.broker.authorizer;
   if (!authorizer) return true;
-  return authorizer.authorize(ctx.principal, aclHost(ctx.clientHost), op, resourceType, name);
+  const host = aclHost(ctx.clientHost);
+  if (authorizer.authorize(ctx.principal, host, op, resourceType, name)) return true;
+  if (logIfDenied) denied(ctx, host, op, resourceType, name);
+  return false;
 }
 
-export function authorizeCluster(ctx: RequestContext, op: number): boolean {
-  return authorize(ctx, op, ResourceType.CLUSTER, CLUSTER_NAME);
+function denied(ctx: RequestContext, host: string, op: number, resourceType: number, name: string): void {
+  ctx.broker.authorizer?.audit?.denied({
+    principal: ctx.principal,
+    host,
+    listener: ctx.security?.listener.name ?? '',
+    api: API_DEFINITIONS.get(ctx.apiKey)?.name ?? `key ${ctx.apiKey}`,
+    operation: op,
+    resourceType,
+    resource: name,
+  });
 }
 
-export function authorizeTopic(ctx: RequestContext, op: number, topic: string): boolean {
-  return authorize(ctx, op, ResourceType.TOPIC, topic);
+export function authorizeCluster(ctx: RequestContext, op: number, logIfDenied = true): boolean {
+  return authorize(ctx, op, ResourceType.CLUSTER, CLUSTER_NAME, logIfDenied);
 }
 
-export function authorizeGroup(ctx: RequestContext, op: number, group: string): boolean {
-  return authorize(ctx, op, ResourceType.GROUP, group);
+export function authorizeTopic(ctx: RequestContext, op: number, topic: string, logIfDenied = true): boolean {
+  return authorize(ctx, op, ResourceType.TOPIC, topic, logIfDenied);
 }
 
-export function authorizeTransactionalId(ctx: RequestContext, op: number, id: string): boolean {
-  return authorize(ctx, op, ResourceType.TRANSACTIONAL_ID, id);
+export function authorizeGroup(ctx: RequestContext, op: number, group: string, logIfDenied = true): boolean {
+  return authorize(ctx, op, ResourceType.GROUP, group, logIfDenied);
+}
+
+export function authorizeTransactionalId(ctx: RequestContext, op: number, id: string, logIfDenied = true): boolean {
+  return authorize(ctx, op, ResourceType.TRANSACTIONAL_ID, id, logIfDenied);
 }
 
 /** Whether the principal may perform `op` on some resource of the type (Kafka's authorizeByResourceType). */
@@ -41,10 +61,13 @@ export function authorizeAnyOfType(ctx: RequestContext, op: number, resourceType
 
 /**
  * Idempotent produce and InitProducerId without a transactional id: IDEMPOTENT_WRITE on the
- * cluster, or (Kafka 2.8+, KIP-679) WRITE on any topic.
+ * cluster, or (Kafka 2.8+, KIP-679) WRITE on any topic. A refusal is logged as IDEMPOTENT_WRITE
+ * on the cluster.
  */
 export function authorizeIdempotentWrite(ctx: RequestContext): boolean {
-  return authorizeCluster(ctx, Op.IDEMPOTENT_WRITE) || authorizeAnyOfType(ctx, Op.WRITE, ResourceType.TOPIC);
+  if (authorizeCluster(ctx, Op.IDEMPOTENT_WRITE, false) || authorizeAnyOfType(ctx, Op.WRITE, ResourceType.TOPIC)) return true;
+  denied(ctx, aclHost(ctx.clientHost), Op.IDEMPOTENT_WRITE, ResourceType.CLUSTER, CLUSTER_NAME);
+  return false;
 }
 
 /** Topic names split into those the principal may perform `op` on, and the others (each name checked once). */

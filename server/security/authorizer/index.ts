@@ -1,17 +1,20 @@
 /**
  * The authorizer a broker runs, from its configuration: none unless authorizer.class.name names
  * one of the accepted classes (AUTHORIZER_CLASS_NAMES); any other value stops start-up, as an
- * unloadable class stops Kafka.
+ * unloadable class stops Kafka. With the broker's metrics, its refusals are logged and counted
+ * (server/security/audit.ts).
  */
 import type { Logger } from 'pino';
 import type { AclStore } from '../../../storage/acls.js';
 import { ConfigError, type BrokerConfig } from '../../config/index.js';
+import type { BrokerMetrics } from '../../metrics.js';
+import { auditLinesPerSecond, DENIED_METRIC, DenialAudit } from '../audit.js';
 import { AclAuthorizer, AUTHORIZER_CLASS_NAMES, parseSuperUsers } from './authorizer.js';
 
 export { AclAuthorizer, AUTHORIZER_CLASS_NAMES } from './authorizer.js';
 
 /** The configured authorizer, loaded and polling; null when authorizer.class.name is unset. */
-export async function startAuthorizer(config: BrokerConfig, store: AclStore, logger: Logger): Promise<AclAuthorizer | null> {
+export async function startAuthorizer(config: BrokerConfig, store: AclStore, logger: Logger, metrics?: BrokerMetrics): Promise<AclAuthorizer | null> {
   const className = config.string('authorizer.class.name');
   if (className === null) return null;
   if (!AUTHORIZER_CLASS_NAMES.includes(className)) {
@@ -24,6 +27,13 @@ export async function startAuthorizer(config: BrokerConfig, store: AclStore, log
     { superUsers: parseSuperUsers(config.string('super.users')), allowEveryoneIfNoAclFound: config.bool('allow.everyone.if.no.acl.found'), refreshMs },
     logger,
   );
+  if (metrics) {
+    authorizer.audit = new DenialAudit({
+      logger,
+      denied: metrics.registry.counter(DENIED_METRIC.name, DENIED_METRIC.help, DENIED_METRIC.labels),
+      maxLinesPerSecond: auditLinesPerSecond(config),
+    });
+  }
   await authorizer.start();
   logger.info({ authorizer: className, superUsers: parseSuperUsers(config.string('super.users')).length }, 'ACL authorizer on');
   return authorizer;
