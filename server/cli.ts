@@ -9,6 +9,7 @@ import { devClusterCommand, DEV_CLUSTER_USAGE } from './cli/dev-cluster.js';
 import { groupsCommand, GROUPS_USAGE } from './cli/groups.js';
 import { outboxCommand, OUTBOX_USAGE } from './cli/outbox.js';
 import { messagesCommand, MESSAGES_USAGE } from './cli/messages.js';
+import { delayedCommand, DELAYED_USAGE } from './cli/delayed.js';
 import { retentionCommand, RETENTION_USAGE } from './cli/retention.js';
 import { shardsCommand, SHARDS_USAGE } from './cli/shards.js';
 import { compactionCommand, COMPACTION_USAGE } from './cli/compaction.js';
@@ -33,6 +34,7 @@ commands:
   ${USERS_USAGE}
   ${OUTBOX_USAGE}
   ${MESSAGES_USAGE}
+  ${DELAYED_USAGE}
   ${SUBSCRIPTIONS_USAGE}
   ${CLUSTER_USAGE}
   ${SHARDS_USAGE}
@@ -126,6 +128,8 @@ async function main(argv: string[]): Promise<void> {
       return outboxCommand(rest);
     case 'messages':
       return messagesCommand(rest);
+    case 'delayed':
+      return delayedCommand(rest);
     case 'subscriptions':
       return subscriptionsCommand(rest);
     case 'cluster':

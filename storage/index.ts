@@ -31,6 +31,7 @@ import { serverAddress } from './replication/topology.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
+import { DelayedStore } from './delayed/delayed-store.js';
 import { SubscriptionStore } from './subscriptions/store.js';
 import { DelayedStore } from './delayed/delayed-store.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';

@@ -13,6 +13,7 @@ import { produceRoutes } from './produce.js';
 import { recordRoutes } from './records.js';
 import { RestRouter } from './router.js';
 import { topicRoutes } from './topics.js';
+import { delayedRoutes } from '../delayed/routes.js';
 import { subscriptionRoutes } from '../subscriptions/routes.js';
 
 export { RestRouter } from './router.js';
@@ -36,6 +37,6 @@ export function createRestService(broker: BrokerContext, registry: HandlerRegist
   const settings = restAuthSettings(broker.config, tls?.clientAuth === 'required');
   const authenticator = new RestAuthenticator(broker.config, settings, broker.users, broker.logger, broker.metrics.registry);
   broker.logger.info({ methods: settings.methods, required: settings.required, tls: tls !== null, clientAuth: tls?.clientAuth ?? 'none' }, 'REST authentication');
-  const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...consumerRoutes(consumers), ...subscriptionRoutes, ...openApiRoutes], authenticator);
+  const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...delayedRoutes, ...consumerRoutes(consumers), ...subscriptionRoutes, ...openApiRoutes], authenticator);
   return { router, close: () => consumers.closeAll() };
 }

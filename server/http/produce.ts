@@ -11,6 +11,9 @@
  * when given, else murmur2 of the key (Kafka's default partitioner), else one partition per
  * group, moving round-robin (Kafka's sticky partitioner's idea). A record that fails
  * validation is answered with its error and not written; the others of its group are.
+ * Delayed delivery (docs/delayed.md): `deliver_at` or `delay_ms`, with `message_id`, become the
+ * deliver-at and message-id headers (server/delayed/routes.ts); such a record is answered with
+ * offset -1 and a `delayed` object (its id and due time).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode } from '../../codec/error-codes.js';
@@ -26,6 +29,7 @@ import { checkCluster, requireTopic } from './links.js';
 import { decodeHeaders, decodeTimestamp, encodeData, type EmbeddedFormat } from './record-json.js';
 import { partitionForKey } from './murmur2.js';
 import { requestLimit, sendError, type Route } from './router.js';
+import { delayedFields, delayedOutcome, type DelayedFields } from '../delayed/routes.js';
 
 /** Batch overhead plus per-record varints and attributes: enough to keep a built batch under max.message.bytes. */
 const BATCH_OVERHEAD = 61;
@@ -57,6 +61,7 @@ interface Pending {
   keySize: number;
   valueType: EmbeddedFormat | null;
   valueSize: number;
+  delayed: DelayedFields | null;
 }
 
 type Outcome = { ok: true; partition: number; offset: bigint; timestamp: bigint; p: Pending } | { ok: false; error: RestError };
@@ -76,6 +81,7 @@ function parseRecord(text: string, index: number, topic: TopicRecord, sticky: nu
   const value = encodeData('value', r.value);
   const headers = decodeHeaders(r.headers);
   const timestamp = decodeTimestamp(r.timestamp);
+  const delayed = delayedFields(r, topic, headers, Date.now());
   let partition: number;
   if (r.partition_id !== undefined && r.partition_id !== null) {
     const p = r.partition_id;
@@ -99,6 +105,7 @@ function parseRecord(text: string, index: number, topic: TopicRecord, sticky: nu
     keySize: key.bytes?.length ?? 0,
     valueType: r.value === undefined || r.value === null ? null : value.type,
     valueSize: value.bytes?.length ?? 0,
+    delayed,
   };
 }
 
@@ -151,10 +158,11 @@ function outcomeBody(rest: RestContext, topic: string, o: Outcome): Record<strin
     cluster_id: rest.broker.cluster.clusterId,
     topic_name: topic,
     partition_id: o.partition,
-    offset: Number(o.offset),
+    offset: o.p.delayed === null ? Number(o.offset) : -1,
     timestamp: new Date(Number(o.timestamp)).toISOString(),
     key: o.p.keyType === null ? null : { type: o.p.keyType, size: o.p.keySize },
     value: o.p.valueType === null ? null : { type: o.p.valueType, size: o.p.valueSize },
+    ...(o.p.delayed === null ? {} : { delayed: delayedOutcome(o.p.delayed) }),
   };
 }
 

@@ -9,6 +9,7 @@ import { migration as m0011 } from './0011-transactions.js';
 import { migration as m0012 } from './0012-user-credentials.js';
 import { migration as m0013 } from './0013-acls.js';
 import { migration as m0014 } from './0014-client-quotas.js';
+import { migration as m0015 } from './0015-delayed-messages.js';
 import { migration as m0016 } from './0016-subscriptions.js';
 import { migration as m0015 } from './0015-delayed-messages.js';
 
@@ -29,6 +30,7 @@ export const migrations: Migration[] = [
   m0012,
   m0013,
   m0014,
+  m0015,
   m0016,
   m0015,
   m0005,
