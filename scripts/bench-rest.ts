@@ -1,7 +1,7 @@
 /**
  * REST produce throughput as a ratio of the Kafka protocol's, in the same run (docs/http.md).
  *
- *   npm run bench:rest [-- --seconds 5 --rounds 3 --concurrency 8 --batch 100 --value-bytes 1024]
+ *   npm run bench:rest [-- --seconds 5 --rounds 3 --concurrency 8 --batch 100 --value-bytes 1024 --profile DIR]
  *
  * Starts a private MariaDB (or uses KAFKA_MYSQL_BENCH_URL) and the broker as its own process
  * (scripts/bench/broker-process.ts), then runs `--rounds` rounds of four phases of `--seconds`
@@ -11,6 +11,7 @@
  *   kafka batched: send() of `--batch` records;   rest batched: POST of a stream of `--batch`.
  * Prints records/s for each and REST / Kafka for single and batched per round, then the medians. Both clients run in this
  * process, so each side pays its own client cost (kafkajs encoding vs JSON + base64 + HTTP).
+ * `--profile DIR`: the broker runs with --cpu-prof and writes its V8 CPU profile into DIR.
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
@@ -32,8 +33,20 @@ const batch = arg('batch', '100');
 const valueBytes = arg('value-bytes', '1024');
 const rounds = arg('rounds', '3');
 const PARTITIONS = 8;
+const profileAt = process.argv.indexOf('--profile');
+const profileDir = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
+
+let metricsUrl = '';
+
+/** The broker's group-commit counters (transactions, appends), from /metrics. */
+async function commitCounters(): Promise<{ transactions: number; appends: number }> {
+  const text = await (await fetch(metricsUrl)).text();
+  const read = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { transactions: read('kafka_mysql_group_commit_transactions_total'), appends: read('kafka_mysql_group_commit_appends_total') };
+}
 
 async function phase(name: string, sendOne: () => Promise<number>): Promise<number> {
+  const before = await commitCounters();
   const end = Date.now() + seconds * 1000;
   let records = 0;
   const started = performance.now();
@@ -43,7 +56,11 @@ async function phase(name: string, sendOne: () => Promise<number>): Promise<numb
     }),
   );
   const rate = records / ((performance.now() - started) / 1000);
-  console.log(`${name.padEnd(14)} ${Math.round(rate).toString().padStart(8)} records/s (${records} records)`);
+  const after = await commitCounters();
+  const commits = after.transactions - before.transactions;
+  // Appends per commit: how well concurrent requests share the group commit.
+  const sharing = commits > 0 ? ((after.appends - before.appends) / commits).toFixed(2) : '-';
+  console.log(`${name.padEnd(14)} ${Math.round(rate).toString().padStart(8)} records/s (${records} records, ${commits} commits, ${sharing} appends/commit)`);
   return rate;
 }
 
@@ -57,7 +74,8 @@ async function main(): Promise<void> {
     url = managed.url;
   }
   const httpPort = await freePort();
-  const broker = await startBrokerProcess({ mysqlUrl: url, settings: { 'metrics.listener': `127.0.0.1:${httpPort}` }, log: (l) => console.error(l) });
+  const broker = await startBrokerProcess({ mysqlUrl: url, settings: { 'metrics.listener': `127.0.0.1:${httpPort}` }, ...(profileDir ? { cpuProfileDir: profileDir } : {}), log: (l) => console.error(l) });
+  metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
   const kafka = new Kafka({ clientId: 'bench-rest', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });

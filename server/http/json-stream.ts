@@ -24,6 +24,8 @@ export class JsonObjectSplitter {
   push(chunk: Buffer): string[] {
     const out: string[] = [];
     let start = this.depth > 0 ? 0 : -1;
+    // Where the next backslash is, from a native search, kept until passed (base64 values have none).
+    let backslash = -1;
     for (let i = 0; i < chunk.length; i++) {
       const c = chunk[i]!;
       if (this.depth === 0) {
@@ -36,9 +38,25 @@ export class JsonObjectSplitter {
         continue;
       }
       if (this.inString) {
-        if (this.escaped) this.escaped = false;
-        else if (c === BACKSLASH) this.escaped = true;
-        else if (c === QUOTE) this.inString = false;
+        if (this.escaped) {
+          this.escaped = false;
+          continue;
+        }
+        // Jump to the string's next quote or backslash with native searches rather than a byte
+        // at a time in JS: most of a produce body is long string values.
+        if (backslash < i) backslash = indexOrEnd(chunk, BACKSLASH, i);
+        const quote = indexOrEnd(chunk, QUOTE, i);
+        if (backslash < quote) {
+          // Skip the escaped byte (it may be in the next chunk).
+          if (backslash + 1 < chunk.length) i = backslash + 1;
+          else {
+            this.escaped = true;
+            i = chunk.length;
+          }
+          continue;
+        }
+        if (quote < chunk.length) this.inString = false;
+        i = quote;
         continue;
       }
       if (c === QUOTE) this.inString = true;
@@ -75,4 +93,9 @@ export class JsonObjectSplitter {
       throw new RestError(413, 413, `A record's JSON exceeds the limit of ${this.maxObjectBytes} bytes (socket.request.max.bytes)`);
     }
   }
+}
+
+function indexOrEnd(chunk: Buffer, byte: number, from: number): number {
+  const at = chunk.indexOf(byte, from);
+  return at < 0 ? chunk.length : at;
 }

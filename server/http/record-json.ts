@@ -10,15 +10,24 @@ import { RestError } from './errors.js';
 
 export type EmbeddedFormat = 'BINARY' | 'JSON' | 'STRING';
 
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 function invalid(message: string): RestError {
   return new RestError(422, 42206, message);
 }
 
+/**
+ * Strict base64 (the standard alphabet, padded), as Java's decoder that Confluent uses. Checked
+ * without a regular expression (a 1 KiB value cost more in the regex than in decoding): Node's
+ * decoder skips characters outside the alphabet and stops at padding, so a text with any of them
+ * decodes to fewer bytes than its length promises; the URL-safe '-' and '_', which Node would
+ * accept, are looked for separately.
+ */
 export function decodeBase64(field: string, s: unknown): Buffer {
-  if (typeof s !== 'string' || s.length % 4 !== 0 || !BASE64.test(s)) throw invalid(`${field} must be base64 text`);
-  return Buffer.from(s, 'base64');
+  if (typeof s !== 'string' || s.length % 4 !== 0) throw invalid(`${field} must be base64 text`);
+  const bytes = Buffer.from(s, 'base64');
+  const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  if (bytes.length !== (s.length / 4) * 3 - padding || s.includes('-') || s.includes('_')) throw invalid(`${field} must be base64 text`);
+  return bytes;
 }
 
 /** The bytes of a produced key or value, with its format, or null for absent/null data. */
