@@ -11,8 +11,6 @@ import { DelayedScheduler } from './delayed/scheduler.js';
 import { SubscriptionService, subscriptionSettings } from './subscriptions/service.js';
 import { createRestContext } from './http/context.js';
 import { ANONYMOUS } from './security/principal.js';
-import { DelayedProduce } from './delayed/produce-hold.js';
-import { DelayedScheduler } from './delayed/scheduler.js';
 import { createBrokerCluster, isClusterMode } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
@@ -265,22 +263,6 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     config.int('message.index.interval.ms'),
   );
   messageIndexer.start();
-  // Delayed delivery: held records of the partitions this broker leads are appended when due (docs/delayed.md).
-  const delayedScheduler = new DelayedScheduler(
-    {
-      catalog: context.catalog,
-      logs: storage.logs,
-      store: storage.delayed,
-      config,
-      leads: (t, p) => cluster.leaderOf(t, p) === self.nodeId,
-      leaderEpochOf: (t, p) => cluster.leaderEpochOf(t, p),
-      logger,
-      registry: metrics.registry,
-    },
-    { pageSize: config.int('delayed.delivery.page.size'), rescanMs: config.int('delayed.delivery.rescan.ms'), concurrency: config.int('delayed.delivery.concurrency') },
-  );
-  context.delayed!.listener = delayedScheduler;
-  delayedScheduler.start();
   // Push subscriptions (docs/subscriptions.md): management through REST, delivery by the service.
   const subSettings = subscriptionSettings(config);
   const subscriptions = subSettings.enabled
@@ -339,7 +321,6 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       await brokerCluster.shutdown();
       await outbox.shutdown();
       await messageIndexer.shutdown();
-      await delayedScheduler.shutdown();
       await subscriptions?.shutdown();
       await delayedScheduler.shutdown();
       // Stop accepting and reading; requests already read (commits in flight) are answered before

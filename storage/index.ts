@@ -33,7 +33,6 @@ import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
 import { DelayedStore } from './delayed/delayed-store.js';
 import { SubscriptionStore } from './subscriptions/store.js';
-import { DelayedStore } from './delayed/delayed-store.js';
 import { MysqlTopicCatalog } from './topic-catalog.js';
 import { MysqlUserStore, type UserStore } from './users.js';
 import { MysqlAclStore, type AclStore } from './acls.js';

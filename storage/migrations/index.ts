@@ -11,7 +11,6 @@ import { migration as m0013 } from './0013-acls.js';
 import { migration as m0014 } from './0014-client-quotas.js';
 import { migration as m0015 } from './0015-delayed-messages.js';
 import { migration as m0016 } from './0016-subscriptions.js';
-import { migration as m0015 } from './0015-delayed-messages.js';
 
 export type { Migration } from './types.js';
 export { runMigrations, listLogTables, MIGRATION_LOCK } from './runner.js';
@@ -32,6 +31,5 @@ export const migrations: Migration[] = [
   m0014,
   m0015,
   m0016,
-  m0015,
   m0005,
 ];
