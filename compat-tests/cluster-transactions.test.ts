@@ -8,8 +8,14 @@
  * coordinator is SIGKILLed while a commit's marker is pending (its partition's leader was killed
  * just before the commit, so that marker waits for the partition to move); the broker that
  * coordinates the id next completes the commit, and every committed record is read once.
+ * Security: on a SASL_PLAINTEXT-only cluster with ACLs, the brokers' WriteTxnMarkers log in as
+ * the broker user (a super user) and pass; the same request from a client without
+ * CLUSTER_ACTION is refused.
  */
+import { AclOperationTypes as Ops, AclPermissionTypes as Perm, AclResourceTypes as Res, Kafka, logLevel, ResourcePatternTypes as Pat } from 'kafkajs';
 import type { RowDataPacket } from 'mysql2/promise';
+import { KafkaConnection } from '../client/connection.js';
+import { ErrorCode } from '../codec/error-codes.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { openTestPool } from '../testing/mysql.js';
@@ -119,6 +125,95 @@ describe.skipIf(!zookeeperInstalled())('transactions on several brokers', () => 
     }
     const seen = await readCommitted(cluster, topic, 'ledger-reader', 9);
     expect(seen.sort()).toEqual(['first-0', 'first-1', 'first-2', 'second-0', 'second-1', 'second-2', 'third-0', 'third-1', 'third-2']);
+  });
+});
+
+describe.skipIf(!zookeeperInstalled())('transactions on several brokers with SASL and ACLs', () => {
+  const jaas = 'org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="broker-secret" user_broker="broker-secret" user_admin="admin-secret" user_alice="alice-secret";';
+  let cluster: TestCluster;
+  const alice = () =>
+    new Kafka({
+      clientId: 'alice',
+      brokers: cluster.bootstrap(),
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 10, initialRetryTime: 100, maxRetryTime: 1000 },
+      sasl: { mechanism: 'plain', username: 'alice', password: 'alice-secret' },
+    });
+
+  beforeAll(async () => {
+    // The only listener is SASL_PLAINTEXT, so it is the inter-broker one: brokers log in as "broker".
+    cluster = await startTestCluster('cluster-txn-sasl', 2, {
+      listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config': jaas,
+      'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+      'super.users': 'User:broker;User:admin',
+      'acl.refresh.ms': 200,
+    });
+    const admin = new Kafka({ clientId: 'admin', brokers: cluster.bootstrap(), logLevel: logLevel.NOTHING, sasl: { mechanism: 'plain', username: 'admin', password: 'admin-secret' } }).admin();
+    await admin.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic: 'paid', numPartitions: 2 }], waitForLeaders: true });
+      const allow = (resourceType: number, resourceName: string, operation: number) => ({
+        resourceType,
+        resourceName,
+        resourcePatternType: Pat.LITERAL,
+        principal: 'User:alice',
+        host: '*',
+        operation,
+        permissionType: Perm.ALLOW,
+      });
+      // Alice may do what a transactional producer and a consumer do, and nothing on the cluster.
+      await admin.createAcls({ acl: [allow(Res.TOPIC, 'paid', Ops.ALL), allow(Res.GROUP, 'paid-reader', Ops.READ), allow(Res.TRANSACTIONAL_ID, 'paid-tx', Ops.WRITE)] });
+      const meta = await admin.fetchTopicMetadata({ topics: ['paid'] });
+      // Two partitions, one per broker: whichever coordinates the id, one marker travels.
+      expect(new Set(meta.topics[0]!.partitions.map((p) => p.leader)).size).toBe(2);
+    } finally {
+      await admin.disconnect();
+    }
+    // Both brokers apply the ACLs (acl.refresh.ms) before alice starts.
+    await new Promise((r) => setTimeout(r, 1000));
+  }, 120_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('markers travel between brokers authenticated as the broker user; a client without CLUSTER_ACTION cannot send them', { timeout: 90_000 }, async () => {
+    const producer = alice().producer({ transactionalId: 'paid-tx', idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    try {
+      const kept = await producer.transaction();
+      await kept.send({ topic: 'paid', messages: [0, 1].map((p) => ({ partition: p, value: `kept-${p}` })) });
+      await kept.commit();
+      const dropped = await producer.transaction();
+      await dropped.send({ topic: 'paid', messages: [0, 1].map((p) => ({ partition: p, value: `dropped-${p}` })) });
+      await dropped.abort();
+    } finally {
+      await producer.disconnect();
+    }
+    // A commit marker missing in either partition would hold the read_committed consumer there.
+    const seen: string[] = [];
+    const consumer = alice().consumer({ groupId: 'paid-reader', readUncommitted: false, maxWaitTimeInMs: 200 });
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic: 'paid', fromBeginning: true });
+      await consumer.run({ eachMessage: async ({ message }) => void seen.push(message.value!.toString()) });
+      await waitFor(() => seen.length >= 2, 'the two committed records', 30_000);
+      await new Promise((r) => setTimeout(r, 1000));
+    } finally {
+      await consumer.disconnect();
+    }
+    expect(seen.sort()).toEqual(['kept-0', 'kept-1']);
+
+    // Alice sending WriteTxnMarkers herself: refused for every partition, nothing written.
+    const c = await KafkaConnection.open({ port: cluster.ports.get(1)!, sasl: { mechanism: 'PLAIN', username: 'alice', password: 'alice-secret' } });
+    try {
+      const r = await c.request(27, 1, { markers: [{ producerId: 1n, producerEpoch: 0, transactionResult: true, coordinatorEpoch: 0, topics: [{ name: 'paid', partitionIndexes: [0, 1] }] }] });
+      expect(r.markers[0]!.topics[0]!.partitions.map((p) => p.errorCode)).toEqual([ErrorCode.CLUSTER_AUTHORIZATION_FAILED, ErrorCode.CLUSTER_AUTHORIZATION_FAILED]);
+    } finally {
+      c.close();
+    }
   });
 });
 
