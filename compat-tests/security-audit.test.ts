@@ -3,7 +3,8 @@
  * listener (PLAIN, SCRAM-SHA-256), a PLAINTEXT one (User:ANONYMOUS) and a mutual-TLS one, its
  * log captured as JSON lines. A kafkajs producer refused WRITE gets a line on
  * kafka.authorizer.logger naming principal, host, operation, resource, API and listener, and
- * kafka_mysql_authorization_denied_total counts it; listing all topics (a filter) logs nothing.
+ * kafka_mysql_authorization_denied_total counts it; listing all topics (a filter) logs nothing;
+ * a Fetch of three partitions of a refused topic is one refusal.
  * 300 refused requests in a burst are all counted but the log keeps to
  * security.audit.log.max.per.second, and the next line says how many were left out. Failed SASL
  * authentications are counted by mechanism, a TLS client without a certificate as mechanism
@@ -17,6 +18,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KafkaConnection } from '../client/connection.js';
 import { ErrorCode } from '../codec/error-codes.js';
+import { createFetchRequest } from '../codec/generated/fetch.js';
 import { createMetadataRequest } from '../codec/generated/metadata.js';
 import { startBroker, type RunningBroker } from '../server/broker.js';
 import { loadConfig } from '../server/config/index.js';
@@ -147,6 +149,24 @@ describe('refusals logged and counted', () => {
       expect(named.topics[0].errorCode).toBe(ErrorCode.TOPIC_AUTHORIZATION_FAILED);
       expect(await pollUntil(async () => count() === before + 1, 2000)).toBe(true);
       expect(denials().at(-1)).toMatchObject({ principal: 'User:ANONYMOUS', operation: 'DESCRIBE', resourceType: 'TOPIC', resource: 'secret', api: 'Metadata', listener: 'PLAINTEXT' });
+    } finally {
+      raw.close();
+    }
+  });
+
+  it('a Fetch naming three partitions of a refused topic is one refusal, logged and counted once', async () => {
+    const raw = await KafkaConnection.open({ port: ports.PLAINTEXT!, host: '127.0.0.1', clientId: 'audit-fetch', requestTimeoutMs: 0 });
+    const labels = 'operation="READ",resource_type="TOPIC",listener="PLAINTEXT"';
+    try {
+      const before = await metric('kafka_mysql_authorization_denied_total', labels);
+      const r = await raw.request(1, 12, createFetchRequest({
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        topics: [{ topic: 'secret', topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [0, 1, 2].map((partition) => ({ partition, currentLeaderEpoch: -1, fetchOffset: 0n, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' })) }],
+      }));
+      expect(r.responses[0]!.partitions.map((p: { errorCode: number }) => p.errorCode)).toEqual([29, 29, 29]);
+      expect((await metric('kafka_mysql_authorization_denied_total', labels)) - before).toBe(1);
     } finally {
       raw.close();
     }

@@ -19,10 +19,21 @@ export function authorize(ctx: RequestContext, op: number, resourceType: number,
   const authorizer = ctx.broker.authorizer;
   if (!authorizer) return true;
   const host = aclHost(ctx.clientHost);
-  if (authorizer.authorize(ctx.principal, host, op, resourceType, name)) return true;
-  if (logIfDenied) denied(ctx, host, op, resourceType, name);
-  return false;
+  // One decision per resource and request: a Fetch of 100 partitions of a refused topic is one refusal, as Kafka checks each topic once.
+  let decisions = decided.get(ctx);
+  if (!decisions) decided.set(ctx, (decisions = new Map()));
+  const key = `${op}\u0000${resourceType}\u0000${name}`;
+  let d = decisions.get(key);
+  if (!d) decisions.set(key, (d = { allowed: authorizer.authorize(ctx.principal, host, op, resourceType, name), logged: false }));
+  if (!d.allowed && logIfDenied && !d.logged) {
+    d.logged = true;
+    denied(ctx, host, op, resourceType, name);
+  }
+  return d.allowed;
 }
+
+/** The decisions of each request so far (dropped with the request's context). */
+const decided = new WeakMap<RequestContext, Map<string, { allowed: boolean; logged: boolean }>>();
 
 function denied(ctx: RequestContext, host: string, op: number, resourceType: number, name: string): void {
   ctx.broker.authorizer?.audit?.denied({
