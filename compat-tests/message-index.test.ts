@@ -23,7 +23,7 @@ let producedAt = 0;
 
 beforeAll(async () => {
   requireKcat();
-  tb = await startTestBroker('message_index', { 'message.index.interval.ms': 100 });
+  tb = await startTestBroker('message_index', { 'message.index.interval.ms': 100, 'metrics.listener': '127.0.0.1:0' });
   const kafka = new Kafka({ clientId: 'index-test', brokers: [tb.bootstrap], logLevel: logLevel.NOTHING });
   admin = kafka.admin();
   await admin.connect();
@@ -113,6 +113,37 @@ describe('message index', () => {
     expect(range.map((m) => m.value).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `v${1000 + i}`).sort());
     expect(await findJson(['--key', 'no-such-key'])).toEqual([]);
     expect(await findJson(['--key', 'order-7', '--limit', '5'])).toEqual(byKey.slice(0, 5));
+  });
+
+  it('answers the same lookups over REST (GET .../topics/{topic}/messages), bad queries 400', async () => {
+    const base = `http://127.0.0.1:${tb.broker.metricsPort}/v3/clusters/${tb.broker.context.cluster.clusterId}/topics`;
+    const get = async (topic: string, query: string) => {
+      const r = await fetch(`${base}/${topic}/messages?${query}`);
+      return { status: r.status, body: (await r.json()) as { data: Array<{ partition_id: number; offset: number; timestamp: number; key: string; value: string; headers: Array<{ name: string; value: string }> }>; error_code?: number; message?: string } };
+    };
+    const found = async (query: string): Promise<Found[]> => {
+      const r = await get('mi-orders', `format=string&${query}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.data.map((m) => ({ partition: m.partition_id, offset: String(m.offset), timestamp: String(m.timestamp), key: m.key, value: m.value }));
+    };
+    expect(log.length).toBe(N);
+    expect(await found('key=order-7')).toEqual(log.filter((r) => r.key!.toString() === 'order-7').map(asFound).sort(order));
+    expect(await found(`key_base64=${Buffer.from('order-7').toString('base64')}&limit=3`)).toEqual((await found('key=order-7')).slice(0, 3));
+    const byId = await get('mi-orders', 'message_id=id-1234');
+    expect(byId.body.data.map((m) => Buffer.from(m.value, 'base64').toString())).toEqual(['v1234']);
+    expect(byId.body.data[0]!.headers).toEqual([{ name: 'msg-id', value: Buffer.from('id-1234').toString('base64') }]);
+    const range = await found(`from=${T0 + 1000}&to=${encodeURIComponent(new Date(T0 + 1099).toISOString())}&limit=1000`);
+    expect(range.map((m) => m.value).sort()).toEqual(Array.from({ length: 100 }, (_, i) => `v${1000 + i}`).sort());
+    expect(await found('key=no-such-key')).toEqual([]);
+    for (const bad of ['', 'key=a&message_id=b', 'key=a&key_base64=YQ==', 'key_base64=!!!!', 'from=yesterday', 'from=2000&to=1000', 'key=a&limit=0', 'key=a&limit=x', 'key=a&format=xml']) {
+      const r = await get('mi-orders', bad);
+      expect(r.status, bad).toBe(400);
+      expect(r.body.error_code, bad).toBe(400);
+    }
+    const plain = await get('mi-plain', 'key=a');
+    expect(plain.status).toBe(400);
+    expect(plain.body.message).toMatch(/message.index.enable/);
+    expect((await get('mi-none', 'key=a')).status).toBe(404);
   });
 
   it('drops entries below the log start offset (DeleteRecords)', async () => {

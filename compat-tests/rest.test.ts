@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterRoutes } from '../server/http/cluster.js';
 import { consumerRoutes } from '../server/http/consumers.js';
 import { groupRoutes } from '../server/http/groups.js';
+import { messageRoutes } from '../server/http/messages.js';
 import { OPERATIONS, openApiRoutes } from '../server/http/openapi.js';
 import { produceRoutes } from '../server/http/produce.js';
 import { recordRoutes } from '../server/http/records.js';
@@ -540,7 +541,7 @@ describe('OpenAPI document', () => {
     expect(r.status).toBe(200);
     expect(r.body.openapi).toBe('3.0.3');
     const shape = (path: string) => path.replace(/\{[a-z_]+\}/g, '{}');
-    const served = [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...consumerRoutes(null as never), ...openApiRoutes]
+    const served = [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes({} as never), ...consumerRoutes(null as never), ...openApiRoutes]
       .filter((route) => route.path !== '/openapi.json')
       .map((route) => `${route.method} ${shape(route.path)}`)
       .sort();

@@ -230,7 +230,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     // The REST interface (docs/http.md) shares the /metrics listener: one HTTP port per broker.
     // Authenticated with the Kafka listeners' users, authorized with their ACLs (server/http/auth.ts).
     const httpTls = httpTlsSetup(config);
-    rest = createRestService(context, registry, httpTls);
+    rest = createRestService(context, registry, httpTls, storage.messageIndex);
     http = new HttpEndpoint(metrics.registry, async () => {
       const reachable = await storage.ping();
       // While a dead managed MariaDB is being restarted, say so (state, restarts, last exit and error).

@@ -8,6 +8,8 @@ import { clusterRoutes } from './cluster.js';
 import { ConsumerInstances, consumerRoutes } from './consumers.js';
 import { createRestContext } from './context.js';
 import { groupRoutes } from './groups.js';
+import { messageRoutes } from './messages.js';
+import type { MessageIndexStore } from '../../storage/message-index/index-store.js';
 import { openApiRoutes } from './openapi.js';
 import { produceRoutes } from './produce.js';
 import { recordRoutes } from './records.js';
@@ -31,12 +33,12 @@ export function httpTlsSetup(config: BrokerConfig): TlsSetup | null {
   return tlsSetupFor(config, { name: HTTP_LISTENER_NAME, protocol: 'SSL', host, port, advertisedHost: host, advertisedPort: port });
 }
 
-export function createRestService(broker: BrokerContext, registry: HandlerRegistry, tls: TlsSetup | null = null): RestService {
+export function createRestService(broker: BrokerContext, registry: HandlerRegistry, tls: TlsSetup | null = null, messageIndex: MessageIndexStore | null = null): RestService {
   const rest = createRestContext(broker, registry);
   const consumers = new ConsumerInstances(rest);
   const settings = restAuthSettings(broker.config, tls?.clientAuth === 'required');
   const authenticator = new RestAuthenticator(broker.config, settings, broker.users, broker.logger, broker.metrics.registry);
   broker.logger.info({ methods: settings.methods, required: settings.required, tls: tls !== null, clientAuth: tls?.clientAuth ?? 'none' }, 'REST authentication');
-  const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...delayedRoutes, ...consumerRoutes(consumers), ...subscriptionRoutes, ...openApiRoutes], authenticator);
+  const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes(messageIndex), ...delayedRoutes, ...consumerRoutes(consumers), ...subscriptionRoutes, ...openApiRoutes], authenticator);
   return { router, close: () => consumers.closeAll() };
 }

@@ -30,6 +30,7 @@ export const OPERATIONS: readonly Op[] = [
   { method: 'get', path: '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions', summary: 'List partitions', ok: 200 },
   { method: 'get', path: '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}', summary: 'Get a partition', ok: 200 },
   { method: 'get', path: '/v3/clusters/{cluster_id}/topics/{topic_name}/partitions/{partition_id}/records', summary: 'Read committed records by offset range (kafka-mysql extension)', ok: 200, query: ['offset', 'limit', 'max_bytes', 'format'] },
+  { method: 'get', path: '/v3/clusters/{cluster_id}/topics/{topic_name}/messages', summary: 'Find records in the message index by key, message id or time range (kafka-mysql extension)', ok: 200, query: ['key', 'key_base64', 'message_id', 'message_id_base64', 'from', 'to', 'limit', 'format'] },
   { method: 'post', path: '/v3/clusters/{cluster_id}/topics/{topic_name}/records', summary: 'Produce one record or a stream of concatenated records (acknowledged when committed)', ok: 200, body: '{"partition_id"?: int, "key"?: {"type": "BINARY"|"JSON"|"STRING", "data": ...}, "value"?: {...}, "headers"?: [{"name", "value": base64}], "timestamp"?: ISO-8601}' },
   { method: 'get', path: '/v3/clusters/{cluster_id}/consumer-groups', summary: 'List consumer groups', ok: 200 },
   { method: 'get', path: '/v3/clusters/{cluster_id}/consumer-groups/{consumer_group_id}', summary: 'Get a consumer group', ok: 200 },
@@ -51,6 +52,8 @@ export const OPERATIONS: readonly Op[] = [
   { method: 'get', path: '/consumers/{group_name}/instances/{instance}/records', summary: 'Fetch records', ok: 200, query: ['timeout', 'max_bytes'] },
 ];
 
+const STRING_PARAMS = new Set(['format', 'key', 'key_base64', 'message_id', 'message_id_base64', 'from', 'to']);
+
 const ERROR_SCHEMA = {
   type: 'object',
   required: ['error_code', 'message'],
@@ -67,7 +70,7 @@ export function openApiDocument(): Record<string, unknown> {
   for (const op of OPERATIONS) {
     const parameters = [
       ...[...op.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } })),
-      ...(op.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: name === 'format' ? 'string' : 'integer' } })),
+      ...(op.query ?? []).map((name) => ({ name, in: 'query', required: false, schema: { type: STRING_PARAMS.has(name) ? 'string' : 'integer' } })),
     ];
     (paths[op.path] ??= {})[op.method] = {
       summary: op.summary,
@@ -83,7 +86,9 @@ export function openApiDocument(): Record<string, unknown> {
     openapi: '3.0.3',
     info: { title: 'kafka-mysql REST interface', version: '1', description: 'Confluent REST Proxy v3 (and v2 consumer) shapes served by every broker on its HTTP listener; see docs/http.md.' },
     paths,
-    components: { schemas: { Error: ERROR_SCHEMA } },
+    // The Kafka listeners' users (docs/http.md): Basic, Bearer JWTs, or a client certificate on an https listener.
+    components: { schemas: { Error: ERROR_SCHEMA }, securitySchemes: { basic: { type: 'http', scheme: 'basic' }, bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+    security: [{ basic: [] }, { bearer: [] }, {}],
   };
 }
 
