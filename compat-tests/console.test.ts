@@ -1,15 +1,20 @@
 /**
  * The web console (docs/console.md) in a real browser: Debian's chromium driven by
- * playwright-core (headless, never a downloaded browser) against a real broker. Creates a
+ * playwright-core (headless, never a downloaded browser) against a real broker with SASL
+ * listeners, the ACL authorizer and REST authentication. Logs in as a super user, creates a
  * topic through the page, produces and finds a message by key, watches a consumer group's lag
  * fall while a kafkajs consumer reads, resets its offsets with a preview (refused while the
- * group has members), and takes a screenshot of each main page into docs/console/.
+ * group has members), pauses and resumes a push subscription, cancels a delayed message, then
+ * logs in as a user with rights on a few topics only and sees just those. Takes a screenshot
+ * of each main page into docs/console/.
  */
 import { existsSync, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { Kafka, logLevel, Partitioners, type Admin, type Consumer, type Producer } from 'kafkajs';
+import { AclOperationTypes as Ops, AclPermissionTypes as Perm, AclResourceTypes as Res, Kafka, logLevel, Partitioners, ResourcePatternTypes as Pat, type Admin, type Consumer, type Producer } from 'kafkajs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scramCredential } from '../server/security/sasl/credentials.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -22,6 +27,26 @@ let admin: Admin;
 let producer: Producer;
 let browser: Browser;
 let page: Page;
+/** The push subscription's endpoint: counts deliveries. */
+let endpoint: Server;
+let delivered = 0;
+const ADMIN_AUTH = `Basic ${Buffer.from('admin:admin-pw').toString('base64')}`;
+
+/** The console's JSON or REST answer for the super user (what the page would see). */
+async function rest(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const r = await fetch(`${base}${path}`, { method, headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+async function login(user: string, password: string): Promise<void> {
+  await page.goto(`${base}/console/`);
+  await page.waitForSelector('[data-testid=login]');
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=password]', password);
+  await page.click('form[data-testid=login] button[type=submit]');
+  await expect.poll(() => page.locator('[data-testid=principal]').textContent()).toContain(`User:${user}`);
+}
 
 async function shot(name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
@@ -34,9 +59,29 @@ async function open(hash: string): Promise<void> {
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
-  tb = await startTestBroker('console', { 'metrics.listener': '127.0.0.1:0', 'group.min.session.timeout.ms': 1000 });
+  tb = await startTestBroker('console', {
+    listeners: 'SASL_PLAINTEXT://127.0.0.1:0',
+    'sasl.enabled.mechanisms': 'SCRAM-SHA-512',
+    'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+    'super.users': 'User:admin',
+    'acl.refresh.ms': 200,
+    'metrics.listener': '127.0.0.1:0',
+    'connection.failed.authentication.delay.ms': 50,
+    'group.min.session.timeout.ms': 1000,
+    'subscriptions.poll.interval.ms': 200,
+  });
+  await tb.broker.storage.users.upsert('admin', scramCredential('SCRAM-SHA-512', 'admin-pw'));
+  await tb.broker.storage.users.upsert('viewer', scramCredential('SCRAM-SHA-512', 'viewer-pw'));
   base = `http://127.0.0.1:${tb.broker.metricsPort}`;
-  kafka = new Kafka({ clientId: 'console-test', brokers: [tb.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 } });
+  kafka = new Kafka({ clientId: 'console-test', brokers: [tb.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 5, initialRetryTime: 100 }, sasl: { mechanism: 'scram-sha-512', username: 'admin', password: 'admin-pw' } });
+  endpoint = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      delivered++;
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
   admin = kafka.admin();
   await admin.connect();
   producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
@@ -47,13 +92,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  await new Promise((resolve) => endpoint?.close(resolve));
   await producer?.disconnect();
   await admin?.disconnect();
   await tb?.stop();
 });
 
 describe('console', () => {
-  it('serves the app under /console and its API to loopback clients', async () => {
+  it('serves the app under /console; its API wants a broker user; the page logs in', async () => {
     const index = await fetch(`${base}/console/`);
     expect(index.status).toBe(200);
     expect(index.headers.get('content-type')).toContain('text/html');
@@ -61,8 +107,22 @@ describe('console', () => {
     const app = await fetch(`${base}/console/app.js`);
     expect(app.status).toBe(200);
     expect(app.headers.get('content-type')).toContain('javascript');
-    const who = (await (await fetch(`${base}/console/api/whoami`)).json()) as { principal: string };
-    expect(who.principal).toBe('User:ANONYMOUS');
+    // Without credentials: 401 and no WWW-Authenticate (the page's own form, not the browser's dialog).
+    const anonymous = await fetch(`${base}/console/api/whoami`);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('www-authenticate')).toBeNull();
+    const wrong = await fetch(`${base}/console/api/topics`, { headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
+    expect(wrong.status).toBe(401);
+    expect((await rest('GET', '/console/api/whoami')).body.principal).toBe('User:admin');
+
+    await page.goto(`${base}/console/`);
+    await page.waitForSelector('[data-testid=login]');
+    await page.fill('input[name=user]', 'admin');
+    await page.fill('input[name=password]', 'wrong');
+    await page.click('form[data-testid=login] button[type=submit]');
+    await page.waitForSelector('[data-testid=login] [data-testid=error]');
+    await shot('login');
+    await login('admin', 'admin-pw');
   });
 
   it('lists topics page by page and creates one through the page', async () => {
@@ -117,11 +177,26 @@ describe('console', () => {
     expect(found).not.toBeNull();
     expect(await page.locator('[data-testid=record-key]').textContent()).toBe('order-17');
     expect(await page.locator('[data-testid=record-value]').textContent()).toBe('{"id":17,"total":25.5}');
-    await page.click('label:has-text("json") input');
+    await page.check('input[name=view][value=json]');
     expect(await page.locator('[data-testid=record-value]').textContent()).toBe(JSON.stringify({ id: 17, total: 25.5 }, null, 2));
     await page.click('[data-testid=record]');
     const copied = JSON.parse((await page.locator('[data-testid=record-json]').textContent())!);
     expect(copied).toMatchObject({ key: 'order-17', headers: { source: 'app' } });
+
+    // A text filter over the partition (value text, case-insensitive), oldest first.
+    await page.fill('[data-testid=search-key]', '');
+    await page.fill('input[name=q]', '"TOTAL":25.5');
+    await page.selectOption('select:has(option[value=oldest])', 'oldest');
+    await page.click('[data-testid=search]');
+    await expect.poll(() => page.locator('[data-testid=scan-info]').textContent()).toContain('oldest first');
+    expect(await page.locator('[data-testid=record-key]').allTextContents()).toEqual(['order-17']);
+    await page.fill('input[name=q]', '');
+    await page.fill('input[name=header]', 'source=app');
+    await page.click('[data-testid=search]');
+    await expect.poll(async () => (await page.locator('[data-testid=record-key]').allTextContents()).includes('order-17')).toBe(true);
+    expect((await page.locator('[data-testid=record]').allTextContents()).every((t) => t.includes('source=app'))).toBe(true);
+    await page.fill('input[name=header]', '');
+    await page.selectOption('select:has(option[value=oldest])', 'newest');
 
     // Produce a test message through the form, then browse newest first without filters.
     await page.fill('[data-testid=search-key]', '');
@@ -132,7 +207,7 @@ describe('console', () => {
     const result = await page.locator('[data-testid=produce-result]').textContent();
     const [, partition, offset] = /partition (\d+) at offset (\d+)/.exec(result ?? '')!;
     await page.selectOption('[data-testid=partition]', partition!);
-    await page.click('label:has-text("text") input');
+    await page.check('input[name=view][value=text]');
     await page.click('[data-testid=search]');
     await expect.poll(() => page.locator('[data-testid=record-offset]').first().textContent()).toBe(offset);
     expect(await page.locator('[data-testid=record-value]').first().textContent()).toBe('hello from the console');
@@ -162,7 +237,7 @@ describe('console', () => {
     expect(seen).toBe(300);
     await expect.poll(() => page.locator('[data-testid=group-state]').textContent()).toBe('Stable');
     // The history behind the chart saw the lag on its way down, not only before and after.
-    const history = (await (await fetch(`${base}/console/api/groups/billing/lag-history`)).json()) as { samples: Array<{ total: number }> };
+    const history = (await rest('GET', '/console/api/groups/billing/lag-history')).body as { samples: Array<{ total: number }> };
     const totals: number[] = history.samples.map((s) => s.total);
     expect(totals[0]).toBe(300);
     expect(totals.some((t) => t > 0 && t < 300)).toBe(true);
@@ -204,8 +279,96 @@ describe('console', () => {
     await page.waitForSelector('[data-testid=brokers]');
     expect(await page.locator('[data-testid=brokers] tbody tr').count()).toBe(1);
     expect(await page.locator('[data-testid=brokers] tbody').textContent()).toContain('controller');
-    await expect.poll(() => page.locator('[data-testid=stat-topics]').textContent()).toBe('62');
+    const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__'));
+    await expect.poll(() => page.locator('[data-testid=stat-topics]').textContent()).toBe(String(topics.length));
     await page.waitForSelector('[data-testid=chart-throughput]');
     await shot('overview');
+  });
+
+  it('pauses and resumes a push subscription', async () => {
+    await admin.createTopics({ topics: [{ topic: 'hooks', numPartitions: 1 }] });
+    const created = await rest('POST', '/v3/subscriptions', { name: 'to-shop', topics: ['hooks'], endpoint: { url: `http://127.0.0.1:${(endpoint.address() as { port: number }).port}/hook` }, start_from: 'earliest' });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    await producer.send({ topic: 'hooks', messages: Array.from({ length: 5 }, (_, i) => ({ value: `h${i}` })) });
+    await expect.poll(() => delivered, { timeout: 20_000 }).toBe(5);
+    await open('subscriptions');
+    await page.click('button:has-text("to-shop")');
+    await expect.poll(() => page.locator('[data-testid=subscription-state]').textContent()).toBe('active');
+    await page.click('[data-testid=pause]');
+    await expect.poll(() => page.locator('[data-testid=subscription-state]').textContent()).toBe('paused');
+    expect((await rest('GET', '/v3/subscriptions/to-shop')).body.state).toBe('paused');
+    await producer.send({ topic: 'hooks', messages: Array.from({ length: 3 }, (_, i) => ({ value: `p${i}` })) });
+    // Paused: several poll intervals (200 ms) pass without a delivery.
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(delivered).toBe(5);
+    await shot('subscriptions');
+    await page.click('[data-testid=resume]');
+    await expect.poll(() => page.locator('[data-testid=subscription-state]').textContent()).toBe('active');
+    await expect.poll(() => delivered, { timeout: 20_000 }).toBe(8);
+  });
+
+  it('lists held delayed messages and cancels one', async () => {
+    const created = await rest('POST', '/v3/clusters/' + tb.broker.context.cluster.clusterId + '/topics', { topic_name: 'later', partitions_count: 1, configs: [{ name: 'delayed.delivery.enable', value: 'true' }] });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    for (const id of ['m1', 'm2']) {
+      const r = await rest('POST', `/v3/clusters/${tb.broker.context.cluster.clusterId}/topics/later/records`, { value: { type: 'STRING', data: `reminder ${id}` }, delay_ms: 3_600_000, message_id: id });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+    }
+    await open('delayed');
+    await page.fill('input[name=topic]', 'later');
+    await page.click('button:has-text("Show")');
+    await expect.poll(() => page.locator('[data-testid=delayed-row]').count()).toBe(2);
+    await shot('delayed');
+    await page.locator('[data-testid=delayed-row]', { hasText: 'm1' }).locator('[data-testid=cancel]').click();
+    await expect.poll(() => page.locator('[data-testid=delayed-note]').textContent()).toBe('m1: cancelled');
+    await expect.poll(() => page.locator('[data-testid=delayed-row]').count()).toBe(1);
+    const held = await rest('GET', `/v3/clusters/${tb.broker.context.cluster.clusterId}/topics/later/delayed`);
+    expect(held.body.data.map((d: { message_id: string }) => d.message_id)).toEqual(['m2']);
+  });
+
+  it('adds an ACL on the users page; a user with rights on public-* topics sees only those', async () => {
+    await admin.createTopics({ topics: ['public-news', 'public-weather'].map((topic) => ({ topic, numPartitions: 1 })) });
+    await producer.send({ topic: 'public-news', messages: [{ key: 'n1', value: 'rain tomorrow' }] });
+    await open('security');
+    await expect.poll(() => page.locator('[data-testid=users] tbody').textContent()).toContain('viewer');
+    // ALLOW User:viewer READ on TOPIC prefixed public- (READ implies DESCRIBE, as in Kafka).
+    const form = page.locator('form:has(button:has-text("Add ACL"))');
+    await form.locator('input[placeholder="User:alice"]').fill('User:viewer');
+    await form.locator('select').nth(0).selectOption({ label: 'ALLOW' });
+    await form.locator('select').nth(1).selectOption({ label: 'READ' });
+    await form.locator('select').nth(2).selectOption({ label: 'TOPIC' });
+    await form.locator('input[placeholder="resource name"]').fill('public-');
+    await form.locator('select').nth(3).selectOption({ label: 'PREFIXED' });
+    await form.locator('button[type=submit]').click();
+    await expect.poll(() => page.locator('[data-testid=acls] tbody').textContent()).toContain('User:viewer');
+    const acls = await admin.describeAcls({ resourceType: Res.ANY, resourcePatternType: Pat.ANY, operation: Ops.ANY, permissionType: Perm.ANY });
+    expect(acls.resources.map((r) => [r.resourceName, r.resourcePatternType, r.acls.map((a) => [a.principal, a.operation, a.permissionType])])).toEqual([['public-', Pat.PREFIXED, [['User:viewer', Ops.READ, Perm.ALLOW]]]]);
+    await shot('security');
+
+    // The authorizer refreshes every 200 ms; log in as the viewer.
+    await page.click('nav button:has-text("log out")');
+    await page.waitForSelector('[data-testid=login]');
+    await login('viewer', 'viewer-pw');
+    await open('topics');
+    await expect.poll(() => page.locator('.pager span').textContent()).toBe('1-2 of 2');
+    const names = await page.locator('[data-testid=topic-list] tbody tr td:first-child').allTextContents();
+    expect(names).toEqual(['public-news', 'public-weather']);
+    // Creating a topic is refused (no CREATE on the cluster or topic).
+    await page.fill('input[name=topic_name]', 'viewer-made');
+    await page.click('button:has-text("Create")');
+    await expect.poll(() => page.locator('[data-testid=error]').first().textContent()).toContain('Not allowed');
+    expect((await admin.listTopics()).includes('viewer-made')).toBe(false);
+    await shot('viewer-topics');
+    // Its records are readable; another topic's are not there at all.
+    await open('messages/public-news');
+    await expect.poll(() => page.locator('[data-testid=record-value]').first().textContent()).toBe('rain tomorrow');
+    await open('messages/orders');
+    await expect.poll(() => page.locator('[data-testid=error]').first().textContent()).toContain('orders not found');
+    // No groups, no brokers, no throughput for a user without cluster rights.
+    await open('groups');
+    await expect.poll(() => page.locator('[data-testid=group-list] tbody tr').count()).toBe(0);
+    await open('');
+    await expect.poll(() => page.locator('[data-testid=overview]').textContent()).toContain('Describing the cluster is not allowed for this user.');
+    expect(await page.locator('[data-testid=stat-topics]').textContent()).toBe('2');
   });
 });

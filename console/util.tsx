@@ -75,7 +75,7 @@ const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#d97706', '#7c3aed', '#0891b2'
 /** A line chart of time series (x: epoch ms), drawn as SVG; no chart library needed for this. */
 export function Chart({ series, unit = '', height = 160, testid }: { series: Series[]; unit?: string; height?: number; testid?: string }) {
   const width = 560;
-  const pad = { l: 56, r: 8, t: 8, b: 22 };
+  const pad = { l: 64, r: 8, t: 8, b: 22 };
   const all = series.flatMap((s) => s.points);
   if (all.length === 0) return <div class="chart-empty" data-testid={testid}>no samples yet</div>;
   const xs = all.map((p) => p[0]);
@@ -113,8 +113,8 @@ export function Chart({ series, unit = '', height = 160, testid }: { series: Ser
 export function formatNumber(n: number): string {
   if (Math.abs(n) >= 1e9) return `${(n / 1e9).toFixed(1)}G`;
   if (Math.abs(n) >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
-  if (Math.abs(n) >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
-  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+  if (Math.abs(n) >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return Number.isInteger(n) ? String(n) : n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
 }
 
 export function formatTime(ms: number): string {

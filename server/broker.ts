@@ -245,7 +245,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     if (config.bool('console.enable')) {
       const webConsole = new ConsoleService(
         { broker: context, registry, messageIndex: storage.messageIndex, shardStatus: () => storage.replication.status(), shardCount: Math.max(1, config.mysqlShards.length) },
-        { allowRemote: config.bool('console.allow.remote') },
+        { allowRemote: config.bool('console.allow.remote'), authenticate: rest.authenticate },
       );
       webConsole.start();
       http.use((req, res) => webConsole.handle(req, res));

@@ -241,7 +241,7 @@ export function MessagesPage({ topic: initial }: { topic: string }) {
           <span class="muted">view as</span>
           {(['text', 'json', 'hex'] as ValueView[]).map((v) => (
             <label class="inline" key={v}>
-              <input type="radio" name="view" checked={view === v} onChange={() => setView(v)} /> {v}
+              <input type="radio" name="view" value={v} checked={view === v} onChange={() => setView(v)} /> {v}
             </label>
           ))}
         </form>

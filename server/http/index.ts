@@ -1,6 +1,8 @@
 /** The REST interface (docs/http.md): every resource's routes behind one router. */
+import type { IncomingMessage } from 'node:http';
 import type { HandlerRegistry } from '../dispatcher.js';
 import type { BrokerContext } from '../handler-types.js';
+import type { KafkaPrincipal } from '../security/principal.js';
 import type { BrokerConfig } from '../config/index.js';
 import { tlsSetupFor, type TlsSetup } from '../security/tls.js';
 import { HTTP_LISTENER_NAME, RestAuthenticator, restAuthSettings } from './auth.js';
@@ -22,6 +24,8 @@ export { RestRouter } from './router.js';
 
 export interface RestService {
   router: RestRouter;
+  /** Who a request is from (server/http/auth.ts); the console (server/console/) logs in with the same users. */
+  authenticate(req: IncomingMessage): Promise<KafkaPrincipal>;
   /** Deletes every consumer instance (broker shutdown). */
   close(): Promise<void>;
 }
@@ -40,5 +44,5 @@ export function createRestService(broker: BrokerContext, registry: HandlerRegist
   const authenticator = new RestAuthenticator(broker.config, settings, broker.users, broker.logger, broker.metrics.registry);
   broker.logger.info({ methods: settings.methods, required: settings.required, tls: tls !== null, clientAuth: tls?.clientAuth ?? 'none' }, 'REST authentication');
   const router = new RestRouter(rest, [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes(messageIndex), ...delayedRoutes, ...consumerRoutes(consumers), ...subscriptionRoutes, ...openApiRoutes], authenticator);
-  return { router, close: () => consumers.closeAll() };
+  return { router, authenticate: (req) => authenticator.authenticate(req), close: () => consumers.closeAll() };
 }
