@@ -331,6 +331,12 @@ describe('console', () => {
     await producer.send({ topic: 'public-news', messages: [{ key: 'n1', value: 'rain tomorrow' }] });
     await open('security');
     await expect.poll(() => page.locator('[data-testid=users] tbody').textContent()).toContain('viewer');
+    // A user added through the page (AlterUserScramCredentials with the salted password made in the broker).
+    const users = page.locator('form:has(button:has-text("Add or change user"))');
+    await users.locator('input[placeholder=user]').fill('carol');
+    await users.locator('input[placeholder=password]').fill('carol-pw');
+    await users.locator('button[type=submit]').click();
+    await expect.poll(() => page.locator('[data-testid=users] tbody').textContent()).toContain('carolSCRAM-SHA-256');
     // ALLOW User:viewer READ on TOPIC prefixed public- (READ implies DESCRIBE, as in Kafka).
     const form = page.locator('form:has(button:has-text("Add ACL"))');
     await form.locator('input[placeholder="User:alice"]').fill('User:viewer');
@@ -370,5 +376,11 @@ describe('console', () => {
     await open('');
     await expect.poll(() => page.locator('[data-testid=overview]').textContent()).toContain('Describing the cluster is not allowed for this user.');
     expect(await page.locator('[data-testid=stat-topics]').textContent()).toBe('2');
+
+    // carol, added through the page, logs in with her password and sees no topic at all.
+    await page.click('nav button:has-text("log out")');
+    await login('carol', 'carol-pw');
+    await open('topics');
+    await expect.poll(() => page.locator('.pager span').textContent()).toBe('none');
   });
 });
