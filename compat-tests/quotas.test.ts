@@ -16,6 +16,8 @@ import { ErrorCode } from '../codec/error-codes.js';
 import { createAlterClientQuotasRequest } from '../codec/generated/alter-client-quotas.js';
 import { createDescribeClientQuotasRequest } from '../codec/generated/describe-client-quotas.js';
 import { createFetchRequest } from '../codec/generated/fetch.js';
+import { createMetadataRequest } from '../codec/generated/metadata.js';
+import { KafkaConnection } from '../client/connection.js';
 import { plainCredential } from '../server/security/sasl/credentials.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { pollUntil, RawClient } from './support/clients.js';
@@ -176,6 +178,32 @@ describe('client quotas', () => {
       raw.close();
       first.close();
       await other.stop();
+    }
+  }, 30_000);
+
+  it('request_percentage: a client id whose requests take more than its share of a thread is throttled; another client id is not', async () => {
+    const admin = await RawClient.connect(plainPort);
+    const busy = await KafkaConnection.open({ port: plainPort, host: '127.0.0.1', clientId: 'busy', requestTimeoutMs: 0 });
+    const idle = await KafkaConnection.open({ port: plainPort, host: '127.0.0.1', clientId: 'idle', requestTimeoutMs: 0 });
+    try {
+      // 0.2% of one thread: 2 ms of request time per second.
+      const set = await admin.request(49, 1, createAlterClientQuotasRequest({ entries: [{ entity: entity(undefined, 'busy'), ops: [{ key: 'request_percentage', value: 0.2, remove: false }] }], validateOnly: false }));
+      expect(set.entries[0].errorCode).toBe(0);
+      const metadata = (c: KafkaConnection) => c.request(3, 12, createMetadataRequest({ topics: null, allowAutoTopicCreation: false }));
+      let throttled = 0;
+      let sent = 0;
+      while (throttled === 0 && sent < 2000) {
+        throttled = (await metadata(busy)).throttleTimeMs;
+        sent++;
+      }
+      console.log(`request_percentage 0.2: first throttle ${throttled} ms after ${sent} Metadata requests`);
+      expect(throttled).toBeGreaterThan(0);
+      const others = await Promise.all(Array.from({ length: 50 }, () => metadata(idle)));
+      expect(others.every((r) => r.throttleTimeMs === 0)).toBe(true);
+    } finally {
+      admin.close();
+      busy.close();
+      idle.close();
     }
   }, 30_000);
 

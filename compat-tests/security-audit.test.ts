@@ -8,7 +8,8 @@
  * 300 refused requests in a burst are all counted but the log keeps to
  * security.audit.log.max.per.second, and the next line says how many were left out. Failed SASL
  * authentications are counted by mechanism, a TLS client without a certificate as mechanism
- * SSL, and their log lines are bounded the same way.
+ * SSL, and their log lines are bounded the same way. A kcat client certificate's subject, mapped
+ * by ssl.principal.mapping.rules, is the principal its ACLs and log lines name.
  */
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -25,7 +26,7 @@ import { loadConfig } from '../server/config/index.js';
 import { plainCredential, scramCredential } from '../server/security/sasl/credentials.js';
 import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { makeTestCerts, type TestCerts } from './support/certs.js';
-import { pollUntil } from './support/clients.js';
+import { kcat, pollUntil, requireKcat } from './support/clients.js';
 
 const LINES_PER_SECOND = 5;
 
@@ -74,6 +75,8 @@ beforeAll(async () => {
       'ssl.key.password': certs.keyPassword,
       'ssl.truststore.location': certs.caCert,
       'listener.name.mtls.ssl.client.auth': 'required',
+      // CN=client-1,O=Acme\, Inc.,C=DE becomes User:client-1.
+      'listener.name.mtls.ssl.principal.mapping.rules': 'RULE:^CN=([^,]+),.*$/$1/L,DEFAULT',
       'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
       'super.users': 'User:admin',
       'security.audit.log.max.per.second': LINES_PER_SECOND,
@@ -196,6 +199,26 @@ describe('refusals logged and counted', () => {
       raw.close();
     }
   });
+
+  it('the principal of a client certificate, mapped by ssl.principal.mapping.rules, is what the ACLs and the log see (kcat, mutual TLS)', async () => {
+    requireKcat();
+    const admin = kafka('admin').admin();
+    await admin.connect();
+    try {
+      await admin.createAcls({ acl: [{ resourceType: Res.TOPIC, resourceName: 'open', resourcePatternType: Pat.LITERAL, principal: 'User:client-1', host: '*', operation: Ops.ALL, permissionType: Perm.ALLOW }] });
+    } finally {
+      await admin.disconnect();
+    }
+    const tls = ['-b', `127.0.0.1:${ports.MTLS}`, '-X', 'security.protocol=SSL', '-X', `ssl.ca.location=${certs.caCert}`, '-X', `ssl.certificate.location=${certs.clientCert}`, '-X', `ssl.key.location=${certs.clientKey}`];
+    await kcat(['-P', ...tls, '-t', 'open', '-p', '0'], { input: 'from client-1\n' });
+    const read = (await kcat(['-C', ...tls, '-t', 'open', '-p', '0', '-o', 'beginning', '-e', '-q'])).toString();
+    expect(read).toContain('from client-1');
+    const before = denials().length;
+    await new Promise((r) => setTimeout(r, 1100));
+    await kcat(['-L', ...tls, '-t', 'secret']);
+    expect(await pollUntil(async () => denials().length > before, 3000)).toBe(true);
+    expect(denials().at(-1)).toMatchObject({ principal: 'User:client-1', operation: 'DESCRIBE', resource: 'secret', api: 'Metadata', listener: 'MTLS' });
+  }, 30_000);
 
   it('failed authentications are counted by mechanism (TLS without a client certificate as SSL), and their lines are bounded too', async () => {
     const failures = (listener: string, mechanism: string) => metric('kafka_mysql_authentications_total', `listener="${listener}",mechanism="${mechanism}",result="failure"`);
