@@ -1,0 +1,108 @@
+/** Unit tests of the console's bounded histories, loopback check and static serving (no broker needed). */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LagHistory, Ring } from './history.js';
+import { isLoopback } from './index.js';
+import { ConsoleFiles } from './static.js';
+
+describe('Ring', () => {
+  it('keeps the last `capacity` items in order', () => {
+    const ring = new Ring<number>(3);
+    for (let i = 1; i <= 5; i++) ring.push(i);
+    expect(ring.toArray()).toEqual([3, 4, 5]);
+    expect(ring.last()).toBe(5);
+  });
+});
+
+describe('LagHistory', () => {
+  it('records watched groups only, at most one sample a second, the largest 64 partitions', () => {
+    let now = 1_000_000;
+    const history = new LagHistory(async () => [], () => now);
+    history.record('unwatched', [{ topic: 't', partition: 0, lag: 5 }]);
+    expect(history.history('unwatched')).toEqual([]);
+    history.watch('g');
+    const lags = Array.from({ length: 100 }, (_, p) => ({ topic: 't', partition: p, lag: p }));
+    history.record('g', lags);
+    now += 500;
+    history.record('g', [{ topic: 't', partition: 0, lag: 1 }]);
+    expect(history.history('g')).toHaveLength(1);
+    const [sample] = history.history('g');
+    expect(sample!.total).toBe(4950);
+    expect(Object.keys(sample!.partitions)).toHaveLength(64);
+    expect(sample!.partitions['t:99']).toBe(99);
+    expect(sample!.partitions['t:35']).toBeUndefined();
+    now += 1000;
+    history.record('g', [{ topic: 't', partition: 0, lag: 1 }]);
+    expect(history.history('g').map((s) => s.total)).toEqual([4950, 1]);
+  });
+
+  it('watches at most 50 groups, dropping the one whose watch ends first', () => {
+    let now = 0;
+    const history = new LagHistory(async () => [], () => now);
+    for (let i = 0; i < 51; i++) {
+      now += 10;
+      history.watch(`g${i}`);
+      history.record(`g${i}`, [{ topic: 't', partition: 0, lag: i }]);
+    }
+    expect(history.history('g0')).toEqual([]);
+    expect(history.history('g1')).toHaveLength(1);
+    expect(history.history('g50')).toHaveLength(1);
+  });
+});
+
+describe('isLoopback', () => {
+  it('accepts 127.0.0.0/8 and ::1 (also IPv4-mapped), nothing else', () => {
+    for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a)).toBe(true);
+    for (const a of ['10.0.0.1', '192.168.1.127', '::ffff:10.0.0.1', 'fe80::1', '', undefined]) expect(isLoopback(a)).toBe(false);
+  });
+});
+
+describe('ConsoleFiles', () => {
+  let dir: string;
+  let server: Server;
+  let base: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'console-files-'));
+    writeFileSync(join(dir, 'index.html'), '<html>app</html>');
+    writeFileSync(join(dir, 'app.js'), 'console.log(1)');
+    writeFileSync(join(dir, 'notes.txt'), 'not served');
+    const files = new ConsoleFiles(dir);
+    server = createServer((req, res) => files.serve(req, res, new URL(req.url!, 'http://x').pathname));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('serves the built files with their type, index.html for other paths, 304 on a matching ETag', async () => {
+    const js = await fetch(`${base}/console/app.js`);
+    expect(js.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
+    expect(await js.text()).toBe('console.log(1)');
+    for (const path of ['/console', '/console/', '/console/topics/orders', '/console/notes.txt']) {
+      const r = await fetch(`${base}${path}`);
+      expect(r.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(await r.text()).toBe('<html>app</html>');
+    }
+    const etag = js.headers.get('etag')!;
+    const again = await fetch(`${base}/console/app.js`, { headers: { 'if-none-match': etag } });
+    expect(again.status).toBe(304);
+  });
+
+  it('answers 404 with a hint when the console was not built', async () => {
+    const empty = mkdtempSync(join(tmpdir(), 'console-empty-'));
+    const files = new ConsoleFiles(empty);
+    expect(files.built).toBe(false);
+    const bare = createServer((req, res) => files.serve(req, res, '/console/'));
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    const r = await fetch(`http://127.0.0.1:${(bare.address() as { port: number }).port}/console/`);
+    expect(r.status).toBe(404);
+    expect(await r.text()).toBe('The console is not built: run npm run build\n');
+    await new Promise((resolve) => bare.close(resolve));
+    rmSync(empty, { recursive: true, force: true });
+  });
+});
