@@ -161,6 +161,7 @@ export class SubscriptionRunner {
         if (lease === null) continue;
         const w = new PartitionWorker(topic, p, lease.epoch, lease.committed, this.name, this.spec, this.deps.store, this.deps.owner);
         await w.init();
+        this.deps.logger.info({ subscription: this.name, topic: topic.name, partition: p, epoch: lease.epoch, committed: String(lease.committed) }, 'subscription partition lease taken');
         w.unsubscribe = log.onAppend(() => this.fillSoon(w));
         this.workers.set(k, w);
       }
