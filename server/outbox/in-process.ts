@@ -33,7 +33,10 @@ export function inProcessPublisher(broker: BrokerContext, registry: HandlerRegis
       const response = await calls.callApi<ProduceResponse>(0, request, caller);
       const p = response.responses[0]?.partitionResponses[0];
       if (p === undefined) throw new Error('empty Produce response');
-      if (p.errorCode !== ErrorCode.NONE) throw new KafkaError(p.errorCode, p.errorMessage ?? `Produce to ${topic}-${partition} failed with error ${p.errorCode}`);
+      if (p.errorCode !== ErrorCode.NONE) {
+        const name = Object.entries(ErrorCode).find(([, code]) => code === p.errorCode)?.[0] ?? String(p.errorCode);
+        throw new KafkaError(p.errorCode, `Produce to ${topic}-${partition} as ${principal.type}:${principal.name} failed: ${name}${p.errorMessage ? ` (${p.errorMessage})` : ''}`);
+      }
     },
     async fetchTopicMetadata(topics) {
       return topics.map((name) => {

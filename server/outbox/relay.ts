@@ -65,10 +65,28 @@ export class OutboxRelay {
         published = await this.relayOnce();
       } catch (err) {
         this.stats.failedClaims++;
-        this.options.logger.warn({ err: (err as Error).message, table: this.table.table }, 'outbox claim failed; retrying');
+        this.logFailure((err as Error).message);
       }
       if (published === 0 && !signal.aborted) await sleep(this.options.pollIntervalMs, signal);
     }
+  }
+
+  private lastFailure = { message: '', at: 0, repeats: 0 };
+
+  /**
+   * A failed claim, logged when its reason changes and otherwise once a minute with the count of
+   * repeats: a relay refused on every claim (a missing ACL, a missing topic) retries every poll
+   * interval and would otherwise log several lines a second.
+   */
+  private logFailure(message: string): void {
+    const now = Date.now();
+    const last = this.lastFailure;
+    if (message === last.message && now - last.at < FAILURE_LOG_INTERVAL_MS) {
+      last.repeats++;
+      return;
+    }
+    this.options.logger.warn({ err: message, table: this.table.table, ...(last.repeats > 0 ? { repeatedBefore: last.repeats } : {}) }, 'outbox claim failed; retrying');
+    this.lastFailure = { message, at: now, repeats: 0 };
   }
 
   /** One claim: publishes and deletes up to batchSize rows; resolves how many. */
@@ -145,6 +163,9 @@ export class OutboxRelay {
     return n;
   }
 }
+
+/** How often the same claim failure is logged again. */
+const FAILURE_LOG_INTERVAL_MS = 60_000;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
