@@ -28,6 +28,14 @@ describe('REST authentication settings', () => {
 });
 
 describe('verifyScram', () => {
+  it('accepts the RFC 7677 user\'s password against its stored key and nothing else', async () => {
+    // The credential scram.test.ts shows passing RFC 7677's exchange (user "user", password "pencil").
+    const rfc = scramCredential('SCRAM-SHA-256', 'pencil', 4096, Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64'));
+    expect(await verifyScram(rfc, 'pencil')).toBe(true);
+    expect(await verifyScram(rfc, 'pencil ')).toBe(false);
+    expect(await verifyScram({ ...rfc, iterations: 4097 }, 'pencil')).toBe(false);
+  });
+
   it('accepts the password a credential was made from, for both hashes, and nothing else', async () => {
     for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'] as const) {
       const credential = scramCredential(mechanism, 'pässword', 4096);
