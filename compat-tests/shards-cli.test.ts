@@ -126,6 +126,8 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     await waitFor(async () => server((g = await status()), pAt).role === 'read-only', 'the old primary to be set read-only', 20_000);
     expect(g.primary).toBe(rAt);
     expect(g.warnings.some((w) => w.includes(`shards rejoin --shard 0 --host ${pAt}`))).toBe(true);
+    // The text form after a failover, for the record (docs/operations.md shows one).
+    console.log((await cli(['shards', 'status', ...common])).stdout);
 
     // 4. Rejoin: a replica of the new primary, acknowledging (semi-sync client) and applying.
     const rejoin = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, '--json', ...common]);

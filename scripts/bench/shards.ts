@@ -21,8 +21,12 @@
  * after it. Then the load stops and a consumer reads the topic from the start: every
  * acknowledged number must be there (lost = acknowledged and not read) and, with idempotence,
  * none twice. Prints each trial and the median / max; a trial with no acknowledgement within
- * 60 s of the kill counts as failed.
+ * 60 s of the kill counts as failed, and its broker's log (warnings and errors: the failover
+ * steps) is written to <tmpdir>/faults-shards-trial-N.log.
  */
+import { writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startReplicatedMariadb, type ReplicatedMariadb } from '../../storage/managed-mariadb/replicated.js';
 import { connect, withDatabase } from '../../storage/mysql.js';
@@ -112,9 +116,12 @@ interface Trial {
 async function failoverTrial(n: number): Promise<Trial> {
   let servers: ReplicatedMariadb | undefined;
   let broker: BrokerProcess | undefined;
+  // The broker's warnings and errors (failover steps), written out when the trial fails.
+  const brokerLog: string[] = [];
+  let failed = true;
   try {
     servers = await startReplicatedMariadb({ replicas: 2, semiSyncTimeoutMs: 1000 });
-    broker = await startBrokerProcess({ mysqlUrl: servers.shardUrl(), settings: {}, log: quiet });
+    broker = await startBrokerProcess({ mysqlUrl: servers.shardUrl(), settings: {}, log: (line) => brokerLog.push(`${new Date().toISOString()} ${line}`) });
     const bootstrap = `127.0.0.1:${broker.port}`;
     await createTopic(bootstrap, 'ha', 2, 2);
     const kafka = new Kafka({
@@ -166,15 +173,22 @@ async function failoverTrial(n: number): Promise<Trial> {
     while (Date.now() < deadline && ![...acked].every((v) => seen.has(v))) await sleep(200);
     await sleep(1000);
     await consumer.disconnect().catch(() => undefined);
+    const lost = [...acked].filter((v) => !seen.has(v)).length;
+    failed = failoverMs === null || lost > 0;
     return {
       failoverMs,
       acked: acked.size,
-      lost: [...acked].filter((v) => !seen.has(v)).length,
+      lost,
       duplicates: [...seen.values()].filter((c) => c > 1).length,
     };
   } finally {
     await broker?.stop();
     await servers?.stop();
+    if (failed) {
+      const file = path.join(os.tmpdir(), `faults-shards-trial-${n}.log`);
+      await writeFile(file, brokerLog.join('\n') + '\n');
+      log(`  trial ${n}: broker log in ${file}`);
+    }
   }
 }
 

@@ -21,8 +21,9 @@ import { configFrom, output, table } from './common.js';
  *
  * rejoin: storage/replication/rejoin.ts, refused with the diverged GTIDs and the way out.
  */
-export const SHARDS_USAGE = `shards status [--broker-http HOST:PORT]   each shard's primary and replicas: reachability, read_only, lag, GTIDs,
-                                             semi-sync state, and which server the broker writes to
+export const SHARDS_USAGE = `shards status [--broker-http [https://]HOST:PORT]
+        each shard's primary and replicas: reachability, read_only, lag, GTIDs, semi-sync state,
+        and which server the broker writes to
   shards rejoin --shard N|metadata --host HOST:PORT [--wait-ms MS]
         make a former primary a replica of the current primary (refused if its history diverged)`;
 
@@ -146,6 +147,7 @@ export async function shardsReport(args: ParsedArgs): Promise<{ report: { broker
         if (s.role === 'read-only' && s.address !== primary?.address) warnings.push(`${s.address} is read-only and not replicating (a fenced old primary?): kafka-mysql shards rejoin --shard ${c.shards[0] ?? 'metadata'} --host ${s.address}`);
         if (!s.reachable && (s.configuredRole !== null || s.brokerRole !== null)) warnings.push(`${s.address} does not answer: ${s.error}`);
       }
+      if (primary && c.replicas.length > 0 && primary.semiSync.clients === 0) warnings.push(`no replica is connected to ${primary.address} as a semi-sync client: nothing acknowledges its commits`);
       if (primary && c.replicas.length > 0 && primary.semiSync.masterStatus !== 'ON') warnings.push(`semi-sync is ${primary.semiSync.masterStatus ?? 'unknown'} on ${primary.address}: acks=-1 with min.insync.replicas>1 is refused (NOT_ENOUGH_REPLICAS) until a replica acknowledges`);
       return {
         name: c.name, shards: c.shards, configuredPrimary: serverAddress(c.primary), brokerPrimary: b?.primary ?? null, epoch: b?.epoch ?? null,
@@ -165,10 +167,11 @@ function sameEndpoint(a: string, b: string): boolean {
 async function brokerView(args: ParsedArgs, config: BrokerConfig): Promise<BrokerView> {
   const explicit = args.get('--broker-http');
   const l = config.metricsListener;
-  const address = explicit ?? (l ? `${l.host === '0.0.0.0' ? '127.0.0.1' : l.host}:${l.port}` : null);
+  const address = explicit ?? (l ? `${config.metricsListenerTls ? 'https://' : ''}${l.host === '0.0.0.0' ? '127.0.0.1' : l.host}:${l.port}` : null);
   if (address === null) return { address: null, reachable: false, error: 'metrics.listener is empty: the broker has no HTTP listener to ask', groups: [] };
   try {
-    const res = await fetch(`http://${address}/health`, { signal: AbortSignal.timeout(3000) });
+    // An https:// listener's certificate is checked against Node's CAs (NODE_EXTRA_CA_CERTS for a private CA).
+    const res = await fetch(`${/^https?:\/\//.test(address) ? address : `http://${address}`}/health`, { signal: AbortSignal.timeout(3000) });
     const body = (await res.json()) as { mysqlServers?: BrokerView['groups'] };
     if (!Array.isArray(body.mysqlServers)) return { address, reachable: true, error: 'the broker does not report its shard map (older version)', groups: [] };
     return { address, reachable: true, error: null, groups: body.mysqlServers };

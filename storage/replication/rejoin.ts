@@ -75,7 +75,9 @@ export async function rejoinAsReplica(serverUrl: string, primaryUrl: string, opt
     // 2. Fence before looking: a writable old primary must not take writes while examined.
     await s.query({ sql: 'SET GLOBAL read_only = ON', timeout: 10_000 });
     const st = await one(s, 'SHOW SLAVE STATUS');
-    if (st && String(st.Master_Port) === String(parseMysqlUrl(primaryUrl).port) && st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes') {
+    const target = parseMysqlUrl(primaryUrl);
+    const fromPrimary = st && String(st.Master_Host) === target.host && Number(st.Master_Port) === target.port;
+    if (fromPrimary && st.Slave_IO_Running === 'Yes' && st.Slave_SQL_Running === 'Yes') {
       const sv = (await one(s, 'SELECT @@gtid_slave_pos AS pos'))!;
       return {
         server, primary: primaryAt, alreadyReplica: true, caughtUp: transactionsBehind(String(pv.pos), String(sv.pos)) === 0,
@@ -97,7 +99,6 @@ export async function rejoinAsReplica(serverUrl: string, primaryUrl: string, opt
       );
     }
     // 4. Replicate from where its own binlog ends.
-    const target = parseMysqlUrl(primaryUrl);
     await s.query({ sql: 'SET GLOBAL gtid_slave_pos = ?', values: [String(sv.pos ?? '')], timeout: 10_000 });
     await s.query('SET GLOBAL rpl_semi_sync_slave_enabled = ON');
     await s.query({
