@@ -12,6 +12,7 @@ import {
   readRootPassword,
   rootPassword,
   SECURE_FILES_DIR,
+  SERVER_TMP_DIR,
   serverAccount,
   socketPathFor,
   writeInitFile,
@@ -249,6 +250,8 @@ async function launch(ctx: Context, port: number): Promise<RunningServer> {
     `--init-file=${initFile}`,
     `--secure-file-priv=${path.join(dataDir, SECURE_FILES_DIR)}`,
     `--ignore-db-dirs=${SECURE_FILES_DIR}`,
+    `--tmpdir=${path.join(dataDir, SERVER_TMP_DIR)}`,
+    `--ignore-db-dirs=${SERVER_TMP_DIR}`,
     '--skip-name-resolve',
     '--innodb-flush-log-at-trx-commit=1',
     `--log-bin=${path.join(dataDir, 'binlog')}`,
@@ -370,6 +373,7 @@ async function initialiseDataDir(ctx: Context): Promise<void> {
   ctx.logger?.info({ dataDir: ctx.dataDir }, 'initialising MariaDB data directory');
   const args = [
     `--datadir=${ctx.dataDir}`,
+    `--tmpdir=${path.join(ctx.dataDir, SERVER_TMP_DIR)}`,
     // Root gets its password from the --init-file of every start, before any connection.
     '--auth-root-authentication-method=normal',
     '--skip-test-db',

@@ -31,6 +31,11 @@ export const PASSWORD_FILE = 'kafka-mysql.password';
 export const INIT_FILE = 'kafka-mysql-init.sql';
 /** A name MariaDB cannot have made for a database ('-' is encoded in database directory names). */
 export const SECURE_FILES_DIR = 'secure-file-priv';
+/**
+ * The server's own tmpdir (its temporary tables, also during mariadb-install-db): with the
+ * shared /tmp, servers started side by side (tests, dev clusters) could lose each other's files.
+ */
+export const SERVER_TMP_DIR = 'server-tmp';
 
 /** The account the server runs as: this process's own, or `mysql` when this process is root. */
 export async function serverAccount(): Promise<ServerAccount> {
@@ -72,12 +77,14 @@ export async function prepareDataDir(dataDir: string, account: ServerAccount, lo
   }
   if ((st.mode & 0o777) !== 0o700) await fs.chmod(dataDir, 0o700);
   if (account.switched) await checkReachable(dataDir, account);
-  const files = path.join(dataDir, SECURE_FILES_DIR);
-  await fs.mkdir(files, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code !== 'EEXIST') throw err;
-  });
-  await fs.chmod(files, 0o700);
-  if (account.switched) await fs.lchown(files, account.uid, account.gid);
+  for (const name of [SECURE_FILES_DIR, SERVER_TMP_DIR]) {
+    const dir = path.join(dataDir, name);
+    await fs.mkdir(dir, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    await fs.chmod(dir, 0o700);
+    if (account.switched) await fs.lchown(dir, account.uid, account.gid);
+  }
 }
 
 async function chownTree(dir: string, account: ServerAccount): Promise<void> {
