@@ -212,6 +212,15 @@ describe('console', () => {
     await expect.poll(() => page.locator('[data-testid=record-offset]').first().textContent()).toBe(offset);
     expect(await page.locator('[data-testid=record-value]').first().textContent()).toBe('hello from the console');
     await shot('messages');
+
+    // The topic's page: per partition, offsets and stored bytes (DescribeLogDirs' sizes) agree on which hold records.
+    await open('topics/orders');
+    await page.waitForSelector('[data-testid=partitions] tbody tr');
+    const rows: string[][] = [];
+    for (const tr of await page.locator('[data-testid=partitions] tbody tr').all()) rows.push(await tr.locator('td').allTextContents());
+    const ends = await admin.fetchTopicOffsets('orders');
+    expect(rows.map((r) => Number(r[2]))).toEqual([...ends].sort((a, b) => a.partition - b.partition).map((e) => Number(e.high)));
+    for (const r of rows) expect(r[4] === '0').toBe(r[3] === '0');
   });
 
   it('shows a group lag falling while a consumer reads, then resets its offsets with a preview', async () => {

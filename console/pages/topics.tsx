@@ -1,7 +1,7 @@
 /** Topics: a paged, filtered list (one page of 50 from the server), create; one topic's partitions, configs, added partitions, delete. */
 import { useState } from 'preact/hooks';
 import { api, enc, get, v3 } from '../api';
-import { Card, Confirm, ErrorBox, useLoad } from '../util';
+import { Card, Confirm, ErrorBox, formatNumber, useLoad } from '../util';
 
 const PAGE = 50;
 
@@ -52,7 +52,7 @@ export function TopicsPage() {
         {d && (
           <>
             <table data-testid="topic-list">
-              <thead><tr><th>name</th><th>partitions</th><th>cleanup.policy</th><th>retention.ms</th><th>message index</th></tr></thead>
+              <thead><tr><th>name</th><th>partitions</th><th>cleanup.policy</th><th>retention.ms</th><th>message index</th><th>in (B/s, this broker)</th></tr></thead>
               <tbody>
                 {d.topics.map((t: any) => (
                   <tr key={t.name}>
@@ -61,6 +61,7 @@ export function TopicsPage() {
                     <td>{t.cleanup_policy}</td>
                     <td>{t.retention_ms}</td>
                     <td>{t.message_index ? 'yes' : ''}</td>
+                    <td>{formatNumber(t.bytes_in_per_sec)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -169,11 +170,11 @@ export function TopicPage({ name }: { name: string }) {
         >
           {confirm && <Confirm text={`Delete topic ${name} and all its records?`} onYes={remove} onNo={() => setConfirm(false)} />}
           <table data-testid="partitions">
-            <thead><tr><th>partition</th><th>log start</th><th>log end</th><th>records</th><th>leader</th></tr></thead>
+            <thead><tr><th>partition</th><th>log start</th><th>log end</th><th>offsets</th><th>stored bytes</th><th>leader</th></tr></thead>
             <tbody>
               {t.partitions.map((p: any) => (
                 <tr key={p.partition}>
-                  <td>{p.partition}</td><td>{p.log_start_offset}</td><td>{p.log_end_offset}</td><td>{p.log_end_offset - p.log_start_offset}</td><td>{p.leader}</td>
+                  <td>{p.partition}</td><td>{p.log_start_offset}</td><td>{p.log_end_offset}</td><td>{p.log_end_offset - p.log_start_offset}</td><td>{p.size_bytes === null ? '-' : formatNumber(p.size_bytes)}</td><td>{p.leader}</td>
                 </tr>
               ))}
             </tbody>

@@ -33,9 +33,18 @@ export interface MetricsSample {
   connections: number;
 }
 
-async function total(metric: { get(): Promise<{ values: Array<{ value: number }> }> }): Promise<number> {
+type Readable = { get(): Promise<{ values: Array<{ value: number; labels: Record<string, string | number | undefined> }> }> };
+
+async function total(metric: Readable): Promise<number> {
   const { values } = await metric.get();
   return values.reduce((s, v) => s + v.value, 0);
+}
+
+/** Running totals per topic label (one number per topic this broker appended to). */
+async function byTopic(metric: Readable): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const v of (await metric.get()).values) if (typeof v.labels.topic === 'string') out.set(v.labels.topic, (out.get(v.labels.topic) ?? 0) + v.value);
+  return out;
 }
 
 export const METRICS_INTERVAL_MS = 10_000;
@@ -43,6 +52,9 @@ export const METRICS_INTERVAL_MS = 10_000;
 export class MetricsHistory {
   private readonly ring = new Ring<MetricsSample>(360);
   private timer: NodeJS.Timeout | null = null;
+  /** Produced bytes per topic at the last two samples: the topic list's rates, nothing older. */
+  private topicTotals: { t: number; bytes: Map<string, number> } | null = null;
+  private topicRates = new Map<string, number>();
 
   constructor(
     private readonly metrics: BrokerMetrics,
@@ -72,9 +84,23 @@ export class MetricsHistory {
         requestErrors: await total(m.requestErrors.metric),
         connections: await total(m.connections.metric),
       });
+      const bytes = await byTopic(m.producedBytes.metric);
+      const t = this.now();
+      const previous = this.topicTotals;
+      if (previous && t > previous.t) {
+        const rates = new Map<string, number>();
+        for (const [topic, b] of bytes) rates.set(topic, Math.max(0, (b - (previous.bytes.get(topic) ?? 0)) / ((t - previous.t) / 1000)));
+        this.topicRates = rates;
+      }
+      this.topicTotals = { t, bytes };
     } catch {
       // A failed read leaves a gap in the chart, nothing more.
     }
+  }
+
+  /** Bytes per second appended to a topic through this broker between the last two samples (0 when none). */
+  topicRate(topic: string): number {
+    return this.topicRates.get(topic) ?? 0;
   }
 
   /** The samples, plus one taken now so the latest rate is current. */
