@@ -68,6 +68,8 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
   const argsOf = (s: ReplicatedServer) => [
     '--no-defaults',
     `--datadir=${s.dataDir}`,
+    // Its own tmpdir: with the shared /tmp, servers started side by side lose each other's temporary files.
+    `--tmpdir=${s.dataDir}-tmp`,
     `--pid-file=${path.join(s.dataDir, 'mariadbd.pid')}`,
     `--socket=${path.join(s.dataDir, 'mariadbd.sock')}`,
     '--bind-address=127.0.0.1',
@@ -132,7 +134,11 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
     for (let i = 0; i < count; i++) {
       const dataDir = path.join(root, `server-${i + 1}`);
       await fs.mkdir(dataDir, { recursive: true });
-      if (account.switched) await fs.chown(root, account.uid, account.gid);
+      await fs.mkdir(`${dataDir}-tmp`, { mode: 0o700 });
+      if (account.switched) {
+        await fs.chown(root, account.uid, account.gid);
+        await fs.chown(`${dataDir}-tmp`, account.uid, account.gid);
+      }
       const port = await freePort();
       const s: ReplicatedServer = {
         serverId: i + 1,
@@ -144,6 +150,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
       const out = await runInstaller(installer, [
         '--no-defaults',
         `--datadir=${dataDir}`,
+        `--tmpdir=${dataDir}-tmp`,
         ...(account.switched ? [`--user=${account.name}`] : []),
         '--auth-root-authentication-method=normal',
         '--skip-test-db',
