@@ -194,24 +194,25 @@ async function produce(req: IncomingMessage, res: ServerResponse, rest: RestCont
     if (text !== '') write(text);
   };
   try {
-    let texts: string[] = [];
-    let textBytes = 0;
+    // Records are parsed as soon as their text is complete, while the rest of the body is still
+    // arriving, so what is left when it ends is building the batch and the commit.
+    const newGroup = () => ({ sticky: stickyCounter++ % topic.partitionCount, count: 0, textBytes: 0, valid: [] as Pending[], outcomes: [] as Outcome[] });
+    let group = newGroup();
+    const add = (text: string) => {
+      const i = group.count++;
+      group.textBytes += text.length;
+      try {
+        group.valid.push(parseRecord(text, i, topic, group.sticky));
+      } catch (err) {
+        group.outcomes[i] = { ok: false, error: toRestError(err) };
+      }
+    };
     const flush = async () => {
-      const group = texts;
-      texts = [];
-      textBytes = 0;
-      const sticky = stickyCounter++ % topic.partitionCount;
-      const outcomes: Outcome[] = new Array(group.length);
-      const valid: Pending[] = [];
-      group.forEach((text, i) => {
-        try {
-          valid.push(parseRecord(text, i, topic, sticky));
-        } catch (err) {
-          outcomes[i] = { ok: false, error: toRestError(err) };
-        }
-      });
-      if (valid.length > 0) await produceAll(rest, topic, valid, caller, outcomes);
-      emit(outcomes);
+      const g = group;
+      group = newGroup();
+      g.outcomes.length = g.count;
+      if (g.valid.length > 0) await produceAll(rest, topic, g.valid, caller, g.outcomes);
+      emit(g.outcomes);
     };
     const chunks = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
     // Read ahead while a group commits; a handler now so an aborted upload is not an unhandled rejection meanwhile.
@@ -229,19 +230,16 @@ async function produce(req: IncomingMessage, res: ServerResponse, rest: RestCont
     for (;;) {
       const chunk = await next;
       if (chunk.done) break;
-      for (const text of splitter.push(chunk.value)) {
-        texts.push(text);
-        textBytes += text.length;
-      }
+      for (const text of splitter.push(chunk.value)) add(text);
       next = readNext();
-      if (texts.length === 0) continue;
+      if (group.count === 0) continue;
       // A chunked body: what arrives within LINGER_MS joins this group (up to GROUP_TEXT_BYTES),
       // so a stream cut into several socket reads makes one Produce call, not one commit per read.
-      if (textBytes < GROUP_TEXT_BYTES && (declaredLength || (await arrivesWithin(next, LINGER_MS)))) continue;
+      if (group.textBytes < GROUP_TEXT_BYTES && (declaredLength || (await arrivesWithin(next, LINGER_MS)))) continue;
       await flush();
     }
     splitter.end();
-    if (texts.length > 0) await flush();
+    if (group.count > 0) await flush();
   } catch (err) {
     const error = toRestError(err);
     if (held) write(line(held));
