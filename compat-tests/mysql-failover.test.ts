@@ -36,22 +36,26 @@ afterEach(async () => {
 interface Load {
   acked: Set<number>;
   ackTimes: number[];
+  /** When each acknowledged send was started (same order as ackTimes). */
+  sendTimes: number[];
   stop(): Promise<void>;
   errors: number;
 }
 
 /** Sends numbered records (10 per send, round-robin partitions) until stopped, one send in flight. */
 function startLoad(producer: Producer): Load {
-  const load: Load = { acked: new Set(), ackTimes: [], errors: 0, stop: async () => undefined };
+  const load: Load = { acked: new Set(), ackTimes: [], sendTimes: [], errors: 0, stop: async () => undefined };
   let running = true;
   let next = 0;
   const loop = (async () => {
     while (running) {
       const values = Array.from({ length: 10 }, () => next++);
+      const sentAt = Date.now();
       try {
         await producer.send({ topic: TOPIC, acks: -1, messages: values.map((v) => ({ value: String(v), partition: v % PARTITIONS })) });
         for (const v of values) load.acked.add(v);
         load.ackTimes.push(Date.now());
+        load.sendTimes.push(sentAt);
       } catch (err) {
         load.errors++;
         if (process.env.FAILOVER_DEBUG) console.log('send failed', Date.now(), (err as Error).message);
@@ -129,6 +133,37 @@ async function logRows(s: ReplicatedServer): Promise<number> {
   }
 }
 
+/** Replication state of the running servers, for a failure's message. */
+async function replicationState(): Promise<string> {
+  const out: string[] = [];
+  for (const s of servers?.servers ?? []) {
+    if (!s.pid) continue;
+    try {
+      const c = await connect(withDatabase(s.url, ''));
+      try {
+        const [st] = await c.query("SHOW GLOBAL STATUS LIKE 'Rpl_semi_sync_%'");
+        const [pos] = await c.query('SELECT @@gtid_binlog_pos AS b, @@gtid_slave_pos AS s');
+        const [sl] = await c.query('SHOW SLAVE STATUS');
+        const slave = (sl as Array<Record<string, unknown>>)[0];
+        const status = Object.fromEntries((st as Array<{ Variable_name: string; Value: string }>).filter((r) => /status|clients|yes_tx|no_tx/.test(r.Variable_name)).map((r) => [r.Variable_name, r.Value]));
+        out.push(
+          `server ${s.serverId} port ${s.port}: ${JSON.stringify(status)} ${JSON.stringify((pos as unknown[])[0])} slave ${slave ? JSON.stringify({ io: slave.Slave_IO_Running, state: slave.Slave_IO_State, sql: slave.Slave_SQL_Running, master: slave.Master_Port, received: slave.Gtid_IO_Pos, err: slave.Last_IO_Error || slave.Last_SQL_Error }) : 'none'}`,
+        );
+      } finally {
+        await c.end();
+      }
+    } catch (err) {
+      out.push(`server ${s.serverId}: ${(err as Error).message}`);
+    }
+  }
+  return out.join('\n');
+}
+
+function firstAckAfter(load: Load, t: number): number | undefined {
+  const i = load.sendTimes.findIndex((s) => s >= t);
+  return i < 0 ? undefined : load.ackTimes[i];
+}
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor((s.length - 1) / 2)]!;
@@ -156,9 +191,11 @@ describe('MySQL primary failover', () => {
         }
         await p2.disconnect();
       }
-      while (!load.ackTimes.some((t) => t > killedAt) && Date.now() - killedAt < 60_000) await new Promise((r) => setTimeout(r, 50));
-      const firstAck = load.ackTimes.find((t) => t > killedAt);
-      expect(firstAck, 'a produce acknowledged after the failover').toBeDefined();
+      // The first acknowledgement of a send started after the kill (one acknowledged right after
+      // it was committed before).
+      while (firstAckAfter(load, killedAt) === undefined && Date.now() - killedAt < 60_000) await new Promise((r) => setTimeout(r, 50));
+      const firstAck = firstAckAfter(load, killedAt);
+      expect(firstAck, `a produce acknowledged after the failover; replication:\n${firstAck === undefined ? await replicationState() : ''}`).toBeDefined();
       times.push(firstAck! - killedAt);
       const ackedBefore = load.acked.size;
       while (load.acked.size < ackedBefore + 300) await new Promise((r) => setTimeout(r, 50));
@@ -186,9 +223,9 @@ describe('MySQL primary failover', () => {
     const old = servers!.servers[0]!;
     const stoppedAt = Date.now();
     servers!.pause(old);
-    while (!load.ackTimes.some((t) => t > stoppedAt + 100) && Date.now() - stoppedAt < 60_000) await new Promise((r) => setTimeout(r, 50));
-    const firstAck = load.ackTimes.find((t) => t > stoppedAt + 100);
-    expect(firstAck, 'a produce acknowledged after the promotion').toBeDefined();
+    while (firstAckAfter(load, stoppedAt) === undefined && Date.now() - stoppedAt < 60_000) await new Promise((r) => setTimeout(r, 50));
+    const firstAck = firstAckAfter(load, stoppedAt);
+    expect(firstAck, `a produce acknowledged after the promotion; replication:\n${firstAck === undefined ? await replicationState() : ''}`).toBeDefined();
     console.log(`SIGSTOP failover time: ${firstAck! - stoppedAt} ms`);
     servers!.resume(old);
     // The broker sets the old primary read-only once it answers again.

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { KafkaError } from '../codec/error-codes.js';
 import { GroupCommitter, type CommitStats } from './group-commit.js';
 import { addCommitStats, emptyCommitStats } from './group-commit/types.js';
-import { SemiSyncMonitor } from './replication/semi-sync.js';
+import { probeConfirmation, SemiSyncMonitor } from './replication/semi-sync.js';
 import { TailCacheBudget } from './tail-cache.js';
 import type { ResolvedStorageOptions } from './options.js';
 import { MysqlPartitionLog, readNextOffset } from './partition-log.js';
@@ -38,7 +38,9 @@ export class MysqlLogManager implements LogManager {
     private readonly logger?: Logger,
   ) {
     this.tailCacheBudget = options.tailCacheTotalBytes > 0 ? new TailCacheBudget(options.tailCacheTotalBytes) : undefined;
-    this.semiSync = options.shardReplicas.map((r, i) => (r.length > 0 ? new SemiSyncMonitor(i, logger) : undefined));
+    this.semiSync = options.shardReplicas.map((r, i) =>
+      r.length > 0 ? new SemiSyncMonitor(i, logger, () => probeConfirmation(shards.pool(i))) : undefined,
+    );
     this.committers = shards.shardUrls.map(
       (url, i) =>
         new GroupCommitter(i, url, {
@@ -116,7 +118,11 @@ export class MysqlLogManager implements LogManager {
     this.committers[shard]?.repoint(url);
     const monitor = this.semiSync[shard];
     // The new primary may have no replica yet: check before acknowledging acks=-1 again.
-    if (monitor) monitor.degraded = true;
+    // Ends awaiting confirmation are forgotten: the partitions reload them from the new primary.
+    if (monitor) {
+      monitor.degraded = true;
+      monitor.forgetPending();
+    }
     // Every log is forgotten at once, not only the shard's: a load still pending may be waiting
     // on the old primary's pool forever, and would otherwise be handed to every later request.
     for (const [key, p] of [...this.logs]) {
@@ -161,6 +167,7 @@ export class MysqlLogManager implements LogManager {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(this.committers.map((c) => c.close()));
+    for (const m of this.semiSync) m?.stop();
   }
 
   private async load(topicId: string, partition: number): Promise<MysqlPartitionLog> {
@@ -204,6 +211,7 @@ export class MysqlLogManager implements LogManager {
       shard,
       table,
       pool,
+      replicaPools: () => this.shards.replicaPools(shard),
       committer,
       maxBatchBytes: Math.max(1024, (this.shards.maxAllowedPacket[shard] ?? 4 * 1024 * 1024) - PACKET_HEADROOM),
       tailCacheBytes: this.options.tailCacheBytesPerPartition,

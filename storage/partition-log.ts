@@ -1,6 +1,6 @@
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import type { BatchInfo } from '../codec/records/batch-header.js';
-import { KafkaError } from '../codec/error-codes.js';
+import { ErrorCode, KafkaError } from '../codec/error-codes.js';
 import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
@@ -25,6 +25,8 @@ export interface PartitionLogDeps {
   shard: number;
   table: string;
   pool: Pool;
+  /** Pools to the shard's replicas: reads fall back to them while the primary does not answer. */
+  replicaPools?: () => Pool[];
   committer: GroupCommitter;
   /** Largest batch the shard accepts in one statement (max_allowed_packet minus headroom). */
   maxBatchBytes: number;
@@ -81,6 +83,8 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   readonly table: string;
   readonly producerState: PartitionProducerState;
   private hw: bigint;
+  /** Log end: next offset to assign (= hw unless commits await a replica's confirmation). */
+  private end: bigint;
   private logStart: bigint;
   private readonly cache: TailCache;
   private readonly listeners = new Set<() => void>();
@@ -102,6 +106,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.table = deps.table;
     this.quotedTable = quoteIdent(deps.table);
     this.hw = deps.nextOffset;
+    this.end = deps.nextOffset;
     this.logStart = deps.logStartOffset;
     this.cache = new TailCache(deps.tailCacheBytes, this.hw, deps.tailCacheBudget);
     this.producerState = deps.producerState ?? new PartitionProducerState();
@@ -109,6 +114,11 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
 
   highWatermark(): bigint {
     return this.hw;
+  }
+
+  /** Next offset to assign: past the high watermark while a commit awaits its replica's confirmation. */
+  logEndOffset(): bigint {
+    return this.end;
   }
 
   logStartOffset(): bigint {
@@ -141,7 +151,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   append(records: Buffer, batches: BatchInfo[], options: AppendOptions): Promise<AppendResult> {
     if (this.deleted) return Promise.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
     if (batches.length === 0) {
-      return Promise.resolve({ baseOffset: this.hw, logAppendTimeMs: -1n, logStartOffset: this.logStart });
+      return Promise.resolve({ baseOffset: this.end, logAppendTimeMs: -1n, logStartOffset: this.logStart });
     }
     // The committer writes offsets into the bytes and the tail cache keeps them: bytes handed
     // over (retainable, laid end to end) are used as they are; others are copied into one
@@ -251,6 +261,32 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   }
 
   /** The same read, always from MySQL (tests compare it with the tail cache). */
+  /**
+   * The read of queryBatches on the shard's replicas, while its primary does not answer (dead
+   * or paused, until failover promotes one): the first replica that answers serves it. A
+   * replica holds every record below the high watermark once it has applied what it received
+   * (a confirmed commit is in its relay log, maybe not yet applied), so it may answer fewer
+   * batches, or none; the consumer then asks again. No log start check here: the metadata
+   * database may be down too.
+   */
+  private async queryReplicas(replicas: Pool[], params: unknown[], primaryError: unknown): Promise<ReadResult> {
+    for (const pool of replicas) {
+      let rows: RowDataPacket[];
+      try {
+        [rows] = await pool.query<RowDataPacket[]>(this.readSql, params);
+      } catch {
+        continue;
+      }
+      this.replicaReads++;
+      const batches = rows.map((r) => r.payload as Buffer);
+      return { batches, bytes: sum(batches) };
+    }
+    throw primaryError;
+  }
+
+  /** Reads served by a replica (tests, metrics). */
+  replicaReads = 0;
+
   readFromMysql(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
     return asStorageError(this.queryBatches(fetchOffset, maxBytes, maxOffset, minOneBatch));
   }
@@ -262,14 +298,15 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
    * size), and only the rows kept are joined to their payloads by primary key.
    */
   private async queryBatches(fetchOffset: bigint, maxBytes: number, maxOffset: bigint, minOneBatch: boolean): Promise<ReadResult> {
-    const [rows] = await this.deps.pool.query<RowDataPacket[]>(this.readSql, [
-      this.partition,
-      fetchOffset.toString(),
-      maxOffset.toString(),
-      this.partition,
-      maxBytes,
-      minOneBatch ? 1 : 0,
-    ]);
+    const params = [this.partition, fetchOffset.toString(), maxOffset.toString(), this.partition, maxBytes, minOneBatch ? 1 : 0];
+    let rows: RowDataPacket[];
+    try {
+      [rows] = await this.deps.pool.query<RowDataPacket[]>(this.readSql, params);
+    } catch (err) {
+      const replicas = isUnavailable(err) ? (this.deps.replicaPools?.() ?? []) : [];
+      if (replicas.length === 0) throw err;
+      return this.queryReplicas(replicas, params, err);
+    }
     // Offsets are contiguous, so a first batch starting after the fetch offset (or none at all
     // below the high watermark) means rows were deleted by a retention run in another process:
     // pick up its log start and answer OFFSET_OUT_OF_RANGE as Kafka would. When nothing was
@@ -435,7 +472,7 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   // --- CommitTarget (called by the group committer) ---
 
   nextOffset(): bigint {
-    return this.hw;
+    return this.end;
   }
 
   isDeleted(): boolean {
@@ -457,20 +494,29 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
 
   async reload(conn: Connection): Promise<void> {
     const next = await readNextOffset(conn, this.table, this.partition, this.logStart);
-    if (next !== this.hw) {
+    if (next !== this.hw || next !== this.end) {
       // Rows committed without our knowing (an ambiguous commit, another writer): the cache
       // no longer describes the tail; restart it at the new end.
       this.hw = next;
+      this.end = next;
       this.cache.clear(next);
       this.invalidateReads();
     }
     this.reloadNeeded = false;
   }
 
-  committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined): void {
+  committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined, confirmed = true): void {
     if (producers) this.producerState.apply(producers);
     for (const b of batches) this.cache.push(b);
-    this.hw = nextOffset;
+    this.end = nextOffset;
+    // Unconfirmed by a replica (shard with replicas): readers wait for confirmUpTo.
+    if (confirmed) this.confirmUpTo(nextOffset);
+  }
+
+  confirmUpTo(offset: bigint): void {
+    const to = offset < this.end ? offset : this.end;
+    if (to <= this.hw) return;
+    this.hw = to;
     for (const l of this.listeners) {
       try {
         l();
@@ -495,6 +541,11 @@ export async function readNextOffset(
   const m = rows[0]?.m;
   const next = m === null || m === undefined ? logStart : BigInt(m) + 1n;
   return next > logStart ? next : logStart;
+}
+
+/** The primary did not answer (the pools report that as KAFKA_STORAGE_ERROR: storage/replication/switchable-pool.ts). */
+function isUnavailable(err: unknown): boolean {
+  return err instanceof KafkaError && err.code === ErrorCode.KAFKA_STORAGE_ERROR;
 }
 
 /** MySQL failures (unreachable, lost connection) reach clients as the retriable KAFKA_STORAGE_ERROR. */

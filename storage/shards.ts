@@ -1,5 +1,5 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { parseMysqlUrl, redactUrl } from './mysql.js';
+import { createPool, formatMysqlUrl, parseMysqlUrl, redactUrl } from './mysql.js';
 import { createSwitchablePool, type SwitchablePool } from './replication/switchable-pool.js';
 import { serverAddress } from './replication/topology.js';
 
@@ -38,6 +38,8 @@ export class ShardMap {
   /** The servers, each with its replicas and the pools of its databases. */
   readonly groups: ServerGroup[] = [];
   private readonly owned: SwitchablePool[] = [];
+  /** Read-only pools to replicas, by replica URL (opened on first use: reads while no primary answers). */
+  private readonly replicaReadPools = new Map<string, Pool>();
   private readonly byPool = new Map<Pool, SwitchablePool>();
 
   constructor(
@@ -47,7 +49,7 @@ export class ShardMap {
     metadataReplicas: string[] = [],
     shardReplicas: string[][] = [],
     /** Bound on the wait for a query's reply (storage/mysql-socket.ts); 0 = none. */
-    queryTimeoutMs = 0,
+    private readonly queryTimeoutMs = 0,
   ) {
     const key = (u: string) => {
       const l = parseMysqlUrl(u);
@@ -93,6 +95,25 @@ export class ShardMap {
     return this.byPool.get(p)!.url();
   }
 
+  /**
+   * Pools to the current replicas of a shard's server (its database on each), for reads while
+   * the primary does not answer (storage/partition-log.ts). Small and opened on first use.
+   */
+  replicaPools(shard: number): Pool[] {
+    const group = this.groups.find((g) => g.shards.includes(shard));
+    if (!group || group.replicas.length === 0) return [];
+    const database = parseMysqlUrl(this.url(shard)).database;
+    return group.replicas.map((r) => {
+      const url = formatMysqlUrl({ ...parseMysqlUrl(r), database });
+      let pool = this.replicaReadPools.get(url);
+      if (!pool) {
+        pool = createPool(url, { connectionLimit: 2, queryTimeoutMs: this.queryTimeoutMs > 0 ? Math.min(this.queryTimeoutMs, 5000) : 5000 });
+        this.replicaReadPools.set(url, pool);
+      }
+      return pool;
+    });
+  }
+
   /** The server group holding a shard. */
   groupOf(shard: number): ServerGroup {
     return this.groups.find((g) => g.shards.includes(shard))!;
@@ -136,5 +157,6 @@ export class ShardMap {
 
   async close(): Promise<void> {
     await Promise.all(this.owned.map((p) => p.pool.end().catch(() => undefined)));
+    await Promise.all([...this.replicaReadPools.values()].map((p) => p.end().catch(() => undefined)));
   }
 }

@@ -7,7 +7,7 @@ import type { CachedBatch } from '../tail-cache.js';
 import type { AppendResult } from '../types.js';
 import { checkLeaderEpochs, FencedAppends } from './leader-epochs.js';
 import { recordGroupMessageIds } from '../dedupe/message-ids.js';
-import { confirmedBetween, needsReplica, readSemiSyncCounters, type SemiSyncCounters, type SemiSyncMonitor } from '../replication/semi-sync.js';
+import { confirmedBetween, needsReplica, readSemiSyncCounters, type ConfirmTarget, type SemiSyncCounters, type SemiSyncMonitor } from '../replication/semi-sync.js';
 import type { LogConnection, Row } from './log-connection.js';
 import type { CommitStats, CommitTarget, PendingAppend } from './types.js';
 
@@ -107,9 +107,12 @@ export async function writeTransaction(
 
   let failedTable: string | undefined;
   let prevOk: boolean | undefined;
-  // Appends that must reach a replica: the commit is bracketed by the semi-sync counters.
-  const confirm = lane.semiSync !== undefined && group.some((p) => needsReplica(p.options.minInsyncReplicas));
+  // A shard with replicas: every commit is bracketed by the semi-sync counters, since what no
+  // replica confirmed stays invisible to readers (SemiSyncMonitor) and appends needing a
+  // replica are refused.
+  const confirm = lane.semiSync !== undefined;
   let confirmed = true;
+  let ticket = 0;
   try {
     // Step 3: rows.
     for (const [table, rows] of rowsByTable) {
@@ -142,8 +145,10 @@ export async function writeTransaction(
       lane.requeue(group);
       return false;
     }
-    if (confirm) confirmed = await commitConfirmed(conn);
-    else await conn.run('COMMIT');
+    if (confirm) {
+      ticket = lane.semiSync!.commitsNoted;
+      confirmed = await commitConfirmed(conn);
+    } else await conn.run('COMMIT');
   } catch (err) {
     // Step 6: settle a failure.
     lane.stats.failedTransactions++;
@@ -159,7 +164,12 @@ export async function writeTransaction(
     lane.semiSync!.noteCommit(confirmed);
     if (!confirmed) refuseUnconfirmed(group, results);
   }
-  settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays);
+  settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays, confirmed);
+  if (confirm) {
+    const ends: Array<[ConfirmTarget, bigint]> = [];
+    for (const [t, end] of txn.next) if (t.confirmUpTo) ends.push([t as CommitTarget & ConfirmTarget, end]);
+    lane.semiSync!.settle(confirmed, ticket, ends);
+  }
   return true;
 }
 
@@ -358,6 +368,7 @@ function settleCommitted(
   rowsByTable: Map<string, Row[]>,
   cached: Map<CommitTarget, CachedBatch[]>,
   overlays: Map<CommitTarget, ProducerOverlay>,
+  confirmed: boolean,
 ): void {
   const stats = lane.stats;
   stats.transactions++;
@@ -367,7 +378,7 @@ function settleCommitted(
     stats.batches += rows.length;
     for (const r of rows) stats.bytes += r.bytes;
   }
-  for (const [target, offset] of txn.next) target.committed(offset, cached.get(target) ?? [], overlays.get(target));
+  for (const [target, offset] of txn.next) target.committed(offset, cached.get(target) ?? [], overlays.get(target), confirmed);
   group.forEach((p, i) => {
     const r = results[i]!;
     if (r instanceof KafkaError) p.reject(r);

@@ -22,8 +22,14 @@ export interface CommitTarget {
   markDeleted(): void;
   /** Committed producer state (idempotence, transactions), checked at offset assignment. */
   readonly producerState: PartitionProducerState;
-  /** Called after COMMIT with the new next offset, the committed batches (in order) and the producer changes. */
-  committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined): void;
+  /**
+   * Called after COMMIT with the new next offset, the committed batches (in order) and the
+   * producer changes. `confirmed` false (shard with replicas, no replica confirmed the commit
+   * yet): the log end moves, the high watermark waits for confirmUpTo.
+   */
+  committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined, confirmed?: boolean): void;
+  /** A replica confirmed the commits up to `offset`: the high watermark may move there. */
+  confirmUpTo?(offset: bigint): void;
 }
 
 export interface PendingAppend {

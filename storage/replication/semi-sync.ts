@@ -1,4 +1,4 @@
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import type { Logger } from 'pino';
 
 /**
@@ -50,17 +50,113 @@ export function confirmedBetween(before: SemiSyncCounters, after: SemiSyncCounte
   return after.on && after.noTx === before.noTx && after.yesTx > before.yesTx;
 }
 
-/** One shard's semi-sync state, shared by its commit lanes. */
+/** A partition whose high watermark waits for a replica to confirm a commit (see SemiSyncMonitor). */
+export interface ConfirmTarget {
+  /** Moves the high watermark up to `offset` (never down, never past the log end). */
+  confirmUpTo(offset: bigint): void;
+}
+
+/**
+ * One shard's semi-sync state, shared by its commit lanes.
+ *
+ * High watermark: every commit on a shard with replicas is bracketed by the counters
+ * (transaction.ts), and a partition's high watermark moves over a commit only once a replica
+ * confirmed it, so no consumer reads what a failover could lose. An unconfirmed commit leaves
+ * its partitions' ends pending here. A replica receives the binlog in order, so a later
+ * confirmed commit confirms every commit that had completed before it was sent: each commit
+ * takes a ticket (`commitsNoted`) when it sends COMMIT, and a confirmation releases the
+ * pending ends noted up to that ticket. While ends are pending, `probe` (a small write
+ * bracketed the same way, every `probeIntervalMs`) confirms them on an idle shard once a
+ * replica acknowledges again.
+ */
 export class SemiSyncMonitor {
   degraded = false;
   /** Commits confirmed / not confirmed (metrics). */
   confirmed = 0;
   unconfirmed = 0;
+  /** Commits noted so far (the ticket of a commit is the value when it is sent). */
+  private noted = 0;
+  private pending: Array<{ ticket: number; target: ConfirmTarget; end: bigint }> = [];
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
 
   constructor(
     readonly shard: number,
     private readonly logger?: Logger,
+    /** A write bracketed by the counters: true when a replica confirmed it. */
+    private readonly probe?: () => Promise<boolean>,
+    private readonly probeIntervalMs = 500,
   ) {}
+
+  /** The ticket of a commit about to be sent. */
+  get commitsNoted(): number {
+    return this.noted;
+  }
+
+  /** Partitions whose high watermark waits for a confirmation. */
+  get pendingCount(): number {
+    return this.pending.length;
+  }
+
+  /**
+   * After a commit sent with `ticket`: a confirmation releases every end noted before it was
+   * sent; an unconfirmed commit's ends wait (the probe runs until they are confirmed).
+   */
+  settle(ok: boolean, ticket: number, ends: Iterable<[ConfirmTarget, bigint]>): void {
+    this.noted++;
+    if (ok) {
+      this.release(ticket);
+      return;
+    }
+    for (const [target, end] of ends) this.pending.push({ ticket: this.noted, target, end });
+    this.scheduleProbe();
+  }
+
+  /** The shard moved to another primary: its partitions reload their ends from it. */
+  forgetPending(): void {
+    this.pending = [];
+  }
+
+  stop(): void {
+    if (this.probeTimer) clearTimeout(this.probeTimer);
+    this.probeTimer = undefined;
+    this.pending = [];
+  }
+
+  private release(ticket: number): void {
+    if (this.pending.length === 0) return;
+    const keep: typeof this.pending = [];
+    for (const p of this.pending) {
+      if (p.ticket <= ticket) p.target.confirmUpTo(p.end);
+      else keep.push(p);
+    }
+    this.pending = keep;
+  }
+
+  private scheduleProbe(): void {
+    if (!this.probe || this.probeTimer || this.pending.length === 0) return;
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = undefined;
+      void this.runProbe();
+    }, this.probeIntervalMs);
+    this.probeTimer.unref();
+  }
+
+  private async runProbe(): Promise<void> {
+    if (this.probing || this.pending.length === 0) return;
+    this.probing = true;
+    const ticket = this.noted;
+    try {
+      const ok = await this.probe!();
+      this.noteCommit(ok);
+      this.settle(ok, ticket, []);
+    } catch (err) {
+      this.logger?.debug({ shard: this.shard, err: (err as Error).message }, 'semi-sync probe failed');
+    } finally {
+      this.probing = false;
+      this.scheduleProbe();
+    }
+  }
 
   noteCommit(ok: boolean): void {
     if (ok) {
@@ -89,4 +185,23 @@ export class SemiSyncMonitor {
 /** Servers an append must reach before it is acknowledged (1 unless acks=-1 with min.insync.replicas >= 2). */
 export function needsReplica(minInsyncReplicas: number | undefined): boolean {
   return (minInsyncReplicas ?? 1) >= 2;
+}
+
+/**
+ * The probe of SemiSyncMonitor on a pool: one autocommitted write to shard_meta between two
+ * counter reads on the same connection (a changed value, so the row event is binlogged).
+ */
+export async function probeConfirmation(pool: Pick<Pool, 'getConnection'>): Promise<boolean> {
+  const conn = await pool.getConnection();
+  try {
+    const before = await readSemiSyncCounters(conn);
+    await conn.query(
+      "INSERT INTO shard_meta (meta_key, meta_value) VALUES ('semi_sync_probe', ?) ON DUPLICATE KEY UPDATE meta_value = VALUES(meta_value)",
+      [`${Date.now()}-${process.pid}-${Math.random()}`],
+    );
+    const after = await readSemiSyncCounters(conn);
+    return confirmedBetween(before, after);
+  } finally {
+    conn.release();
+  }
 }
