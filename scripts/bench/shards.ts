@@ -22,13 +22,15 @@
  * acknowledged number must be there (lost = acknowledged and not read) and, with idempotence,
  * none twice. Prints each trial and the median / max; a trial with no acknowledgement within
  * 60 s of the kill counts as failed, and its broker's log (warnings and errors: the failover
- * steps) is written to <tmpdir>/faults-shards-trial-N.log.
+ * steps) and each server's replication and semi-sync state at the end of the wait are written
+ * to <tmpdir>/faults-shards-trial-N.log.
  */
 import { writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startReplicatedMariadb, type ReplicatedMariadb } from '../../storage/managed-mariadb/replicated.js';
+import { readServerStatus } from '../../storage/replication/status.js';
 import { connect, withDatabase } from '../../storage/mysql.js';
 import { startBrokerProcess, type BrokerProcess } from './broker-process.js';
 import { sleep } from './proc.js';
@@ -160,6 +162,10 @@ async function failoverTrial(n: number): Promise<Trial> {
       await sleep(50);
     }
     if (failoverMs !== null) await sleep(2000);
+    else {
+      // What each server says (replication threads and errors, semi-sync clients), for the log.
+      for (const s of servers.servers) brokerLog.push(`${new Date().toISOString()} server ${s.serverId}: ${JSON.stringify(await readServerStatus(s.url))}`);
+    }
     running = false;
     await Promise.race([loop, sleep(30_000)]);
     await producer.disconnect().catch(() => undefined);
