@@ -4,8 +4,8 @@
  * read once by kcat; `GET .../delayed` and `kafka-mysql delayed list` list what is held by due
  * time; `DELETE .../delayed/{id}` and `kafka-mysql delayed cancel` cancel (200 / exit 0), and
  * after delivery answer that it was delivered (409 / exit 1, with the offset); unknown ids are
- * 404 / exit 1; a deliver_at ten years ahead is 400 and a delay on a topic without the setting
- * is 400.
+ * 404 / exit 1; twelve cancels in a row (more than the pool's connections) all answer; a
+ * deliver_at ten years ahead is 400 and a delay on a topic without the setting is 400.
  */
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -104,6 +104,16 @@ describe('delayed delivery over REST and the CLI', () => {
     const lateCli = await cli('cancel', '--topic', 'dr-orders', '--id', generated);
     expect(lateCli.code).toBe(1);
     expect(lateCli.stderr).toMatch(/already delivered .*partition 1, offset 0/);
+  });
+
+  it('cancels more records than the broker has MySQL connections, one after the other', async () => {
+    // A cancel that kept its pooled connection would exhaust the pool (mysql.pool.size 8) here.
+    const ids = Array.from({ length: 12 }, (_, i) => `many-${i}`);
+    for (const id of ids) expect((await call('POST', '/topics/dr-orders/records', { value: { type: 'STRING', data: id }, delay_ms: 60_000, message_id: id })).status).toBe(200);
+    for (const id of ids) expect((await call('DELETE', `/topics/dr-orders/delayed/${id}`)).json.status).toBe('cancelled');
+    const listed = await call('GET', '/topics/dr-orders/delayed');
+    expect(listed.status).toBe(200);
+    expect(listed.json.data).toEqual([]);
   });
 
   it('answers 400 for a time ten years ahead and for a delay on a topic without delayed delivery', async () => {

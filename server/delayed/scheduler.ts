@@ -187,8 +187,8 @@ export class DelayedScheduler implements DueListener {
       // A record held meanwhile (held() while busy) may be earlier than what the query saw.
       if (s.nextDue === undefined || s.nextDue === null || next === null || next < s.nextDue || s.nextDue <= this.now()) s.nextDue = next;
     } catch (err) {
-      // Left held; tried again at the next pass (a second later at the latest).
-      s.nextDue = this.now() + 1000;
+      // Left held; tried again shortly (a lock conflict, a leadership change, MySQL unavailable).
+      s.nextDue = this.now() + 200;
       this.deps.logger.warn({ topic: topic.name, partition: s.partition, err: (err as Error).message }, 'delayed delivery failed; retrying');
     } finally {
       s.busy = false;

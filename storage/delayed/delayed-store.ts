@@ -185,9 +185,12 @@ export class DelayedStore {
                 const h = byId.get(d.messageId.toString('hex'))!;
                 values.push(topicId, d.messageId, partition, DoneOutcome.DELIVERED, d.offset.toString(), h.dueMs, doneMs);
               }
+              // An id held again after an earlier outcome replaces it: DELETE then a plain INSERT, since
+              // INSERT ... ON DUPLICATE KEY UPDATE takes gap locks that deadlock two partitions' moves.
+              const ids = delivered.map((d) => d.messageId);
+              await conn.query(`DELETE FROM delayed_done WHERE topic_id = ? AND message_id IN (${ids.map(() => '?').join(', ')})`, [topicId, ...ids]);
               await conn.query(
-                `INSERT INTO delayed_done (topic_id, message_id, partition_id, outcome, offset_value, due_ms, done_ms) VALUES ${delivered.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
-                 ON DUPLICATE KEY UPDATE partition_id = VALUES(partition_id), outcome = VALUES(outcome), offset_value = VALUES(offset_value), due_ms = VALUES(due_ms), done_ms = VALUES(done_ms)`,
+                `INSERT INTO delayed_done (topic_id, message_id, partition_id, outcome, offset_value, due_ms, done_ms) VALUES ${delivered.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
                 values,
               );
               await conn.query(`DELETE FROM delayed_messages WHERE topic_id = ? AND message_id IN (${delivered.map(() => '?').join(', ')})`, [topicId, ...delivered.map((d) => d.messageId)]);
@@ -221,6 +224,7 @@ export class DelayedStore {
             [topicId, messageId, row.partition_id, DoneOutcome.CANCELLED, row.due_ms, nowMs],
           );
           await conn.commit();
+          conn.release();
           return { status: 'cancelled', partition: row.partition_id as number, dueMs: Number(row.due_ms) };
         }
         await conn.commit();
