@@ -33,7 +33,7 @@ describe.skipIf(!zookeeperInstalled())('transactions on several brokers', () => 
 
   afterAll(async () => {
     await cluster?.stop();
-  });
+  }, 60_000);
 
   it('commits and aborts across partitions led by brokers that do not coordinate the transactional id', { timeout: 120_000 }, async () => {
     const topic = 'payments';
@@ -177,7 +177,7 @@ describe.skipIf(!zookeeperInstalled())('transactions on several brokers with SAS
 
   afterAll(async () => {
     await cluster?.stop();
-  });
+  }, 60_000);
 
   it('markers travel between brokers authenticated as the broker user; a client without CLUSTER_ACTION cannot send them', { timeout: 90_000 }, async () => {
     const producer = alice().producer({ transactionalId: 'paid-tx', idempotent: true, maxInFlightRequests: 1 });

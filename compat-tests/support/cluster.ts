@@ -73,6 +73,12 @@ export async function startTestCluster(
       rmSync(dir, { recursive: true, force: true });
     },
   };
-  for (let id = 1; id <= n; id++) await cluster.start(id);
+  try {
+    for (let id = 1; id <= n; id++) await cluster.start(id);
+  } catch (err) {
+    // The caller never gets the cluster to stop: stop what started (ZooKeeper, brokers, database).
+    await cluster.stop().catch(() => undefined);
+    throw err;
+  }
   return cluster;
 }
