@@ -34,7 +34,7 @@ const ADMIN_AUTH = `Basic ${Buffer.from('admin:admin-pw').toString('base64')}`;
 
 /** The console's JSON or REST answer for the super user (what the page would see). */
 async function rest(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${base}${path}`, { method, headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(`${base}${path}`, { method, headers: { authorization: ADMIN_AUTH, 'content-type': 'application/json', 'x-kafka-mysql-console': '1' }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }
@@ -114,6 +114,19 @@ describe('console', () => {
     const wrong = await fetch(`${base}/console/api/topics`, { headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
     expect(wrong.status).toBe(401);
     expect((await rest('GET', '/console/api/whoami')).body.principal).toBe('User:admin');
+    // A change without the page's header (what another site's form could send) is refused; so is a foreign Host.
+    const forged = await fetch(`${base}/console/api/groups/none`, { method: 'DELETE', headers: { authorization: ADMIN_AUTH } });
+    expect(forged.status).toBe(403);
+    const { request } = await import('node:http');
+    const rebound = await new Promise<number>((resolve, reject) =>
+      request(`${base}/console/api/whoami`, { headers: { host: 'evil.example', authorization: ADMIN_AUTH } }, (res) => {
+        res.resume();
+        resolve(res.statusCode!);
+      })
+        .on('error', reject)
+        .end(),
+    );
+    expect(rebound).toBe(403);
 
     await page.goto(`${base}/console/`);
     await page.waitForSelector('[data-testid=login]');

@@ -32,7 +32,8 @@ export function onLoginNeeded(fn: () => void): void {
 }
 
 export async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = {};
+  // The broker refuses console API changes without this header (no other site's page can send it).
+  const headers: Record<string, string> = { 'x-kafka-mysql-console': '1' };
   const auth = credentials();
   if (auth) headers.authorization = `Basic ${auth}`;
   if (body !== undefined) headers['content-type'] = 'application/json';

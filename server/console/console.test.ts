@@ -10,7 +10,7 @@ import { ANONYMOUS } from '../security/principal.js';
 import type { ConsoleRequest } from './context.js';
 import { LagHistory, Ring } from './history.js';
 import { topicRoutes } from './routes-topics.js';
-import { isLoopback } from './index.js';
+import { isLoopback, isLoopbackHost } from './index.js';
 import { ConsoleFiles } from './static.js';
 
 describe('Ring', () => {
@@ -62,6 +62,13 @@ describe('isLoopback', () => {
   it('accepts 127.0.0.0/8 and ::1 (also IPv4-mapped), nothing else', () => {
     for (const a of ['127.0.0.1', '127.1.2.3', '::1', '::ffff:127.0.0.1']) expect(isLoopback(a)).toBe(true);
     for (const a of ['10.0.0.1', '192.168.1.127', '::ffff:10.0.0.1', 'fe80::1', '', undefined]) expect(isLoopback(a)).toBe(false);
+  });
+});
+
+describe('isLoopbackHost', () => {
+  it('accepts localhost, 127.x and [::1] with or without a port, nothing else', () => {
+    for (const h of ['localhost', 'localhost:9404', '127.0.0.1:9404', '127.9.9.9', '[::1]:9404', '[::1]']) expect(isLoopbackHost(h)).toBe(true);
+    for (const h of ['evil.example:9404', '127.0.0.1.evil.example', '10.0.0.1:9404', '[fe80::1]:80', '', undefined]) expect(isLoopbackHost(h)).toBe(false);
   });
 });
 

@@ -38,6 +38,16 @@ export function isLoopback(address: string | undefined): boolean {
   return address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
 }
 
+/** Whether a Host header names this machine's loopback (localhost, 127.x, [::1]), port aside. */
+export function isLoopbackHost(host: string | undefined): boolean {
+  if (!host) return false;
+  const name = host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:\d+$/, '');
+  return name === 'localhost' || name === '::1' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/** The header the page sends with every API request; changes without it are refused (see handle). */
+export const CONSOLE_HEADER = 'x-kafka-mysql-console';
+
 export class ConsoleService {
   private readonly files: ConsoleFiles;
   private readonly router = new ConsoleRouter([...clusterRoutes, ...topicRoutes, ...groupRoutes, ...securityRoutes]);
@@ -68,7 +78,9 @@ export class ConsoleService {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== '/console' && !url.pathname.startsWith('/console/')) return false;
-    if (!this.options.allowRemote && !isLoopback(req.socket.remoteAddress)) {
+    // Loopback only: the client's address, and the Host it asked for (a page of another site
+    // whose name was made to resolve to 127.0.0.1, DNS rebinding, still names its own host).
+    if (!this.options.allowRemote && (!isLoopback(req.socket.remoteAddress) || !isLoopbackHost(req.headers.host))) {
       req.resume();
       sendError(res, new RestError(403, 403, 'The console answers loopback clients only (console.allow.remote)'));
       return true;
@@ -78,6 +90,13 @@ export class ConsoleService {
         req.resume();
         sendError(res, new RestError(405, 405, `HTTP ${req.method} is not allowed on ${url.pathname}`));
       } else this.files.serve(req, res, url.pathname);
+      return true;
+    }
+    // Another site's page can send a form-like POST to 127.0.0.1 without asking first; a custom
+    // header needs a CORS preflight, which this listener never grants, so only the console's page sends it.
+    if (req.method !== 'GET' && req.method !== 'HEAD' && req.headers[CONSOLE_HEADER] !== '1') {
+      req.resume();
+      sendError(res, new RestError(403, 403, `Changes through the console API need the ${CONSOLE_HEADER} header (sent by the console's page)`));
       return true;
     }
     const authenticate = this.options.authenticate;
