@@ -41,6 +41,10 @@ export const DEPENDENCY_DEAD = Symbol('dependency-dead');
 export class PartitionWorker {
   /** Unfinished and recently finished records from the committed offset on, in offset order. */
   private window: Task[] = [];
+  /** Index in the window of the first record not done (every one before it is done). */
+  private scan = 0;
+  /** Records waiting for a retry time (timers need the earliest only when there are some). */
+  private waitingRetry = 0;
   private readonly byKey = new Map<string, Task[]>();
   private readonly extras = new Map<bigint, Task>();
   /** States read with the lease for offsets at or above the committed offset. */
@@ -69,15 +73,9 @@ export class PartitionWorker {
     for (const row of await this.store.recordStates(this.name, this.topic.topicId, this.partition, this.committed)) this.known.set(row.offset, row);
   }
 
-  unfinished(): number {
-    let n = this.extras.size;
-    for (const t of this.window) if (t.state !== 'done') n++;
-    return n;
-  }
-
   retrying(): number {
     let n = 0;
-    for (const t of this.window) if (t.state === 'waiting' && t.attempts > 0) n++;
+    for (let i = this.scan; i < this.window.length; i++) if (this.window[i]!.state === 'waiting' && this.window[i]!.attempts > 0) n++;
     for (const t of this.extras.values()) if (t.state === 'waiting' && t.attempts > 0) n++;
     return n;
   }
@@ -125,6 +123,7 @@ export class PartitionWorker {
       t.nextMs = row.nextMs;
       t.lastStatus = row.lastStatus;
       t.lastError = row.lastError;
+      if (t.nextMs > 0) this.waitingRetry++;
     } else if (!matches(this.spec, r)) {
       t.state = 'done';
       t.outcome = 'skipped';
@@ -161,6 +160,7 @@ export class PartitionWorker {
         dirty: false,
         rev: 0,
       };
+      if (t.nextMs > 0) this.waitingRetry++;
       // Gone (retention, a transaction marker, an aborted record) or filtered out: nothing to send.
       if (record === null || !matches(this.spec, record)) {
         t.state = 'done';
@@ -203,7 +203,9 @@ export class PartitionWorker {
       if (d === DEPENDENCY_DEAD) return { task: t, dependencyDead: true };
       if (d) return { task: t, dependencyDead: false };
     }
-    for (const t of this.window) {
+    while (this.scan < this.window.length && this.window[this.scan]!.state === 'done') this.scan++;
+    for (let i = this.scan; i < this.window.length; i++) {
+      const t = this.window[i]!;
       if (t.state === 'done') continue;
       if (this.spec.ordering === 'partition') {
         // Only the first unfinished record may go; it is in flight or waiting for its retry time.
@@ -221,10 +223,24 @@ export class PartitionWorker {
   }
 
   /** The earliest retry time of a waiting record (timers). */
-  nextRetryAt(): number | null {
+  nextRetryAt(now: number): number | null {
+    if (this.waitingRetry === 0) return null;
     let at: number | null = null;
-    for (const t of [...this.window, ...this.extras.values()]) if (t.state === 'waiting' && t.nextMs > 0 && (at === null || t.nextMs < at)) at = t.nextMs;
+    let waiting = 0;
+    const visit = (t: Task) => {
+      if (t.state !== 'waiting' || t.nextMs <= now) return;
+      waiting++;
+      if (at === null || t.nextMs < at) at = t.nextMs;
+    };
+    for (let i = this.scan; i < this.window.length; i++) visit(this.window[i]!);
+    for (const t of this.extras.values()) visit(t);
+    this.waitingRetry = waiting;
     return at;
+  }
+
+  /** A record now waits for its retry time. */
+  retryScheduled(): void {
+    this.waitingRetry++;
   }
 
   finish(t: Task, outcome: 'delivered' | 'dead'): void {
@@ -244,7 +260,7 @@ export class PartitionWorker {
 
   /** The first unfinished offset of the main flow: what may be committed. */
   private committable(): bigint {
-    for (const t of this.window) if (t.state !== 'done') return t.offset;
+    for (let i = this.scan; i < this.window.length; i++) if (this.window[i]!.state !== 'done') return this.window[i]!.offset;
     return this.readPos;
   }
 
@@ -277,7 +293,10 @@ export class PartitionWorker {
     this.committed = committed;
     let drop = 0;
     while (drop < this.window.length && this.window[drop]!.state === 'done' && this.window[drop]!.offset < committed && !this.window[drop]!.dirty) drop++;
-    if (drop > 0) this.window = this.window.slice(drop);
+    if (drop > 0) {
+      this.window = this.window.slice(drop);
+      this.scan = Math.max(0, this.scan - drop);
+    }
     for (const [o, t] of this.extras) if (t.state === 'done' && !t.dirty) this.extras.delete(o);
     return true;
   }

@@ -277,7 +277,7 @@ export class SubscriptionRunner {
     }
     let at: number | null = null;
     for (const w of workers) {
-      const r = w.nextRetryAt();
+      const r = w.nextRetryAt(now);
       if (r !== null && r > now && (at === null || r < at)) at = r;
     }
     if (at !== null) this.pumpLater(at - now);
@@ -337,6 +337,7 @@ export class SubscriptionRunner {
         outcome = 'retry';
         t.state = 'waiting';
         t.nextMs = ended + Math.ceil(delay);
+        w.retryScheduled();
         t.rev++;
         t.dirty = true;
       } else {
