@@ -51,7 +51,15 @@ describe('metrics and health endpoints', () => {
   });
 
   it('answers /health with MySQL reachable, and 404 elsewhere', async () => {
-    expect(await scrape('/health')).toEqual({ status: 200, body: '{"status":"ok","mysql":{"reachable":true}}' });
+    const health = await scrape('/health');
+    expect(health.status).toBe(200);
+    const body = JSON.parse(health.body) as { status: string; mysql: unknown; mysqlServers: Array<{ name: string; shards: number[]; primary: string; replicas: string[]; fenced: string[] }> };
+    expect(body.status).toBe('ok');
+    expect(body.mysql).toEqual({ reachable: true });
+    // One server, no replicas: the primary the broker writes to, for every shard it holds.
+    expect(body.mysqlServers).toHaveLength(1);
+    expect(body.mysqlServers[0]).toMatchObject({ shards: [0], replicas: [], fenced: [] });
+    expect(body.mysqlServers[0]!.primary).toMatch(/^127\.0\.0\.1:\d+$/);
     expect((await scrape('/nothing')).status).toBe(404);
   });
 });
