@@ -14,6 +14,7 @@ import { consumerRoutes } from '../server/http/consumers.js';
 import { groupRoutes } from '../server/http/groups.js';
 import { messageRoutes } from '../server/http/messages.js';
 import { OPERATIONS, openApiRoutes } from '../server/http/openapi.js';
+import { delayedRoutes } from '../server/delayed/routes.js';
 import { produceRoutes } from '../server/http/produce.js';
 import { recordRoutes } from '../server/http/records.js';
 import { topicRoutes } from '../server/http/topics.js';
@@ -541,7 +542,7 @@ describe('OpenAPI document', () => {
     expect(r.status).toBe(200);
     expect(r.body.openapi).toBe('3.0.3');
     const shape = (path: string) => path.replace(/\{[a-z_]+\}/g, '{}');
-    const served = [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes({} as never), ...consumerRoutes(null as never), ...openApiRoutes]
+    const served = [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes({} as never), ...delayedRoutes, ...consumerRoutes(null as never), ...openApiRoutes]
       .filter((route) => route.path !== '/openapi.json')
       .map((route) => `${route.method} ${shape(route.path)}`)
       .sort();
