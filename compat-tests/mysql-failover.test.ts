@@ -12,6 +12,8 @@
  * SIGKILL case. Both print the failover time (kill or stop to the first acknowledgement after
  * it).
  */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, withDatabase } from '../storage/mysql.js';
@@ -146,7 +148,9 @@ async function replicationState(): Promise<string> {
         const [sl] = await c.query('SHOW SLAVE STATUS');
         const slave = (sl as Array<Record<string, unknown>>)[0];
         const status = Object.fromEntries((st as Array<{ Variable_name: string; Value: string }>).filter((r) => /status|clients|yes_tx|no_tx/.test(r.Variable_name)).map((r) => [r.Variable_name, r.Value]));
+        const log = (await readFile(path.join(s.dataDir, 'mariadbd.err'), 'utf8').catch(() => '')).trim().split('\n').slice(-8).join('\n    ');
         out.push(
+          `error log:\n    ${log}`,
           `server ${s.serverId} port ${s.port}: ${JSON.stringify(status)} ${JSON.stringify((pos as unknown[])[0])} slave ${slave ? JSON.stringify({ io: slave.Slave_IO_Running, state: slave.Slave_IO_State, sql: slave.Slave_SQL_Running, master: slave.Master_Port, received: slave.Gtid_IO_Pos, err: slave.Last_IO_Error || slave.Last_SQL_Error }) : 'none'}`,
         );
       } finally {

@@ -107,10 +107,13 @@ export async function writeTransaction(
 
   let failedTable: string | undefined;
   let prevOk: boolean | undefined;
-  // A shard with replicas: every commit is bracketed by the semi-sync counters, since what no
-  // replica confirmed stays invisible to readers (SemiSyncMonitor) and appends needing a
-  // replica are refused.
-  const confirm = lane.semiSync !== undefined;
+  // A shard with replicas: every commit that writes rows is bracketed by the semi-sync
+  // counters, since what no replica confirmed stays invisible to readers (SemiSyncMonitor) and
+  // appends needing a replica are refused. A transaction that writes nothing (only duplicates,
+  // such as an idempotent producer's retry after a failover) binlogs nothing, so its counters
+  // could never move: its duplicates are answered from the high watermark instead.
+  const confirm = lane.semiSync !== undefined && rowsByTable.size > 0;
+  if (lane.semiSync !== undefined && !confirm) refuseUnconfirmedDuplicates(group, results);
   let confirmed = true;
   let ticket = 0;
   try {
@@ -450,6 +453,21 @@ async function commitConfirmed(conn: LogConnection): Promise<boolean> {
   if (c.status === 'rejected') throw c.reason;
   if (b.status === 'rejected' || a.status === 'rejected') return false;
   return confirmedBetween(b.value as SemiSyncCounters, a.value as SemiSyncCounters);
+}
+
+/**
+ * A transaction that writes nothing on a shard with replicas: a duplicate needing a replica
+ * whose original is not below the high watermark (not confirmed yet) gets NOT_ENOUGH_REPLICAS
+ * (retriable: the retry succeeds once a replica confirmed it), never an acknowledgement.
+ */
+function refuseUnconfirmedDuplicates(group: PendingAppend[], results: Outcome[]): void {
+  group.forEach((p, i) => {
+    const r = results[i];
+    if (r === undefined || r instanceof KafkaError || !needsReplica(p.options.minInsyncReplicas)) return;
+    const hw = p.target.highWatermark?.();
+    if (hw !== undefined && r.baseOffset < hw) return;
+    results[i] = KafkaError.of('NOT_ENOUGH_REPLICAS', 'the original of this retried batch is not confirmed by a replica yet');
+  });
 }
 
 /**

@@ -30,6 +30,8 @@ export interface CommitTarget {
   committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined, confirmed?: boolean): void;
   /** A replica confirmed the commits up to `offset`: the high watermark may move there. */
   confirmUpTo?(offset: bigint): void;
+  /** What readers see: below it every commit was confirmed (shards with replicas). */
+  highWatermark?(): bigint;
 }
 
 export interface PendingAppend {
