@@ -449,6 +449,10 @@ async function main(): Promise<void> {
     if (userRun && broker) {
       const ctx: UserPhaseContext = {
         o, host, port, rawUrl, brokerPid: broker.pid, createTopic, deleteTopic, watch, log,
+        status: async () => {
+          const a = await serverStatus(db.url);
+          return { end: async () => statusDelta(a, await serverStatus(db.url)) };
+        },
         figure: (name, value) => {
           results.figures[name] = value;
         },

@@ -26,12 +26,25 @@ export function procSample(pid: number): ProcSample | null {
   }
 }
 
+/**
+ * Seconds the process's main thread (Node's JS thread) spent runnable but waiting for a CPU
+ * (/proc/PID/schedstat, second field): on a loaded machine, how starved it was.
+ */
+function runQueueWaitSeconds(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e9;
+  } catch {
+    return 0;
+  }
+}
+
 /** CPU used by a set of processes between start() and stop(), and their peak RSS. */
 export class ProcWatch {
   private start = new Map<number, number>();
   private peak = new Map<number, number>();
   private timer: NodeJS.Timeout | undefined;
   private last = new Map<number, ProcSample>();
+  private waitStart = new Map<number, number>();
 
   constructor(private readonly pids: Record<string, number>) {}
 
@@ -40,6 +53,7 @@ export class ProcWatch {
       const s = procSample(pid);
       this.start.set(pid, s?.cpuMs ?? 0);
       this.peak.set(pid, s?.rssBytes ?? 0);
+      this.waitStart.set(pid, runQueueWaitSeconds(pid));
     }
     this.timer = setInterval(() => this.sample(), 200);
     this.timer.unref();
@@ -55,15 +69,16 @@ export class ProcWatch {
     }
   }
 
-  /** Per name: CPU seconds used, and peak RSS in bytes. */
-  end(): Record<string, { cpuSeconds: number; peakRssBytes: number; rssBytes: number }> {
+  /** Per name: CPU seconds used, seconds its main thread waited for a CPU, and peak RSS in bytes. */
+  end(): Record<string, { cpuSeconds: number; runQueueWaitSeconds: number; peakRssBytes: number; rssBytes: number }> {
     if (this.timer) clearInterval(this.timer);
     this.sample();
-    const out: Record<string, { cpuSeconds: number; peakRssBytes: number; rssBytes: number }> = {};
+    const out: Record<string, { cpuSeconds: number; runQueueWaitSeconds: number; peakRssBytes: number; rssBytes: number }> = {};
     for (const [name, pid] of Object.entries(this.pids)) {
       const s = this.last.get(pid) ?? procSample(pid);
       out[name] = {
         cpuSeconds: s ? (s.cpuMs - (this.start.get(pid) ?? 0)) / 1000 : 0,
+        runQueueWaitSeconds: runQueueWaitSeconds(pid) - (this.waitStart.get(pid) ?? 0),
         peakRssBytes: this.peak.get(pid) ?? 0,
         rssBytes: s?.rssBytes ?? 0,
       };

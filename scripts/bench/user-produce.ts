@@ -13,6 +13,7 @@
  * - scale: 10,000 partitions over 100 topics produced to at once against 8 partitions with the
  *   same connections, and 10,000 idle connections: throughput ratio and broker RSS.
  */
+import os from 'node:os';
 import type { BenchOptions } from './options.js';
 import { runClients } from './clients.js';
 import { connectRaw, makeBatch, produceLoad, type ProduceLoadResult } from './replayer.js';
@@ -34,6 +35,8 @@ export interface UserPhaseContext {
   createTopic(topic: string, partitions: number): Promise<void>;
   deleteTopic(topic: string): Promise<void>;
   watch(): { end(): Watched };
+  /** MariaDB's global counters from now: end() gives their differences (main.ts STATUS_NAMES). */
+  status(): Promise<{ end(): Promise<Record<string, number>> }>;
   figure(name: string, value: Record<string, unknown>): void;
   log(msg: string): void;
 }
@@ -44,6 +47,32 @@ export const USER_PHASES = ['tcp', 'small', 'scale'] as const;
 export const USER_MARIADB = { bufferPoolSize: '2G', logFileSize: '1G' };
 
 const rate = (bytes: number, seconds: number) => bytes / MB / seconds;
+
+/** What MariaDB did during a phase: commits, binlog group commits (how many commits shared one fsync), fsyncs; and the machine's load. */
+interface Counted {
+  comCommit: number;
+  binlogCommits: number;
+  binlogGroupCommits: number;
+  commitsPerGroup: number;
+  logFsyncs: number;
+  loadAvg1: number;
+}
+
+async function counted<T>(ctx: UserPhaseContext, fn: () => Promise<T>): Promise<[T, Counted]> {
+  const s = await ctx.status();
+  const value = await fn();
+  const d = await s.end();
+  const c: Counted = {
+    comCommit: d['Com_commit'] ?? 0,
+    binlogCommits: d['Binlog_commits'] ?? 0,
+    binlogGroupCommits: d['Binlog_group_commits'] ?? 0,
+    commitsPerGroup: (d['Binlog_commits'] ?? 0) / Math.max(1, d['Binlog_group_commits'] ?? 0),
+    logFsyncs: d['Innodb_os_log_fsyncs'] ?? 0,
+    loadAvg1: os.loadavg()[0]!,
+  };
+  ctx.log(`  MariaDB: ${c.binlogCommits} binlog commits in ${c.binlogGroupCommits} groups (${c.commitsPerGroup.toFixed(2)} per group), Com_commit ${c.comCommit}, redo fsyncs ${c.logFsyncs}; load ${c.loadAvg1.toFixed(1)}`);
+  return [value, c];
+}
 
 function insertFigure(r: InsertResult, w: Watched): Record<string, unknown> {
   const commit = latencySummary(r.commitMs);
@@ -66,8 +95,8 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
     await truncateRawTables(ctx.rawUrl, ['bench_log']);
     log(`tcp: bulk ceiling (mariadb connector), ${connections} connection(s)`);
     const w = ctx.watch();
-    const r = await insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 });
-    const f = insertFigure(r, w.end());
+    const [r, counters] = await counted(ctx, () => insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 }));
+    const f: Record<string, unknown> = { ...insertFigure(r, w.end()), counters };
     log(`tcp: ceiling ${connections} connection(s): ${(f.mbps as number).toFixed(1)} MB/s`);
     return f;
   };
@@ -75,11 +104,11 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
     const topic = `bench-tcp-${partitions}-${procs}`;
     await ctx.createTopic(topic, partitions);
     const w = ctx.watch();
-    const k = await runClients({ mode: 'kcat', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions, durationMs: 300_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs }, log);
+    const [k, counters] = await counted(ctx, () => runClients({ mode: 'kcat', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions, durationMs: 300_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs }, log));
     const we = w.end();
     await ctx.deleteTopic(topic);
     const bytes = k.records * (batch.length / o.batchRecords);
-    const f = { partitions, procs, mbps: rate(bytes, k.seconds), recordsPerSec: k.records / k.seconds, brokerCpu: we.broker!.cpuSeconds / k.seconds, mariadbCpu: we.mariadb!.cpuSeconds / k.seconds, kcatCpu: k.cpuSeconds / k.seconds };
+    const f = { partitions, procs, mbps: rate(bytes, k.seconds), recordsPerSec: k.records / k.seconds, brokerCpu: we.broker!.cpuSeconds / k.seconds, brokerRunQueueWait: we.broker!.runQueueWaitSeconds / k.seconds, mariadbCpu: we.mariadb!.cpuSeconds / k.seconds, kcatCpu: k.cpuSeconds / k.seconds, counters };
     log(`tcp: kcat ${procs} process(es), ${partitions} partition(s): ${f.mbps.toFixed(1)} MB/s`);
     return f;
   };
@@ -109,30 +138,30 @@ export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
     await ctx.createTopic(topic, 8);
     log(`small: ${producers} raw producers, one ${recordBytes}-byte record per request, acks=all`);
     let w = ctx.watch();
-    const raw: ProduceLoadResult = await produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 });
+    const [raw, rawCounters]: [ProduceLoadResult, Counted] = await counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 }));
     const rawCpu = w.end();
     const rawLat = latencySummary(raw.latencyMs);
     log(`small: ${producers} kafkajs producers`);
     w = ctx.watch();
-    const js = await runClients({ mode: 'produce', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions: 8, producers, batchRecords: 1, recordBytes, durationMs: o.duration * 1000 }, log);
+    const [js, jsCounters] = await counted(ctx, () => runClients({ mode: 'produce', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions: 8, producers, batchRecords: 1, recordBytes, durationMs: o.duration * 1000 }, log));
     w.end();
     await ctx.deleteTopic(topic);
     log(`small: naive queue table, ${producers} connections, one row per transaction`);
     w = ctx.watch();
-    const naive = await naiveInsert({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, value: Buffer.alloc(recordBytes, 0x61), rowsPerTransaction: 1, durationMs: o.duration * 1000 });
-    const naiveFigure = insertFigure(naive, w.end());
+    const [naive, naiveCounters] = await counted(ctx, () => naiveInsert({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, value: Buffer.alloc(recordBytes, 0x61), rowsPerTransaction: 1, durationMs: o.duration * 1000 }));
+    const naiveFigure: Record<string, unknown> = { ...insertFigure(naive, w.end()), counters: naiveCounters };
     await truncateRawTables(ctx.rawUrl, ['bench_naive']);
     // MariaDB's commit latency at the broker's load: as many connections, the broker's transaction rate
     // (its group commits, from Com_commit would be finer; the request rate bounds it from above).
-    const paced = await insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, batch, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: Math.min(raw.requests / raw.seconds, (naiveFigure.transactionsPerSec as number) * 0.9) });
+    const [paced, pacedCounters] = await counted(ctx, () => insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, batch, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: Math.min(raw.requests / raw.seconds, (naiveFigure.transactionsPerSec as number) * 0.9) }));
     await truncateRawTables(ctx.rawUrl, ['bench_log']);
     const commit = latencySummary(paced.commitMs);
     const point = {
       producers,
-      raw: { recordsPerSec: raw.records / raw.seconds, p50: rawLat.p50, p99: rawLat.p99, errors: raw.errors, brokerCpu: rawCpu.broker!.cpuSeconds / raw.seconds, mariadbCpu: rawCpu.mariadb!.cpuSeconds / raw.seconds },
-      kafkajs: { recordsPerSec: js.records / js.seconds, clientCpu: js.cpuSeconds / js.seconds },
+      raw: { recordsPerSec: raw.records / raw.seconds, p50: rawLat.p50, p99: rawLat.p99, errors: raw.errors, brokerCpu: rawCpu.broker!.cpuSeconds / raw.seconds, brokerRunQueueWait: rawCpu.broker!.runQueueWaitSeconds / raw.seconds, mariadbCpu: rawCpu.mariadb!.cpuSeconds / raw.seconds, counters: rawCounters, recordsPerCommit: raw.records / Math.max(1, rawCounters.comCommit) },
+      kafkajs: { recordsPerSec: js.records / js.seconds, clientCpu: js.cpuSeconds / js.seconds, counters: jsCounters },
       naive: naiveFigure,
-      mariadbCommitAtLoad: { transactionsPerSec: paced.transactions / paced.seconds, p50: commit.p50, p99: commit.p99 },
+      mariadbCommitAtLoad: { transactionsPerSec: paced.transactions / paced.seconds, p50: commit.p50, p99: commit.p99, counters: pacedCounters },
       rawOverNaive: raw.records / raw.seconds / (naiveFigure.recordsPerSec as number),
       kafkajsOverNaive: js.records / js.seconds / (naiveFigure.recordsPerSec as number),
       rawP99OverCommitP99: rawLat.p99 / commit.p99,
@@ -154,13 +183,13 @@ export async function scalePhase(ctx: UserPhaseContext): Promise<void> {
   const loadOver = async (names: string[], partitions: number) => {
     const w = ctx.watch();
     const each = connections / names.length;
-    const runs = await Promise.all(
+    const [runs, counters] = await counted(ctx, () => Promise.all(
       names.map((topic) => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions, connections: each, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 100 })),
-    );
+    ));
     const we = w.end();
     const seconds = Math.max(...runs.map((r) => r.seconds));
     const bytes = runs.reduce((s, r) => s + r.bytes, 0);
-    return { mbps: rate(bytes, seconds), recordsPerSec: runs.reduce((s, r) => s + r.records, 0) / seconds, errors: runs.reduce((s, r) => s + r.errors, 0), brokerRssMB: we.broker!.rssBytes / MB, brokerPeakRssMB: we.broker!.peakRssBytes / MB };
+    return { mbps: rate(bytes, seconds), recordsPerSec: runs.reduce((s, r) => s + r.records, 0) / seconds, errors: runs.reduce((s, r) => s + r.errors, 0), brokerRssMB: we.broker!.rssBytes / MB, brokerPeakRssMB: we.broker!.peakRssBytes / MB, counters };
   };
   await ctx.createTopic('bench-scale-8', 8);
   log(`scale: 8 partitions, ${connections} connections`);
@@ -203,19 +232,20 @@ const int = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? Math.
 /** The user phases' table and their targets (nothing when they did not run). */
 export function printUserReport(r: Results): void {
   const lines: string[] = [];
-  const tcp = r.figures['user.tcp'] as { ceiling4: Record<string, number>; ceiling1: Record<string, number>; runs: Array<Record<string, number>> } | undefined;
+  const tcp = r.figures['user.tcp'] as { ceiling4: Record<string, number>; ceiling1: Record<string, number>; runs: Array<Record<string, number> & { counters?: Counted }> } | undefined;
   if (tcp) {
     lines.push(`tcp: bulk ceiling 4 connections ${f1(tcp.ceiling4.mbps)} MB/s, 1 connection ${f1(tcp.ceiling1.mbps)} MB/s`);
     for (const k of tcp.runs) {
-      lines.push(`  kcat x${k.procs}, ${k.partitions} partition(s): ${f1(k.mbps)} MB/s = ${f2(k.overCeiling4)} of the 4-connection ceiling${k.overCeiling1 !== undefined ? `, ${f2(k.overCeiling1)} of the 1-connection ceiling` : ''}; broker CPU ${f2(k.brokerCpu)}, MariaDB CPU ${f2(k.mariadbCpu)}`);
+      lines.push(`  kcat x${k.procs}, ${k.partitions} partition(s): ${f1(k.mbps)} MB/s = ${f2(k.overCeiling4)} of the 4-connection ceiling${k.overCeiling1 !== undefined ? `, ${f2(k.overCeiling1)} of the 1-connection ceiling` : ''}; broker CPU ${f2(k.brokerCpu)} (waiting for a CPU ${f2(k.brokerRunQueueWait)}), MariaDB CPU ${f2(k.mariadbCpu)}; ${f2(k.counters?.commitsPerGroup)} binlog commits per group, load ${f1(k.counters?.loadAvg1)}`);
     }
-    const best = (parts: number, key: string) => Math.max(...tcp.runs.filter((k) => k.partitions === parts).map((k) => k[key]!));
+    const best = (parts: number, key: string) => Math.max(...tcp.runs.filter((k) => k.partitions === parts).map((k) => k[key] as number));
     lines.push(`  target 8 partitions >= 0.8 of the ceiling: ${f2(best(8, 'overCeiling4'))} ${best(8, 'overCeiling4') >= 0.8 ? 'met' : 'not met'}`);
     lines.push(`  target 1 partition >= 0.8 of the 1-connection ceiling: ${f2(best(1, 'overCeiling1'))} ${best(1, 'overCeiling1') >= 0.8 ? 'met' : 'not met'}`);
   }
-  const small = r.figures['user.small'] as { points: Array<Record<string, Record<string, number> & number>> } | undefined;
+  const small = r.figures['user.small'] as { points: Array<Record<string, Record<string, number> & { counters?: Counted } & number>> } | undefined;
   for (const p of small?.points ?? []) {
     lines.push(`small, ${p.producers} producers x 1 record of 200 B: raw ${int(p.raw.recordsPerSec)} records/s (p50 ${f1(p.raw.p50)}, p99 ${f1(p.raw.p99)} ms), kafkajs ${int(p.kafkajs.recordsPerSec)}, naive ${int(p.naive.recordsPerSec)} (p99 ${f1(p.naive.commitMsP99)} ms), MariaDB commit p99 at load ${f1(p.mariadbCommitAtLoad.p99)} ms`);
+    lines.push(`  broker: CPU ${f2(p.raw.brokerCpu)} cores, JS thread waiting for a CPU ${f2(p.raw.brokerRunQueueWait)} of the time; ${f1(p.raw.recordsPerCommit)} records per COMMIT, ${f2(p.raw.counters?.commitsPerGroup)} binlog commits per group; naive ${f2(p.naive.counters?.commitsPerGroup)} per group; load ${f1(p.raw.counters?.loadAvg1)}`);
     lines.push(`  target >= 10x naive: raw ${f1(p.rawOverNaive)}x, kafkajs ${f1(p.kafkajsOverNaive)}x; p99 <= 2x commit p99: ${f2(p.rawP99OverCommitP99)}`);
   }
   const scale = r.figures['user.scale'] as { eight: Record<string, number>; many: Record<string, number>; manyOverEight: number; idle: Record<string, number> } | undefined;
