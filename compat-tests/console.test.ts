@@ -226,6 +226,22 @@ describe('console', () => {
     expect(await page.locator('[data-testid=record-value]').first().textContent()).toBe('hello from the console');
     await shot('messages');
 
+    // A topic with the message index: a lookup by key over all partitions (the index fills within about 200 ms).
+    const made = await rest('POST', `/v3/clusters/${tb.broker.context.cluster.clusterId}/topics`, { topic_name: 'indexed', partitions_count: 4, configs: [{ name: 'message.index.enable', value: 'true' }] });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    await producer.send({ topic: 'indexed', messages: Array.from({ length: 20 }, (_, i) => ({ key: `customer-${i % 5}`, value: `event ${i}` })) });
+    await open('messages/indexed');
+    await page.waitForSelector('[data-testid=partition]');
+    await page.selectOption('[data-testid=mode]', 'index');
+    await page.fill('[data-testid=search-key]', 'customer-3');
+    await expect
+      .poll(async () => {
+        await page.click('[data-testid=search]');
+        await page.waitForTimeout(300);
+        return page.locator('[data-testid=record-value]').allTextContents();
+      })
+      .toEqual(['event 3', 'event 8', 'event 13', 'event 18']);
+
     // The topic's page: per partition, offsets and stored bytes (DescribeLogDirs' sizes) agree on which hold records.
     await open('topics/orders');
     await page.waitForSelector('[data-testid=partitions] tbody tr');
@@ -327,6 +343,13 @@ describe('console', () => {
     await page.click('[data-testid=resume]');
     await expect.poll(() => page.locator('[data-testid=subscription-state]').textContent()).toBe('active');
     await expect.poll(() => delivered, { timeout: 20_000 }).toBe(8);
+    // Re-push offsets 1-2 through the page: delivered again; the attempts of offset 1 show both deliveries.
+    await page.fill('input[name=from_offset]', '1');
+    await page.fill('input[name=to_offset]', '2');
+    await page.click('form:has(input[name=from_offset]) button[type=submit]');
+    await expect.poll(() => delivered, { timeout: 20_000 }).toBe(10);
+    await page.fill('input[name=attempt_offset]', '1');
+    await expect.poll(() => page.locator('h3:has-text("Delivery attempts") + table tbody tr').count(), { timeout: 10_000 }).toBe(2);
   });
 
   it('lists held delayed messages and cancels one', async () => {

@@ -14,7 +14,17 @@ function unavailable(e: Error | null): boolean {
 
 function Subscription({ name, onChange }: { name: string; onChange(): void }) {
   const sub = useLoad(() => get(`/v3/subscriptions/${enc(name)}`), [name], 3000);
-  const attempts = useLoad(() => get(`/v3/subscriptions/${enc(name)}/attempts?limit=50`), [name], 5000);
+  const [offset, setOffset] = useState('');
+  const [range, setRange] = useState({ from: '', to: '' });
+  const [tp, setTp] = useState('');
+  // One record's attempts: its topic and partition (from the list below, the first by default) and offset.
+  const attemptsQuery = () => {
+    if (!/^\d+$/.test(offset)) return '';
+    const first = sub.data?.partitions?.[0];
+    const [topic, partition] = tp !== '' ? [tp.slice(0, tp.lastIndexOf(':')), tp.slice(tp.lastIndexOf(':') + 1)] : [first?.topic, first?.partition];
+    return topic === undefined ? '' : `&topic=${enc(topic)}&partition=${partition}&offset=${offset}`;
+  };
+  const attempts = useLoad(() => get(`/v3/subscriptions/${enc(name)}/attempts?limit=50${attemptsQuery()}`), [name, offset, tp, sub.data?.partitions?.length], 5000);
   const [error, setError] = useState<Error | null>(null);
   const [note, setNote] = useState('');
   const [confirm, setConfirm] = useState(false);
@@ -60,7 +70,34 @@ function Subscription({ name, onChange }: { name: string; onChange(): void }) {
               ))}
             </tbody>
           </table>
-          <h3>Delivery attempts (latest 50)</h3>
+          <form
+            class="row"
+            onSubmit={(e) => {
+              e.preventDefault();
+              const body: Record<string, unknown> = {};
+              if (range.from !== '') body.from_offset = Number(range.from);
+              if (range.to !== '') body.to_offset = Number(range.to);
+              // An offset range names its topic when the subscription has several (the server says so).
+              if ((s.topics ?? []).length === 1) body.topic = s.topics[0];
+              void act('repush', body);
+            }}
+          >
+            <span class="muted">Re-push offsets</span>
+            <input name="from_offset" placeholder="from" style={{ width: '7em' }} value={range.from} onInput={(e) => setRange({ ...range, from: (e.target as HTMLInputElement).value })} />
+            <input name="to_offset" placeholder="to" style={{ width: '7em' }} value={range.to} onInput={(e) => setRange({ ...range, to: (e.target as HTMLInputElement).value })} />
+            <button type="submit">Re-push</button>
+          </form>
+          <h3 class="row">
+            Delivery attempts (latest 50)
+            <select value={tp} onChange={(e) => setTp((e.target as HTMLSelectElement).value)}>
+              {(s.partitions ?? []).map((p: any) => (
+                <option key={`${p.topic}:${p.partition}`} value={`${p.topic}:${p.partition}`}>
+                  {p.topic}-{p.partition}
+                </option>
+              ))}
+            </select>
+            <input name="attempt_offset" placeholder="of one offset" style={{ width: '9em' }} value={offset} onInput={(e) => setOffset((e.target as HTMLInputElement).value)} />
+          </h3>
           <ErrorBox error={attempts.error} />
           <table>
             <thead><tr><th>time</th><th>topic-partition</th><th>offset</th><th>attempt</th><th>outcome</th><th>status</th><th>latency</th><th>error</th></tr></thead>
