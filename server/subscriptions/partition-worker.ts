@@ -73,6 +73,10 @@ export class PartitionWorker {
     for (const row of await this.store.recordStates(this.name, this.topic.topicId, this.partition, this.committed)) this.known.set(row.offset, row);
   }
 
+  windowSize(): number {
+    return this.window.length;
+  }
+
   retrying(): number {
     let n = 0;
     for (let i = this.scan; i < this.window.length; i++) if (this.window[i]!.state === 'waiting' && this.window[i]!.attempts > 0) n++;

@@ -217,8 +217,14 @@ export class SubscriptionRunner {
     if (this.stopped) return;
     if (this.workers.size < this.partitionCount()) await this.acquire();
     const now = Date.now();
-    for (const w of this.workers.values()) {
+    for (const [k, w] of this.workers) {
       if (this.stopped) return;
+      // A deleted source topic: its partitions are forgotten (the leases stay until they expire).
+      if (this.deps.catalog.getTopicById(w.topic.topicId) === undefined) {
+        w.unsubscribe?.();
+        this.workers.delete(k);
+        continue;
+      }
       const log = await this.deps.logs.getLog(w.topic.topicId, w.partition);
       const follower = !this.deps.leads(w.topic.topicId, w.partition);
       await w.loadExtras(log, (o) => readOne(log, o, follower), now, this.deps.settings.pollMs, 1000);
@@ -376,7 +382,12 @@ export class SubscriptionRunner {
         const topic = this.deps.catalog.getTopic(dlt);
         if (topic === undefined) throw new Error(`dead-letter topic ${dlt} does not exist`);
         const r = t.record;
-        const partition = r.key !== null ? partitionForKey(r.key, topic.partitionCount) : w.partition % topic.partitionCount;
+        let partition = r.key !== null ? partitionForKey(r.key, topic.partitionCount) : w.partition % topic.partitionCount;
+        // Several brokers: appended through this broker's Produce handler, so to a partition it leads.
+        if (!this.deps.leads(topic.topicId, partition)) {
+          const led = [...Array(topic.partitionCount).keys()].filter((p) => this.deps.leads(topic.topicId, p));
+          if (led.length > 0) partition = led[Number(t.offset % BigInt(led.length))]!;
+        }
         const headers = [
           ...r.headers,
           { key: 'subscription', value: this.name },
@@ -452,11 +463,15 @@ export class SubscriptionRunner {
     }
     for (const [k, w] of this.workers) {
       if (w.lost) continue;
+      const full = w.windowSize() >= this.deps.settings.windowRecords;
       if (!(await w.flush())) {
         this.deps.logger.error({ subscription: this.name, topic: w.topic.name, partition: w.partition }, 'partition lease lost (fenced); its deliveries stop here');
         this.workers.delete(k);
         this.stopped = true;
         this.leaseUntil = 0;
+      } else if (full && w.windowSize() < this.deps.settings.windowRecords) {
+        // The write dropped finished records from a full window: read on now, not at the next poll.
+        this.fillSoon(w);
       }
     }
   }
