@@ -89,7 +89,7 @@ function Subscription({ name, onChange }: { name: string; onChange(): void }) {
           </form>
           <h3 class="row">
             Delivery attempts (latest 50)
-            <select value={tp} onChange={(e) => setTp((e.target as HTMLSelectElement).value)}>
+            <select value={tp || (s.partitions?.[0] ? `${s.partitions[0].topic}:${s.partitions[0].partition}` : '')} onChange={(e) => setTp((e.target as HTMLSelectElement).value)}>
               {(s.partitions ?? []).map((p: any) => (
                 <option key={`${p.topic}:${p.partition}`} value={`${p.topic}:${p.partition}`}>
                   {p.topic}-{p.partition}
