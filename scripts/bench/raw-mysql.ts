@@ -63,6 +63,8 @@ export async function openRawConn(driver: Driver, url: string): Promise<RawConn>
     database: loc.database,
     ...(loc.socketPath ? { socketPath: loc.socketPath } : {}),
     maxAllowedPacket: 1 << 30,
+    // The connector's default (1 s) is too short for 256 handshakes at once on a loaded machine.
+    connectTimeout: 30_000,
   });
   return {
     exec: async (sql, params) => {
