@@ -343,6 +343,29 @@ describe('produce', () => {
     expect(read.body.data.map((r: any) => r.value)).toEqual(['whole']);
   });
 
+  it('refuses requests another site\'s page makes (Origin, Sec-Fetch-Site) with 403, writing nothing; same-origin pages and non-browsers are served', async () => {
+    await createTopic('rest-csrf');
+    const path = v3('/topics/rest-csrf/records');
+    const record = JSON.stringify({ partition_id: 0, value: { type: 'STRING', data: 'x' } });
+    const post = (headers: Record<string, string>) => fetch(`${base}${path}`, { method: 'POST', headers, body: record });
+    // What a form or fetch on another site sends: text/plain and its own Origin; a sandboxed page sends "null".
+    for (const headers of [
+      { 'content-type': 'text/plain', origin: 'http://attacker.example' },
+      { 'content-type': 'application/json', origin: 'null' },
+      { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
+    ]) {
+      const r = await post(headers);
+      expect(r.status, JSON.stringify(headers)).toBe(403);
+      expect(((await r.json()) as { error_code: number }).error_code).toBe(40302);
+    }
+    expect(await endOffset('rest-csrf')).toBe('0');
+    const sameOrigin = await post({ 'content-type': 'application/json', origin: base, 'sec-fetch-site': 'same-origin' });
+    expect(sameOrigin.status).toBe(200);
+    const noBrowser = await post({ 'content-type': 'application/json' });
+    expect(noBrowser.status).toBe(200);
+    expect(await endOffset('rest-csrf')).toBe('2');
+  });
+
   it('curl produces and reads', async () => {
     await createTopic('rest-curl');
     const produced = await runProcess('curl', ['-s', '-X', 'POST', '-H', 'Content-Type: application/json', '--data-binary', '{"value":{"type":"STRING","data":"from curl"}}', `${base}${v3('/topics/rest-curl/records')}`]);

@@ -62,6 +62,11 @@ export class RestRouter {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (!url.pathname.startsWith('/v3/') && !url.pathname.startsWith('/consumers/') && url.pathname !== '/openapi.json' && url.pathname !== '/v3') return false;
+    if (fromAnotherSite(req)) {
+      drain(req);
+      sendError(res, new RestError(403, 40302, 'cross-site requests are refused: the REST interface does not serve pages of other origins'));
+      return true;
+    }
     let pathMatched = false;
     for (const route of this.routes) {
       const m = route.pattern.exec(url.pathname);
@@ -96,6 +101,25 @@ export class RestRouter {
       return true;
     }
     sendError(res, pathMatched ? new RestError(405, 405, `HTTP ${req.method} is not allowed on ${url.pathname}`) : new RestError(404, 404, `No REST resource at ${url.pathname}`));
+    return true;
+  }
+}
+
+/**
+ * A browser sends Origin (and Sec-Fetch-Site) with a request another site's page makes; such a
+ * request could produce, create topics or move a v2 consumer with the user's loopback access or
+ * saved credentials (CSRF), whatever content type it claims. Clients that are not browsers send
+ * neither header, and the console is same-origin.
+ */
+export function fromAnotherSite(req: IncomingMessage): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'cross-site' || site === 'same-site') return true;
+  const origin = req.headers.origin;
+  if (origin === undefined) return false;
+  if (origin === 'null') return true;
+  try {
+    return new URL(origin).host !== req.headers.host;
+  } catch {
     return true;
   }
 }
