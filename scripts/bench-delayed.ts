@@ -136,7 +136,11 @@ async function main(): Promise<void> {
     url = managed.url;
   }
   console.error(`MariaDB: ${url}`);
-  const broker = await startBrokerProcess({ mysqlUrl: url, settings: {}, log: (l) => console.error(l) });
+  // --page and --concurrency override the broker's delayed.delivery.page.size / .concurrency.
+  const settings: Record<string, string> = {};
+  if (process.argv.includes('--page')) settings['delayed.delivery.page.size'] = String(arg('page', '1000'));
+  if (process.argv.includes('--concurrency')) settings['delayed.delivery.concurrency'] = String(arg('concurrency', '4'));
+  const broker = await startBrokerProcess({ mysqlUrl: url, settings, log: (l) => console.error(l) });
   const kafka = new Kafka({ clientId: 'bench-delayed', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -146,43 +150,45 @@ async function main(): Promise<void> {
     console.log(`broker RSS at start: ${await rssMb(broker.pid)} MB`);
 
     // 1. The trial: random due times over the spread, cancellations while they fall due.
-    const topic = `bench-delayed-trial-${Date.now()}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, configEntries: [{ name: 'delayed.delivery.enable', value: 'true' }] }], waitForLeaders: true });
-    const start = Date.now() + 5000 + Math.ceil(TRIAL / HOLD_RATE_GUESS) * 1000;
-    const records: Held[] = Array.from({ length: TRIAL }, (_, i) => ({ id: `t-${i}`, dueMs: start + Math.floor(Math.random() * SPREAD_S * 1000), partition: i % PARTITIONS }));
-    const rate = await hold(producer, topic, records);
-    console.log(`trial: ${TRIAL} records held at ${rate}/s, done ${start - Date.now()} ms before the first due time; due over ${SPREAD_S} s`);
-    const consumed = consume(kafka, topic, TRIAL - CANCELS, start + SPREAD_S * 1000 + 3000);
-    // Cancels in 20 rounds over the first half of the spread, each of a record due at least 3 s later.
-    const cancelled = new Set<string>();
-    let refused = 0;
-    const rounds = 20;
-    for (let k = 0; k < rounds; k++) {
-      await new Promise((r) => setTimeout(r, Math.max(0, start + (k * SPREAD_S * 500) / rounds - Date.now())));
-      const now = Date.now();
-      const candidates = records.filter((r) => r.dueMs > now + 3000 && !cancelled.has(r.id));
-      const picked: Held[] = [];
-      const want = Math.ceil((CANCELS - cancelled.size) / (rounds - k));
-      while (picked.length < want && candidates.length > 0) picked.push(candidates.splice(Math.floor(Math.random() * candidates.length), 1)[0]!);
-      if (picked.length === 0) continue;
-      try {
-        await producer.send({ topic, acks: -1, messages: picked.map((r) => ({ partition: r.partition, value: null, headers: { 'cancel-message-id': r.id } })) });
-        for (const r of picked) cancelled.add(r.id);
-      } catch {
-        refused++;
+    if (TRIAL > 0) {
+      const topic = `bench-delayed-trial-${Date.now()}`;
+      await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, configEntries: [{ name: 'delayed.delivery.enable', value: 'true' }] }], waitForLeaders: true });
+      const start = Date.now() + 5000 + Math.ceil(TRIAL / HOLD_RATE_GUESS) * 1000;
+      const records: Held[] = Array.from({ length: TRIAL }, (_, i) => ({ id: `t-${i}`, dueMs: start + Math.floor(Math.random() * SPREAD_S * 1000), partition: i % PARTITIONS }));
+      const rate = await hold(producer, topic, records);
+      console.log(`trial: ${TRIAL} records held at ${rate}/s, done ${start - Date.now()} ms before the first due time; due over ${SPREAD_S} s`);
+      const consumed = consume(kafka, topic, TRIAL - CANCELS, start + SPREAD_S * 1000 + 3000);
+      // Cancels in 20 rounds over the first half of the spread, each of a record due at least 3 s later.
+      const cancelled = new Set<string>();
+      let refused = 0;
+      const rounds = 20;
+      for (let k = 0; k < rounds; k++) {
+        await new Promise((r) => setTimeout(r, Math.max(0, start + (k * SPREAD_S * 500) / rounds - Date.now())));
+        const now = Date.now();
+        const candidates = records.filter((r) => r.dueMs > now + 3000 && !cancelled.has(r.id));
+        const picked: Held[] = [];
+        const want = Math.ceil((CANCELS - cancelled.size) / (rounds - k));
+        while (picked.length < want && candidates.length > 0) picked.push(candidates.splice(Math.floor(Math.random() * candidates.length), 1)[0]!);
+        if (picked.length === 0) continue;
+        try {
+          await producer.send({ topic, acks: -1, messages: picked.map((r) => ({ partition: r.partition, value: null, headers: { 'cancel-message-id': r.id } })) });
+          for (const r of picked) cancelled.add(r.id);
+        } catch {
+          refused++;
+        }
       }
+      const seen = await consumed;
+      const counts = new Map<string, number>();
+      for (const s of seen) counts.set(s.id, (counts.get(s.id) ?? 0) + 1);
+      const cancelledSeen = [...cancelled].filter((id) => counts.has(id)).length;
+      const twice = [...counts.values()].filter((c) => c > 1).length;
+      const missing = records.filter((r) => !cancelled.has(r.id) && !counts.has(r.id)).length;
+      const l = lateness(seen);
+      console.log(`trial: ${cancelled.size} cancelled (${refused} cancel sends refused), ${seen.length} read; cancelled ones read: ${cancelledSeen}; read twice: ${twice}; missing: ${missing}`);
+      console.log(`  lateness at append:   ${fmt(l.append)}`);
+      console.log(`  lateness at consumer: ${fmt(l.visible)}`);
+      console.log(`broker RSS after the trial: ${await rssMb(broker.pid)} MB`);
     }
-    const seen = await consumed;
-    const counts = new Map<string, number>();
-    for (const s of seen) counts.set(s.id, (counts.get(s.id) ?? 0) + 1);
-    const cancelledSeen = [...cancelled].filter((id) => counts.has(id)).length;
-    const twice = [...counts.values()].filter((c) => c > 1).length;
-    const missing = records.filter((r) => !cancelled.has(r.id) && !counts.has(r.id)).length;
-    const l = lateness(seen);
-    console.log(`trial: ${cancelled.size} cancelled (${refused} cancel sends refused), ${seen.length} read; cancelled ones read: ${cancelledSeen}; read twice: ${twice}; missing: ${missing}`);
-    console.log(`  lateness at append:   ${fmt(l.append)}`);
-    console.log(`  lateness at consumer: ${fmt(l.visible)}`);
-    console.log(`broker RSS after the trial: ${await rssMb(broker.pid)} MB`);
 
     // 2. Rates.
     for (const [perSecond, seconds] of RATES) await ratePhase(kafka, producer, admin, `r${perSecond}`, perSecond, seconds);
