@@ -15,6 +15,7 @@ import { groupRoutes } from '../server/http/groups.js';
 import { messageRoutes } from '../server/http/messages.js';
 import { OPERATIONS, openApiRoutes } from '../server/http/openapi.js';
 import { delayedRoutes } from '../server/delayed/routes.js';
+import { subscriptionRoutes } from '../server/subscriptions/routes.js';
 import { produceRoutes } from '../server/http/produce.js';
 import { recordRoutes } from '../server/http/records.js';
 import { topicRoutes } from '../server/http/topics.js';
@@ -565,7 +566,7 @@ describe('OpenAPI document', () => {
     expect(r.status).toBe(200);
     expect(r.body.openapi).toBe('3.0.3');
     const shape = (path: string) => path.replace(/\{[a-z_]+\}/g, '{}');
-    const served = [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes({} as never), ...delayedRoutes, ...consumerRoutes(null as never), ...openApiRoutes]
+    const served = [...clusterRoutes, ...topicRoutes, ...groupRoutes, ...produceRoutes, ...recordRoutes, ...messageRoutes({} as never), ...delayedRoutes, ...consumerRoutes(null as never), ...subscriptionRoutes, ...openApiRoutes]
       .filter((route) => route.path !== '/openapi.json')
       .map((route) => `${route.method} ${shape(route.path)}`)
       .sort();
