@@ -68,8 +68,32 @@ export class SubscriptionService {
     tick();
   }
 
-  /** Re-reads the definitions now (after a change through this broker's REST interface). */
-  async sync(): Promise<void> {
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+
+  /**
+   * Re-reads the definitions now (after a change through this broker's REST interface). One at a
+   * time: a runner being replaced is stopped (its leases released) before its successor starts.
+   */
+  sync(): Promise<void> {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return this.syncing;
+    }
+    this.syncing = (async () => {
+      try {
+        do {
+          this.syncAgain = false;
+          await this.syncOnce();
+        } while (this.syncAgain && !this.stopped);
+      } finally {
+        this.syncing = null;
+      }
+    })();
+    return this.syncing;
+  }
+
+  private async syncOnce(): Promise<void> {
     const rows = await this.deps.store.list();
     this.known = new Map(rows.map((r) => [r.name, r]));
     for (const [name, runner] of this.runners) {
