@@ -92,7 +92,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     logger,
   });
 
-  // Failover of MySQL primaries with replicas: the lone broker promotes (no ZooKeeper-coordinated failover yet).
+  // Failover of MySQL primaries with replicas: the lone broker promotes; in a cluster the controller does, through ZooKeeper (server/cluster/shard-failover.ts).
   const failoverTimeoutMs = config.int('mysql.failover.timeout.ms');
   if (!isClusterMode(config) && failoverTimeoutMs > 0) {
     storage.replication.startFailover({ timeoutMs: failoverTimeoutMs, fencingCommand: config.string('mysql.failover.fencing.command') });

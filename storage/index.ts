@@ -28,6 +28,7 @@ import { checkReplicatedShard } from './replication/check.js';
 import { FailoverWatcher } from './replication/failover.js';
 import { readGroupStatus } from './replication/status.js';
 import { serverAddress } from './replication/topology.js';
+import { formatMysqlUrl, parseMysqlUrl } from './mysql.js';
 import { ShardMap } from './shards.js';
 import { MessageIdStore } from './dedupe/message-ids.js';
 import { MessageIndexStore } from './message-index/index-store.js';
@@ -187,6 +188,21 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
             },
           });
           failover.start();
+        },
+        applyPromotion(name, primary, epoch) {
+          const g = shards.groups.find((x) => x.name === name);
+          if (!g || epoch <= g.epoch) return false;
+          if (serverAddress(g.primary) !== primary) {
+            const known = [...g.replicas, ...g.fenced].find((u) => serverAddress(u) === primary);
+            const m = /^\[?([^\]]*?)\]?:(\d+)$/.exec(primary);
+            if (!known && !m) return false;
+            // An address not configured here (a replica added elsewhere): same credentials, over TCP.
+            const { socketPath: _socket, ...loc } = parseMysqlUrl(g.primary);
+            shards.promote(g, known ?? formatMysqlUrl({ ...loc, host: m![1]!, port: Number(m![2]) }));
+            for (const shard of g.shards) logs.repointShard(shard, shards.url(shard));
+          }
+          g.epoch = epoch;
+          return true;
         },
         failoverStats: () => ({ ...(failover?.stats ?? { failovers: 0, lastFailoverMs: 0 }) }),
         semiSyncStats: () => {

@@ -114,6 +114,13 @@ export interface StorageReplication {
    * committers and partition logs follow. No-op without replicas.
    */
   startFailover(settings: Omit<FailoverSettings, 'onPromoted' | 'logger'>): void;
+  /**
+   * Several brokers: follows a promotion another broker (the controller) published through
+   * ZooKeeper: when `epoch` is newer than the group's, its pools, committers and partitions move
+   * to `primary` (host:port; same user, password and databases) and the old primary is never
+   * written to again by this process. False when the epoch is not newer or the group is unknown.
+   */
+  applyPromotion(group: string, primary: string, epoch: number): boolean;
   /** Promotions so far and how long the last one took (metrics). */
   failoverStats(): FailoverStats;
   /** Commits of appends needing a replica that one confirmed / did not, summed over the shards (metrics). */

@@ -4,6 +4,7 @@ import type { TopicCatalog } from '../../storage/types.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { BrokerEndpoint, ClusterView } from '../handler-types.js';
 import { parseReplicaSelector } from './replica-selector.js';
+import { ShardFailover } from './shard-failover.js';
 import { SingleBrokerCluster } from './single-broker.js';
 import { ZooKeeperCluster } from './zk-cluster.js';
 import { parseZookeeperConnect } from './zk.js';
@@ -59,18 +60,40 @@ export function createBrokerCluster(config: BrokerConfig, storage: Storage, self
     transactionPartitions: config.int('transaction.state.log.num.partitions'),
     logger: logger.child({ component: 'cluster' }),
   });
+  // MySQL primaries with replicas: the controller promotes, every broker follows (shard-failover.ts).
+  const failoverTimeoutMs = config.int('mysql.failover.timeout.ms');
+  const shardFailover =
+    failoverTimeoutMs > 0
+      ? new ShardFailover({
+          connect,
+          sessionTimeoutMs,
+          connectionTimeoutMs: config.string('zookeeper.connection.timeout.ms') !== null ? config.int('zookeeper.connection.timeout.ms') : sessionTimeoutMs,
+          selfId: self.nodeId,
+          isController: () => zk.controllerId() === self.nodeId,
+          replication: storage.replication,
+          timeoutMs: failoverTimeoutMs,
+          fencingCommand: config.string('mysql.failover.fencing.command'),
+          logger: logger.child({ component: 'shard-failover' }),
+        })
+      : null;
   return {
     view: zk,
     zk,
     catalog: notifyingCatalog(storage.catalog, () => zk.notifyMetadataChanged()),
-    start: () => zk.start(),
+    async start() {
+      await zk.start();
+      await shardFailover?.start();
+    },
     async shutdown() {
       if (!config.bool('controlled.shutdown.enable')) return;
       const started = Date.now();
       const r = await zk.controlledShutdown(config.int('controlled.shutdown.timeout.ms'));
       logger.info({ ...r, ms: Date.now() - started }, 'controlled shutdown: leadership moved');
     },
-    close: () => zk.close(),
+    async close() {
+      shardFailover?.close();
+      await zk.close();
+    },
   };
 }
 

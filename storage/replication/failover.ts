@@ -34,6 +34,27 @@ export interface FailoverSettings {
   logger?: Logger;
   /** After a promotion: the shards whose primary moved and their new URLs. */
   onPromoted(group: ServerGroup, shards: Array<{ shard: number; url: string }>): void;
+  /**
+   * Several brokers (server/cluster/shard-failover.ts): who may promote, and the shard epoch
+   * claimed and published through ZooKeeper. Absent: this process alone decides (lone broker).
+   */
+  coordinator?: FailoverCoordinator;
+}
+
+/**
+ * Coordination of a promotion between brokers. `claim` reserves the group's next epoch before
+ * any replica is touched (a versioned write: of two brokers deciding at once, one wins);
+ * `publish` records the new primary under that epoch, which every broker follows. The
+ * coordinator applies the published record to this process itself (ShardMap.promote through
+ * `applyPromotion`), so the watcher does not.
+ */
+export interface FailoverCoordinator {
+  /** True when this broker decides promotions (the controller). */
+  mayPromote(): boolean;
+  /** Reserves the group's next epoch; null when another broker holds it or the record moved. */
+  claim(group: ServerGroup): Promise<number | null>;
+  /** Records `newPrimary` as the group's primary at `epoch` and applies it here; false when the claim was lost. */
+  publish(group: ServerGroup, epoch: number, newPrimary: string): Promise<boolean>;
 }
 
 export interface FailoverStats {
@@ -94,6 +115,9 @@ export class FailoverWatcher {
         }
         const since = this.lastOk.get(g) ?? now;
         if (now - since < this.settings.timeoutMs) continue;
+        // In a cluster only the controller promotes; the others keep probing (and take over
+        // with their own view of the primary if they become the controller).
+        if (this.settings.coordinator && !this.settings.coordinator.mayPromote()) continue;
         this.settings.logger?.error({ server: g.name, primary: serverAddress(g.primary), unreachableMs: now - since }, 'MySQL primary unreachable: failing over');
         try {
           await this.failover(g);
@@ -112,6 +136,10 @@ export class FailoverWatcher {
     const started = Date.now();
     const log = this.settings.logger;
     const oldPrimary = group.primary;
+    const coordinator = this.settings.coordinator;
+    // Several brokers: the next shard epoch is reserved before anything changes on the servers.
+    const claimed = coordinator ? await coordinator.claim(group) : null;
+    if (coordinator && claimed === null) throw new Error(`the promotion of ${group.name} is claimed by another broker (or its record moved)`);
     // 3 (started now, awaited before publishing): fencing an unreachable old primary costs its
     // whole timeout, which need not delay the promotion.
     const fencing = fenceReadOnly(oldPrimary);
@@ -190,8 +218,17 @@ export class FailoverWatcher {
       if (this.settings.fencingCommand) await runFencing(this.settings.fencingCommand, group, oldPrimary, best.url, log);
       step('fenced');
       // 5. Publish.
-      this.shards.promote(group, best.url);
-      this.settings.onPromoted(group, group.shards.map((shard) => ({ shard, url: this.shards.url(shard) })));
+      if (coordinator) {
+        if (!(await coordinator.publish(group, claimed!, best.url))) {
+          // Another broker claimed a later epoch meanwhile: it decides; this one's candidate must
+          // not stay a second writer.
+          await q(best.conn, 'SET GLOBAL read_only = ON').catch(() => undefined);
+          throw new Error(`the promotion of ${group.name} at epoch ${claimed} lost its claim; ${serverAddress(best.url)} set read-only again`);
+        }
+      } else {
+        this.shards.promote(group, best.url);
+        this.settings.onPromoted(group, group.shards.map((shard) => ({ shard, url: this.shards.url(shard) })));
+      }
       this.stats.failovers++;
       this.stats.lastFailoverMs = Date.now() - started;
       log?.warn(
