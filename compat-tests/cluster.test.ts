@@ -4,11 +4,13 @@
  * One trial of each fault here; `npm run faults` repeats the SIGKILL failover
  * (CLUSTER_FAILOVER_TRIALS, 10 there) and prints the failover times.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { spawnBroker } from './support/broker.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
-import { createTopic, kafka, metadataFrom, runProducer } from './support/cluster-clients.js';
+import { createTopic, kafka, metadataFrom, runProducer, waitForTopicLeaders } from './support/cluster-clients.js';
 import { waitFor } from './support/wait.js';
 
 const TRIALS = Number(process.env.CLUSTER_FAILOVER_TRIALS ?? 1);
@@ -56,6 +58,8 @@ describe.skipIf(!zookeeperInstalled())('several brokers with ZooKeeper', () => {
   }, 120_000);
 
   afterAll(async () => {
+    // CLUSTER_LOG_DIR: every broker's whole log is kept there (broker-<id>.log) for a failed run.
+    if (process.env.CLUSTER_LOG_DIR) for (const [id, b] of cluster?.brokers ?? []) writeFileSync(join(process.env.CLUSTER_LOG_DIR, `broker-${id}.log`), b.output());
     await cluster?.stop();
   });
 
@@ -223,8 +227,8 @@ describe.skipIf(!zookeeperInstalled())('several brokers with ZooKeeper', () => {
       const load = runProducer(producer, topic, 3);
       let ackedWhileDown = 0;
       const zkPid = cluster.zk.pid;
-      // After SIGCONT a broker either registers again with a new session, or (when ZooKeeper
-      // handles its reconnection before expiring it) resumes its session.
+      // When ZooKeeper is back a broker either registers again with a new session, or (when
+      // ZooKeeper handles its reconnection before expiring it) resumes its session.
       const registrations = (out: string) => out.split(/registered in ZooKeeper|re-established with the same session/).length - 1;
       const registeredBefore = new Map([...cluster.brokers.values()].map((b) => [b, registrations(b.output())]));
       try {
@@ -233,17 +237,25 @@ describe.skipIf(!zookeeperInstalled())('several brokers with ZooKeeper', () => {
         if (mode === 'stopped') await cluster.zk.stop();
         else process.kill(zkPid, 'SIGSTOP');
         const atStop = count();
+        // A topic created while ZooKeeper is away: the controller writes its leaders to MySQL but
+        // cannot tell the others until ZooKeeper is back, perhaps only with a new session.
+        const admin = kafka(cluster, `admin-during-zk-${mode}`).admin();
+        await admin.connect();
+        const during = admin.createTopics({ topics: [{ topic: `during-zk-${mode}`, numPartitions: 3 }], waitForLeaders: false }).finally(() => admin.disconnect());
         await new Promise((r) => setTimeout(r, ZK_DOWN_MS));
         ackedWhileDown = count() - atStop;
         if (mode === 'stopped') await cluster.restartZookeeper();
         else process.kill(zkPid, 'SIGCONT');
-        if (mode === 'hung') {
-          await waitFor(
-            () => [...cluster.brokers.values()].every((b) => registrations(b.output()) > registeredBefore.get(b)!),
-            'every broker registered again or resumed its session',
-            60_000,
-          );
-        }
+        // Back in ZooKeeper: while it was away every broker kept its last view (three brokers, one
+        // controller), so the views below say nothing until each broker has reconnected.
+        await waitFor(
+          () => [...cluster.brokers.values()].every((b) => registrations(b.output()) > registeredBefore.get(b)!),
+          'every broker registered again or resumed its session',
+          60_000,
+        );
+        await during;
+        // Its leaders reach every broker without any later change to carry them.
+        await waitForTopicLeaders(cluster, `during-zk-${mode}`, 3, 30_000);
         // Converged: every broker lists all three and names the same controller.
         await waitFor(async () => {
           const v = await Promise.all([1, 2, 3].map((id) => metadataFrom(cluster, id, topic)));

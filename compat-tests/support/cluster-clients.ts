@@ -87,14 +87,27 @@ export function runProducer(producer: Producer, topic: string, partitions: numbe
   };
 }
 
+/**
+ * Creates the topic and waits up to `leadersWithinMs` until every broker that answers names a
+ * leader for each of its partitions. kafkajs's own wait for leaders is not used: it gives up
+ * after its request timeout (5 s), whatever `leadersWithinMs` says.
+ */
 export async function createTopic(cluster: TestCluster, topic: string, numPartitions: number, leadersWithinMs = 15_000): Promise<void> {
   const admin = kafka(cluster, 'admin').admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions }], waitForLeaders: false });
   await admin.disconnect();
+  await waitForTopicLeaders(cluster, topic, numPartitions, leadersWithinMs);
+}
+
+/** Waits until every broker that answers names a leader for each of the topic's partitions. */
+export async function waitForTopicLeaders(cluster: TestCluster, topic: string, numPartitions: number, withinMs: number): Promise<void> {
   await waitFor(
-    async () => (await Promise.all([...cluster.brokers.keys()].map((id) => metadataFrom(cluster, id, topic).catch(() => null)))).every((m) => m === null || [...m.leaders.values()].every((l) => l.leader > 0)),
+    async () =>
+      (await Promise.all([...cluster.brokers.keys()].map((id) => metadataFrom(cluster, id, topic).catch(() => null)))).every(
+        (m) => m === null || (m.leaders.size === numPartitions && [...m.leaders.values()].every((l) => l.leader > 0)),
+      ),
     `leaders of ${topic} on every broker`,
-    leadersWithinMs,
+    withinMs,
   );
 }

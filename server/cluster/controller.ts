@@ -15,6 +15,8 @@ export interface ControllerDeps {
   liveIds(): number[];
   session(): ZkSession | null;
   isController(): boolean;
+  /** This broker's view of a partition's leader (undefined: none known), to find views left stale. */
+  viewOf(topicId: string, partition: number): { leaderId: number; leaderEpoch: number } | undefined;
   logger: Logger;
 }
 
@@ -86,7 +88,15 @@ export class Controller {
     }
     const gone = [...new Set([...current.values()].map((r) => r.topicId))].filter((id) => !known.has(id));
     const plan = planLeaders(partitions, (p) => current.get(`${p.topicId}:${p.partition}`)?.leaderId, live, rebalance);
-    if (plan.length === 0 && gone.length === 0) return;
+    // Leaders in MySQL that this broker's view lacks: written by a controller whose notification
+    // was lost (its session expired before the bump reached ZooKeeper). Brokers only re-read
+    // leaders on a bump, so without one they would keep the old view, and answer
+    // LEADER_NOT_AVAILABLE for such partitions, until some later change.
+    const unannounced = [...current.values()].filter((r) => {
+      const v = this.d.viewOf(r.topicId, r.partition);
+      return v === undefined || v.leaderId !== r.leaderId || v.leaderEpoch !== r.leaderEpoch;
+    }).length;
+    if (plan.length === 0 && gone.length === 0 && unannounced === 0) return;
     // Still the controller? A paused ex-controller must not write after a new one took over.
     const s = this.d.session();
     if (!s || !this.d.isController()) return;
@@ -99,6 +109,9 @@ export class Controller {
         { reason, moved: written.length, live, ms: Date.now() - started, controllerEpoch: this.epoch },
         'controller: partition leaders assigned',
       );
+    } else if (unannounced > 0) {
+      await s.bump('/kafka-mysql/leaders', JSON.stringify({ controllerEpoch: this.epoch, at: Date.now() }));
+      this.d.logger.info({ reason, unannounced, controllerEpoch: this.epoch }, 'controller: leaders written earlier announced again');
     }
     if (gone.length > 0) await this.d.leaders.forgetTopics(gone);
   }

@@ -79,6 +79,7 @@ export class ZooKeeperCluster implements ClusterView {
       liveIds: () => [...this.live.keys()].filter((id) => !this.shutting.has(id)),
       session: () => this.session,
       isController: () => this.controller === this.self.nodeId,
+      viewOf: (topicId, partition) => this.leaders.get(`${topicId}:${partition}`),
       logger: o.logger,
     });
   }
@@ -117,7 +118,7 @@ export class ZooKeeperCluster implements ClusterView {
     // while it lives, and a new session could not register): each step is retried until it
     // succeeds, or the session expires, which the 'expired' handler answers with a new one.
     try {
-      for (const step of [() => this.watchBrokers(s), () => this.watchShutting(s), () => this.watchLeaders(s), () => this.watchMetadata(s, true), () => this.elect(s)]) {
+      for (const step of [() => this.watchBrokers(s), () => this.watchShutting(s), () => this.watchLeaders(s, true), () => this.watchMetadata(s, true), () => this.elect(s)]) {
         if (!(await this.untilDone(s, step))) return;
       }
     } catch (err) {
@@ -254,10 +255,11 @@ export class ZooKeeperCluster implements ClusterView {
     this.emit();
   }
 
-  private async watchLeaders(s: ZkSession): Promise<void> {
+  /** `first`: a new session, which re-reads the leaders whatever the version (a bump may have been lost with a session). */
+  private async watchLeaders(s: ZkSession, first = false): Promise<void> {
     const got = await s.getData(PATHS.leaders, () => void this.rewatch(s, () => this.watchLeaders(s)));
     const version = got?.stat.version ?? 0;
-    if (version !== this.leadersVersion) {
+    if (first || version !== this.leadersVersion) {
       this.leadersVersion = version;
       await this.refreshLeaders();
     }
