@@ -350,11 +350,12 @@ describe('produce', () => {
     const record = JSON.stringify({ partition_id: 0, value: { type: 'STRING', data: 'x' } });
     const post = (headers: Record<string, string>) => fetch(`${base}${path}`, { method: 'POST', headers, body: record });
     // What a form or fetch on another site sends: text/plain and its own Origin; a sandboxed page sends "null".
-    for (const headers of [
+    const crossSite: Record<string, string>[] = [
       { 'content-type': 'text/plain', origin: 'http://attacker.example' },
       { 'content-type': 'application/json', origin: 'null' },
       { 'content-type': 'application/json', 'sec-fetch-site': 'cross-site' },
-    ]) {
+    ];
+    for (const headers of crossSite) {
       const r = await post(headers);
       expect(r.status, JSON.stringify(headers)).toBe(403);
       expect(((await r.json()) as { error_code: number }).error_code).toBe(40302);
