@@ -2,7 +2,8 @@
  * MySQL primary failover coordinated through ZooKeeper (issue 12, several brokers): a private
  * MariaDB primary and two semi-sync replicas (testing/replicated-mariadb.ts) hold the metadata
  * database and the only shard; three brokers with ZooKeeper (compat-tests/support/cluster.ts)
- * and mysql.failover.timeout.ms=2000; a kafkajs idempotent producer (acks=-1) into a
+ * and mysql.failover.timeout.ms=2000, mysql.failover.quorum=2 (the controller promotes once
+ * another broker also reports the primary unreachable); a kafkajs idempotent producer (acks=-1) into a
  * min.insync.replicas=2 topic whose three partitions are led by the three brokers, so every
  * broker writes to the shard. The primary is SIGKILLed under that load:
  * - exactly one promotion: one broker (the controller) publishes it, the ZooKeeper record ends
@@ -97,7 +98,7 @@ function count(text: string, msg: string): number {
 describe('MySQL failover in a cluster (ZooKeeper)', () => {
   it('SIGKILL of the primary under acks=-1 load: one promotion, every broker follows, nothing lost or doubled', { timeout: 180_000 }, async () => {
     servers = await startReplicatedMariadb({ replicas: 2, semiSyncTimeoutMs: 1000 });
-    cluster = await startTestCluster('shardfo', 3, { 'mysql.url': servers.shardUrl(), 'mysql.failover.timeout.ms': 2000 });
+    cluster = await startTestCluster('shardfo', 3, { 'mysql.url': servers.shardUrl(), 'mysql.failover.timeout.ms': 2000, 'mysql.failover.quorum': 2 });
     const kafka = new Kafka({
       clientId: 'cluster-failover',
       brokers: cluster.bootstrap(),

@@ -72,6 +72,7 @@ export function createBrokerCluster(config: BrokerConfig, storage: Storage, self
           isController: () => zk.controllerId() === self.nodeId,
           replication: storage.replication,
           timeoutMs: failoverTimeoutMs,
+          quorum: config.int('mysql.failover.quorum'),
           fencingCommand: config.string('mysql.failover.fencing.command'),
           logger: logger.child({ component: 'shard-failover' }),
         })

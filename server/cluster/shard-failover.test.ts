@@ -3,7 +3,8 @@
  * ZooKeeper, with the storage replaced by a record of what each broker was told to follow:
  * two brokers that both believe they are the controller claim at once and one wins; a paused
  * ex-controller's late publish is refused; brokers (and one starting later) follow the
- * published primary. The end-to-end case with MariaDB servers is
+ * published primary; with mysql.failover.quorum=2 the controller waits for a second broker's
+ * report, which goes away with that broker's session. The end-to-end case with MariaDB servers is
  * compat-tests/cluster-shard-failover.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { waitFor } from '../../compat-tests/support/wait.js';
 import type { StorageReplication } from '../../storage/services.js';
 import type { ServerGroup } from '../../storage/shards.js';
 import { ShardFailover } from './shard-failover.js';
+import { ZkSession } from './zk.js';
 import { startZookeeper, zookeeperInstalled, type ZookeeperProcess } from './zookeeper-process.js';
 
 const PRIMARY = 'mysql://u:p@127.0.0.1:3306/kafka';
@@ -64,7 +66,7 @@ describe.skipIf(!zookeeperInstalled())('shard failover through ZooKeeper', () =>
   });
 
   /** A broker's coordinator in its own chroot per test; `controller` says whether it believes it leads. */
-  async function broker(id: number, connect: string, controller = true) {
+  async function broker(id: number, connect: string, controller = true, quorum = 1) {
     const replication = fakeReplication();
     const f = new ShardFailover({
       connect,
@@ -74,6 +76,7 @@ describe.skipIf(!zookeeperInstalled())('shard failover through ZooKeeper', () =>
       isController: () => controller,
       replication,
       timeoutMs: 2000,
+      quorum,
       fencingCommand: null,
       logger: pino({ level: 'silent' }),
     });
@@ -118,11 +121,39 @@ describe.skipIf(!zookeeperInstalled())('shard failover through ZooKeeper', () =>
     const connect = `${zk.connect}/t${++chroot}`;
     const a = await broker(1, connect);
     const b = await broker(2, connect, false);
-    expect(b.f.mayPromote()).toBe(false);
+    expect(await b.f.mayPromote(b.replication.group)).toBe(false);
     expect(await b.f.claim(b.replication.group)).toBe(null);
     expect(await a.f.claim(a.replication.group)).toBe(1);
     expect(await a.f.publish(a.replication.group, 1, R2)).toBe(true);
     const c = await broker(3, connect, false);
     expect(c.replication.followed).toEqual([['127.0.0.1:3308', 1]]);
+  });
+
+  it('quorum 2: the controller promotes only once another live broker reports the primary unreachable', async () => {
+    const connect = `${zk.connect}/t${++chroot}`;
+    const a = await broker(1, connect, true, 2);
+    const b = await broker(2, connect, false, 2);
+    const reports = async () => {
+      const s = await ZkSession.connect(connect, 6000, 20_000);
+      try {
+        return (await s.getChildren('/kafka-mysql/shard-reports/shard-0').catch(() => [])).sort();
+      } finally {
+        s.close();
+      }
+    };
+    a.f.report(a.replication.group, true);
+    await waitFor(async () => (await reports()).includes('1'), "the controller's report", 10_000);
+    expect(await a.f.mayPromote(a.replication.group)).toBe(false);
+    b.f.report(b.replication.group, true);
+    await waitFor(() => a.f.mayPromote(a.replication.group), 'a quorum of two', 10_000);
+    // The second broker sees the primary again: its report goes, and so does the quorum.
+    b.f.report(b.replication.group, false);
+    await waitFor(async () => !(await a.f.mayPromote(a.replication.group)), 'the quorum lost', 10_000);
+    // Reporting again, then its session ends (the broker died): the report goes with it.
+    b.f.report(b.replication.group, true);
+    await waitFor(() => a.f.mayPromote(a.replication.group), 'a quorum of two again', 10_000);
+    b.f.close();
+    await waitFor(async () => (await reports()).join() === '1', "the dead broker's report gone", 10_000);
+    expect(await a.f.mayPromote(a.replication.group)).toBe(false);
   });
 });

@@ -29,6 +29,8 @@ import { CreateMode, Exception, ZkSession, type ZkError } from './zk.js';
  * zk-cluster.ts); when it expires a new one is opened and the records are read again.
  */
 export const SHARDS_PATH = '/kafka-mysql/shards';
+/** Ephemeral <path>/<group>/<broker.id>: the brokers that see the group's primary unreachable. */
+export const REPORTS_PATH = '/kafka-mysql/shard-reports';
 
 export interface ShardRecord {
   epoch: number;
@@ -49,6 +51,8 @@ export interface ShardFailoverOptions {
   isController(): boolean;
   replication: StorageReplication;
   timeoutMs: number;
+  /** Brokers (the controller included) that must see the primary unreachable (mysql.failover.quorum). */
+  quorum: number;
   fencingCommand: string | null;
   logger: Logger;
 }
@@ -73,6 +77,8 @@ export class ShardFailover implements FailoverCoordinator {
   private closed = false;
   /** Version of each group's record written by this broker's claim (publish is conditional on it). */
   private readonly claims = new Map<string, number>();
+  /** What this broker last reported per group (true: unreachable), so a report is written once per change. */
+  private readonly reported = new Map<string, boolean>();
   /** Promotions published by this broker, and records followed (tests, logs). */
   readonly stats = { published: 0, followed: 0 };
 
@@ -98,6 +104,8 @@ export class ShardFailover implements FailoverCoordinator {
   private async openSession(): Promise<void> {
     const s = await ZkSession.connect(this.o.connect, this.o.sessionTimeoutMs, this.o.connectionTimeoutMs);
     this.session = s;
+    // The reports were ephemeral nodes of the previous session: written again on the next check.
+    this.reported.clear();
     s.client.once('expired', () => void this.reopen(s));
     await s.mkdirp(SHARDS_PATH);
     for (const g of this.groups()) {
@@ -127,7 +135,7 @@ export class ShardFailover implements FailoverCoordinator {
     const path = `${SHARDS_PATH}/${recordName(group)}`;
     const watcher = (ev: Event) => {
       // Data changed or deleted: read again. A session event re-arms nothing (expiry reopens).
-      if (ev.getType() > 0) void this.follow(s, group).catch((err) => this.o.logger.warn({ err: (err as Error).message, group }, 'shard failover: cannot read the shard record'));
+      if (ev.getType() > 0) void this.followUntilRead(s, group);
     };
     const got = await s.getData(path, watcher);
     if (!got) return;
@@ -150,8 +158,48 @@ export class ShardFailover implements FailoverCoordinator {
     }
   }
 
-  mayPromote(): boolean {
-    return !this.closed && this.session !== null && this.o.isController();
+  /**
+   * follow() retried until it reads the record: watches are one-shot, so a re-arm that failed
+   * (connection lost at that moment) would leave this broker blind to later promotions.
+   */
+  private async followUntilRead(s: ZkSession, group: string): Promise<void> {
+    for (let attempt = 0; !this.closed && this.session === s; attempt++) {
+      try {
+        await this.follow(s, group);
+        return;
+      } catch (err) {
+        if (attempt === 0) this.o.logger.warn({ err: (err as Error).message, group }, 'shard failover: cannot read the shard record; retrying');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+  }
+
+  report(group: ServerGroup, unreachable: boolean): void {
+    const s = this.session;
+    if (!s || this.o.quorum <= 1 || this.reported.get(group.name) === unreachable) return;
+    this.reported.set(group.name, unreachable);
+    const dir = `${REPORTS_PATH}/${recordName(group.name)}`;
+    const write = unreachable
+      ? s.mkdirp(dir).then(() => s.create(`${dir}/${this.o.selfId}`, Buffer.from(JSON.stringify({ at: Date.now() })), CreateMode.EPHEMERAL))
+      : s.remove(`${dir}/${this.o.selfId}`);
+    write.catch((err) => {
+      // Written again on the next check.
+      if (this.reported.get(group.name) === unreachable) this.reported.delete(group.name);
+      this.o.logger.warn({ err: (err as Error).message, group: group.name }, 'shard failover: cannot write the primary report');
+    });
+  }
+
+  async mayPromote(group: ServerGroup): Promise<boolean> {
+    const s = this.session;
+    if (this.closed || !s || !this.o.isController()) return false;
+    if (this.o.quorum <= 1) return true;
+    // The controller's own view counts whether or not its report is written yet; a broker that
+    // died takes its report (ephemeral) with it.
+    const children = await s.getChildren(`${REPORTS_PATH}/${recordName(group.name)}`).catch(() => [] as string[]);
+    const seen = new Set([...children, String(this.o.selfId)]);
+    if (seen.size >= this.o.quorum) return true;
+    this.o.logger.warn({ group: group.name, reports: [...seen], quorum: this.o.quorum }, 'shard failover: primary unreachable, waiting for a quorum of brokers to agree');
+    return false;
   }
 
   async claim(group: ServerGroup): Promise<number | null> {

@@ -49,8 +49,10 @@ export interface FailoverSettings {
  * `applyPromotion`), so the watcher does not.
  */
 export interface FailoverCoordinator {
-  /** True when this broker decides promotions (the controller). */
-  mayPromote(): boolean;
+  /** This broker's own view of the group's primary: unreachable for the timeout, or answering again. */
+  report(group: ServerGroup, unreachable: boolean): void;
+  /** True when this broker decides promotions (the controller) and enough brokers report the primary unreachable. */
+  mayPromote(group: ServerGroup): Promise<boolean>;
   /** Reserves the group's next epoch; null when another broker holds it or the record moved. */
   claim(group: ServerGroup): Promise<number | null>;
   /** Records `newPrimary` as the group's primary at `epoch` and applies it here; false when the claim was lost. */
@@ -109,15 +111,19 @@ export class FailoverWatcher {
         const probeMs = Math.min(2000, Math.max(200, this.settings.timeoutMs / 2));
         const ok = await probeWritable(g.primary, probeMs);
         const now = Date.now();
+        const coordinator = this.settings.coordinator;
         if (ok) {
           this.lastOk.set(g, now);
+          coordinator?.report(g, false);
           continue;
         }
         const since = this.lastOk.get(g) ?? now;
         if (now - since < this.settings.timeoutMs) continue;
-        // In a cluster only the controller promotes; the others keep probing (and take over
-        // with their own view of the primary if they become the controller).
-        if (this.settings.coordinator && !this.settings.coordinator.mayPromote()) continue;
+        // In a cluster only the controller promotes, once enough brokers see the primary
+        // unreachable; the others keep probing and reporting (and take over with their own
+        // view of the primary if they become the controller).
+        coordinator?.report(g, true);
+        if (coordinator && !(await coordinator.mayPromote(g).catch(() => false))) continue;
         this.settings.logger?.error({ server: g.name, primary: serverAddress(g.primary), unreachableMs: now - since }, 'MySQL primary unreachable: failing over');
         try {
           await this.failover(g);
