@@ -117,10 +117,24 @@ export async function writeTransaction(
   let confirmed = true;
   let ticket = 0;
   try {
-    // Step 3: rows.
-    for (const [table, rows] of rowsByTable) {
-      failedTable = table;
-      await conn.insertRows(table, rows);
+    // Step 3: rows. On MariaDB every table's INSERT is sent at once (the connector pipelines
+    // them): a transaction over many topics (one log table each) then costs one round trip,
+    // not one per table. All must have answered before anything else is sent: an INSERT still
+    // waiting for its PREPARE would otherwise run after the ROLLBACK, in autocommit. A failed
+    // INSERT fails the transaction (step 6 rolls it all back); `failedTable` is the first.
+    if (conn.driver === 'mariadb' && rowsByTable.size > 1) {
+      const tables = [...rowsByTable.keys()];
+      const settled = await Promise.allSettled([...rowsByTable].map(([table, rows]) => conn.insertRows(table, rows)));
+      const bad = settled.findIndex((r) => r.status === 'rejected');
+      if (bad >= 0) {
+        failedTable = tables[bad];
+        throw (settled[bad] as PromiseRejectedResult).reason;
+      }
+    } else {
+      for (const [table, rows] of rowsByTable) {
+        failedTable = table;
+        await conn.insertRows(table, rows);
+      }
     }
     failedTable = undefined;
 
