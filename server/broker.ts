@@ -22,6 +22,7 @@ import { createHandlerRegistry } from './handlers/index.js';
 import { createGroupCoordinator } from './groups/index.js';
 import { HttpEndpoint } from './http.js';
 import { ConsoleService } from './console/index.js';
+import { consolePeers } from './console/cluster-groups.js';
 import { createRestService, httpTlsSetup, type RestService } from './http/index.js';
 import { KafkaListener } from './listener.js';
 import { createBrokerSecurity, openListeners } from './security/index.js';
@@ -244,7 +245,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     // The web console (docs/console.md) on the same listener, loopback clients only unless console.allow.remote.
     if (config.bool('console.enable')) {
       const webConsole = new ConsoleService(
-        { broker: context, registry, messageIndex: storage.messageIndex, shardStatus: () => storage.replication.status(), shardCount: Math.max(1, config.mysqlShards.length) },
+        { broker: context, registry, messageIndex: storage.messageIndex, shardStatus: () => storage.replication.status(), shardCount: Math.max(1, config.mysqlShards.length), peers: consolePeers(config, brokerCluster.zk, logger) },
         { allowRemote: config.bool('console.allow.remote'), authenticate: rest.authenticate },
       );
       webConsole.start();

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { MessageIndexStore } from '../../storage/message-index/index-store.js';
 import type { ServerGroupStatus } from '../../storage/replication/status.js';
+import type { PeerConnections } from '../cluster/peers.js';
 import type { HandlerRegistry } from '../dispatcher.js';
 import type { BrokerContext, RequestContext } from '../handler-types.js';
 import { aclHost } from '../security/authorizer/authorizer.js';
@@ -30,6 +31,8 @@ export interface ConsoleDeps {
   messageIndex: MessageIndexStore | null;
   /** MySQL servers with replicas and their state (storage/replication/status.ts); absent: single servers. */
   shardStatus?: () => Promise<ServerGroupStatus[]>;
+  /** Connections to the other brokers, for groups another broker coordinates (cluster-groups.ts); null alone. */
+  peers?: PeerConnections | null;
   /** Shard count and names for the overview. */
   shardCount: number;
 }

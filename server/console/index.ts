@@ -17,7 +17,7 @@ import { ANONYMOUS } from '../security/principal.js';
 import { clusterRoutes } from './routes-cluster.js';
 import type { Authenticate, ConsoleDeps, ConsoleState } from './context.js';
 import { LagHistory, MetricsHistory } from './history.js';
-import { groupLag, groupRoutes } from './routes-groups.js';
+import { groupRoutes, sampleLag } from './routes-groups.js';
 import { ConsoleRouter } from './router.js';
 import { securityRoutes } from './routes-security.js';
 import { ConsoleFiles, defaultConsoleDir } from './static.js';
@@ -60,7 +60,7 @@ export class ConsoleService {
     this.files = new ConsoleFiles(options.dir ?? defaultConsoleDir());
     const now = () => deps.broker.now();
     const metricsHistory = new MetricsHistory(deps.broker.metrics, now);
-    this.state = { deps, metricsHistory, lagHistory: new LagHistory(async (g) => (await groupLag(this.state, g)).map((l) => ({ topic: l.topic, partition: l.partition, lag: l.lag })), now) };
+    this.state = { deps, metricsHistory, lagHistory: new LagHistory(async (g) => (await sampleLag(this.state, g)).map((l) => ({ topic: l.topic, partition: l.partition, lag: l.lag })), now) };
   }
 
   start(): void {
@@ -72,6 +72,7 @@ export class ConsoleService {
   stop(): void {
     this.state.metricsHistory.stop();
     this.state.lagHistory.stop();
+    this.state.deps.peers?.close();
   }
 
   /** True when the request was for the console (answered or being answered). */

@@ -5,13 +5,15 @@
  * offset (the log start when none); every target clamped to [log start, high watermark].
  * Refused while the group has members (any state other than Empty or Dead), checked again
  * just before executing. Executing commits the plan with OffsetCommit as a simple consumer
- * (generation -1), through the handler, as the console user.
+ * (generation -1), through the handler, as the console user, at the group's coordinator
+ * (cluster-groups.ts).
  */
 import { ErrorCode } from '../../codec/error-codes.js';
-import { createOffsetCommitRequest, type OffsetCommitResponse } from '../../codec/generated/offset-commit.js';
+import { createOffsetCommitRequest } from '../../codec/generated/offset-commit.js';
 import type { TopicRecord } from '../../storage/types.js';
 import { fromKafkaCode, RestError, topicNotFound } from '../http/errors.js';
-import { callApi, canDescribeTopic, type ConsoleRequest } from './context.js';
+import { commitOffsets } from './cluster-groups.js';
+import { canDescribeTopic, type ConsoleRequest } from './context.js';
 
 export type ResetMode = 'earliest' | 'latest' | 'datetime' | 'offset' | 'shift';
 
@@ -115,9 +117,8 @@ export async function planReset(r: ConsoleRequest, groupId: string, reset: Reset
 export async function commitPlan(r: ConsoleRequest, groupId: string, plan: PlannedOffset[]): Promise<void> {
   const byTopic = new Map<string, PlannedOffset[]>();
   for (const p of plan) byTopic.set(p.topic, [...(byTopic.get(p.topic) ?? []), p]);
-  const response = await callApi<OffsetCommitResponse>(
+  const response = await commitOffsets(
     r,
-    8,
     createOffsetCommitRequest({
       groupId,
       generationIdOrMemberEpoch: -1,

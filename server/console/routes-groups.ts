@@ -6,42 +6,46 @@
  */
 import { decodeAssignment } from '../../codec/consumer-protocol.js';
 import { ErrorCode } from '../../codec/error-codes.js';
-import { createDeleteGroupsRequest, type DeleteGroupsResponse } from '../../codec/generated/delete-groups.js';
 import type { GroupDescription } from '../groups/types.js';
 import { fromKafkaCode, notFound, RestError } from '../http/errors.js';
 import { readJson } from '../http/router.js';
-import { callApi, canDescribeGroup, canDescribeTopic, type ConsoleRequest, type ConsoleState } from './context.js';
+import { deleteGroup, describeGroup, fetchCommitted, fetchCommittedAt, listAllGroups } from './cluster-groups.js';
+import { canDescribeGroup, canDescribeTopic, type ConsoleRequest, type ConsoleState } from './context.js';
 import { commitPlan, parseResetRequest, planReset } from './offset-reset.js';
 import type { ConsoleRoute } from './router.js';
 
-function coordinator(state: ConsoleState) {
-  const c = state.deps.broker.groupCoordinator;
-  if (!c) throw new RestError(503, 503, 'No group coordinator runs on this broker', ErrorCode.COORDINATOR_NOT_AVAILABLE);
-  return c;
-}
+/** Groups a list page shows (and computes lag for) at most. */
+const MAX_PAGE = 200;
+/** A group's total lag in the list is reused for this long (every open console refreshes every 5 s). */
+const LIST_LAG_TTL_MS = 5000;
 
 async function describe(r: ConsoleRequest, groupId: string): Promise<GroupDescription> {
   if (!canDescribeGroup(r, groupId)) throw notFound(`Consumer group ${groupId} cannot be found.`, 404, ErrorCode.GROUP_ID_NOT_FOUND);
-  const [d] = await coordinator(r.state).describeGroups([groupId]);
-  if (!d || d.errorCode !== ErrorCode.NONE) throw fromKafkaCode(d?.errorCode ?? ErrorCode.UNKNOWN_SERVER_ERROR, null);
+  const d = await describeGroup(r, groupId);
+  if (d.errorCode !== ErrorCode.NONE) throw fromKafkaCode(d.errorCode, null);
   if (d.state === 'Dead') throw notFound(`Consumer group ${groupId} cannot be found.`, 404, ErrorCode.GROUP_ID_NOT_FOUND);
   return d;
 }
 
-/** Committed offsets as "topic:partition" -> offset. */
-export async function committed(state: ConsoleState, groupId: string): Promise<Map<string, bigint>> {
-  const fetched = await coordinator(state).fetchOffsets(groupId, null);
-  if (fetched.errorCode !== ErrorCode.NONE) throw fromKafkaCode(fetched.errorCode, null);
-  const out = new Map<string, bigint>();
-  for (const o of fetched.offsets) if (o.offset >= 0n && o.errorCode === ErrorCode.NONE) out.set(`${o.topic}:${o.partition}`, o.offset);
-  return out;
+/** Committed offsets as "topic:partition" -> offset (OffsetFetch at the group's coordinator). */
+export async function committed(r: ConsoleRequest, groupId: string): Promise<Map<string, bigint>> {
+  return fetchCommitted(r, groupId);
 }
 
 /** Lag of every committed partition (high watermark minus the commit; 0 when ahead). */
-export async function groupLag(state: ConsoleState, groupId: string) {
+export async function groupLag(r: ConsoleRequest, groupId: string) {
+  return lagOf(r.state, await committed(r, groupId));
+}
+
+/** The lag history's sampler: OffsetFetch at the coordinator FindCoordinator names (the cluster view's answer). */
+export async function sampleLag(state: ConsoleState, groupId: string) {
+  return lagOf(state, await fetchCommittedAt(state, state.deps.broker.cluster.coordinatorFor(groupId, 0).nodeId, groupId));
+}
+
+export async function lagOf(state: ConsoleState, offsets: Map<string, bigint>) {
   const { broker } = state.deps;
   const out: Array<{ topic: string; partition: number; current: number; start: number; end: number; lag: number }> = [];
-  for (const [key, offset] of await committed(state, groupId)) {
+  for (const [key, offset] of offsets) {
     const colon = key.lastIndexOf(':');
     const topic = broker.catalog.getTopic(key.slice(0, colon));
     const partition = Number(key.slice(colon + 1));
@@ -51,6 +55,26 @@ export async function groupLag(state: ConsoleState, groupId: string) {
     out.push({ topic: topic.name, partition, current: Number(offset), start: Number(log.logStartOffset()), end: Number(end), lag: Number(end > offset ? end - offset : 0n) });
   }
   return out.sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition));
+}
+
+const lagCache = new Map<string, { at: number; lags: Awaited<ReturnType<typeof lagOf>> }>();
+
+/** A group's lag for the list, computed at most once per LIST_LAG_TTL_MS whoever asks. */
+async function cachedLag(r: ConsoleRequest, groupId: string) {
+  const now = Date.now();
+  const hit = lagCache.get(groupId);
+  if (hit && now - hit.at < LIST_LAG_TTL_MS) return hit.lags;
+  const lags = await groupLag(r, groupId);
+  if (lagCache.size >= 10_000) lagCache.clear();
+  lagCache.set(groupId, { at: now, lags });
+  return lags;
+}
+
+function intParam(value: string | null, fallback: number, min: number): number {
+  if (value === null || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new RestError(400, 400, `expected an integer >= ${min}, got '${value}'`);
+  return n;
 }
 
 function refuseWhileActive(d: GroupDescription): void {
@@ -64,19 +88,23 @@ export const groupRoutes: ConsoleRoute[] = [
     method: 'GET',
     path: '/console/api/groups',
     async handle(r) {
-      const overviews = (await coordinator(r.state).listGroups()).filter((g) => canDescribeGroup(r, g.groupId)).sort((a, b) => (a.groupId < b.groupId ? -1 : 1));
-      const described = overviews.length > 0 ? await coordinator(r.state).describeGroups(overviews.map((o) => o.groupId)) : [];
-      const groups = [];
-      for (const d of described) {
-        let totalLag: number | null = null;
-        try {
-          totalLag = (await groupLag(r.state, d.groupId)).filter((l) => canDescribeTopic(r, l.topic)).reduce((s, l) => s + l.lag, 0);
-        } catch {
-          totalLag = null;
-        }
-        groups.push({ group_id: d.groupId, state: d.state, protocol_type: d.protocolType, protocol: d.protocolName, members: d.members.length, total_lag: totalLag });
-      }
-      return { groups };
+      // Every group of the cluster, paged: describe and lag only for the page asked for.
+      const offset = intParam(r.query.get('offset'), 0, 0);
+      const limit = Math.min(intParam(r.query.get('limit'), 50, 1), MAX_PAGE);
+      const q = (r.query.get('q') ?? '').toLowerCase();
+      const all = (await listAllGroups(r)).filter((g) => q === '' || g.groupId.toLowerCase().includes(q));
+      const groups = await Promise.all(
+        all.slice(offset, offset + limit).map(async (o) => {
+          try {
+            const d = await describe(r, o.groupId);
+            const lags = await cachedLag(r, o.groupId);
+            return { group_id: d.groupId, state: d.state, protocol_type: d.protocolType, protocol: d.protocolName, members: d.members.length, total_lag: lags.filter((l) => canDescribeTopic(r, l.topic)).reduce((s, l) => s + l.lag, 0) };
+          } catch {
+            return { group_id: o.groupId, state: o.state, protocol_type: o.protocolType, protocol: '', members: null, total_lag: null };
+          }
+        }),
+      );
+      return { total: all.length, offset, limit, groups };
     },
   },
   {
@@ -84,7 +112,7 @@ export const groupRoutes: ConsoleRoute[] = [
     path: '/console/api/groups/{group}',
     async handle(r) {
       const d = await describe(r, r.params.group!);
-      const lags = (await groupLag(r.state, d.groupId)).filter((l) => canDescribeTopic(r, l.topic));
+      const lags = (await groupLag(r, d.groupId)).filter((l) => canDescribeTopic(r, l.topic));
       r.state.lagHistory.watch(d.groupId);
       r.state.lagHistory.record(d.groupId, lags);
       const owners = new Map<string, string>();
@@ -120,7 +148,7 @@ export const groupRoutes: ConsoleRoute[] = [
       const groupId = r.params.group!;
       const reset = parseResetRequest(await readJson(r.req, r.state.deps.broker.config.int('socket.request.max.bytes')));
       refuseWhileActive(await describe(r, groupId));
-      const plan = await planReset(r, groupId, reset, await committed(r.state, groupId));
+      const plan = await planReset(r, groupId, reset, await committed(r, groupId));
       if (reset.execute) {
         // Members may have joined since the preview was asked for: check again right before.
         refuseWhileActive(await describe(r, groupId));
@@ -134,7 +162,7 @@ export const groupRoutes: ConsoleRoute[] = [
     path: '/console/api/groups/{group}',
     async handle(r) {
       await describe(r, r.params.group!);
-      const response = await callApi<DeleteGroupsResponse>(r, 42, createDeleteGroupsRequest({ groupsNames: [r.params.group!] }));
+      const response = await deleteGroup(r, r.params.group!);
       const result = response.results[0];
       if (result && result.errorCode !== ErrorCode.NONE) throw result.errorCode === ErrorCode.NON_EMPTY_GROUP ? new RestError(409, 409, `The group ${r.params.group} has members; it can be deleted once they leave`, result.errorCode) : fromKafkaCode(result.errorCode, null);
       return undefined;

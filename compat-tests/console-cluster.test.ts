@@ -1,0 +1,124 @@
+/**
+ * The console's consumer groups with several brokers (docs/console.md, "Several brokers"): two
+ * brokers with ZooKeeper, one group coordinated by each. Both brokers' consoles list both groups
+ * with state, members and lag, page the list, describe the other broker's group with its
+ * committed offsets, reset the other broker's group's offsets (checked with kafkajs's
+ * OffsetFetch) and delete it (gone for kafkajs's ListGroups); a reset of a group with members
+ * is refused whichever console asks. Through the console's JSON API (what the page calls).
+ */
+import { createServer } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
+import { startTestCluster, type TestCluster } from './support/cluster.js';
+import { coordinatorOf, createTopic, kafka } from './support/cluster-clients.js';
+
+const TOPIC = 'cc-t';
+const OTHER = 'cc-other';
+const PARTITIONS = 4;
+let cluster: TestCluster | undefined;
+const httpPorts = new Map<number, number>();
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const port = (s.address() as { port: number }).port;
+  await new Promise<void>((resolve) => s.close(() => resolve()));
+  return port;
+}
+
+async function api(broker: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const r = await fetch(`http://127.0.0.1:${httpPorts.get(broker)}${path}`, { method, headers: { 'content-type': 'application/json', 'x-kafka-mysql-console': '1' }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : null };
+}
+
+beforeAll(async () => {
+  if (!zookeeperInstalled()) return;
+  for (const id of [1, 2]) httpPorts.set(id, await freePort());
+  cluster = await startTestCluster('console_cluster', 2, {}, (id) => ({ 'metrics.listener': `127.0.0.1:${httpPorts.get(id)}` }));
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+});
+
+describe.skipIf(!zookeeperInstalled())('console groups across two brokers', () => {
+  it('lists, describes, resets and deletes groups whichever broker coordinates them', { timeout: 60_000 }, async () => {
+    const c = cluster!;
+    await createTopic(c, TOPIC, PARTITIONS);
+    await createTopic(c, OTHER, 1);
+    const client = kafka(c, 'console-cluster');
+    const producer = client.producer();
+    await producer.connect();
+    await producer.send({ topic: TOPIC, acks: -1, messages: Array.from({ length: 40 }, (_, i) => ({ partition: i % PARTITIONS, value: `v${i}` })) });
+    await producer.disconnect();
+
+    // One group coordinated by each broker.
+    const byCoordinator = new Map<number, string>();
+    for (let i = 0; byCoordinator.size < 2 && i < 200; i++) {
+      const g = `cc-group-${i}`;
+      const node = await coordinatorOf(c, 1, g);
+      if (!byCoordinator.has(node)) byCoordinator.set(node, g);
+    }
+    const g1 = byCoordinator.get(1)!;
+    const g2 = byCoordinator.get(2)!;
+    expect(g1 && g2).toBeTruthy();
+
+    const admin = client.admin();
+    await admin.connect();
+    // g1: offset 2 on each partition (lag 8 each, 32); g2: offset 5 (lag 5 each, 20), then a member.
+    await admin.setOffsets({ groupId: g1, topic: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, offset: '2' })) });
+    await admin.setOffsets({ groupId: g2, topic: TOPIC, partitions: Array.from({ length: PARTITIONS }, (_, p) => ({ partition: p, offset: '5' })) });
+    const consumer = client.consumer({ groupId: g2 });
+    await consumer.connect();
+    await consumer.subscribe({ topic: OTHER });
+    await consumer.run({ eachMessage: async () => undefined });
+    try {
+      for (const broker of [1, 2]) {
+        let list: any;
+        // The member's join completes in the background: wait for Stable.
+        for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 300))) {
+          list = await api(broker, 'GET', '/console/api/groups');
+          if (list.body?.groups?.find((g: any) => g.group_id === g2)?.state === 'Stable') break;
+        }
+        expect(list.status).toBe(200);
+        const row = (g: string) => list.body.groups.find((x: any) => x.group_id === g);
+        expect(list.body.total).toBe(2);
+        expect(row(g1)).toMatchObject({ state: 'Empty', members: 0, total_lag: 32 });
+        expect(row(g2)).toMatchObject({ state: 'Stable', members: 1, total_lag: 20 });
+        // Paged: the second page of one.
+        const page = await api(broker, 'GET', '/console/api/groups?offset=1&limit=1');
+        expect(page.body).toMatchObject({ total: 2, offset: 1, limit: 1 });
+        expect(page.body.groups.map((g: any) => g.group_id)).toEqual([[g1, g2].sort()[1]]);
+      }
+
+      // Broker 2's console describes broker 1's group: offsets and lag per partition.
+      const d = await api(2, 'GET', `/console/api/groups/${g1}`);
+      expect(d.status).toBe(200);
+      expect(d.body.offsets.map((o: any) => [o.partition, o.current_offset, o.log_end_offset, o.lag])).toEqual([0, 1, 2, 3].map((p) => [p, 2, 10, 8]));
+      // And broker 1's console broker 2's group, with its member and the member's topic.
+      const d2 = await api(1, 'GET', `/console/api/groups/${g2}`);
+      expect(d2.body.members).toHaveLength(1);
+      expect(d2.body.members[0].assignments).toEqual([{ topic: OTHER, partition: 0 }]);
+
+      // A reset of the group with a member is refused by the console of the other broker too.
+      const refused = await api(1, 'POST', `/console/api/groups/${g2}/reset-offsets`, { mode: 'earliest', execute: true });
+      expect(refused.status).toBe(409);
+
+      // Broker 2's console resets broker 1's group to earliest: committed at the coordinator.
+      const reset = await api(2, 'POST', `/console/api/groups/${g1}/reset-offsets`, { mode: 'earliest', execute: true });
+      expect(reset.status).toBe(200);
+      expect(reset.body.offsets.map((o: any) => [o.current_offset, o.new_offset])).toEqual([0, 1, 2, 3].map(() => [2, 0]));
+      const fetched = await admin.fetchOffsets({ groupId: g1, topics: [TOPIC] });
+      expect(fetched[0]!.partitions.map((p) => p.offset).sort()).toEqual(['0', '0', '0', '0']);
+
+      // And deletes it.
+      expect((await api(2, 'DELETE', `/console/api/groups/${g1}`)).status).toBe(204);
+      expect((await admin.listGroups()).groups.map((g) => g.groupId)).not.toContain(g1);
+      expect((await api(1, 'GET', '/console/api/groups')).body.groups.map((g: any) => g.group_id)).toEqual([g2]);
+    } finally {
+      await consumer.disconnect();
+      await admin.disconnect();
+    }
+  });
+});
