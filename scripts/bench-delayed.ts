@@ -140,6 +140,8 @@ async function main(): Promise<void> {
   const settings: Record<string, string> = {};
   if (process.argv.includes('--page')) settings['delayed.delivery.page.size'] = String(arg('page', '1000'));
   if (process.argv.includes('--concurrency')) settings['delayed.delivery.concurrency'] = String(arg('concurrency', '4'));
+  // --debug: the broker logs at debug, among it the scheduler's mean time per page by step every 10 s.
+  if (process.argv.includes('--debug')) settings['log.level'] = 'debug';
   const broker = await startBrokerProcess({ mysqlUrl: url, settings, log: (l) => console.error(l) });
   const kafka = new Kafka({ clientId: 'bench-delayed', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { buildRecordBatch, type RecordInput } from '../../codec/records/records.js';
 import { parseRecordBatches } from '../../codec/records/validate.js';
-import type { DelayedStore, DeliveredId, HeldRecord } from '../../storage/delayed/delayed-store.js';
+import type { DelayedStore, DeliveredId, DueClaim, HeldRecord } from '../../storage/delayed/delayed-store.js';
 import type { LogManager, TopicCatalog, TopicRecord } from '../../storage/types.js';
 import type { BrokerConfig } from '../config/index.js';
 import { effectiveTopicConfig } from '../config/index.js';
@@ -146,7 +146,8 @@ export class DelayedScheduler implements DueListener {
     // A fixed number of partitions at once; each finishes its due pages before the next starts.
     let i = 0;
     const worker = async () => {
-      while (i < due.length && !this.stopped) await this.deliverPartition(due[i++]!);
+      // A partition keeps delivering while rows keep falling due only if no other waits for a turn.
+      while (i < due.length && !this.stopped) await this.deliverPartition(due[i++]!, () => i >= due.length);
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, due.length) }, worker));
   }
@@ -169,7 +170,7 @@ export class DelayedScheduler implements DueListener {
     for (const k of this.parts.keys()) if (!seen.has(k)) this.parts.delete(k);
   }
 
-  private async deliverPartition(s: PartitionState): Promise<void> {
+  private async deliverPartition(s: PartitionState, mayLinger: () => boolean): Promise<void> {
     const topic = this.deps.catalog.getTopicById(s.topicId);
     if (topic === undefined || !this.deps.leads(s.topicId, s.partition)) {
       this.parts.delete(`${s.topicId}:${s.partition}`);
@@ -177,16 +178,44 @@ export class DelayedScheduler implements DueListener {
     }
     const shard = topic.shardOfPartition[s.partition] ?? 0;
     s.busy = true;
+    // Pages are pipelined: the next page is claimed (its own transaction; SKIP LOCKED passes over
+    // the rows the previous one holds) while the previous one appends, at most two per partition
+    // and `concurrency` claims in all (each holds a pooled connection). Appends keep claim order.
+    let inflight: Promise<void> | null = null;
+    let appended: Promise<void> = Promise.resolve();
     try {
       for (;;) {
-        if (this.stopped) return;
-        const n = await this.deliverPage(topic, s.partition, shard);
-        if (n < this.options.pageSize) break;
+        if (this.stopped) break;
+        const t = this.now();
+        const claim = await this.withSlot(() => this.deps.store.claimDue(shard, s.topicId, s.partition, this.now(), this.options.pageSize), inflight !== null);
+        if (claim) this.steps.claim += this.now() - t;
+        if (claim === undefined) {
+          // No spare slot for a second claim: let the page in flight finish first.
+          await inflight;
+          inflight = null;
+          continue;
+        }
+        if (claim === null) {
+          if (inflight === null) break;
+          // Rows may have fallen due while the page in flight appended: look again once it is done.
+          await inflight;
+          inflight = null;
+          continue;
+        }
+        const prev = inflight;
+        const page = this.deliverPage(topic, s.partition, claim, appended);
+        appended = page.appended;
+        inflight = page.done;
+        if (prev !== null) await prev;
+        if (claim.rows.length < this.options.pageSize && !mayLinger()) break;
       }
+      if (inflight !== null) await inflight;
+      inflight = null;
       const next = await this.deps.store.nextDue(shard, s.topicId, s.partition);
       // A record held meanwhile (held() while busy) may be earlier than what the query saw.
       if (s.nextDue === undefined || s.nextDue === null || next === null || next < s.nextDue || s.nextDue <= this.now()) s.nextDue = next;
     } catch (err) {
+      if (inflight !== null) await (inflight as Promise<void>).catch(() => undefined);
       // Left held; tried again shortly (a lock conflict, a leadership change, MySQL unavailable).
       s.nextDue = this.now() + 200;
       this.deps.logger.warn({ topic: topic.name, partition: s.partition, err: (err as Error).message }, 'delayed delivery failed; retrying');
@@ -195,30 +224,90 @@ export class DelayedScheduler implements DueListener {
     }
   }
 
-  /** Claims, appends and settles one page of due rows; resolves how many rows it claimed. */
-  private async deliverPage(topic: TopicRecord, partition: number, shard: number): Promise<number> {
-    const now = this.now();
-    const claim = await this.deps.store.claimDue(shard, topic.topicId, partition, now, this.options.pageSize);
-    if (claim === null) return 0;
+  private slotsUsed = 0;
+  private readonly slotWaiters: Array<() => void> = [];
+
+  /**
+   * Runs `claim` holding one of `concurrency` slots until the claim settles. A partition's second
+   * claim (`optional`) is only taken when a slot is free (undefined otherwise), so a partition
+   * never waits for a slot while holding one (no deadlock between partitions).
+   */
+  private async withSlot<T extends { finished: Promise<void> } | null>(claim: () => Promise<T>, optional: boolean): Promise<T | undefined> {
+    if (this.slotsUsed >= this.options.concurrency) {
+      if (optional) return undefined;
+      await new Promise<void>((resolve) => this.slotWaiters.push(resolve));
+    } else this.slotsUsed++;
+    const release = () => {
+      const w = this.slotWaiters.shift();
+      if (w) w();
+      else this.slotsUsed--;
+    };
     try {
-      const delivered: DeliveredId[] = [];
-      const fresh: HeldRecord[] = [];
-      for (const r of claim.rows) {
-        const offset = claim.alreadyAppended.get(r.messageId.toString('hex'));
-        if (offset === undefined) fresh.push(r);
-        else delivered.push({ messageId: r.messageId, offset });
-      }
-      if (fresh.length > 0) delivered.push(...(await this.append(topic, partition, fresh)));
-      await claim.finish(delivered, this.now());
-      const appendedAt = this.now();
-      this.deliveredRecords += fresh.length;
-      this.delivered?.inc({ topic: topic.name }, fresh.length);
-      for (const r of fresh) this.lateness?.observe(Math.max(0, appendedAt - r.dueMs) / 1000);
-      return claim.rows.length;
+      const c = await claim();
+      if (c === null) release();
+      else void c.finished.then(release, release);
+      return c;
     } catch (err) {
-      await claim.abort().catch(() => undefined);
+      release();
       throw err;
     }
+  }
+
+  /**
+   * Appends (after `prevAppended`, so the log keeps claim order) and settles one claimed page.
+   * `appended` settles once its records are in the log (or it failed: the next page then aborts).
+   */
+  private deliverPage(topic: TopicRecord, partition: number, claim: DueClaim, prevAppended: Promise<void>): { appended: Promise<void>; done: Promise<void> } {
+    const t0 = this.now();
+    const fresh: HeldRecord[] = [];
+    const delivered: DeliveredId[] = [];
+    for (const r of claim.rows) {
+      const offset = claim.alreadyAppended.get(r.messageId.toString('hex'));
+      if (offset === undefined) fresh.push(r);
+      else delivered.push({ messageId: r.messageId, offset });
+    }
+    const appended = (async () => {
+      await prevAppended;
+      const t1 = this.now();
+      if (fresh.length > 0) delivered.push(...(await this.append(topic, partition, fresh)));
+      this.steps.wait += t1 - t0;
+      this.steps.append += this.now() - t1;
+    })();
+    const done = (async () => {
+      try {
+        await appended;
+        const t2 = this.now();
+        await claim.finish(delivered, this.now());
+        const settledAt = this.now();
+        this.steps.finish += settledAt - t2;
+        this.steps.pages++;
+        this.steps.rows += claim.rows.length;
+        this.deliveredRecords += fresh.length;
+        this.delivered?.inc({ topic: topic.name }, fresh.length);
+        for (const r of fresh) this.lateness?.observe(Math.max(0, settledAt - r.dueMs) / 1000);
+        this.maybeLogSteps();
+      } catch (err) {
+        await claim.abort().catch(() => undefined);
+        throw err;
+      }
+    })();
+    // Observed by the partition's loop; marked handled here so a failure is not reported twice.
+    appended.catch(() => undefined);
+    done.catch(() => undefined);
+    return { appended, done };
+  }
+
+  /** Milliseconds spent per step since the last log line (debug): where a page's time goes. */
+  private steps = { pages: 0, rows: 0, claim: 0, wait: 0, append: 0, finish: 0, since: 0 };
+
+  private maybeLogSteps(): void {
+    const now = this.now();
+    if (this.steps.since === 0) this.steps.since = now;
+    if (now - this.steps.since < 10_000) return;
+    const { pages, rows, claim, wait, append, finish } = this.steps;
+    const per = (ms: number) => Math.round((ms / Math.max(1, pages)) * 10) / 10;
+    this.deps.logger.debug({ pages, rows, claimMs: per(claim), waitMs: per(wait), appendMs: per(append), finishMs: per(finish) }, 'delayed delivery: mean time per page by step');
+    this.steps = { pages: 0, rows: 0, claim: 0, wait: 0, append: 0, finish: 0, since: now };
   }
 
   /** Appends the records (batches under max.message.bytes) with their ids; returns each id's offset. */

@@ -45,6 +45,8 @@ export interface DueClaim {
   alreadyAppended: Map<string, bigint>;
   finish(delivered: readonly DeliveredId[], nowMs: number): Promise<void>;
   abort(): Promise<void>;
+  /** Settles once finish or abort has released the connection (either way). */
+  finished: Promise<void>;
 }
 
 export type CancelResult =
@@ -155,13 +157,25 @@ export class DelayedStore {
         return null;
       }
       const held = rows.map(rowToHeld);
+      // One statement: ids already appended (message_ids, with their offset) and ids with an earlier
+      // outcome in delayed_done (held again since), so finish deletes those only when there are any.
+      // Neither can change before this transaction ends: a cancel waits for the rows locked above.
+      const marks = held.map(() => '?').join(', ');
+      const idList = held.map((h) => h.messageId);
       const [found] = await conn.query<RowDataPacket[]>(
-        `SELECT message_id, offset_value FROM message_ids WHERE topic_id = ? AND message_id IN (${held.map(() => '?').join(', ')})`,
-        [topicId, ...held.map((h) => h.messageId)],
+        `SELECT message_id, offset_value, 0 AS done FROM message_ids WHERE topic_id = ? AND message_id IN (${marks})
+         UNION ALL SELECT message_id, NULL, 1 FROM delayed_done WHERE topic_id = ? AND message_id IN (${marks})`,
+        [topicId, ...idList, topicId, ...idList],
       );
       const alreadyAppended = new Map<string, bigint>();
-      for (const f of found) alreadyAppended.set((f.message_id as Buffer).toString('hex'), BigInt(f.offset_value as string | number));
+      let doneBefore = 0;
+      for (const f of found) {
+        if (Number(f.done) === 1) doneBefore++;
+        else alreadyAppended.set((f.message_id as Buffer).toString('hex'), BigInt(f.offset_value as string | number));
+      }
       let settled = false;
+      let markFinished!: () => void;
+      const finished = new Promise<void>((resolve) => (markFinished = resolve));
       const settle = async (work: () => Promise<void>) => {
         if (settled) return;
         settled = true;
@@ -169,13 +183,16 @@ export class DelayedStore {
           await work();
         } catch (err) {
           conn.destroy();
+          markFinished();
           throw err;
         }
         conn.release();
+        markFinished();
       };
       return {
         rows: held,
         alreadyAppended,
+        finished,
         finish: (delivered, doneMs) =>
           settle(async () => {
             if (delivered.length > 0) {
@@ -188,7 +205,7 @@ export class DelayedStore {
               // An id held again after an earlier outcome replaces it: DELETE then a plain INSERT, since
               // INSERT ... ON DUPLICATE KEY UPDATE takes gap locks that deadlock two partitions' moves.
               const ids = delivered.map((d) => d.messageId);
-              await conn.query(`DELETE FROM delayed_done WHERE topic_id = ? AND message_id IN (${ids.map(() => '?').join(', ')})`, [topicId, ...ids]);
+              if (doneBefore > 0) await conn.query(`DELETE FROM delayed_done WHERE topic_id = ? AND message_id IN (${ids.map(() => '?').join(', ')})`, [topicId, ...ids]);
               await conn.query(
                 `INSERT INTO delayed_done (topic_id, message_id, partition_id, outcome, offset_value, due_ms, done_ms) VALUES ${delivered.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
                 values,
