@@ -4,9 +4,12 @@
  * with state, members and lag, page the list, describe the other broker's group with its
  * committed offsets, reset the other broker's group's offsets (checked with kafkajs's
  * OffsetFetch) and delete it (gone for kafkajs's ListGroups); a reset of a group with members
- * is refused whichever console asks. Through the console's JSON API (what the page calls).
+ * is refused whichever console asks. Through the console's JSON API (what the page calls), and
+ * the groups page of one console in Debian's chromium (playwright-core, headless).
  */
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
@@ -90,6 +93,20 @@ describe.skipIf(!zookeeperInstalled())('console groups across two brokers', () =
         const page = await api(broker, 'GET', '/console/api/groups?offset=1&limit=1');
         expect(page.body).toMatchObject({ total: 2, offset: 1, limit: 1 });
         expect(page.body.groups.map((g: any) => g.group_id)).toEqual([[g1, g2].sort()[1]]);
+      }
+
+      // The page of broker 1's console lists both groups (one coordinated by broker 2), with their lag.
+      const CHROMIUM = '/usr/bin/chromium';
+      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run installs it)`);
+      const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+      try {
+        const page = await browser.newPage();
+        await page.goto(`http://127.0.0.1:${httpPorts.get(1)}/console/#/groups`);
+        await expect.poll(() => page.locator('[data-testid=group-list] tbody tr').allTextContents(), { timeout: 10_000 }).toEqual(
+          [[g1, 'Empty', '0', '32'], [g2, 'Stable', '1', '20']].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).map(([g, state, members, lag]) => expect.stringMatching(new RegExp(`^${g}${state}${members}.*${lag}$`))),
+        );
+      } finally {
+        await browser.close();
       }
 
       // Broker 2's console describes broker 1's group: offsets and lag per partition.

@@ -304,6 +304,8 @@ describe('console', () => {
     expect(committedBefore).toEqual(ends.map((e) => Number(e.high)).sort());
     await page.click('[data-testid=reset-execute]');
     await page.waitForSelector('[data-testid=reset-done]');
+    // The long-operation status ends with the result.
+    expect(await page.locator('[data-testid=task-done]').textContent()).toMatch(/^Committed 2 offsets in \d+\.\d s\.$/);
     const after = await admin.fetchOffsets({ groupId: 'billing', topics: ['billing-in'] });
     for (const p of after[0]!.partitions) {
       const end = Number(ends.find((e) => e.partition === p.partition)!.high);
@@ -348,6 +350,7 @@ describe('console', () => {
     await page.fill('input[name=to_offset]', '2');
     await page.click('form:has(input[name=from_offset]) button[type=submit]');
     await expect.poll(() => delivered, { timeout: 20_000 }).toBe(10);
+    await expect.poll(() => page.locator('[data-testid=task-done]').textContent()).toMatch(/^2 records marked for delivery again/);
     await page.fill('input[name=attempt_offset]', '1');
     await expect.poll(() => page.locator('h3:has-text("Delivery attempts") + table tbody tr').count(), { timeout: 10_000 }).toBe(2);
   });

@@ -158,3 +158,52 @@ export function Confirm({ text, onYes, onNo }: { text: string; onYes(): void; on
     </div>
   );
 }
+
+/** A long operation the page waits for (one request): what it is, when it started, how it ended. */
+export interface Task {
+  label: string;
+  started: number;
+  result?: string;
+  error?: Error;
+}
+
+/**
+ * Runs one long operation at a time and shows its progress (TaskStatus): pending with the time
+ * so far, then the result or the error. `busy` disables the button that started it.
+ */
+export function useTask() {
+  const [task, setTask] = useState<Task | null>(null);
+  const run = async <T,>(label: string, fn: () => Promise<T>, done: (value: T, seconds: string) => string): Promise<T | undefined> => {
+    const started = Date.now();
+    setTask({ label, started });
+    try {
+      const value = await fn();
+      setTask({ label, started, result: done(value, ((Date.now() - started) / 1000).toFixed(1)) });
+      return value;
+    } catch (err) {
+      setTask({ label, started, error: err as Error });
+      return undefined;
+    }
+  };
+  return { task, run, busy: task !== null && task.result === undefined && task.error === undefined, clear: () => setTask(null) };
+}
+
+export function TaskStatus({ task }: { task: Task | null }) {
+  const [, tick] = useState(0);
+  const pending = task !== null && task.result === undefined && task.error === undefined;
+  useEffect(() => {
+    if (!pending) return;
+    const t = setInterval(() => tick((n) => n + 1), 250);
+    return () => clearInterval(t);
+  }, [pending, task]);
+  if (!task) return null;
+  if (task.error) return <ErrorBox error={task.error} />;
+  if (pending) {
+    return (
+      <div class="task" role="status" data-testid="task-pending">
+        <span class="spinner" /> {task.label}… {((Date.now() - task.started) / 1000).toFixed(0)} s
+      </div>
+    );
+  }
+  return <div class="task" role="status" data-testid="task-done">{task.result}</div>;
+}

@@ -6,30 +6,46 @@
  */
 import { useState } from 'preact/hooks';
 import { api, enc, get } from '../api';
-import { Card, Chart, Confirm, ErrorBox, useLoad, type Series } from '../util';
+import { Card, Chart, Confirm, ErrorBox, TaskStatus, useLoad, useTask, type Series } from '../util';
+
+const PAGE = 50;
 
 export function GroupsPage() {
-  const list = useLoad(() => get('/console/api/groups'), [], 5000);
+  // Paged on the server: members and lag are computed for the page shown only.
+  const [q, setQ] = useState('');
+  const [offset, setOffset] = useState(0);
+  const list = useLoad(() => get(`/console/api/groups?offset=${offset}&limit=${PAGE}&q=${enc(q)}`), [offset, q], 5000);
+  const d = list.data;
   return (
     <div data-testid="groups">
       <h1>Consumer groups</h1>
       <ErrorBox error={list.error} />
-      {list.data && (
-        <Card title={`${list.data.groups.length} groups`}>
+      {d && (
+        <Card
+          title={`${d.total} groups`}
+          actions={<input placeholder="filter by id" data-testid="group-filter" value={q} onInput={(e) => { setQ((e.target as HTMLInputElement).value); setOffset(0); }} />}
+        >
           <table data-testid="group-list">
             <thead><tr><th>group</th><th>state</th><th>members</th><th>protocol</th><th>total lag</th></tr></thead>
             <tbody>
-              {list.data.groups.map((g: any) => (
+              {d.groups.map((g: any) => (
                 <tr key={g.group_id}>
                   <td><a href={`#/groups/${enc(g.group_id)}`}>{g.group_id}</a></td>
                   <td>{g.state}</td>
-                  <td>{g.members}</td>
+                  <td>{g.members ?? '-'}</td>
                   <td>{g.protocol || g.protocol_type}</td>
                   <td>{g.total_lag ?? '-'}</td>
                 </tr>
               ))}
             </tbody>
           </table>
+          {d.total > PAGE && (
+            <div class="pager">
+              <button disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - PAGE))}>previous</button>
+              <span>{`${offset + 1}-${Math.min(offset + PAGE, d.total)} of ${d.total}`}</span>
+              <button disabled={offset + PAGE >= d.total} onClick={() => setOffset(offset + PAGE)}>next</button>
+            </div>
+          )}
         </Card>
       )}
     </div>
@@ -44,6 +60,8 @@ function Reset({ group, onDone }: { group: string; onDone(): void }) {
   const [topics, setTopics] = useState('');
   const [plan, setPlan] = useState<any>(null);
   const [error, setError] = useState<Error | null>(null);
+  const [previewing, setPreviewing] = useState(false);
+  const executing = useTask();
   const request = (execute: boolean) => {
     const body: any = { mode, execute };
     if (mode === 'datetime' || mode === 'offset' || mode === 'shift') body.value = value;
@@ -55,19 +73,23 @@ function Reset({ group, onDone }: { group: string; onDone(): void }) {
     e.preventDefault();
     setError(null);
     setPlan(null);
+    executing.clear();
+    setPreviewing(true);
     try {
       setPlan(await request(false));
     } catch (err) {
       setError(err as Error);
+    } finally {
+      setPreviewing(false);
     }
   };
   const execute = async () => {
     setError(null);
-    try {
-      setPlan(await request(true));
+    // A group with many partitions: one OffsetCommit at the coordinator, shown pending until it answers.
+    const done = await executing.run(`Committing ${plan.offsets.length} offsets`, () => request(true), (_, s) => `Committed ${plan.offsets.length} offsets in ${s} s.`);
+    if (done !== undefined) {
+      setPlan(done);
       onDone();
-    } catch (err) {
-      setError(err as Error);
     }
   };
   return (
@@ -84,7 +106,7 @@ function Reset({ group, onDone }: { group: string; onDone(): void }) {
           <input name="value" placeholder={mode === 'datetime' ? '2026-12-06T10:00:00Z' : 'number'} value={value} onInput={(e) => { setValue((e.target as HTMLInputElement).value); setPlan(null); }} />
         )}
         <input name="topics" placeholder="topics (empty: all committed), t or t:0+1" value={topics} onInput={(e) => { setTopics((e.target as HTMLInputElement).value); setPlan(null); }} />
-        <button type="submit" data-testid="reset-preview">Preview</button>
+        <button type="submit" data-testid="reset-preview" disabled={previewing || executing.busy}>{previewing ? 'Planning…' : 'Preview'}</button>
       </form>
       <ErrorBox error={error} />
       {plan && (
@@ -102,8 +124,9 @@ function Reset({ group, onDone }: { group: string; onDone(): void }) {
           {plan.executed ? (
             <p data-testid="reset-done">Committed.</p>
           ) : (
-            <button class="danger" onClick={execute} data-testid="reset-execute">Execute this reset</button>
+            <button class="danger" onClick={execute} disabled={executing.busy} data-testid="reset-execute">Execute this reset</button>
           )}
+          <TaskStatus task={executing.task} />
         </>
       )}
     </Card>

@@ -6,7 +6,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, ApiError, enc, get } from '../api';
-import { Card, Confirm, ErrorBox, useLoad } from '../util';
+import { Card, Confirm, ErrorBox, TaskStatus, useLoad, useTask } from '../util';
 
 function unavailable(e: Error | null): boolean {
   return e instanceof ApiError && (e.status === 404 || e.status === 503);
@@ -26,13 +26,21 @@ function Subscription({ name, onChange }: { name: string; onChange(): void }) {
   };
   const attempts = useLoad(() => get(`/v3/subscriptions/${enc(name)}/attempts?limit=50${attemptsQuery()}`), [name, offset, tp, sub.data?.partitions?.length], 5000);
   const [error, setError] = useState<Error | null>(null);
-  const [note, setNote] = useState('');
   const [confirm, setConfirm] = useState(false);
+  const repushing = useTask();
   const act = async (action: string, body: unknown = {}) => {
     setError(null);
+    if (action === 'repush') {
+      // Marking a large range or many dead letters takes a while: shown pending, then the count.
+      const r = await repushing.run('Marking records for delivery again', () => api('POST', `/v3/subscriptions/${enc(name)}/repush`, body), (v: any, secs) => `${v.records_marked} records marked for delivery again (${secs} s)`);
+      if (r !== undefined) {
+        sub.reload();
+        onChange();
+      }
+      return;
+    }
     try {
-      const r = await api('POST', `/v3/subscriptions/${enc(name)}/${action}`, body);
-      if (action === 'repush') setNote(`${r.records_marked} records marked for delivery again`);
+      await api('POST', `/v3/subscriptions/${enc(name)}/${action}`, body);
       sub.reload();
       onChange();
     } catch (err) {
@@ -54,11 +62,11 @@ function Subscription({ name, onChange }: { name: string; onChange(): void }) {
               {s.state === 'active' && <button onClick={() => act('pause')} data-testid="pause">Pause</button>}
               {s.state === 'paused' && <button onClick={() => act('resume')} data-testid="resume">Resume</button>}
               {s.state !== 'retired' && <button class="danger" onClick={() => setConfirm(true)}>Retire</button>}
-              <button onClick={() => act('repush', { dead_lettered_since: 0 })} disabled={s.records_dead_lettered === 0}>Re-push dead letters</button>
+              <button onClick={() => act('repush', { dead_lettered_since: 0 })} disabled={s.records_dead_lettered === 0 || repushing.busy}>Re-push dead letters</button>
             </div>
           </div>
           {confirm && <Confirm text={`Retire ${name}? It receives nothing more; this is final.`} onYes={() => { setConfirm(false); void act('retire'); }} onNo={() => setConfirm(false)} />}
-          {note && <p class="muted">{note}</p>}
+          <TaskStatus task={repushing.task} />
           <p class="muted">{s.url ?? s.endpoint?.url ?? ''}</p>
           <table>
             <thead><tr><th>topic</th><th>partition</th><th>delivered up to</th><th>high watermark</th><th>lag</th><th>owner</th></tr></thead>
@@ -85,7 +93,7 @@ function Subscription({ name, onChange }: { name: string; onChange(): void }) {
             <span class="muted">Re-push offsets</span>
             <input name="from_offset" placeholder="from" style={{ width: '7em' }} value={range.from} onInput={(e) => setRange({ ...range, from: (e.target as HTMLInputElement).value })} />
             <input name="to_offset" placeholder="to" style={{ width: '7em' }} value={range.to} onInput={(e) => setRange({ ...range, to: (e.target as HTMLInputElement).value })} />
-            <button type="submit">Re-push</button>
+            <button type="submit" disabled={repushing.busy}>Re-push</button>
           </form>
           <h3 class="row">
             Delivery attempts (latest 50)

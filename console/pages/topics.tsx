@@ -1,7 +1,7 @@
 /** Topics: a paged, filtered list (one page of 50 from the server), create; one topic's partitions, configs, added partitions, delete. */
 import { useState } from 'preact/hooks';
 import { api, enc, get, v3 } from '../api';
-import { Card, Confirm, ErrorBox, formatNumber, useLoad } from '../util';
+import { Card, Confirm, ErrorBox, formatNumber, TaskStatus, useLoad, useTask } from '../util';
 
 const PAGE = 50;
 
@@ -11,16 +11,13 @@ export function TopicsPage() {
   const list = useLoad(() => get(`/console/api/topics?offset=${offset}&limit=${PAGE}&q=${enc(q)}`), [offset, q]);
   const [name, setName] = useState('');
   const [partitions, setPartitions] = useState('1');
-  const [createError, setCreateError] = useState<Error | null>(null);
+  const creating = useTask();
   const create = async (e: Event) => {
     e.preventDefault();
-    setCreateError(null);
-    try {
-      await api('POST', v3('/topics'), { topic_name: name, partitions_count: Number(partitions) });
-      location.hash = `#/topics/${enc(name)}`;
-    } catch (err) {
-      setCreateError(err as Error);
-    }
+    // Many partitions take a while (a table per partition): the form shows it pending, then goes to the topic.
+    const n = Number(partitions);
+    const made = await creating.run(`Creating ${name} with ${n} partition${n === 1 ? '' : 's'}`, () => api('POST', v3('/topics'), { topic_name: name, partitions_count: n }), (_, s) => `Created ${name} in ${s} s`);
+    if (made !== undefined) location.hash = `#/topics/${enc(name)}`;
   };
   const d = list.data;
   return (
@@ -30,9 +27,9 @@ export function TopicsPage() {
         <form class="row" onSubmit={create}>
           <input placeholder="name" name="topic_name" value={name} onInput={(e) => setName((e.target as HTMLInputElement).value)} />
           <input type="number" min="1" name="partitions_count" value={partitions} onInput={(e) => setPartitions((e.target as HTMLInputElement).value)} style={{ width: '6em' }} />
-          <button type="submit">Create</button>
+          <button type="submit" disabled={creating.busy}>Create</button>
         </form>
-        <ErrorBox error={createError} />
+        <TaskStatus task={creating.task} />
       </Card>
       <Card
         title={d ? `${d.total} topics` : 'Topics'}
