@@ -107,11 +107,18 @@ export class ShardFailover implements FailoverCoordinator {
     // The reports were ephemeral nodes of the previous session: written again on the next check.
     this.reported.clear();
     s.client.once('expired', () => void this.reopen(s));
-    await s.mkdirp(SHARDS_PATH);
-    for (const g of this.groups()) {
-      const record: ShardRecord = { epoch: g.epoch, primary: g.primary, state: 'promoted', by: this.o.selfId, at: Date.now() };
-      await s.create(`${SHARDS_PATH}/${recordName(g.name)}`, Buffer.from(JSON.stringify(record)), CreateMode.PERSISTENT);
-      await this.follow(s, g.name);
+    try {
+      await s.mkdirp(SHARDS_PATH);
+      for (const g of this.groups()) {
+        const record: ShardRecord = { epoch: g.epoch, primary: g.primary, state: 'promoted', by: this.o.selfId, at: Date.now() };
+        await s.create(`${SHARDS_PATH}/${recordName(g.name)}`, Buffer.from(JSON.stringify(record)), CreateMode.PERSISTENT);
+        await this.follow(s, g.name);
+      }
+    } catch (err) {
+      // A half-set-up session would leave some records unwatched: give it up (reopen retries).
+      if (this.session === s) this.session = null;
+      s.close();
+      throw err;
     }
   }
 
