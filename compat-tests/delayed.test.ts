@@ -61,7 +61,9 @@ const header = (r: KcatRecord, name: string): string | undefined =>
 describe('delayed delivery', () => {
   it('holds kafkajs and kcat records until due, then appends each once, not before its time', async () => {
     await createTopic('dl-orders', DELAYED, 2);
-    const due = Date.now() + 4000;
+    // Far enough ahead for the sends and a read of each partition before it, even on a loaded
+    // machine; whether a read came before a record's due time is read from the clock, not assumed.
+    const due = Date.now() + 10_000;
     const [sent] = await producer.send({
       topic: 'dl-orders',
       acks: -1,
@@ -77,9 +79,31 @@ describe('delayed delivery', () => {
     await kcat(['-P', '-b', tb.bootstrap, '-t', 'dl-orders', '-p', '1', '-H', `deliver-at=${due}`, '-H', 'message-id=o-3', '-X', 'acks=all'], { input: 'late-3\n' });
     await producer.send({ topic: 'dl-orders', acks: -1, messages: [{ partition: 0, value: 'late-1-again', headers: { 'deliver-at': String(due), 'message-id': 'o-1' } }] });
 
-    expect(valuesOf(await all('dl-orders', 2))).toEqual(['now']);
+    // Each partition read on its own: a held record must not be in a read that ended before its
+    // due time (one that ended after it may or may not hold it yet).
+    const readHeld = async (): Promise<{ endedAt: number[]; immediate: (string | null)[] }> => {
+      const endedAt: number[] = [];
+      const immediate: (string | null)[] = [];
+      for (let p = 0; p < 2; p++) {
+        const records = await kcatConsume(tb.bootstrap, 'dl-orders', p);
+        const end = Date.now();
+        endedAt.push(end);
+        const early = records.filter((r) => {
+          const at = header(r, 'deliver-at');
+          return at !== undefined && end < Number(at);
+        });
+        expect(valuesOf(early), `partition ${p}, a read that ended ${due - end} ms before the first due time`).toEqual([]);
+        immediate.push(...valuesOf(records.filter((r) => header(r, 'deliver-at') === undefined)));
+      }
+      return { endedAt, immediate };
+    };
+    const first = await readHeld();
+    console.log(`held records: the first reads of both partitions ended ${due - Math.max(...first.endedAt)} ms before the due time`);
+    expect(first.immediate).toEqual(['now']);
+    // The premise of the check above: each partition was read before the records fell due.
+    expect(Math.max(...first.endedAt), 'the first reads ended before the due time').toBeLessThan(due);
     await new Promise((r) => setTimeout(r, Math.max(0, due - 1500 - Date.now())));
-    expect(valuesOf(await all('dl-orders', 2))).toEqual(['now']);
+    expect((await readHeld()).immediate).toEqual(['now']);
 
     expect(await pollUntil(async () => (await all('dl-orders', 2)).length === 4, 15_000, 200)).toBe(true);
     const records = await all('dl-orders', 2);
