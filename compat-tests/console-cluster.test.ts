@@ -4,11 +4,14 @@
  * with state, members and lag, page the list, describe the other broker's group with its
  * committed offsets, reset the other broker's group's offsets (checked with kafkajs's
  * OffsetFetch) and delete it (gone for kafkajs's ListGroups); a reset of a group with members
- * is refused whichever console asks. Through the console's JSON API (what the page calls), and
+ * is refused whichever console asks; a user with DESCRIBE on the group sees the other broker's group
+ * but its reset and delete are refused before anything is forwarded. ACLs and REST
+ * authentication are on. Through the console's JSON API (what the page calls), and
  * the groups page of one console in Debian's chromium (playwright-core, headless).
  */
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } from 'kafkajs';
 import { chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
@@ -29,8 +32,12 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function api(broker: number, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const r = await fetch(`http://127.0.0.1:${httpPorts.get(broker)}${path}`, { method, headers: { 'content-type': 'application/json', 'x-kafka-mysql-console': '1' }, body: body === undefined ? undefined : JSON.stringify(body) });
+const PASSWORDS: Record<string, string> = { admin: 'admin-pw', viewer: 'viewer-pw' };
+
+/** The console's JSON API as `user` (HTTP Basic, a PLAIN user of the SASL listener). */
+async function api(broker: number, method: string, path: string, body?: unknown, user = 'admin'): Promise<{ status: number; body: any }> {
+  const authorization = `Basic ${Buffer.from(`${user}:${PASSWORDS[user]}`).toString('base64')}`;
+  const r = await fetch(`http://127.0.0.1:${httpPorts.get(broker)}${path}`, { method, headers: { authorization, 'content-type': 'application/json', 'x-kafka-mysql-console': '1' }, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   return { status: r.status, body: text ? JSON.parse(text) : null };
 }
@@ -38,7 +45,22 @@ async function api(broker: number, method: string, path: string, body?: unknown)
 beforeAll(async () => {
   if (!zookeeperInstalled()) return;
   for (const id of [1, 2]) httpPorts.set(id, await freePort());
-  cluster = await startTestCluster('console_cluster', 2, {}, (id) => ({ 'metrics.listener': `127.0.0.1:${httpPorts.get(id)}` }));
+  // ACLs on, REST authentication with the SASL listener's PLAIN users; the PLAINTEXT listener
+  // (inter-broker, and the test's kafkajs clients) runs as User:ANONYMOUS, a super user here.
+  cluster = await startTestCluster(
+    'console_cluster',
+    2,
+    {
+      listeners: 'PLAINTEXT://127.0.0.1:0,SASL_PLAINTEXT://127.0.0.1:0',
+      'sasl.enabled.mechanisms': 'PLAIN',
+      'listener.name.sasl_plaintext.plain.sasl.jaas.config': 'org.apache.kafka.common.security.plain.PlainLoginModule required user_admin="admin-pw" user_viewer="viewer-pw";',
+      'authorizer.class.name': 'kafka.security.authorizer.AclAuthorizer',
+      'super.users': 'User:admin;User:ANONYMOUS',
+      'acl.refresh.ms': 200,
+      'rest.authentication.method': 'BASIC',
+    },
+    (id) => ({ 'metrics.listener': `127.0.0.1:${httpPorts.get(id)}` }),
+  );
 });
 
 afterAll(async () => {
@@ -102,6 +124,10 @@ describe.skipIf(!zookeeperInstalled())('console groups across two brokers', () =
       try {
         const page = await browser.newPage();
         await page.goto(`http://127.0.0.1:${httpPorts.get(1)}/console/#/groups`);
+        await page.waitForSelector('[data-testid=login]');
+        await page.fill('input[name=user]', 'admin');
+        await page.fill('input[name=password]', 'admin-pw');
+        await page.click('form[data-testid=login] button[type=submit]');
         await expect.poll(() => page.locator('[data-testid=group-list] tbody tr').allTextContents(), { timeout: 10_000 }).toEqual(
           [[g1, 'Empty', '0', '32'], [g2, 'Stable', '1', '20']].sort((a, b) => (a[0]! < b[0]! ? -1 : 1)).map(([g, state, members, lag]) => expect.stringMatching(new RegExp(`^${g}${state}${members}.*${lag}$`))),
         );
@@ -117,6 +143,27 @@ describe.skipIf(!zookeeperInstalled())('console groups across two brokers', () =
       const d2 = await api(1, 'GET', `/console/api/groups/${g2}`);
       expect(d2.body.members).toHaveLength(1);
       expect(d2.body.members[0].assignments).toEqual([{ topic: OTHER, partition: 0 }]);
+
+      // A user with DESCRIBE on the groups and READ on the topic: sees them, but the other
+      // broker's console forwards neither a reset (READ on the group needed) nor a delete
+      // (DELETE needed); the forwarded request would run as the inter-broker super user.
+      await admin.createAcls({
+        acl: [
+          { resourceType: AclResourceTypes.GROUP, resourceName: 'cc-group-', resourcePatternType: ResourcePatternTypes.PREFIXED, principal: 'User:viewer', host: '*', operation: AclOperationTypes.DESCRIBE, permissionType: AclPermissionTypes.ALLOW },
+          { resourceType: AclResourceTypes.TOPIC, resourceName: TOPIC, resourcePatternType: ResourcePatternTypes.LITERAL, principal: 'User:viewer', host: '*', operation: AclOperationTypes.READ, permissionType: AclPermissionTypes.ALLOW },
+        ],
+      });
+      let seen: any;
+      for (const until = Date.now() + 10_000; Date.now() < until; await new Promise((r) => setTimeout(r, 200))) {
+        seen = await api(2, 'GET', '/console/api/groups', undefined, 'viewer');
+        if (seen.body?.total === 2) break;
+      }
+      expect(seen.body.groups.find((g: any) => g.group_id === g1)).toMatchObject({ total_lag: 32 });
+      const denied = await api(2, 'POST', `/console/api/groups/${g1}/reset-offsets`, { mode: 'earliest', execute: true }, 'viewer');
+      expect(denied.status).toBe(403);
+      expect((await api(2, 'DELETE', `/console/api/groups/${g1}`, undefined, 'viewer')).status).toBe(403);
+      const untouched = await admin.fetchOffsets({ groupId: g1, topics: [TOPIC] });
+      expect(untouched[0]!.partitions.map((p) => p.offset)).toEqual(['2', '2', '2', '2']);
 
       // A reset of the group with a member is refused by the console of the other broker too.
       const refused = await api(1, 'POST', `/console/api/groups/${g2}/reset-offsets`, { mode: 'earliest', execute: true });
