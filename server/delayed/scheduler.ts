@@ -146,8 +146,7 @@ export class DelayedScheduler implements DueListener {
     // A fixed number of partitions at once; each finishes its due pages before the next starts.
     let i = 0;
     const worker = async () => {
-      // A partition keeps delivering while rows keep falling due only if no other waits for a turn.
-      while (i < due.length && !this.stopped) await this.deliverPartition(due[i++]!, () => i >= due.length);
+      while (i < due.length && !this.stopped) await this.deliverPartition(due[i++]!);
     };
     await Promise.all(Array.from({ length: Math.min(this.options.concurrency, due.length) }, worker));
   }
@@ -170,7 +169,7 @@ export class DelayedScheduler implements DueListener {
     for (const k of this.parts.keys()) if (!seen.has(k)) this.parts.delete(k);
   }
 
-  private async deliverPartition(s: PartitionState, mayLinger: () => boolean): Promise<void> {
+  private async deliverPartition(s: PartitionState): Promise<void> {
     const topic = this.deps.catalog.getTopicById(s.topicId);
     if (topic === undefined || !this.deps.leads(s.topicId, s.partition)) {
       this.parts.delete(`${s.topicId}:${s.partition}`);
@@ -178,9 +177,11 @@ export class DelayedScheduler implements DueListener {
     }
     const shard = topic.shardOfPartition[s.partition] ?? 0;
     s.busy = true;
-    // Pages are pipelined: the next page is claimed (its own transaction; SKIP LOCKED passes over
-    // the rows the previous one holds) while the previous one appends, at most two per partition
-    // and `concurrency` claims in all (each holds a pooled connection). Appends keep claim order.
+    // Under a backlog (the last page was full) pages are pipelined: the next page is claimed (its
+    // own transaction; SKIP LOCKED passes over the rows the previous one holds) while the previous
+    // one appends, at most two per partition and `concurrency` claims in all (each holds a pooled
+    // connection). Appends keep claim order. A short page ends the partition's turn, as one page
+    // at a time did: looping on short pages made pages small and cost more per record under load.
     let inflight: Promise<void> | null = null;
     let appended: Promise<void> = Promise.resolve();
     try {
@@ -207,7 +208,7 @@ export class DelayedScheduler implements DueListener {
         appended = page.appended;
         inflight = page.done;
         if (prev !== null) await prev;
-        if (claim.rows.length < this.options.pageSize && !mayLinger()) break;
+        if (claim.rows.length < this.options.pageSize) break;
       }
       if (inflight !== null) await inflight;
       inflight = null;
