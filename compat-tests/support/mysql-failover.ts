@@ -1,0 +1,73 @@
+/**
+ * Shared setup of the MySQL failover tests (issue 12): a private MariaDB primary with replicas
+ * (GTID, semi-synchronous; storage/managed-mariadb/replicated.ts) holding the metadata database
+ * and the only shard, one broker on it (no ZooKeeper), a kafkajs client that retries through the
+ * switch, and the check that reads a topic back from the beginning.
+ */
+import { Kafka, logLevel } from 'kafkajs';
+import { startReplicatedMariadb, type ReplicatedMariadb } from '../../testing/replicated-mariadb.js';
+import { startTestBroker, type TestBroker } from './broker.js';
+
+export interface FailoverTopology {
+  servers: ReplicatedMariadb;
+  broker: TestBroker;
+  kafka: Kafka;
+  /** Stops the servers first (a broker stopping with a paused server would wait on it), then the broker. */
+  stop(): Promise<void>;
+}
+
+export async function startFailoverTopology(name: string, overrides: Record<string, string | number | boolean> = {}): Promise<FailoverTopology> {
+  const servers = await startReplicatedMariadb({ replicas: 2, semiSyncTimeoutMs: 1000 });
+  let broker: TestBroker;
+  try {
+    broker = await startTestBroker(name, { 'mysql.failover.timeout.ms': 2000, ...overrides }, servers.shardUrl());
+  } catch (err) {
+    await servers.stop();
+    throw err;
+  }
+  const kafka = failoverKafka(name, broker.bootstrap);
+  return {
+    servers,
+    broker,
+    kafka,
+    async stop() {
+      await servers.stop();
+      await broker.stop().catch(() => undefined);
+    },
+  };
+}
+
+/** A kafkajs client whose retries outlast a failover (mysql.failover.timeout.ms plus the promotion). */
+export function failoverKafka(clientId: string, bootstrap: string): Kafka {
+  return new Kafka({
+    clientId,
+    brokers: [bootstrap],
+    logLevel: process.env.FAILOVER_DEBUG ? logLevel.WARN : logLevel.NOTHING,
+    connectionTimeout: 1000,
+    requestTimeout: 10_000,
+    retry: { retries: 100, initialRetryTime: 100, maxRetryTime: 1000, factor: 0.2 },
+  });
+}
+
+/**
+ * Reads `topic` from the beginning in a fresh group until every expected value was seen (or
+ * 60 s), then one more second for duplicates; returns how often each value was read.
+ */
+export async function consumeAll(kafka: Kafka, topic: string, expected: Iterable<number>): Promise<Map<number, number>> {
+  const want = [...expected];
+  const seen = new Map<number, number>();
+  const consumer = kafka.consumer({ groupId: `verify-${Date.now()}`, maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    eachMessage: async ({ message }) => {
+      const v = Number(message.value!.toString());
+      seen.set(v, (seen.get(v) ?? 0) + 1);
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline && !want.every((v) => seen.has(v))) await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 1000));
+  await consumer.disconnect();
+  return seen;
+}
