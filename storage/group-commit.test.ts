@@ -139,6 +139,34 @@ describe.each(['auto', 'mysql2'] as const)('group commit (insert driver %s)', (l
     expect(k.status).toBe('fulfilled');
   });
 
+  it('knows an idempotent batch that landed without its knowing once it reloads: the retry is a duplicate, not a second copy', async () => {
+    // As when a COMMIT's answer is lost (the primary died or was switched mid-COMMIT): the
+    // batch is in MySQL, this process's log does not know it, and the producer retries it.
+    // Here another storage (a second broker) writes the batch; the first one's log is then
+    // marked for reload, as after a failed commit, and gets the producer's retry.
+    const t = await storage.catalog.createTopic({ name: 'gc-landed', partitions: 1, configs: {} });
+    const mine = await testLogs(storage).getLog(t.topicId, 0);
+    const now = BigInt(Date.now());
+    const batch = (seq: number, v: string) => concatBatches([buildTestBatch({ values: [v], baseTimestamp: now, producerId: 4242n, producerEpoch: 0, baseSequence: seq })]);
+    const first = batch(0, 'a');
+    expect((await mine.append(first.records, first.infos, OPTS)).baseOffset).toBe(0n);
+    const other = await openStorage({ metadataUrl: url, logInsertDriver });
+    try {
+      const landed = batch(1, 'b');
+      expect((await (await other.logs.getLog(t.topicId, 0)).append(landed.records, landed.infos, OPTS)).baseOffset).toBe(1n);
+    } finally {
+      await other.close();
+    }
+    mine.markNeedsReload();
+    const retry = batch(1, 'b');
+    expect((await mine.append(retry.records, retry.infos, OPTS)).baseOffset).toBe(1n);
+    const [rows] = await testPools(storage).shardPools[0]!.query(`SELECT COUNT(*) AS n FROM ${quoteIdent(logTableName(t.topicId))}`);
+    expect(Number((rows as Array<{ n: number }>)[0]!.n)).toBe(2);
+    // The next batch follows on.
+    const next = batch(2, 'c');
+    expect((await mine.append(next.records, next.infos, OPTS)).baseOffset).toBe(2n);
+  });
+
   it('recovers when MySQL kills its connections', async () => {
     const t = await storage.catalog.createTopic({ name: 'gc-killed', partitions: 1, configs: {} });
     const log = await testLogs(storage).getLog(t.topicId, 0);

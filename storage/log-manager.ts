@@ -219,6 +219,7 @@ export class MysqlLogManager implements LogManager {
       logStartOffset: placement.logStartOffset,
       nextOffset,
       producerState,
+      producerIdExpirationMs: this.options.producerIdExpirationMs,
       saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),
       loadLogStartOffset: async () => (await this.catalog.loadPartition(topicId, partition))?.logStartOffset ?? 0n,
     });

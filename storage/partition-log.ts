@@ -6,6 +6,7 @@ import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import { quoteIdent } from './mysql.js';
 import { readAbortedTransactions, readFollowerView } from './follower-view.js';
 import { PartitionProducerState, type AbortedTxn, type ProducerEntry, type ProducerOverlay } from './producer-state.js';
+import { loadProducerState } from './producer-state-load.js';
 import { TailCache, type CachedBatch, type TailCacheBudget } from './tail-cache.js';
 import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, ReadResult, TruncatablePartitionLog } from './types.js';
 
@@ -37,6 +38,8 @@ export interface PartitionLogDeps {
   nextOffset: bigint;
   /** Producer state rebuilt from the log rows (producer-state-load.ts); empty when absent. */
   producerState?: PartitionProducerState;
+  /** producer.id.expiration.ms, for rebuilding the producer state on a reload (Kafka's default, 1 day, when absent). */
+  producerIdExpirationMs?: number;
   /** Persists a new log start offset (metadata DB). */
   saveLogStartOffset(offset: bigint): Promise<void>;
   /**
@@ -501,6 +504,19 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       this.end = next;
       this.cache.clear(next);
       this.invalidateReads();
+      // Their producer columns too: a batch whose COMMIT failed but landed (the primary died
+      // or was switched mid-COMMIT) must be known, or the producer's retry of it, with the same
+      // sequence, would be written a second time at a new offset.
+      const state = await loadProducerState({
+        pool: conn,
+        table: this.table,
+        topicId: this.topicId,
+        partition: this.partition,
+        logStartOffset: this.logStart,
+        nowMs: Date.now(),
+        expirationMs: this.deps.producerIdExpirationMs ?? 86_400_000,
+      });
+      this.producerState.replaceWith(state);
     }
     this.reloadNeeded = false;
   }

@@ -18,7 +18,8 @@ const ROWS_PER_PRODUCER = 6;
 const PRODUCERS_PER_QUERY = 100;
 
 export interface ProducerStateLoad {
-  pool: Pool;
+  /** A pool, or the connection of a reload (storage/partition-log.ts). */
+  pool: Pick<Pool, 'query'>;
   table: string;
   topicId: string;
   partition: number;

@@ -201,6 +201,13 @@ export class PartitionProducerState {
     this.producers.set(entry.producerId, entry);
   }
 
+  /** Takes `other`'s producers and aborted transactions (a reload: rows were committed without this state's knowing). */
+  replaceWith(other: PartitionProducerState): void {
+    this.producers.clear();
+    for (const e of other.producers.values()) this.producers.set(e.producerId, e);
+    this.aborted = [...other.aborted];
+  }
+
   addAborted(list: readonly AbortedTxn[]): void {
     for (const a of list) this.aborted.push(a);
     this.aborted.sort((x, y) => (x.lastOffset < y.lastOffset ? -1 : x.lastOffset > y.lastOffset ? 1 : 0));
