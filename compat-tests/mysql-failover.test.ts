@@ -1,6 +1,7 @@
 /**
  * Failover of a MySQL primary (issue 12): a private MariaDB primary and two replicas with GTID
- * semi-synchronous replication (testing/replicated-mariadb.ts) hold the metadata database and
+ * semi-synchronous replication (testing/replicated-mariadb.ts; the setup shared with
+ * mysql-failover-clients.test.ts is in support/mysql-failover.ts) hold the metadata database and
  * the only shard; one broker (no ZooKeeper) with mysql.failover.timeout.ms=2000; a kafkajs
  * idempotent producer (acks=-1) into a min.insync.replicas=2 topic records every acknowledged
  * number.
@@ -14,11 +15,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import type { Kafka, Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, withDatabase } from '../storage/mysql.js';
-import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
-import { startTestBroker, type TestBroker } from './support/broker.js';
+import type { ReplicatedMariadb, ReplicatedServer } from '../testing/replicated-mariadb.js';
+import type { TestBroker } from './support/broker.js';
+import { consumeAll, startFailoverTopology } from './support/mysql-failover.js';
 
 const TRIALS = Number(process.env.FAILOVER_TRIALS ?? 1);
 const TOPIC = 'ha';
@@ -71,36 +73,11 @@ function startLoad(producer: Producer): Load {
   return load;
 }
 
-async function consumeAll(kafka: Kafka, expected: Set<number>): Promise<Map<number, number>> {
-  const seen = new Map<number, number>();
-  const consumer = kafka.consumer({ groupId: `verify-${Date.now()}`, maxWaitTimeInMs: 200 });
-  await consumer.connect();
-  await consumer.subscribe({ topic: TOPIC, fromBeginning: true });
-  await consumer.run({
-    eachMessage: async ({ message }) => {
-      const v = Number(message.value!.toString());
-      seen.set(v, (seen.get(v) ?? 0) + 1);
-    },
-  });
-  const deadline = Date.now() + 60_000;
-  while (Date.now() < deadline && ![...expected].every((v) => seen.has(v))) await new Promise((r) => setTimeout(r, 200));
-  // A little longer: duplicates would arrive after the last expected number.
-  await new Promise((r) => setTimeout(r, 1000));
-  await consumer.disconnect();
-  return seen;
-}
-
 async function setup(): Promise<{ kafka: Kafka; producer: Producer }> {
-  servers = await startReplicatedMariadb({ replicas: 2, semiSyncTimeoutMs: 1000 });
-  broker = await startTestBroker('failover', { 'mysql.failover.timeout.ms': 2000 }, servers.shardUrl());
-  const kafka = new Kafka({
-    clientId: 'failover',
-    brokers: [broker.bootstrap],
-    logLevel: process.env.FAILOVER_DEBUG ? logLevel.WARN : logLevel.NOTHING,
-    connectionTimeout: 1000,
-    requestTimeout: 10_000,
-    retry: { retries: 100, initialRetryTime: 100, maxRetryTime: 1000, factor: 0.2 },
-  });
+  const t = await startFailoverTopology('failover');
+  servers = t.servers;
+  broker = t.broker;
+  const { kafka } = t;
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({ topics: [{ topic: TOPIC, numPartitions: PARTITIONS, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
@@ -205,7 +182,7 @@ describe('MySQL primary failover', () => {
       while (load.acked.size < ackedBefore + 300) await new Promise((r) => setTimeout(r, 50));
       await load.stop();
       await producer.disconnect();
-      const seen = await consumeAll(kafka, load.acked);
+      const seen = await consumeAll(kafka, TOPIC, load.acked);
       const lost = [...load.acked].filter((v) => !seen.has(v));
       const twice = [...seen].filter(([, n]) => n > 1).map(([v]) => v);
       expect(lost).toEqual([]);
@@ -246,7 +223,7 @@ describe('MySQL primary failover', () => {
     expect(await logRows(old)).toBe(rowsBefore);
     await load.stop();
     await producer.disconnect();
-    const seen = await consumeAll(kafka, load.acked);
+    const seen = await consumeAll(kafka, TOPIC, load.acked);
     const lost = [...load.acked].filter((v) => !seen.has(v));
     expect(lost).toEqual([]);
     expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
