@@ -299,7 +299,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
       logger,
       registry: metrics.registry,
     },
-    { pageSize: config.int('delayed.delivery.page.size'), rescanMs: config.int('delayed.delivery.rescan.ms'), concurrency: config.int('delayed.delivery.concurrency') },
+    { pageSize: config.int('delayed.delivery.page.size'), rescanMs: config.int('delayed.delivery.rescan.ms'), concurrency: config.int('delayed.delivery.concurrency'), pipeline: config.bool('delayed.delivery.pipeline') },
   );
   context.delayed!.listener = delayedScheduler;
   delayedScheduler.start();

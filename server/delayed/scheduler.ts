@@ -42,6 +42,8 @@ export interface SchedulerOptions {
   rescanMs: number;
   /** Partitions delivered at once. */
   concurrency: number;
+  /** Claim a partition's next page while its previous one appends (delayed.delivery.pipeline). */
+  pipeline?: boolean;
 }
 
 interface PartitionState {
@@ -53,8 +55,6 @@ interface PartitionState {
 }
 
 const DAY_MS = 86_400_000;
-/** Claim the next page while the previous one appends (see deliverPartition). */
-const PIPELINE = false;
 
 export class DelayedScheduler implements DueListener {
   private readonly parts = new Map<string, PartitionState>();
@@ -179,15 +179,16 @@ export class DelayedScheduler implements DueListener {
     }
     const shard = topic.shardOfPartition[s.partition] ?? 0;
     s.busy = true;
-    // One page at a time: claiming the next page while a full one appended (a second claim from a
-    // free slot) measured from 0.3 s to 7 s p99 at 10,000 due/s on the loaded VM, against 0.7-1.6 s
-    // for one at a time (docs/benchmarks.md), so it is off until that spread is understood.
+    // One page at a time unless delayed.delivery.pipeline: claiming the next page while a full one
+    // appended (a second claim from a free slot) measured from 0.3 s to 7 s p99 at 10,000 due/s on
+    // the loaded VM, against 0.7-1.6 s for one at a time (docs/benchmarks.md), so it is off by
+    // default until that spread is understood.
     let inflight: Promise<void> | null = null;
     let appended: Promise<void> = Promise.resolve();
     try {
       for (;;) {
         if (this.stopped) break;
-        if (inflight !== null && !PIPELINE) {
+        if (inflight !== null && this.options.pipeline !== true) {
           await inflight;
           inflight = null;
         }
