@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import {
   BROKER_CONFIG_DEFINITIONS,
@@ -55,6 +55,7 @@ describe('broker configuration', () => {
     expect(config.autoCreateTopics).toBe(false);
     expect(config.sourceOf('auto.create.topics.enable')).toBe('file');
     expect(config.retentionMs).toBe(5000);
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('resolves retention ms > minutes > hours as Kafka does', () => {
@@ -198,6 +199,7 @@ describe('config placeholders (Kafka config provider syntax)', () => {
   writeFileSync(passwordFile, 'file-Secr3t\n');
   const propertiesFile = join(dir, 'secrets.properties');
   writeFileSync(propertiesFile, '# secrets\ndb.password=props-Secr3t\nother=x\n');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('takes ${file:PATH} as the whole file without its trailing newline', () => {
     const config = loadConfig({ env: {}, overrides: { 'mysql.url': `mysql://kafka:\${file:${passwordFile}}@db:3306/kafka` } });
