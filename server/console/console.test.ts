@@ -23,7 +23,7 @@ describe('Ring', () => {
 });
 
 describe('LagHistory', () => {
-  it('records watched groups only, at most one sample a second, the largest 64 partitions', () => {
+  it('records watched groups only, points at least a second apart ending on the newest reading, the largest 64 partitions', () => {
     let now = 1_000_000;
     const history = new LagHistory(async () => [], () => now);
     history.record('unwatched', [{ topic: 't', partition: 0, lag: 5 }]);
@@ -31,17 +31,28 @@ describe('LagHistory', () => {
     history.watch('g');
     const lags = Array.from({ length: 100 }, (_, p) => ({ topic: 't', partition: p, lag: p }));
     history.record('g', lags);
-    now += 500;
-    history.record('g', [{ topic: 't', partition: 0, lag: 1 }]);
-    expect(history.history('g')).toHaveLength(1);
     const [sample] = history.history('g');
     expect(sample!.total).toBe(4950);
     expect(Object.keys(sample!.partitions)).toHaveLength(64);
     expect(sample!.partitions['t:99']).toBe(99);
     expect(sample!.partitions['t:35']).toBeUndefined();
-    now += 1000;
+    // Half a second later: not a new point, but the series ends on it (a chart never ends stale).
+    now += 500;
+    history.record('g', [{ topic: 't', partition: 0, lag: 7 }]);
+    expect(history.history('g').map((s) => s.total)).toEqual([4950, 7]);
+    now += 300;
+    history.record('g', [{ topic: 't', partition: 0, lag: 0 }]);
+    expect(history.history('g').map((s) => s.total)).toEqual([4950, 0]);
+    // A reading taken before the newest one (a slow sampler finishing late) is dropped.
+    history.record('g', [{ topic: 't', partition: 0, lag: 140 }], now - 100);
+    expect(history.history('g').map((s) => s.total)).toEqual([4950, 0]);
+    // A second after the last point: a new point.
+    now += 700;
     history.record('g', [{ topic: 't', partition: 0, lag: 1 }]);
     expect(history.history('g').map((s) => s.total)).toEqual([4950, 1]);
+    now += 1000;
+    history.record('g', [{ topic: 't', partition: 0, lag: 2 }]);
+    expect(history.history('g').map((s) => s.total)).toEqual([4950, 1, 2]);
   });
 
   it('watches at most 50 groups, dropping the one whose watch ends first', () => {

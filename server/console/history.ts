@@ -127,7 +127,8 @@ export const LAG_INTERVAL_MS = 5_000;
 
 /** Lag over time of the groups viewed in the console. */
 export class LagHistory {
-  private readonly groups = new Map<string, { ring: Ring<LagSample>; until: number }>();
+  /** Per group: samples at least a second apart, and `latest`, a newer reading kept apart until a second has passed. */
+  private readonly groups = new Map<string, { ring: Ring<LagSample>; latest: LagSample | null; until: number }>();
   private timer: NodeJS.Timeout | null = null;
 
   constructor(
@@ -156,22 +157,37 @@ export class LagHistory {
       const oldest = [...this.groups.entries()].sort((a, b) => a[1].until - b[1].until)[0]!;
       this.groups.delete(oldest[0]);
     }
-    this.groups.set(group, { ring: new Ring(LAG_SAMPLES), until: this.now() + WATCH_MS });
+    this.groups.set(group, { ring: new Ring(LAG_SAMPLES), latest: null, until: this.now() + WATCH_MS });
   }
 
-  /** Records a sample from lag just read (a page view), at most one a second. */
-  record(group: string, lags: Array<{ topic: string; partition: number; lag: number }>): void {
+  /**
+   * Records lag read at `takenAt` (a page view, or the sampler). The series keeps a point at most
+   * every second, but its end is always the newest reading, so a chart never ends on a stale
+   * value; a reading older than the newest one (a slow sampler finishing after a page view) is
+   * dropped rather than appended out of order.
+   */
+  record(group: string, lags: Array<{ topic: string; partition: number; lag: number }>, takenAt = this.now()): void {
     const entry = this.groups.get(group);
     if (!entry) return;
-    const last = entry.ring.last();
-    if (last && this.now() - last.t < 1000) return;
+    const newest = entry.latest ?? entry.ring.last();
+    if (newest && takenAt < newest.t) return;
     const partitions: Record<string, number> = {};
     for (const l of [...lags].sort((a, b) => b.lag - a.lag).slice(0, MAX_PARTITIONS_PER_SAMPLE)) partitions[`${l.topic}:${l.partition}`] = l.lag;
-    entry.ring.push({ t: this.now(), total: lags.reduce((s, l) => s + l.lag, 0), partitions });
+    const sample = { t: takenAt, total: lags.reduce((s, l) => s + l.lag, 0), partitions };
+    const last = entry.ring.last();
+    if (last && takenAt - last.t < 1000) {
+      entry.latest = sample;
+      return;
+    }
+    entry.ring.push(sample);
+    entry.latest = null;
   }
 
   history(group: string): LagSample[] {
-    return this.groups.get(group)?.ring.toArray() ?? [];
+    const entry = this.groups.get(group);
+    if (!entry) return [];
+    const samples = entry.ring.toArray();
+    return entry.latest ? [...samples, entry.latest] : samples;
   }
 
   private async sampleAll(): Promise<void> {
@@ -182,7 +198,8 @@ export class LagHistory {
         continue;
       }
       try {
-        this.record(group, await this.readLag(group));
+        const takenAt = this.now();
+        this.record(group, await this.readLag(group), takenAt);
       } catch {
         // The group is gone or this broker is not its coordinator any more: no sample.
       }
