@@ -20,9 +20,10 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SHARDS_PATH, parseShardRecord, recordName, type ShardRecord } from '../server/cluster/shard-failover.js';
 import { ZkSession } from '../server/cluster/zk.js';
-import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
-import { connect, withDatabase } from '../storage/mysql.js';
+import { startReplicatedMariadb, type ReplicatedMariadb } from '../testing/replicated-mariadb.js';
+import { connect } from '../storage/mysql.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
+import { logRows, readOnly } from './support/mysql-failover.js';
 
 const TOPIC = 'ha-cluster';
 const PARTITIONS = 3;
@@ -174,32 +175,6 @@ async function expectOnePromotion(dead?: number): Promise<ShardRecord> {
     expect(lines[0]).toContain(`"primary":"${p.record!.primary}"`);
   }
   return p.record!;
-}
-
-async function readOnly(s: ReplicatedServer): Promise<boolean> {
-  const c = await connect(withDatabase(s.url, ''));
-  try {
-    const [rows] = await c.query('SELECT @@read_only AS ro');
-    return Number((rows as Array<{ ro: number }>)[0]!.ro) === 1;
-  } finally {
-    await c.end();
-  }
-}
-
-/** Rows in the log tables of the server's database (what any broker wrote to it). */
-async function logRows(s: ReplicatedServer): Promise<number> {
-  const c = await connect(s.url);
-  try {
-    const [tables] = await c.query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'log\\_%'");
-    let n = 0;
-    for (const { t } of tables as Array<{ t: string }>) {
-      const [rows] = await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
-      n += Number((rows as Array<{ n: number }>)[0]!.n);
-    }
-    return n;
-  } finally {
-    await c.end();
-  }
 }
 
 /**

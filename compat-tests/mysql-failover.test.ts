@@ -18,9 +18,9 @@ import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, withDatabase } from '../storage/mysql.js';
-import type { ReplicatedMariadb, ReplicatedServer } from '../testing/replicated-mariadb.js';
+import type { ReplicatedMariadb } from '../testing/replicated-mariadb.js';
 import type { TestBroker } from './support/broker.js';
-import { consumeAll, startFailoverTopology } from './support/mysql-failover.js';
+import { consumeAll, logRows, readOnly, startFailoverTopology } from './support/mysql-failover.js';
 
 const TRIALS = Number(process.env.FAILOVER_TRIALS ?? 1);
 const TOPIC = 'ha';
@@ -85,31 +85,6 @@ async function setup(): Promise<{ kafka: Kafka; producer: Producer }> {
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
   await producer.connect();
   return { kafka, producer };
-}
-
-async function readOnly(s: ReplicatedServer): Promise<boolean> {
-  const c = await connect(withDatabase(s.url, ''));
-  try {
-    const [rows] = await c.query('SELECT @@read_only AS ro');
-    return Number((rows as Array<{ ro: number }>)[0]!.ro) === 1;
-  } finally {
-    await c.end();
-  }
-}
-
-async function logRows(s: ReplicatedServer): Promise<number> {
-  const c = await connect(s.url);
-  try {
-    const [tables] = await c.query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'log\\_%'");
-    let n = 0;
-    for (const { t } of tables as Array<{ t: string }>) {
-      const [rows] = await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
-      n += Number((rows as Array<{ n: number }>)[0]!.n);
-    }
-    return n;
-  } finally {
-    await c.end();
-  }
 }
 
 /** Replication state of the running servers, for a failure's message. */

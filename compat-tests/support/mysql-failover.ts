@@ -5,7 +5,8 @@
  * switch, and the check that reads a topic back from the beginning.
  */
 import { Kafka, logLevel } from 'kafkajs';
-import { startReplicatedMariadb, type ReplicatedMariadb } from '../../testing/replicated-mariadb.js';
+import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../../testing/replicated-mariadb.js';
+import { connect, withDatabase } from '../../storage/mysql.js';
 import { startTestBroker, type TestBroker } from './broker.js';
 
 export interface FailoverTopology {
@@ -70,4 +71,31 @@ export async function consumeAll(kafka: Kafka, topic: string, expected: Iterable
   await new Promise((r) => setTimeout(r, 1000));
   await consumer.disconnect();
   return seen;
+}
+
+/** Whether the server is read-only (a fenced old primary). */
+export async function readOnly(s: ReplicatedServer): Promise<boolean> {
+  const c = await connect(withDatabase(s.url, ''));
+  try {
+    const [rows] = await c.query('SELECT @@read_only AS ro');
+    return Number((rows as Array<{ ro: number }>)[0]!.ro) === 1;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Rows in the log tables of the server's database (what any broker wrote to it). */
+export async function logRows(s: ReplicatedServer): Promise<number> {
+  const c = await connect(s.url);
+  try {
+    const [tables] = await c.query("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'log\\_%'");
+    let n = 0;
+    for (const { t } of tables as Array<{ t: string }>) {
+      const [rows] = await c.query(`SELECT COUNT(*) AS n FROM \`${t}\``);
+      n += Number((rows as Array<{ n: number }>)[0]!.n);
+    }
+    return n;
+  } finally {
+    await c.end();
+  }
 }
