@@ -18,14 +18,10 @@ import { startZookeeper } from '../server/cluster/zookeeper-process.js';
 import { startManagedMariadb } from '../storage/managed-mariadb.js';
 import { startBrokerProcess } from './bench/broker-process.js';
 import { makeBatch, produceLoad } from './bench/replayer.js';
+import { numberArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? Number(process.argv[i + 1]) : dflt;
-}
-
-const ROUNDS = arg('rounds', 3);
-const SECONDS = arg('seconds', 10);
+const ROUNDS = numberArg('rounds', 3);
+const SECONDS = numberArg('seconds', 10);
 const PARTITIONS = 8;
 const SHAPES = [
   { name: 'large', records: 1000, bytes: 1024 },

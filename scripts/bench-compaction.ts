@@ -24,18 +24,14 @@ import { openStorage } from '../storage/index.js';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { logTableName } from '../storage/schema.js';
 import { testPools } from '../storage/testing.js';
+import { numberArg, stringArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-
-const totalMiB = Number(arg('mib', '1024'));
-const keys = Number(arg('keys', '100000'));
-const perBatch = Number(arg('records', '16'));
-const valueBytes = Number(arg('value-bytes', '1000'));
-const chunkMiB = Number(arg('chunk-mib', '64'));
-const codecName = arg('codec', 'none');
+const totalMiB = numberArg('mib', '1024');
+const keys = numberArg('keys', '100000');
+const perBatch = numberArg('records', '16');
+const valueBytes = numberArg('value-bytes', '1000');
+const chunkMiB = numberArg('chunk-mib', '64');
+const codecName = stringArg('codec', 'none');
 const CODECS: Record<string, CompressionType> = { none: CompressionType.None, gzip: CompressionType.Gzip, lz4: CompressionType.Lz4, zstd: CompressionType.Zstd, snappy: CompressionType.Snappy };
 
 async function main(): Promise<void> {

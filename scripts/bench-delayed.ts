@@ -20,21 +20,17 @@ import { join } from 'node:path';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { startBrokerProcess } from './bench/broker-process.js';
+import { numberArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt);
-}
-
-const TRIAL = arg('trial', '100000');
-const CANCELS = arg('cancels', '1000');
-const SPREAD_S = arg('spread', '60');
-const PENDING = arg('pending', '1000000');
+const TRIAL = numberArg('trial', '100000');
+const CANCELS = numberArg('cancels', '1000');
+const SPREAD_S = numberArg('spread', '60');
+const PENDING = numberArg('pending', '1000000');
 /** Rate phases, `--rates 1000:20,10000:10`: records due per second and for how long. */
 const RATES = (process.argv.includes('--rates') ? process.argv[process.argv.indexOf('--rates') + 1]! : '1000:20,10000:10').split(',').filter(Boolean).map((x) => x.split(':').map(Number) as [number, number]);
 const PARTITIONS = 8;
 /** Records/s assumed for holding when placing the first due time (a shared 2-core VM holds 1.5-6k/s). */
-const HOLD_RATE_GUESS = arg('hold-rate', '2000');
+const HOLD_RATE_GUESS = numberArg('hold-rate', '2000');
 const VALUE = Buffer.alloc(100, 'v');
 
 const pct = (xs: number[], p: number) => (xs.length === 0 ? NaN : [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!);
@@ -138,8 +134,8 @@ async function main(): Promise<void> {
   console.error(`MariaDB: ${url}`);
   // --page and --concurrency override the broker's delayed.delivery.page.size / .concurrency.
   const settings: Record<string, string> = {};
-  if (process.argv.includes('--page')) settings['delayed.delivery.page.size'] = String(arg('page', '1000'));
-  if (process.argv.includes('--concurrency')) settings['delayed.delivery.concurrency'] = String(arg('concurrency', '4'));
+  if (process.argv.includes('--page')) settings['delayed.delivery.page.size'] = String(numberArg('page', '1000'));
+  if (process.argv.includes('--concurrency')) settings['delayed.delivery.concurrency'] = String(numberArg('concurrency', '4'));
   // --debug: the broker logs at debug, among it the scheduler's mean time per page by step every 10 s.
   if (process.argv.includes('--debug')) settings['log.level'] = 'debug';
   const broker = await startBrokerProcess({ mysqlUrl: url, settings, log: (l) => console.error(l) });

@@ -16,15 +16,11 @@ import { join } from 'node:path';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { MessageIndexStore } from '../storage/message-index/index-store.js';
 import { createPool } from '../storage/mysql.js';
+import { numberArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt);
-}
-
-const rows = arg('rows', '10000000');
-const keys = arg('keys', '1000000');
-const lookups = arg('lookups', '200');
+const rows = numberArg('rows', '10000000');
+const keys = numberArg('keys', '1000000');
+const lookups = numberArg('lookups', '200');
 const TOPIC = 'BenchIndexTopic0000000';
 const T0 = 1_700_000_000_000;
 

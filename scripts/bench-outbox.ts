@@ -26,16 +26,12 @@ import { connect } from '../storage/mysql.js';
 import { outboxTableDdl, OutboxTable } from '../storage/outbox/outbox-table.js';
 import { OutboxRelay } from '../server/outbox/relay.js';
 import { startBrokerProcess } from './bench/broker-process.js';
+import { numberArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt);
-}
-
-const seconds = arg('seconds', '5');
-const rounds = arg('rounds', '2');
-const batch = arg('batch', '100');
-const rows = arg('rows', '20000');
+const seconds = numberArg('seconds', '5');
+const rounds = numberArg('rounds', '2');
+const batch = numberArg('batch', '100');
+const rows = numberArg('rows', '20000');
 const PARTITIONS = 8;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 

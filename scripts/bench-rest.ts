@@ -21,17 +21,13 @@ import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { freePort, startBrokerProcess } from './bench/broker-process.js';
+import { numberArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt);
-}
-
-const seconds = arg('seconds', '5');
-const concurrency = arg('concurrency', '8');
-const batch = arg('batch', '100');
-const valueBytes = arg('value-bytes', '1024');
-const rounds = arg('rounds', '3');
+const seconds = numberArg('seconds', '5');
+const concurrency = numberArg('concurrency', '8');
+const batch = numberArg('batch', '100');
+const valueBytes = numberArg('value-bytes', '1024');
+const rounds = numberArg('rounds', '3');
 const PARTITIONS = 8;
 const profileAt = process.argv.indexOf('--profile');
 const profileDir = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;

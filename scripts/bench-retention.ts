@@ -18,16 +18,12 @@ import { openStorage } from '../storage/index.js';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { logTableName } from '../storage/schema.js';
 import { buildTestBatch, testPools } from '../storage/testing.js';
+import { numberArg, stringArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] ? process.argv[i + 1]! : dflt;
-}
-
-const totalMiB = Number(arg('mib', '1100'));
-const batchKiB = Number(arg('batch-kib', '1024'));
-const chunkMiB = Number(arg('chunk-mib', '64'));
-const rowImage = arg('row-image', 'FULL').toUpperCase();
+const totalMiB = numberArg('mib', '1100');
+const batchKiB = numberArg('batch-kib', '1024');
+const chunkMiB = numberArg('chunk-mib', '64');
+const rowImage = stringArg('row-image', 'FULL').toUpperCase();
 
 async function main(): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'warn' });

@@ -20,15 +20,11 @@ import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
 import { startBrokerProcess } from './bench/broker-process.js';
+import { numberArg } from './bench/cli-args.js';
 
-function arg(name: string, dflt: string): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return Number(i >= 0 && process.argv[i + 1] ? process.argv[i + 1] : dflt);
-}
-
-const records = arg('records', '20000');
-const concurrency = arg('concurrency', '32');
-const keys = arg('keys', '1000');
+const records = numberArg('records', '20000');
+const concurrency = numberArg('concurrency', '32');
+const keys = numberArg('keys', '1000');
 const PARTITIONS = 8;
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '../server/cli.js');
 
@@ -70,7 +66,7 @@ async function main(): Promise<void> {
     }
     console.log(`${records} records in ${topic} (${PARTITIONS} partitions, ${keys} keys); endpoint answers 200 at once; concurrency ${concurrency}`);
     const orderingsArg = process.argv.indexOf('--orderings');
-    const rounds = arg('rounds', '2');
+    const rounds = numberArg('rounds', '2');
     const base = orderingsArg >= 0 ? process.argv[orderingsArg + 1]!.split(',') : ['none', 'key', 'partition'];
     // A warm-up subscription first (the broker's first reads and JIT), not reported; then rounds alternate the orderings.
     const orderings = ['warm-up', ...Array.from({ length: rounds }, () => base).flat()];
