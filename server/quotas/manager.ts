@@ -13,6 +13,7 @@
  * change reloads at once. Quotas are per broker, as in Kafka.
  */
 import type { Logger } from 'pino';
+import { everyInterval } from '../background/repeating-job.js';
 import type { QuotaChange, QuotaStore, StoredQuota } from '../../storage/quotas.js';
 import { WindowedRate, type RateSettings } from './rate.js';
 
@@ -36,7 +37,7 @@ export class QuotaManager {
   private entries: StoredQuota[] = [];
   private readonly sensors = new Map<string, { rate: WindowedRate; lastMs: number }>();
   private generation = -1n;
-  private timer: NodeJS.Timeout | null = null;
+  private stopPolling: () => void = () => undefined;
 
   constructor(
     private readonly store: QuotaStore | null,
@@ -46,15 +47,12 @@ export class QuotaManager {
 
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'quota refresh failed; keeping the cached quotas'));
-    }, this.settings.refreshMs);
-    this.timer.unref();
+    this.stopPolling = everyInterval(this.settings.refreshMs, () => this.refresh(), (err) => this.logger.warn({ err }, 'quota refresh failed; keeping the cached quotas'));
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.stopPolling();
+    this.stopPolling = () => undefined;
   }
 
   /** Re-reads the quotas when their generation moved (or `force`); forgets idle sensors. */

@@ -11,6 +11,7 @@
  * znode instead of polling; the poll costs one primary-key read per interval.)
  */
 import type { Logger } from 'pino';
+import { everyInterval } from '../../background/repeating-job.js';
 import type { AclStore } from '../../../storage/acls.js';
 import { formatPrincipal, type KafkaPrincipal } from '../principal.js';
 import { Op, Permission, PatternType, ResourceType, WILDCARD, type AclBinding } from './acl.js';
@@ -59,7 +60,7 @@ export class AclAuthorizer {
   private bindings: AclBinding[] = [];
   private index = new Map<number, TypeIndex>();
   private generation = -1n;
-  private timer: NodeJS.Timeout | null = null;
+  private stopPolling: () => void = () => undefined;
   private readonly superUsers: Set<string>;
   /** Where refusals are logged and counted (server/security/audit.ts); null: neither (unit tests). */
   audit: DenialAudit | null = null;
@@ -75,15 +76,12 @@ export class AclAuthorizer {
   /** Loads the bindings and starts polling for changes. */
   async start(): Promise<void> {
     await this.refresh();
-    this.timer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.logger.warn({ err }, 'ACL refresh failed; keeping the cached ACLs'));
-    }, this.settings.refreshMs);
-    this.timer.unref();
+    this.stopPolling = everyInterval(this.settings.refreshMs, () => this.refresh(), (err) => this.logger.warn({ err }, 'ACL refresh failed; keeping the cached ACLs'));
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    this.stopPolling();
+    this.stopPolling = () => undefined;
   }
 
   /** Re-reads the bindings when their generation moved (or `force`). */
