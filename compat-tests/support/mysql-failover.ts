@@ -5,6 +5,7 @@
  * switch, and the check that reads a topic back from the beginning.
  */
 import { Kafka, logLevel } from 'kafkajs';
+import { expect } from 'vitest';
 import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../../testing/replicated-mariadb.js';
 import { connect, withDatabase } from '../../storage/mysql.js';
 import { startTestBroker, type TestBroker } from './broker.js';
@@ -98,4 +99,21 @@ export async function logRows(s: ReplicatedServer): Promise<number> {
   } finally {
     await c.end();
   }
+}
+
+/**
+ * After a paused old primary is resumed: the brokers set it read-only once it answers again,
+ * and its log tables do not grow while `more` further records are acknowledged elsewhere.
+ */
+export async function expectFencedWhileProducing(old: ReplicatedServer, acknowledged: () => number, more = 300): Promise<void> {
+  let fenced = false;
+  for (let i = 0; i < 100 && !fenced; i++) {
+    fenced = await readOnly(old).catch(() => false);
+    if (!fenced) await new Promise((r) => setTimeout(r, 100));
+  }
+  expect(fenced).toBe(true);
+  const rowsBefore = await logRows(old);
+  const ackedBefore = acknowledged();
+  while (acknowledged() < ackedBefore + more) await new Promise((r) => setTimeout(r, 50));
+  expect(await logRows(old)).toBe(rowsBefore);
 }
