@@ -14,11 +14,9 @@
  * 3. `--pending` records held an hour ahead on their own topic; the broker's RSS before and
  *    after, then a 1,000/s phase beside them (lateness with a million rows in the table).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
-import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { benchMysql } from './bench/bench-mysql.js';
 import { startBrokerProcess } from './bench/broker-process.js';
 import { numberArg } from './bench/cli-args.js';
 
@@ -123,14 +121,8 @@ async function ratePhase(kafka: Kafka, producer: Producer, admin: ReturnType<Kaf
 }
 
 async function main(): Promise<void> {
-  let managed: ManagedMariadb | null = null;
-  let dir: string | null = null;
-  let url = process.env.KAFKA_MYSQL_BENCH_URL;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'kafka-mysql-bench-delayed-'));
-    managed = await startManagedMariadb({ dataDir: dir, port: 0, bufferPoolSize: '1G', logFileSize: '512M' });
-    url = managed.url;
-  }
+  const mysql = await benchMysql('delayed', { bufferPoolSize: '1G', logFileSize: '512M' });
+  const url = mysql.url;
   console.error(`MariaDB: ${url}`);
   // --page and --concurrency override the broker's delayed.delivery.page.size / .concurrency.
   const settings: Record<string, string> = {};
@@ -211,8 +203,7 @@ async function main(): Promise<void> {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await broker.stop();
-    if (managed) await managed.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await mysql.stop();
   }
 }
 

@@ -10,10 +10,7 @@
  * and by a 1-second time range for `--lookups` random values each (p50, p99, max). This is the
  * index query alone: reading the found records back from the log adds one read per record.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { benchMysql } from './bench/bench-mysql.js';
 import { MessageIndexStore } from '../storage/message-index/index-store.js';
 import { createPool } from '../storage/mysql.js';
 import { numberArg } from './bench/cli-args.js';
@@ -25,14 +22,8 @@ const TOPIC = 'BenchIndexTopic0000000';
 const T0 = 1_700_000_000_000;
 
 async function main(): Promise<void> {
-  let managed: ManagedMariadb | null = null;
-  let dir: string | null = null;
-  let url = process.env.KAFKA_MYSQL_BENCH_URL;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'kafka-mysql-bench-index-'));
-    managed = await startManagedMariadb({ dataDir: dir, port: 0, bufferPoolSize: '1G', logFileSize: '512M' });
-    url = managed.url;
-  }
+  const mysql = await benchMysql('index', { bufferPoolSize: '1G', logFileSize: '512M' });
+  const url = mysql.url;
   const pool = createPool(url, { connectionLimit: 4 });
   const store = new MessageIndexStore(() => pool);
   try {
@@ -71,8 +62,7 @@ async function main(): Promise<void> {
     });
   } finally {
     await pool.end();
-    if (managed) await managed.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await mysql.stop();
   }
 }
 

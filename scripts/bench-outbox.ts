@@ -15,13 +15,10 @@
  * load stopped the index reached the log end.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { KafkaAdmin } from '../client/admin.js';
-import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { benchMysql } from './bench/bench-mysql.js';
 import { connect } from '../storage/mysql.js';
 import { outboxTableDdl, OutboxTable } from '../storage/outbox/outbox-table.js';
 import { OutboxRelay } from '../server/outbox/relay.js';
@@ -36,14 +33,8 @@ const PARTITIONS = 8;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  let managed: ManagedMariadb | null = null;
-  let dir: string | null = null;
-  let url = process.env.KAFKA_MYSQL_BENCH_URL;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'kafka-mysql-bench-outbox-'));
-    managed = await startManagedMariadb({ dataDir: dir, port: 0, bufferPoolSize: '512M', logFileSize: '256M' });
-    url = managed.url;
-  }
+  const mysql = await benchMysql('outbox', { bufferPoolSize: '512M', logFileSize: '256M' });
+  const url = mysql.url;
   const broker = await startBrokerProcess({ mysqlUrl: url, settings: {}, log: (l) => console.error(l) });
   const kafka = new Kafka({ clientId: 'bench-outbox', brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
@@ -162,8 +153,7 @@ async function main(): Promise<void> {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await broker.stop();
-    if (managed) await managed.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await mysql.stop();
   }
 }
 

@@ -15,11 +15,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Agent, request } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { benchMysql } from './bench/bench-mysql.js';
 import { freePort, startBrokerProcess } from './bench/broker-process.js';
 import { numberArg } from './bench/cli-args.js';
 
@@ -61,14 +58,8 @@ async function phase(name: string, sendOne: () => Promise<number>): Promise<numb
 }
 
 async function main(): Promise<void> {
-  let managed: ManagedMariadb | null = null;
-  let dir: string | null = null;
-  let url = process.env.KAFKA_MYSQL_BENCH_URL;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'kafka-mysql-bench-rest-'));
-    managed = await startManagedMariadb({ dataDir: dir, port: 0, bufferPoolSize: '512M', logFileSize: '256M' });
-    url = managed.url;
-  }
+  const mysql = await benchMysql('rest', { bufferPoolSize: '512M', logFileSize: '256M' });
+  const url = mysql.url;
   const httpPort = await freePort();
   const broker = await startBrokerProcess({ mysqlUrl: url, settings: { 'metrics.listener': `127.0.0.1:${httpPort}` }, ...(profileDir ? { cpuProfileDir: profileDir } : {}), log: (l) => console.error(l) });
   metricsUrl = `http://127.0.0.1:${httpPort}/metrics`;
@@ -147,8 +138,7 @@ async function main(): Promise<void> {
     await producer.disconnect().catch(() => undefined);
     await admin.disconnect().catch(() => undefined);
     await broker.stop();
-    if (managed) await managed.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await mysql.stop();
   }
 }
 

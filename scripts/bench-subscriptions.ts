@@ -11,14 +11,12 @@
  * creation, which adds the broker's poll interval). Everything runs on the same machine.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
-import { startManagedMariadb, type ManagedMariadb } from '../storage/managed-mariadb.js';
+import { benchMysql } from './bench/bench-mysql.js';
 import { startBrokerProcess } from './bench/broker-process.js';
 import { numberArg } from './bench/cli-args.js';
 
@@ -29,14 +27,8 @@ const PARTITIONS = 8;
 const CLI = join(dirname(fileURLToPath(import.meta.url)), '../server/cli.js');
 
 async function main(): Promise<void> {
-  let managed: ManagedMariadb | null = null;
-  let dir: string | null = null;
-  let url = process.env.KAFKA_MYSQL_BENCH_URL;
-  if (!url) {
-    dir = await mkdtemp(join(tmpdir(), 'kafka-mysql-bench-subscriptions-'));
-    managed = await startManagedMariadb({ dataDir: dir, port: 0, bufferPoolSize: '512M', logFileSize: '256M' });
-    url = managed.url;
-  }
+  const mysql = await benchMysql('subscriptions', { bufferPoolSize: '512M', logFileSize: '256M' });
+  const url = mysql.url;
   const seen = new Map<string, { ids: Set<string>; requests: number; first: number; last: number }>();
   const server = createServer((req, res) => {
     const path = req.url ?? '/';
@@ -99,8 +91,7 @@ async function main(): Promise<void> {
     await broker.stop();
     server.closeAllConnections();
     server.close();
-    if (managed) await managed.stop();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    await mysql.stop();
   }
 }
 
