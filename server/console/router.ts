@@ -8,6 +8,7 @@ import { RestError, toRestError } from '../http/errors.js';
 import { sendError, sendJson } from '../http/router.js';
 import type { KafkaPrincipal } from '../security/principal.js';
 import type { ConsoleRequest, ConsoleState } from './context.js';
+import { compilePath } from '../http/router.js';
 
 export interface ConsoleRoute {
   method: string;
@@ -25,14 +26,7 @@ export class ConsoleRouter {
   private readonly routes: Compiled[];
 
   constructor(routes: readonly ConsoleRoute[]) {
-    this.routes = routes.map((route) => {
-      const names: string[] = [];
-      const source = route.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
-        names.push(name);
-        return '([^/]+)';
-      });
-      return { ...route, pattern: new RegExp(`^${source}$`), names };
-    });
+    this.routes = routes.map((route) => ({ ...route, ...compilePath(route.path) }));
   }
 
   handle(req: IncomingMessage, res: ServerResponse, url: URL, principal: KafkaPrincipal, state: ConsoleState): void {

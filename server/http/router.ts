@@ -35,6 +35,16 @@ interface CompiledRoute extends Route {
   names: string[];
 }
 
+/** A route path with {name} segments as an anchored pattern and the names of its groups, in order. */
+export function compilePath(path: string): { pattern: RegExp; names: string[] } {
+  const names: string[] = [];
+  const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { pattern: new RegExp(`^${source}$`), names };
+}
+
 export class RestRouter {
   private readonly routes: CompiledRoute[];
 
@@ -44,14 +54,7 @@ export class RestRouter {
     /** null: every caller is User:ANONYMOUS. */
     private readonly authenticator: RestAuthenticator | null = null,
   ) {
-    this.routes = routes.map((route) => {
-      const names: string[] = [];
-      const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_m, name: string) => {
-        names.push(name);
-        return '([^/]+)';
-      });
-      return { ...route, pattern: new RegExp(`^${source}$`), names };
-    });
+    this.routes = routes.map((route) => ({ ...route, ...compilePath(route.path) }));
   }
 
   private async authenticated(req: IncomingMessage): Promise<RestCaller> {
