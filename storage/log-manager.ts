@@ -14,6 +14,8 @@ import type { LogManager } from './types.js';
 
 /** Headroom under max_allowed_packet for the rest of an INSERT row. */
 const PACKET_HEADROOM = 64 * 1024;
+/** How long a load waits for the replicas' ends (confirmFromReplicas) before it is served. */
+const REPLICA_END_WAIT_MS = 500;
 /** At most one catalog refresh per this many ms when an unknown topic id is asked for. */
 const REFRESH_INTERVAL_MS = 500;
 
@@ -205,7 +207,12 @@ export class MysqlLogManager implements LogManager {
       throw KafkaError.of('KAFKA_STORAGE_ERROR', `cannot load ${topic.name}/${partition}: ${(err as Error).message}`);
     }
     this.logger?.debug({ topic: topic.name, partition, shard, nextOffset: String(nextOffset) }, 'partition log loaded');
-    return new MysqlPartitionLog({
+    // A shard with replicas: the end just read may hold commits no replica confirmed (semi-sync
+    // fell back to asynchronous), which a failover would lose. The high watermark starts at the
+    // log start and moves to the end once a commit or probe sent after this read is confirmed
+    // (within a probe on an idle shard), or, sooner, to what a replica already applied.
+    const monitor = this.semiSync[shard];
+    const log = new MysqlPartitionLog({
       topicId,
       partition,
       shard,
@@ -218,11 +225,39 @@ export class MysqlLogManager implements LogManager {
       tailCacheBudget: this.tailCacheBudget,
       logStartOffset: placement.logStartOffset,
       nextOffset,
+      ...(monitor ? { highWatermark: placement.logStartOffset, awaitConfirmation: (target, end) => monitor.awaitConfirmation(target, end) } : {}),
       producerState,
       producerIdExpirationMs: this.options.producerIdExpirationMs,
       saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),
       loadLogStartOffset: async () => (await this.catalog.loadPartition(topicId, partition))?.logStartOffset ?? 0n,
     });
+    if (monitor && nextOffset > log.highWatermark()) {
+      monitor.awaitConfirmation(log, nextOffset);
+      // Bounded: a paused replica must not hold the load (its answer still applies later).
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.confirmFromReplicas(log, shard, table, partition, placement.logStartOffset),
+        new Promise<void>((resolve) => (timer = setTimeout(resolve, REPLICA_END_WAIT_MS))),
+      ]);
+      clearTimeout(timer);
+    }
+    return log;
+  }
+
+  /**
+   * Rows a replica has applied are on two servers: the high watermark of a freshly loaded log
+   * may move up to the largest end a replica answers (capped at the log end), so that while
+   * no replica confirms (its receiver stopped, semi-sync off) the high watermark, which
+   * ListOffsets reports as the end, is what the replicas hold rather than the log start.
+   * Failures are ignored (the log start stays).
+   */
+  private async confirmFromReplicas(log: MysqlPartitionLog, shard: number, table: string, partition: number, logStart: bigint): Promise<void> {
+    const ends = await Promise.all(
+      this.shards.replicaPools(shard).map((pool) => readNextOffset(pool, table, partition, logStart).catch(() => logStart)),
+    );
+    let best = logStart;
+    for (const e of ends) if (e > best) best = e;
+    log.confirmUpTo(best);
   }
 
   private async refreshCatalog(): Promise<void> {

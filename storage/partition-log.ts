@@ -3,6 +3,7 @@ import type { BatchInfo } from '../codec/records/batch-header.js';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
 import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
+import type { ConfirmTarget } from './replication/semi-sync.js';
 import { quoteIdent } from './mysql.js';
 import { readAbortedTransactions, readFollowerView } from './follower-view.js';
 import { PartitionProducerState, type AbortedTxn, type ProducerEntry, type ProducerOverlay } from './producer-state.js';
@@ -11,10 +12,13 @@ import { TailCache, type CachedBatch, type TailCacheBudget } from './tail-cache.
 import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, ReadResult, TruncatablePartitionLog } from './types.js';
 
 /**
- * One partition's log on its shard's log table. The high watermark (= next offset, since
- * every commit is durable when it returns) lives in memory, recovered from MAX(last_offset)
- * when the log is loaded. Appends go through the shard's GroupCommitter; reads come from the
- * tail cache when it covers the fetch offset, else from MySQL.
+ * One partition's log on its shard's log table. The log end (next offset) and the high
+ * watermark live in memory, the end recovered from MAX(last_offset) when the log is loaded.
+ * On a shard without replicas they are equal. On a shard with replicas the high watermark
+ * stays at what a replica is known to have (storage/replication/semi-sync.ts) until a
+ * confirmation covers the end: after a commit, and after a load or reload, whose end may
+ * hold commits no replica confirmed. Appends go through the shard's GroupCommitter; reads
+ * come from the tail cache when it covers the fetch offset, else from MySQL.
  */
 
 /** Rows examined per MySQL read (a fetch returning fewer bytes than asked is normal). */
@@ -36,6 +40,16 @@ export interface PartitionLogDeps {
   tailCacheBudget?: TailCacheBudget;
   logStartOffset: bigint;
   nextOffset: bigint;
+  /**
+   * Shard with replicas: the high watermark at load, what a replica is known to have (at most
+   * nextOffset); the end waits for awaitConfirmation. Absent: nextOffset.
+   */
+  highWatermark?: bigint;
+  /**
+   * Shard with replicas: an end read from the primary (reload, follower read) moves `target`
+   * only once a replica confirmed it (SemiSyncMonitor.awaitConfirmation).
+   */
+  awaitConfirmation?(target: ConfirmTarget, end: bigint): void;
   /** Producer state rebuilt from the log rows (producer-state-load.ts); empty when absent. */
   producerState?: PartitionProducerState;
   /** producer.id.expiration.ms, for rebuilding the producer state on a reload (Kafka's default, 1 day, when absent). */
@@ -101,6 +115,14 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   private readEpoch = 0;
   /** Where the last MySQL read of this partition ended (its last batch's last offset + 1). */
   private lastReadEnd = -1n;
+  /** A follower's copy (readAsFollower): the end a replica confirmed, and the last end awaited. */
+  private followerConfirmed = 0n;
+  private followerAwaited = -1n;
+  private readonly followerTarget: ConfirmTarget = {
+    confirmUpTo: (offset) => {
+      if (offset > this.followerConfirmed) this.followerConfirmed = offset;
+    },
+  };
 
   constructor(private readonly deps: PartitionLogDeps) {
     this.topicId = deps.topicId;
@@ -108,10 +130,11 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.shard = deps.shard;
     this.table = deps.table;
     this.quotedTable = quoteIdent(deps.table);
-    this.hw = deps.nextOffset;
     this.end = deps.nextOffset;
     this.logStart = deps.logStartOffset;
-    this.cache = new TailCache(deps.tailCacheBytes, this.hw, deps.tailCacheBudget);
+    const hw = deps.highWatermark ?? deps.nextOffset;
+    this.hw = hw > this.end ? this.end : hw < this.logStart ? this.logStart : hw;
+    this.cache = new TailCache(deps.tailCacheBytes, this.end, deps.tailCacheBudget);
     this.producerState = deps.producerState ?? new PartitionProducerState();
   }
 
@@ -190,10 +213,13 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
 
   async read(fetchOffset: bigint, maxBytes: number, options: ReadOptions): Promise<ReadResult> {
     const hw = this.hw;
-    if (fetchOffset < this.logStart || fetchOffset > hw) {
+    // Out of range past the log end, as Kafka's leader: a consumer at an offset between the
+    // high watermark and the end (committed before a restart, confirmation pending) gets
+    // nothing until the high watermark passes it, and keeps its position.
+    if (fetchOffset < this.logStart || fetchOffset > this.end) {
       throw KafkaError.of(
         'OFFSET_OUT_OF_RANGE',
-        `fetch offset ${fetchOffset} is outside [${this.logStart}, ${hw}] of partition ${this.partition}`,
+        `fetch offset ${fetchOffset} is outside [${this.logStart}, ${this.end}] of partition ${this.partition}`,
       );
     }
     const limit = options.maxOffset < hw ? options.maxOffset : hw;
@@ -447,11 +473,28 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
    */
   async readAsFollower(fetchOffset: bigint, maxBytes: number, readCommitted: boolean): Promise<FollowerReadResult> {
     const view = await asStorageError(readFollowerView(this.deps.pool, this.quotedTable, this.partition, fetchOffset, this.logStart));
-    const out = { highWatermark: view.highWatermark, lastStableOffset: view.lastStableOffset, logStartOffset: this.logStart, batches: [] as Buffer[], bytes: 0 };
-    if (fetchOffset < this.logStart || fetchOffset > view.highWatermark) {
-      throw KafkaError.of('OFFSET_OUT_OF_RANGE', `fetch offset ${fetchOffset} is outside [${this.logStart}, ${view.highWatermark}] of partition ${this.partition}`);
+    // The end MySQL has may hold commits no replica confirmed (the leader's high watermark
+    // waits for them): on a shard with replicas this copy serves up to what it knows
+    // confirmed, and asks the shard's monitor to confirm the end it read (a probe, within an
+    // interval); readers polling meanwhile see the end move once that is done.
+    const end = view.highWatermark;
+    let hw = end;
+    if (this.deps.awaitConfirmation) {
+      const known = this.hw > this.followerConfirmed ? this.hw : this.followerConfirmed;
+      if (end > known) {
+        hw = known;
+        if (end > this.followerAwaited) {
+          this.followerAwaited = end;
+          this.deps.awaitConfirmation(this.followerTarget, end);
+        }
+      }
     }
-    const maxOffset = readCommitted ? view.lastStableOffset : view.highWatermark;
+    const lso = view.lastStableOffset < hw ? view.lastStableOffset : hw;
+    const out = { highWatermark: hw, lastStableOffset: lso, logStartOffset: this.logStart, batches: [] as Buffer[], bytes: 0 };
+    if (fetchOffset < this.logStart || fetchOffset > end) {
+      throw KafkaError.of('OFFSET_OUT_OF_RANGE', `fetch offset ${fetchOffset} is outside [${this.logStart}, ${end}] of partition ${this.partition}`);
+    }
+    const maxOffset = readCommitted ? lso : hw;
     if (fetchOffset >= maxOffset) return out;
     const result = await this.readFromMysql(fetchOffset, maxBytes, maxOffset, true);
     return { ...out, logStartOffset: this.logStart, batches: result.batches, bytes: result.bytes };
@@ -497,10 +540,12 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
 
   async reload(conn: Connection): Promise<void> {
     const next = await readNextOffset(conn, this.table, this.partition, this.logStart);
-    if (next !== this.hw || next !== this.end) {
+    if (next !== this.end) {
       // Rows committed without our knowing (an ambiguous commit, another writer): the cache
-      // no longer describes the tail; restart it at the new end.
-      this.hw = next;
+      // no longer describes the tail; restart it at the new end. On a shard with replicas the
+      // high watermark stays where it was (below it a replica confirmed everything) until the
+      // new end is confirmed too (below).
+      if (!this.deps.awaitConfirmation || next < this.hw) this.hw = next;
       this.end = next;
       this.cache.clear(next);
       this.invalidateReads();
@@ -518,6 +563,9 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       });
       this.producerState.replaceWith(state);
     }
+    // Also when the end did not change: what awaited a confirmation was forgotten when the
+    // shard moved to another primary.
+    if (this.deps.awaitConfirmation && this.end > this.hw) this.deps.awaitConfirmation(this, this.end);
     this.reloadNeeded = false;
   }
 

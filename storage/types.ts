@@ -113,6 +113,8 @@ export interface PartitionLog {
   readonly topicId: string;
   readonly partition: number;
   highWatermark(): bigint;
+  /** Next offset to assign; past the high watermark while commits await a replica's confirmation. Absent: the high watermark. */
+  logEndOffset?(): bigint;
   logStartOffset(): bigint;
   /** The first offset of the earliest open transaction, or the high watermark when none is open. */
   lastStableOffset(): bigint;
@@ -126,7 +128,7 @@ export interface PartitionLog {
    * says whether the log may keep `records` itself or must copy them.
    */
   append(records: Buffer, batches: BatchInfo[], options: AppendOptions): Promise<AppendResult>;
-  /** Throws KafkaError OFFSET_OUT_OF_RANGE when fetchOffset is outside [logStart, HW]. */
+  /** Throws KafkaError OFFSET_OUT_OF_RANGE when fetchOffset is outside [logStart, log end]; reads nothing at or past the HW. */
   read(fetchOffset: bigint, maxBytes: number, options: ReadOptions): Promise<ReadResult>;
   /** First offset whose timestamp is >= ts (ListOffsets by time), or null if none. */
   offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null>;

@@ -28,7 +28,8 @@ export async function readRange(rest: RestContext, topic: TopicRecord, partition
   const log = await rest.broker.logs.getLog(topic.topicId, partition);
   const start = log.logStartOffset();
   const stable = log.lastStableOffset();
-  if (offset < start || offset > log.highWatermark()) {
+  // Past the log end, as Fetch: between the high watermark and the end (a confirmation by a replica pending) reads nothing yet.
+  if (offset < start || offset > (log.logEndOffset?.() ?? log.highWatermark())) {
     throw new RestError(416, 416, `Offset ${offset} is out of range for ${topic.name}-${partition} (log start ${start}, high watermark ${log.highWatermark()})`, ErrorCode.OFFSET_OUT_OF_RANGE);
   }
   const records: KafkaRecord[] = [];

@@ -50,6 +50,14 @@ export function confirmedBetween(before: SemiSyncCounters, after: SemiSyncCounte
   return after.on && after.noTx === before.noTx && after.yesTx > before.yesTx;
 }
 
+/** An end waiting for a confirmation (see SemiSyncMonitor.pending). */
+interface PendingEnd {
+  ticket: number;
+  probe?: number;
+  target: ConfirmTarget;
+  end: bigint;
+}
+
 /** A partition whose high watermark waits for a replica to confirm a commit (see SemiSyncMonitor). */
 export interface ConfirmTarget {
   /** Moves the high watermark up to `offset` (never down, never past the log end). */
@@ -68,6 +76,10 @@ export interface ConfirmTarget {
  * pending ends noted up to that ticket. While ends are pending, `probe` (a small write
  * bracketed the same way, every `probeIntervalMs`) confirms them on an idle shard once a
  * replica acknowledges again.
+ *
+ * An end read from the primary (a partition loaded or reloaded, a follower's read) may hold
+ * commits no replica confirmed: awaitConfirmation keeps it pending until a commit or a probe
+ * sent after that read is confirmed, and asks for a probe at once (at most one per interval).
  */
 export class SemiSyncMonitor {
   degraded = false;
@@ -76,9 +88,19 @@ export class SemiSyncMonitor {
   unconfirmed = 0;
   /** Commits noted so far (the ticket of a commit is the value when it is sent). */
   private noted = 0;
-  private pending: Array<{ ticket: number; target: ConfirmTarget; end: bigint }> = [];
+  /**
+   * Ends waiting: released by a confirmed commit sent with a ticket >= `ticket`, or (ends read
+   * from the primary) by a confirmed probe started after probe number `probe`.
+   */
+  private pending: PendingEnd[] = [];
+  /** Per target, its newest end read from the primary, and whether an older one waits too. */
+  private readonly newestRead = new Map<ConfirmTarget, { entry: PendingEnd; older: boolean }>();
   private probeTimer: NodeJS.Timeout | undefined;
+  private probeDue = 0;
   private probing = false;
+  /** Probes started so far, and when the last one started (ms). */
+  private probesStarted = 0;
+  private lastProbeAt = 0;
 
   constructor(
     readonly shard: number,
@@ -112,33 +134,74 @@ export class SemiSyncMonitor {
     this.scheduleProbe();
   }
 
+  /**
+   * `end` was read from the primary (a load, a reload, a follower's read) and may hold commits
+   * no replica confirmed: `target` moves up to it once a commit sent after this call (a ticket
+   * past the commits noted now), or a probe started after it, is confirmed. Call it after the
+   * read returned: what a confirmed later write confirms is what the binlog held before it.
+   */
+  awaitConfirmation(target: ConfirmTarget, end: bigint): void {
+    const entry: PendingEnd = { ticket: this.noted + 1, probe: this.probesStarted, target, end };
+    const last = this.newestRead.get(target);
+    if (last?.older) {
+      // At most two per target (a follower reads its end again at every poll): the newest is
+      // replaced, since whatever releases the new one releases the old one too.
+      last.entry.ticket = entry.ticket;
+      last.entry.probe = entry.probe;
+      if (end > last.entry.end) last.entry.end = end;
+    } else {
+      this.pending.push(entry);
+      this.newestRead.set(target, { entry, older: last !== undefined });
+    }
+    this.scheduleProbe(true);
+  }
+
   /** The shard moved to another primary: its partitions reload their ends from it. */
   forgetPending(): void {
     this.pending = [];
+    this.newestRead.clear();
   }
 
   stop(): void {
     if (this.probeTimer) clearTimeout(this.probeTimer);
     this.probeTimer = undefined;
-    this.pending = [];
+    this.forgetPending();
   }
 
-  private release(ticket: number): void {
+  /** `probe`: the number of the confirmed probe, when a probe is what confirmed. */
+  private release(ticket: number, probe?: number): void {
     if (this.pending.length === 0) return;
     const keep: typeof this.pending = [];
     for (const p of this.pending) {
-      if (p.ticket <= ticket) p.target.confirmUpTo(p.end);
-      else keep.push(p);
+      if (p.ticket <= ticket || (probe !== undefined && p.probe !== undefined && p.probe < probe)) {
+        if (p.probe !== undefined) {
+          const newest = this.newestRead.get(p.target);
+          if (newest?.entry === p) this.newestRead.delete(p.target);
+          else if (newest) newest.older = false;
+        }
+        p.target.confirmUpTo(p.end);
+      } else keep.push(p);
     }
     this.pending = keep;
   }
 
-  private scheduleProbe(): void {
-    if (!this.probe || this.probeTimer || this.pending.length === 0) return;
+  /**
+   * Runs the probe after the interval; `prompt` (an end read from the primary waits): as soon
+   * as the last probe is an interval old, so a loaded partition is confirmed without waiting.
+   */
+  private scheduleProbe(prompt = false): void {
+    if (!this.probe || this.pending.length === 0) return;
+    const now = Date.now();
+    const due = prompt ? Math.max(now, this.lastProbeAt + this.probeIntervalMs) : now + this.probeIntervalMs;
+    if (this.probeTimer) {
+      if (this.probeDue <= due) return;
+      clearTimeout(this.probeTimer);
+    }
+    this.probeDue = due;
     this.probeTimer = setTimeout(() => {
       this.probeTimer = undefined;
       void this.runProbe();
-    }, this.probeIntervalMs);
+    }, due - now);
     this.probeTimer.unref();
   }
 
@@ -146,15 +209,19 @@ export class SemiSyncMonitor {
     if (this.probing || this.pending.length === 0) return;
     this.probing = true;
     const ticket = this.noted;
+    const number = ++this.probesStarted;
+    this.lastProbeAt = Date.now();
     try {
       const ok = await this.probe!();
       this.noteCommit(ok);
-      this.settle(ok, ticket, []);
+      this.noted++;
+      if (ok) this.release(ticket, number);
     } catch (err) {
       this.logger?.debug({ shard: this.shard, err: (err as Error).message }, 'semi-sync probe failed');
     } finally {
       this.probing = false;
-      this.scheduleProbe();
+      // Ends read from the primary while this probe ran wait for the next one, at once.
+      this.scheduleProbe(this.pending.some((p) => p.probe !== undefined && p.probe >= number));
     }
   }
 
