@@ -22,6 +22,8 @@ export interface ClientJob {
   fromBeginning?: boolean;
   /** kcat: processes producing at once. */
   procs?: number;
+  /** kcat: no log line (start-up probes). */
+  quiet?: boolean;
 }
 
 export interface ClientResult {
@@ -29,6 +31,9 @@ export interface ClientResult {
   records: number;
   cpuSeconds: number;
   joinSeconds?: number | null;
+  /** kcat: when its processes were started and when the last one exited (epoch ms). */
+  startedAtMs?: number;
+  endedAtMs?: number;
 }
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'kafkajs-worker.js');
@@ -105,8 +110,8 @@ async function runKcat(job: ClientJob, log: (m: string) => void): Promise<Client
     };
     const children = timeLines[timeLines.length - 1]?.trim().split(' ') ?? ['0m0s', '0m0s'];
     const cpuSeconds = toSec(children[0]!) + toSec(children[1]!);
-    log(`  kcat: ${each * procs} records (${procs} processes) in ${seconds.toFixed(2)} s, kcat CPU ${cpuSeconds.toFixed(2)} s`);
-    return { seconds, records: each * procs, cpuSeconds };
+    if (!job.quiet) log(`  kcat: ${each * procs} records (${procs} processes) in ${seconds.toFixed(2)} s, kcat CPU ${cpuSeconds.toFixed(2)} s`);
+    return { seconds, records: each * procs, cpuSeconds, startedAtMs: m ? Number(m[1]) * 1000 : NaN, endedAtMs: m ? Number(m[2]) * 1000 : NaN };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

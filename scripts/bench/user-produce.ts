@@ -14,10 +14,12 @@
  *   same connections, and 10,000 idle connections: throughput ratio and broker RSS.
  */
 import os from 'node:os';
+import mysql from 'mysql2/promise';
+import { connectionOptions, parseMysqlUrl } from '../../storage/mysql.js';
 import type { BenchOptions } from './options.js';
 import { runClients } from './clients.js';
 import { connectRaw, makeBatch, produceLoad, type ProduceLoadResult } from './replayer.js';
-import { latencySummary, sleep, type ProcWatch } from './proc.js';
+import { latencySummary, procSample, sleep, type ProcWatch } from './proc.js';
 import { insertCeiling, naiveInsert, truncateRawTables, type InsertResult } from './raw-mysql.js';
 import type { KafkaConnection } from '../../client/connection.js';
 import type { Results } from './report.js';
@@ -86,6 +88,62 @@ function insertFigure(r: InsertResult, w: Watched): Record<string, unknown> {
   };
 }
 
+/** One sample of the steady-state sampler: wall time, MariaDB's binlog bytes, the broker's CPU. */
+interface SteadySample {
+  atMs: number;
+  binlogBytes: number;
+  brokerCpuMs: number;
+}
+
+/**
+ * Samples MariaDB's Binlog_bytes_written and the broker's CPU every 250 ms while a kcat run
+ * lasts. The binlog holds every committed row image, so its growth follows the bytes the broker
+ * commits (scaled to record bytes by the run's totals), measured where kcat's start-up,
+ * metadata and last flush do not count.
+ */
+async function startSteadySampler(ctx: UserPhaseContext): Promise<{ stop(): Promise<SteadySample[]> }> {
+  const conn = await mysql.createConnection(connectionOptions(parseMysqlUrl(ctx.rawUrl)));
+  const samples: SteadySample[] = [];
+  const take = async () => {
+    const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Binlog_bytes_written'");
+    samples.push({ atMs: Date.now(), binlogBytes: Number(rows[0]?.Value ?? 0), brokerCpuMs: procSample(ctx.brokerPid)?.cpuMs ?? 0 });
+  };
+  await take();
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      await sleep(250);
+      await take();
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      await conn.end();
+      return samples;
+    },
+  };
+}
+
+/**
+ * The broker's rate between 1 s after kcat started and 1 s before it ended (null when that
+ * leaves less than 1 s): record bytes committed in the window (the binlog's growth in it over
+ * its growth in the whole run, times the run's record bytes) per second, and the broker's CPU
+ * per MB in the window.
+ */
+function steadyRate(samples: SteadySample[], startedAtMs: number, endedAtMs: number, recordBytes: number): { mbps: number; seconds: number; brokerCpuMsPerMB: number } | null {
+  const total = samples[samples.length - 1]!.binlogBytes - samples[0]!.binlogBytes;
+  const inWindow = samples.filter((s) => s.atMs >= startedAtMs + 1000 && s.atMs <= endedAtMs - 1000);
+  if (inWindow.length < 2 || total <= 0) return null;
+  const a = inWindow[0]!;
+  const b = inWindow[inWindow.length - 1]!;
+  const seconds = (b.atMs - a.atMs) / 1000;
+  if (seconds < 1) return null;
+  const mb = ((b.binlogBytes - a.binlogBytes) / total) * recordBytes / MB;
+  return { mbps: mb / seconds, seconds, brokerCpuMsPerMB: (b.brokerCpuMs - a.brokerCpuMs) / Math.max(mb, 1e-9) };
+}
+
 /** kcat over TCP on 8 and 1 partitions, one and two processes, with the 4- and 1-connection bulk ceilings. */
 export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
   const { o, log } = ctx;
@@ -104,14 +162,48 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
     const topic = `bench-tcp-${partitions}-${procs}`;
     await ctx.createTopic(topic, partitions);
     const w = ctx.watch();
+    const sampler = await startSteadySampler(ctx);
     const [k, counters] = await counted(ctx, () => runClients({ mode: 'kcat', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions, durationMs: 300_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs }, log));
+    const samples = await sampler.stop();
     const we = w.end();
     await ctx.deleteTopic(topic);
     const bytes = k.records * (batch.length / o.batchRecords);
-    const f = { partitions, procs, mbps: rate(bytes, k.seconds), recordsPerSec: k.records / k.seconds, brokerCpu: we.broker!.cpuSeconds / k.seconds, brokerRunQueueWait: we.broker!.runQueueWaitSeconds / k.seconds, mariadbCpu: we.mariadb!.cpuSeconds / k.seconds, kcatCpu: k.cpuSeconds / k.seconds, counters };
-    log(`tcp: kcat ${procs} process(es), ${partitions} partition(s): ${f.mbps.toFixed(1)} MB/s`);
+    const steady = steadyRate(samples, k.startedAtMs!, k.endedAtMs!, bytes);
+    const f = {
+      partitions, procs,
+      mbps: rate(bytes, k.seconds),
+      recordsPerSec: k.records / k.seconds,
+      // Without kcat's start-up (a 1-record run's wall time, measured in this phase).
+      mbpsAfterStart: rate(bytes, k.seconds - kcatStartSeconds),
+      steadyMbps: steady?.mbps ?? null,
+      steadySeconds: steady?.seconds ?? null,
+      steadyBrokerCpuMsPerMB: steady?.brokerCpuMsPerMB ?? null,
+      brokerCpu: we.broker!.cpuSeconds / k.seconds,
+      brokerCpuMsPerMB: (we.broker!.cpuSeconds * 1000) / (bytes / MB),
+      brokerRunQueueWait: we.broker!.runQueueWaitSeconds / k.seconds,
+      mariadbCpu: we.mariadb!.cpuSeconds / k.seconds,
+      kcatCpu: k.cpuSeconds / k.seconds,
+      counters,
+    };
+    log(`tcp: kcat ${procs} process(es), ${partitions} partition(s): ${f.mbps.toFixed(1)} MB/s wall, ${f.mbpsAfterStart.toFixed(1)} without kcat's start, steady ${steady ? `${steady.mbps.toFixed(1)} MB/s over ${steady.seconds.toFixed(1)} s` : '- (run too short)'}; broker ${f.brokerCpuMsPerMB.toFixed(2)} ms CPU per MB`);
     return f;
   };
+  // kcat's start-up and end: process start, metadata, one record produced and acknowledged,
+  // exit. The median of three 1-record runs into a topic of its own.
+  const kcatStart = async () => {
+    const topic = 'bench-tcp-start';
+    await ctx.createTopic(topic, 1);
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const k = await runClients({ mode: 'kcat', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions: 1, durationMs: 60_000, targetRecords: 1, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs: 1, quiet: true }, log);
+      times.push(k.seconds);
+    }
+    await ctx.deleteTopic(topic);
+    times.sort((a, b) => a - b);
+    log(`tcp: kcat start-up (1-record runs) ${times.map((t) => t.toFixed(3)).join(', ')} s`);
+    return times[1]!;
+  };
+  const kcatStartSeconds = await kcatStart();
   // Each reference is measured right before the broker runs it is held against.
   const ceiling4 = await ceiling(4);
   const eight = [await kcat(8, 1), await kcat(8, 2)];
@@ -121,10 +213,10 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
   const c4 = ceiling4.mbps as number;
   const c1 = ceiling1.mbps as number;
   const runs = [
-    ...eight.map((k) => ({ ...k, overCeiling4: k.mbps / c4 })),
-    ...one.map((k) => ({ ...k, overCeiling4: k.mbps / c4, overCeiling1: k.mbps / c1 })),
+    ...eight.map((k) => ({ ...k, overCeiling4: k.mbps / c4, steadyOverCeiling4: k.steadyMbps === null ? null : k.steadyMbps / c4 })),
+    ...one.map((k) => ({ ...k, overCeiling4: k.mbps / c4, overCeiling1: k.mbps / c1, steadyOverCeiling1: k.steadyMbps === null ? null : k.steadyMbps / c1 })),
   ];
-  ctx.figure('user.tcp', { ceiling4, ceiling1, runs });
+  ctx.figure('user.tcp', { ceiling4, ceiling1, kcatStartSeconds, runs });
 }
 
 /** Many producers, one 200-byte record per request, against one transaction per message. */
@@ -256,11 +348,13 @@ const int = (n: unknown) => (typeof n === 'number' && Number.isFinite(n) ? Math.
 /** The user phases' table and their targets (nothing when they did not run). */
 export function printUserReport(r: Results): void {
   const lines: string[] = [];
-  const tcp = r.figures['user.tcp'] as { ceiling4: Record<string, number>; ceiling1: Record<string, number>; runs: Array<Record<string, number> & { counters?: Counted }> } | undefined;
+  const tcp = r.figures['user.tcp'] as { ceiling4: Record<string, number>; ceiling1: Record<string, number>; kcatStartSeconds?: number; runs: Array<Record<string, number> & { counters?: Counted }> } | undefined;
   if (tcp) {
-    lines.push(`tcp: bulk ceiling 4 connections ${f1(tcp.ceiling4.mbps)} MB/s, 1 connection ${f1(tcp.ceiling1.mbps)} MB/s`);
+    lines.push(`tcp: bulk ceiling 4 connections ${f1(tcp.ceiling4.mbps)} MB/s, 1 connection ${f1(tcp.ceiling1.mbps)} MB/s; kcat start-up (1-record run) ${f2(tcp.kcatStartSeconds)} s`);
     for (const k of tcp.runs) {
-      lines.push(`  kcat x${k.procs}, ${k.partitions} partition(s): ${f1(k.mbps)} MB/s = ${f2(k.overCeiling4)} of the 4-connection ceiling${k.overCeiling1 !== undefined ? `, ${f2(k.overCeiling1)} of the 1-connection ceiling` : ''}; broker CPU ${f2(k.brokerCpu)} (waiting for a CPU ${f2(k.brokerRunQueueWait)}), MariaDB CPU ${f2(k.mariadbCpu)}; ${f2(k.counters?.commitsPerGroup)} binlog commits per group, load ${f1(k.counters?.loadAvg1)}`);
+      const steadyRatio = k.partitions === 1 ? k.steadyOverCeiling1 : k.steadyOverCeiling4;
+      lines.push(`  kcat x${k.procs}, ${k.partitions} partition(s): ${f1(k.mbps)} MB/s = ${f2(k.overCeiling4)} of the 4-connection ceiling${k.overCeiling1 !== undefined ? `, ${f2(k.overCeiling1)} of the 1-connection ceiling` : ''}; steady (broker side) ${f1(k.steadyMbps)} MB/s = ${f2(steadyRatio)} of the ${k.partitions === 1 ? '1' : '4'}-connection ceiling`);
+      lines.push(`    broker CPU ${f2(k.brokerCpu)} (${f2(k.brokerCpuMsPerMB)} ms per MB, steady ${f2(k.steadyBrokerCpuMsPerMB)}; waiting for a CPU ${f2(k.brokerRunQueueWait)}), MariaDB CPU ${f2(k.mariadbCpu)}, kcat CPU ${f2(k.kcatCpu)}; ${f2(k.counters?.commitsPerGroup)} binlog commits per group, load ${f1(k.counters?.loadAvg1)}`);
     }
     const best = (parts: number, key: string) => Math.max(...tcp.runs.filter((k) => k.partitions === parts).map((k) => k[key] as number));
     lines.push(`  target 8 partitions >= 0.8 of the ceiling: ${f2(best(8, 'overCeiling4'))} ${best(8, 'overCeiling4') >= 0.8 ? 'met' : 'not met'}`);
