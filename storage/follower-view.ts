@@ -9,7 +9,9 @@ import type { AbortedTxn } from './producer-state.js';
  * are the truth:
  * - high watermark: the last committed batch's last offset + 1 (a batch is visible only after
  *   the commit that acknowledged it, so this is never ahead of what the leader acknowledged,
- *   and never behind what the leader has exposed to consumers);
+ *   and never behind what the leader has exposed to consumers). On a shard with replicas that
+ *   is the log end, which may hold commits no replica confirmed: the caller serves only what
+ *   it knows confirmed (MysqlPartitionLog.readAsFollower);
  * - last stable offset (read_committed): the first transactional data batch at or after the
  *   fetch offset, below that high watermark, with no control batch (marker) of its producer
  *   after it; the high watermark when there is none. Only the range the consumer is about to

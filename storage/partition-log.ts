@@ -467,7 +467,8 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
 
   /**
    * A read by a broker that does not lead this partition (follower fetching): the high
-   * watermark and last stable offset come from MySQL (storage/follower-view.ts), never from
+   * watermark and last stable offset come from MySQL (storage/follower-view.ts), bounded on a
+   * shard with replicas by what a replica confirmed (below), never from
    * this copy's memory, which only the leader's appends would update; the batches always
    * come from MySQL (the tail cache of a follower's copy holds nothing newer than its load).
    */
