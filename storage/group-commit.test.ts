@@ -10,8 +10,10 @@ import type { Connection } from 'mysql2/promise';
 
 const OPTS = { logAppendTime: false, leaderEpoch: 0 };
 
-function append(log: PartitionLog, values: string[]) {
-  const { records, infos } = concatBatches([buildTestBatch({ values })]);
+/** With `producer`: an idempotent batch (such appends keep their lane's commit order). */
+function append(log: PartitionLog, values: string[], producer?: { id: bigint; seq: number }) {
+  const idempotent = producer ? { producerId: producer.id, producerEpoch: 0, baseSequence: producer.seq } : {};
+  const { records, infos } = concatBatches([buildTestBatch({ values, ...idempotent })]);
   return log.append(records, infos, OPTS);
 }
 
@@ -297,24 +299,25 @@ describe('group commit pipeline (two transactions in flight per lane)', () => {
     }
   });
 
-  it('rolls back the next transaction and runs it again when the one before it hits a duplicate key', async () => {
+  it('rolls back an idempotent next transaction and runs it again when the one before it hits a duplicate key', async () => {
     const x = await storage.catalog.createTopic({ name: 'pipe-dup-x', partitions: 1, configs: {} });
     const y = await storage.catalog.createTopic({ name: 'pipe-dup-y', partitions: 1, configs: {} });
     const xLog = await storage.logs.getLog(x.topicId, 0);
     const yLog = await storage.logs.getLog(y.topicId, 0);
-    expect((await append(xLog, ['x0'])).baseOffset).toBe(0n);
+    expect((await append(xLog, ['x0'], { id: 1n, seq: 0 })).baseOffset).toBe(0n);
     // Another writer is inserting offset 1: transaction N (x1 at offset 1) waits on its row lock.
     const intruder = await holdOffset(url, x.topicId, 1n);
     const before = storage.logs.totalCommitStats();
     try {
-      const n = append(xLog, ['x1']).then(
+      const n = append(xLog, ['x1'], { id: 1n, seq: 1 }).then(
         (r) => r,
         (e: unknown) => e,
       );
       const blocked = await waitForInsert(url, x.topicId, intruder.threadId!);
       expect(blocked).toBeGreaterThan(0);
-      // Transaction N+1 starts on the lane's second connection, continuing from N's offsets.
-      const n1 = [append(yLog, ['y0']), append(xLog, ['x2', 'x3'])];
+      // Transaction N+1 starts on the lane's second connection, continuing from N's offsets
+      // (and producer state: it may COMMIT only after N did).
+      const n1 = [append(yLog, ['y0'], { id: 1n, seq: 0 }), append(xLog, ['x2', 'x3'], { id: 2n, seq: 0 })];
       await until(() => storage.logs.totalCommitStats().pipelinedTransactions > before.pipelinedTransactions);
       await intruder.query('COMMIT');
       const err = await n;
@@ -329,30 +332,31 @@ describe('group commit pipeline (two transactions in flight per lane)', () => {
     }
     const after = storage.logs.totalCommitStats();
     expect(after.abortedTransactions - before.abortedTransactions).toBeGreaterThanOrEqual(1);
+    expect(after.overlappedCommits - before.overlappedCommits).toBe(0);
     expect(xLog.highWatermark()).toBe(4n);
     expect(await offsetsOf(xLog, 4n)).toEqual([0n, 1n, 2n]);
     expect(await offsetsOf(yLog, 1n)).toEqual([0n]);
     expect((await append(xLog, ['x4'])).baseOffset).toBe(4n);
   });
 
-  it('fails the killed transaction, runs the next one again, and leaves no gap', async () => {
+  it('fails the killed transaction, runs the idempotent next one again, and leaves no gap', async () => {
     const x = await storage.catalog.createTopic({ name: 'pipe-kill-x', partitions: 1, configs: {} });
     const y = await storage.catalog.createTopic({ name: 'pipe-kill-y', partitions: 1, configs: {} });
     const xLog = await testLogs(storage).getLog(x.topicId, 0);
     const yLog = await storage.logs.getLog(y.topicId, 0);
-    await append(xLog, ['x0']);
-    await append(yLog, ['y0']);
+    await append(xLog, ['x0'], { id: 1n, seq: 0 });
+    await append(yLog, ['y0'], { id: 1n, seq: 0 });
     const holder = await holdOffset(url, x.topicId, 1n);
     const before = storage.logs.totalCommitStats();
     let killedAppend: unknown;
     let n1: Array<{ baseOffset: bigint }>;
     try {
-      const n = append(xLog, ['x1']).then(
+      const n = append(xLog, ['x1'], { id: 1n, seq: 1 }).then(
         (r) => r,
         (e: unknown) => e,
       );
       const connA = await waitForInsert(url, x.topicId, holder.threadId!);
-      const pending = [append(yLog, ['y1']), append(xLog, ['x2'])];
+      const pending = [append(yLog, ['y1'], { id: 1n, seq: 1 }), append(xLog, ['x2'], { id: 2n, seq: 0 })];
       await until(() => storage.logs.totalCommitStats().pipelinedTransactions > before.pipelinedTransactions);
       // Connection A dies with N in flight; N+1 has inserted on connection B and waits for N.
       const killer = await connect(url);
@@ -376,6 +380,87 @@ describe('group commit pipeline (two transactions in flight per lane)', () => {
     const fromMysql = await xLog.readFromMysql(0n, 1 << 20, 2n, true);
     expect(fromMysql.batches.map((b) => b.readBigInt64BE(0))).toEqual([0n, 1n]);
     expect((await append(xLog, ['x3'])).baseOffset).toBe(2n);
+  });
+
+  it('commits a plain next transaction while the one before it waits, and reloads the partition when that one hits a duplicate key', async () => {
+    const x = await storage.catalog.createTopic({ name: 'pipe-odup-x', partitions: 1, configs: {} });
+    const y = await storage.catalog.createTopic({ name: 'pipe-odup-y', partitions: 1, configs: {} });
+    const xLog = await storage.logs.getLog(x.topicId, 0);
+    const yLog = await storage.logs.getLog(y.topicId, 0);
+    expect((await append(xLog, ['x0'])).baseOffset).toBe(0n);
+    const intruder = await holdOffset(url, x.topicId, 1n);
+    const before = storage.logs.totalCommitStats();
+    try {
+      const n = append(xLog, ['x1']).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      await waitForInsert(url, x.topicId, intruder.threadId!);
+      // N+1 (plain records) sends its COMMIT while N waits on the intruder's row lock.
+      const n1 = [append(yLog, ['y0']), append(xLog, ['x2', 'x3'])];
+      await until(() => storage.logs.totalCommitStats().overlappedCommits > before.overlappedCommits);
+      await intruder.query('COMMIT');
+      const err = await n;
+      expect((err as KafkaError).code).toBe(ErrorCode.NOT_LEADER_OR_FOLLOWER);
+      // Acknowledged at the offsets N+1 committed; x re-read its end (the intruder's row is not in its tail cache).
+      expect((await Promise.all(n1)).map((r) => r.baseOffset)).toEqual([0n, 2n]);
+    } finally {
+      await intruder.end();
+    }
+    const after = storage.logs.totalCommitStats();
+    expect(after.abortedTransactions - before.abortedTransactions).toBe(0);
+    expect(after.commitsAfterGap - before.commitsAfterGap).toBe(1);
+    expect(xLog.highWatermark()).toBe(4n);
+    expect(await offsetsOf(xLog, 4n)).toEqual([0n, 1n, 2n]);
+    expect(await offsetsOf(yLog, 1n)).toEqual([0n]);
+    expect((await append(xLog, ['x4'])).baseOffset).toBe(4n);
+  });
+
+  it('acknowledges a plain next transaction that committed while the one before it was killed: a gap, every committed record read once', async () => {
+    const x = await storage.catalog.createTopic({ name: 'pipe-okill-x', partitions: 1, configs: {} });
+    const y = await storage.catalog.createTopic({ name: 'pipe-okill-y', partitions: 1, configs: {} });
+    const xLog = await testLogs(storage).getLog(x.topicId, 0);
+    const yLog = await storage.logs.getLog(y.topicId, 0);
+    await append(xLog, ['x0']);
+    await append(yLog, ['y0']);
+    const holder = await holdOffset(url, x.topicId, 1n);
+    const before = storage.logs.totalCommitStats();
+    let killedAppend: unknown;
+    let n1: Array<{ baseOffset: bigint }>;
+    try {
+      const n = append(xLog, ['x1']).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      const connA = await waitForInsert(url, x.topicId, holder.threadId!);
+      const pending = [append(yLog, ['y1']), append(xLog, ['x2'])];
+      // N+1 sent its COMMIT without waiting for N; then N's connection dies.
+      await until(() => storage.logs.totalCommitStats().overlappedCommits > before.overlappedCommits);
+      const killer = await connect(url);
+      await killer.query(`KILL ${connA}`);
+      await killer.end();
+      killedAppend = await n;
+      await holder.query('ROLLBACK');
+      n1 = await Promise.all(pending);
+    } finally {
+      await holder.end();
+    }
+    expect((killedAppend as KafkaError).code).toBe(ErrorCode.KAFKA_STORAGE_ERROR);
+    // N+1 is acknowledged at the offsets it committed: x1's offset 1 stays a hole.
+    expect(n1.map((r) => r.baseOffset)).toEqual([1n, 2n]);
+    const stats = storage.logs.totalCommitStats();
+    expect(stats.abortedTransactions - before.abortedTransactions).toBe(0);
+    expect(stats.commitsAfterGap - before.commitsAfterGap).toBe(1);
+    expect(xLog.highWatermark()).toBe(3n);
+    expect(yLog.highWatermark()).toBe(2n);
+    // A consumer skips the hole, from the tail cache and from MySQL alike, and reads each record once.
+    expect(await offsetsOf(xLog, 3n)).toEqual([0n, 2n]);
+    const fromOne = await xLog.read(1n, 1 << 20, { maxOffset: 3n, minOneBatch: true });
+    expect(fromOne.batches.map((b) => b.readBigInt64BE(0))).toEqual([2n]);
+    expect((await xLog.readFromMysql(0n, 1 << 20, 3n, true)).batches.map((b) => b.readBigInt64BE(0))).toEqual([0n, 2n]);
+    expect(await offsetsOf(yLog, 2n)).toEqual([0n, 1n]);
+    expect((await append(xLog, ['x3'])).baseOffset).toBe(3n);
+    expect(await offsetsOf(xLog, 4n)).toEqual([0n, 2n, 3n]);
   });
 
   it('finishes both transactions in flight on close', async () => {

@@ -18,10 +18,13 @@ export type { CommitStats, CommitTarget, GroupCommitOptions, LogInsertDriver, Pe
  * fsync). An idle lane waits `maxDelayMs` after the first append before it starts, to gather
  * more. Offsets are assigned at flush time from each partition's next offset: the committed one,
  * or the tentative one of the lane's transaction in flight (pipelining: N+1 inserts while N
- * commits). COMMITs go in order (N+1's only after N's succeeded), so the high watermark only
- * ever covers committed rows; if N does not commit, N+1 rolls back and its appends run again
- * once nothing is in flight, after the failed partitions re-read their end. A failed
- * transaction advances nothing and its offsets are reused.
+ * commits). N+1 of plain records (no producer ids, no replicas) sends its COMMIT while N's is
+ * in flight, so MySQL can group them in one binlog fsync; any other waits for N's to succeed.
+ * Appends are settled in lane order either way, so the high watermark only ever covers
+ * committed rows. If N does not commit, an N+1 that waited rolls back and its appends run
+ * again once nothing is in flight, after the failed partitions re-read their end (N's offsets
+ * are reused); an N+1 that committed is acknowledged, and its partitions re-read their end
+ * past the gap N left (consumers skip it, as after compaction). See transaction.ts step 5.
  *
  * Failures: a duplicate key (someone else wrote those offsets: a stale leader, or an earlier
  * commit whose outcome was lost) rejects that table's appends with NOT_LEADER_OR_FOLLOWER and

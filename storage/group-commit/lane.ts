@@ -10,8 +10,10 @@ import { emptyCommitStats, type CommitStats, type CommitTarget, type GroupCommit
  * maxTransactionBytes into a transaction (transaction.ts) on a free connection, up to
  * `pipelineDepth` transactions in flight, each on its own connection. An idle lane waits
  * maxDelayMs after the first append before it starts, to gather more. A transaction's offsets
- * continue from the tentative ends of the one before it, and COMMITs go in order; when one
- * fails, nothing new starts until none is in flight, then the appends put back go first.
+ * continue from the tentative ends of the one before it; its COMMIT waits for the one before
+ * it only when its outcome depends on that one's (transaction.ts step 5), and appends are
+ * settled in order either way. When one fails, nothing new starts until none is in flight,
+ * then the appends put back go first.
  */
 export class CommitLane implements TransactionLane {
   readonly stats: CommitStats = emptyCommitStats();
@@ -27,7 +29,7 @@ export class CommitLane implements TransactionLane {
   private timer: NodeJS.Timeout | undefined;
   private readonly depth: number;
   private readonly slots: Slot[];
-  /** Transactions in flight, oldest first; each COMMITs only after the one before it. */
+  /** Transactions in flight, oldest first; each is settled only after the one before it. */
   private readonly inflight: Txn[] = [];
   private closed = false;
   /** Bumped by repoint: a connection opened before it went to the old primary. */
@@ -179,7 +181,7 @@ export class CommitLane implements TransactionLane {
   private begin(group: PendingAppend[]): Promise<void> {
     const slot = this.slots.find((s) => !s.busy)!;
     slot.busy = true;
-    const prev = this.inflight.length > 0 ? this.inflight[this.inflight.length - 1]!.done : Promise.resolve(true);
+    const prev = this.inflight[this.inflight.length - 1];
     if (this.inflight.length > 0) this.stats.pipelinedTransactions++;
     let settle!: (ok: boolean) => void;
     const txn: Txn = { done: new Promise<boolean>((r) => (settle = r)), next: new Map() };
@@ -199,6 +201,7 @@ export class CommitLane implements TransactionLane {
         slot.busy = false;
         this.inflight.splice(this.inflight.indexOf(txn), 1);
         assigned();
+        txn.ok = ok;
         settle(ok);
       }
     })();

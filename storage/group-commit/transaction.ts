@@ -26,10 +26,15 @@ import type { CommitStats, CommitTarget, PendingAppend } from './types.js';
  *               the transaction before this one), written into the batches; rows built.
  * 3. rows:      the INSERTs, one call per log table.
  * 4. in-txn:    checks and writes that must commit or roll back with the rows.
- * 5. order:     wait for the transaction before this one; COMMIT only if it committed, else
- *               ROLLBACK and put the appends back.
- * 6. settle:    on COMMIT, advance the partitions and resolve; on failure, classify the error
- *               (duplicate key, missing table, anything else) and reject or retry.
+ * 5. order:     a transaction whose producer checks or offsets depend on the ones before it
+ *               committing (ordered) waits for the one before it and COMMITs only if it
+ *               committed, else ROLLBACK and puts the appends back. Any other (overlapping)
+ *               sends COMMIT at once, so MySQL can group the lane's commits in one binlog
+ *               fsync, then waits for the one before it to settle (see mayOverlap).
+ * 6. settle:    in lane order, on COMMIT, advance the partitions and resolve (a partition
+ *               left with a gap by an earlier transaction that failed re-reads its end); on
+ *               failure, classify the error (duplicate key, missing table, anything else)
+ *               and reject or retry.
  */
 
 /** One connection of a lane; a transaction holds it from BEGIN to COMMIT/ROLLBACK. */
@@ -40,8 +45,14 @@ export interface Slot {
 
 /** A transaction of a lane, from its offset assignment until it committed or rolled back. */
 export interface Txn {
-  /** true once COMMIT succeeded and the appends were resolved; false when it rolled back. */
+  /**
+   * Resolves once its appends are settled (after those of every transaction before it): true
+   * when it and every transaction of the lane before it committed; false otherwise (it rolled
+   * back, or it committed after one before it failed).
+   */
   readonly done: Promise<boolean>;
+  /** What `done` resolved to; undefined until then. */
+  ok?: boolean;
   /** Next offset per partition after this transaction (tentative until it commits). */
   next: Map<CommitTarget, bigint>;
 }
@@ -78,7 +89,7 @@ export interface TransactionLane {
 
 /**
  * Runs one transaction of `input` on `slot`, after `prev` (the transaction before it in the
- * lane, or a resolved `true`). Calls `assigned` once offsets are assigned (or it gave up), so
+ * lane, if any is in flight). Calls `assigned` once offsets are assigned (or it gave up), so
  * the lane can start the next transaction from this one's tentative ends. Resolves true when
  * committed; every append is settled (resolved, rejected or put back) by then.
  */
@@ -87,9 +98,10 @@ export async function writeTransaction(
   txn: Txn,
   slot: Slot,
   input: PendingAppend[],
-  prev: Promise<boolean>,
+  prevTxn: Txn | undefined,
   assigned: () => void,
 ): Promise<boolean> {
+  const prev = prevTxn?.done ?? Promise.resolve(true);
   // Step 1: open.
   const group: PendingAppend[] = [];
   const conn = await openTransaction(lane, slot, input, group);
@@ -102,6 +114,8 @@ export async function writeTransaction(
   const rowsByTable = new Map<string, Row[]>();
   const cached = new Map<CommitTarget, CachedBatch[]>();
   const overlays = new Map<CommitTarget, ProducerOverlay>();
+  // Decided before assignOffsets records this transaction's own state as tentative.
+  const starts = prevTxn === undefined ? null : mayOverlap(lane, group);
   assignOffsets(lane, txn, group, results, rowsByTable, cached, overlays);
   assigned();
 
@@ -154,14 +168,18 @@ export async function writeTransaction(
       failedTable = undefined;
     }
 
-    // Step 5: order. COMMITs go in order: this one only after the previous transaction committed.
-    prevOk = await prev;
-    if (!prevOk) {
-      lane.stats.abortedTransactions++;
-      await conn.run('ROLLBACK').catch(() => lane.dropConnection(slot));
-      lane.requeue(group);
-      return false;
-    }
+    // Step 5: order. An ordered transaction COMMITs only after the previous one committed; an
+    // overlapping one at once, unless the previous one is known to have failed already (no
+    // gap is made on purpose: it rolls back and runs again like an ordered one).
+    if (starts === null || prevTxn!.ok === false) {
+      prevOk = await prev;
+      if (!prevOk) {
+        lane.stats.abortedTransactions++;
+        await conn.run('ROLLBACK').catch(() => lane.dropConnection(slot));
+        lane.requeue(group);
+        return false;
+      }
+    } else if (prevTxn!.ok === undefined) lane.stats.overlappedCommits++;
     if (confirm) {
       ticket = lane.semiSync!.commitsNoted;
       confirmed = await commitConfirmed(conn);
@@ -169,25 +187,97 @@ export async function writeTransaction(
   } catch (err) {
     // Step 6: settle a failure.
     lane.stats.failedTransactions++;
+    if (starts !== null && prevOk === undefined) {
+      // Overlapping: its offsets did not depend on the one before it committing, so the
+      // failure is its own; still settled after the one before it, to keep the order.
+      await conn.run('ROLLBACK').catch(() => lane.dropConnection(slot));
+      await prev;
+      settleFailure(lane, slot, group, true, failedTable, err);
+      return false;
+    }
     // Settle in order: the previous transaction's outcome first.
     if (prevOk === undefined) prevOk = await prev;
     await conn.run('ROLLBACK').catch(() => lane.dropConnection(slot));
     settleFailure(lane, slot, group, prevOk, failedTable, err);
     return false;
   }
+  // An overlapping commit is settled after the transactions before it.
+  if (prevOk === undefined) prevOk = await prev;
 
   // Step 6: settle the commit.
   if (confirm) {
     lane.semiSync!.noteCommit(confirmed);
     if (!confirmed) refuseUnconfirmed(group, results);
   }
-  settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays, confirmed);
+  const reloaded = starts !== null && !prevOk ? await reloadAfterGap(lane, conn, txn, starts) : undefined;
+  settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays, confirmed, reloaded);
   if (confirm) {
     const ends: Array<[ConfirmTarget, bigint]> = [];
     for (const [t, end] of txn.next) if (t.confirmUpTo) ends.push([t as CommitTarget & ConfirmTarget, end]);
     lane.semiSync!.settle(confirmed, ticket, ends);
   }
-  return true;
+  return prevOk;
+}
+
+/**
+ * Step 5: whether this transaction may COMMIT without waiting for the one before it, and if so
+ * each partition's first offset in it (assigned from the tentative ends of the transactions in
+ * flight; null: ordered). Overlapping is safe when this transaction's outcome depends on
+ * nothing the earlier ones might not commit, so that it can stand alone if one of them fails:
+ * - no batch with a producer id, no marker: producer checks (sequences, duplicates, fencing of
+ *   epochs, transaction state) build on the tentative producer changes of the transactions
+ *   before it; had one of those failed, the log would hold a later sequence without the
+ *   earlier one, which a Kafka idempotent producer never sees;
+ * - no partition of it has producer changes in a transaction in flight before it (the same
+ *   reason: those changes are assumed committed by whatever comes after);
+ * - no replicas (semi-sync): a replica's confirmation of a commit covers the commits that
+ *   completed before it was sent, in binlog order; two COMMITs of one partition in flight at
+ *   once may reach the binlog in either order, and a high watermark moved over the later one
+ *   could expose the earlier one unconfirmed.
+ * What stays correct as it is: offsets (a failed earlier transaction leaves a gap, which
+ * consumers skip as after compaction; the partition re-reads its end: reloadAfterGap),
+ * message ids (each INSERTed with its record in one transaction; the same id in two
+ * transactions in flight waits on the row lock and fails the later one with ER_DUP_ENTRY, as
+ * before), leader epochs (each transaction checks them under a shared lock the controller's
+ * bump waits for), delayed messages (acknowledged only once committed and settled, as before).
+ */
+function mayOverlap(lane: TransactionLane, group: PendingAppend[]): Map<CommitTarget, bigint> | null {
+  if (lane.semiSync !== undefined) return null;
+  const starts = new Map<CommitTarget, bigint>();
+  for (const p of group) {
+    if (p.options.marker !== undefined) return null;
+    for (const b of p.batches) if (b.producerId >= 0n || b.isControl) return null;
+    if (starts.has(p.target)) continue;
+    const t = lane.tentative.get(p.target);
+    if (t?.producers !== undefined) return null;
+    starts.set(p.target, t?.next ?? p.target.nextOffset());
+  }
+  return starts;
+}
+
+/**
+ * Step 6 of an overlapping transaction that committed after an earlier one of its lane failed:
+ * a partition whose end is not where this transaction's offsets started (the failed one's
+ * offsets were never written, or were: an ambiguous COMMIT) re-reads its end and producer
+ * state from MySQL on this connection instead of taking the batches into its tail cache, so
+ * the cache never claims a range it does not hold. Returns the partitions reloaded (their
+ * end now covers this transaction's batches). If a read fails, that partition takes the
+ * batches as usual and reloads before its next append.
+ */
+async function reloadAfterGap(lane: TransactionLane, conn: LogConnection, txn: Txn, starts: Map<CommitTarget, bigint>): Promise<Set<CommitTarget>> {
+  lane.stats.commitsAfterGap++;
+  const reloaded = new Set<CommitTarget>();
+  for (const target of txn.next.keys()) {
+    if (target.nextOffset() === starts.get(target)) continue;
+    target.markNeedsReload();
+    try {
+      await target.reload(conn.queryConn);
+      reloaded.add(target);
+    } catch (err) {
+      lane.logger?.warn({ shard: lane.shard, table: target.table, err: (err as Error).message }, 'reload after a gap failed');
+    }
+  }
+  return reloaded;
 }
 
 /**
@@ -386,6 +476,7 @@ function settleCommitted(
   cached: Map<CommitTarget, CachedBatch[]>,
   overlays: Map<CommitTarget, ProducerOverlay>,
   confirmed: boolean,
+  reloaded?: Set<CommitTarget>,
 ): void {
   const stats = lane.stats;
   stats.transactions++;
@@ -395,7 +486,9 @@ function settleCommitted(
     stats.batches += rows.length;
     for (const r of rows) stats.bytes += r.bytes;
   }
-  for (const [target, offset] of txn.next) target.committed(offset, cached.get(target) ?? [], overlays.get(target), confirmed);
+  for (const [target, offset] of txn.next) {
+    if (!reloaded?.has(target)) target.committed(offset, cached.get(target) ?? [], overlays.get(target), confirmed);
+  }
   group.forEach((p, i) => {
     const r = results[i]!;
     if (r instanceof KafkaError) p.reject(r);

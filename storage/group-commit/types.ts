@@ -58,7 +58,11 @@ export interface GroupCommitOptions {
   lanes?: number;
   /**
    * Transactions in flight per lane (one connection each); default 1. With 2, a lane BEGINs and
-   * INSERTs transaction N+1 while N's COMMIT (its fsync) is in flight; N+1 COMMITs only after N did.
+   * INSERTs transaction N+1 while N's COMMIT (its fsync) is in flight. N+1 sends its COMMIT
+   * without waiting for N's when nothing in it depends on N committing (no producer ids or
+   * markers, no producer changes of N on its partitions, no replicas: transaction.ts step 5),
+   * so MySQL can group both in one binlog fsync; otherwise it COMMITs only after N did.
+   * Either way appends are settled in order.
    */
   pipelineDepth?: number;
   /** Several brokers (ZooKeeper): each transaction checks its partitions' leader epochs in MySQL (group-commit/leader-epochs.ts). */
@@ -88,6 +92,10 @@ export interface CommitStats {
   abortedTransactions: number;
   /** Transactions started while another of their lane was in flight. */
   pipelinedTransactions: number;
+  /** COMMITs sent before the previous transaction of their lane had committed (step 5 of transaction.ts). */
+  overlappedCommits: number;
+  /** Committed transactions after one of their lane that failed: their partitions re-read their end (a gap in offsets). */
+  commitsAfterGap: number;
   appends: number;
   batches: number;
   bytes: number;
@@ -101,6 +109,8 @@ export function emptyCommitStats(): CommitStats {
     failedTransactions: 0,
     abortedTransactions: 0,
     pipelinedTransactions: 0,
+    overlappedCommits: 0,
+    commitsAfterGap: 0,
     appends: 0,
     batches: 0,
     bytes: 0,
@@ -114,6 +124,8 @@ export function addCommitStats(into: CommitStats, from: CommitStats): void {
   into.failedTransactions += from.failedTransactions;
   into.abortedTransactions += from.abortedTransactions;
   into.pipelinedTransactions += from.pipelinedTransactions;
+  into.overlappedCommits += from.overlappedCommits;
+  into.commitsAfterGap += from.commitsAfterGap;
   into.appends += from.appends;
   into.batches += from.batches;
   into.bytes += from.bytes;
