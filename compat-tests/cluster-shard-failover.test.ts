@@ -9,7 +9,12 @@
  * - exactly one promotion: one broker (the controller) publishes it, the ZooKeeper record ends
  *   at shard epoch 1 naming one of the replicas, and no broker logs a second claim;
  * - every broker switches to that primary (its /health-like topology through the log line);
- * - every acknowledged number is consumed afterwards, none twice.
+ * - every acknowledged number is consumed afterwards, none twice;
+ * - every broker's /metrics shows shard epoch 1 and one primary switch, the promoting broker one
+ *   failover;
+ * - a broker restarted with its original configuration (mysql.url naming the dead primary)
+ *   starts on the primary published in ZooKeeper (the configured one fenced), leads a partition
+ *   of a new topic, and what is produced through it is consumed.
  * The primary and the controller SIGKILLed together: the next controller promotes, once, and
  * the load (one partition per send there: see startLoad) loses nothing and doubles nothing.
  * The same with the primary SIGSTOPped instead: after SIGCONT it is read-only and no broker
@@ -119,7 +124,12 @@ function count(text: string, msg: string): number {
 
 async function setup(): Promise<{ kafka: Kafka; producer: Producer }> {
   servers = await startReplicatedMariadb({ replicas: 2, semiSyncTimeoutMs: 1000 });
-  cluster = await startTestCluster('shardfo', 3, { 'mysql.url': servers.shardUrl(), 'mysql.failover.timeout.ms': 2000, 'mysql.failover.quorum': 2 });
+  cluster = await startTestCluster('shardfo', 3, {
+    'mysql.url': servers.shardUrl(),
+    'mysql.failover.timeout.ms': 2000,
+    'mysql.failover.quorum': 2,
+    'metrics.listener': '127.0.0.1:0',
+  });
   const kafka = new Kafka({
     clientId: 'cluster-failover',
     brokers: cluster.bootstrap(),
@@ -210,6 +220,52 @@ async function describeDuplicates(twice: number[]): Promise<void> {
   }
 }
 
+/** One value of broker `id`'s /metrics (`name{labels}` as rendered). */
+async function metric(id: number, line: string): Promise<number> {
+  const port = /"metricsPort":(\d+)/.exec(cluster!.brokers.get(id)!.output())![1];
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  return Number(text.split('\n').find((l) => l.startsWith(`${line} `))?.slice(line.length + 1));
+}
+
+/**
+ * Broker `id` SIGKILLed and started again with the settings it had (mysql.url naming the
+ * configured, now dead, primary): it must start on the published primary, and a partition of a
+ * new topic it leads takes produce (acks=-1, min.insync.replicas=2) and serves it back.
+ */
+async function restartWithOriginalConfiguration(id: number, record: ShardRecord): Promise<void> {
+  await cluster!.brokers.get(id)!.kill();
+  const restarted = await cluster!.start(id);
+  expect(restarted.output()).toContain('mysql.url / mysql.shards are stale');
+  const port = /"metricsPort":(\d+)/.exec(restarted.output())![1];
+  const health = (await (await fetch(`http://127.0.0.1:${port}/health`)).json()) as { mysqlServers: Array<{ primary: string; epoch: number; fenced: string[] }> };
+  expect(health.mysqlServers[0]).toMatchObject({ primary: record.primary, epoch: 1, fenced: [`127.0.0.1:${servers!.servers[0]!.port}`] });
+  // It started on the new primary: no switch of its own.
+  expect(await metric(id, 'kafka_mysql_mysql_shard_epoch{group="metadata database"}')).toBe(1);
+  expect(await metric(id, 'kafka_mysql_mysql_primary_switches_total{group="metadata database"}')).toBe(0);
+  const kafka = new Kafka({ clientId: 'restarted', brokers: [restarted.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 20, initialRetryTime: 100, maxRetryTime: 1000 } });
+  const admin = kafka.admin();
+  await admin.connect();
+  const topic = 'after-restart';
+  await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }], waitForLeaders: true });
+  const leaders = (await admin.fetchTopicMetadata({ topics: [topic] })).topics[0]!.partitions.map((p) => p.leader);
+  await admin.disconnect();
+  expect(leaders).toContain(id);
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  await producer.connect();
+  const values = Array.from({ length: 30 }, (_, i) => i);
+  await producer.send({ topic, acks: -1, messages: values.map((v) => ({ value: String(v), partition: v % PARTITIONS })) });
+  await producer.disconnect();
+  const seen: number[] = [];
+  const consumer = kafka.consumer({ groupId: 'after-restart', maxWaitTimeInMs: 200 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ eachMessage: async ({ message }) => void seen.push(Number(message.value!.toString())) });
+  const deadline = Date.now() + 30_000;
+  while (seen.length < values.length && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  await consumer.disconnect();
+  expect(seen.sort((a, b) => a - b)).toEqual(values);
+}
+
 async function waitAcks(load: Load, since: number): Promise<number> {
   while (firstAckAfter(load, since) === undefined && Date.now() - since < 60_000) await new Promise((r) => setTimeout(r, 50));
   const firstAck = firstAckAfter(load, since);
@@ -241,6 +297,12 @@ describe('MySQL failover in a cluster (ZooKeeper)', () => {
     await producer.disconnect();
     const record = await expectOnePromotion();
     await expectAllOnce(kafka, load);
+    for (const id of [1, 2, 3]) {
+      expect(await metric(id, 'kafka_mysql_mysql_shard_epoch{group="metadata database"}')).toBe(1);
+      expect(await metric(id, 'kafka_mysql_mysql_primary_switches_total{group="metadata database"}')).toBe(1);
+      expect(await metric(id, 'kafka_mysql_mysql_failovers_total')).toBe(id === record.by ? 1 : 0);
+    }
+    await restartWithOriginalConfiguration([1, 2, 3].find((id) => id !== record.by)!, record);
     console.log(
       `cluster failover (3 brokers, SIGKILL): first acknowledgement ${ms} ms after the kill; promoted ${record.primary} at epoch ${record.epoch} by broker ${record.by}; ${load.acked.size} acknowledged, 0 lost, 0 twice, ${load.errors} failed sends retried`,
     );

@@ -9,6 +9,12 @@
  *   continue; every acknowledged number is consumed afterwards, none twice.
  * - Primary SIGSTOPped: promoted away; after SIGCONT it is read-only, and nothing the broker
  *   acknowledges is written to it.
+ * - A rejoined old primary is a failover candidate again without restarting the broker: after a
+ *   first failover and `shards rejoin` (rejoinAsReplica), the broker lists it as a replica; the
+ *   other replica's receiver is stopped so the rejoined server alone acknowledges (semi-sync)
+ *   and is the most advanced; the new primary SIGKILLed under load: the second failover promotes
+ *   the rejoined server, produce continues, nothing lost or doubled; /metrics shows shard epoch
+ *   2 and two primary switches.
  * npm test runs one trial of each; FAILOVER_TRIALS (npm run test:failover-time) repeats the
  * SIGKILL case. Both print the failover time (kill or stop to the first acknowledgement after
  * it).
@@ -18,9 +24,11 @@ import path from 'node:path';
 import type { Kafka, Producer } from 'kafkajs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { connect, withDatabase } from '../storage/mysql.js';
-import type { ReplicatedMariadb } from '../testing/replicated-mariadb.js';
+import { rejoinAsReplica } from '../storage/replication/rejoin.js';
+import type { ReplicatedMariadb, ReplicatedServer } from '../testing/replicated-mariadb.js';
 import type { TestBroker } from './support/broker.js';
 import { consumeAll, expectFencedWhileProducing, readOnly, startFailoverTopology } from './support/mysql-failover.js';
+import { waitFor } from './support/wait.js';
 
 const TRIALS = Number(process.env.FAILOVER_TRIALS ?? 1);
 const TOPIC = 'ha';
@@ -46,11 +54,11 @@ interface Load {
   errors: number;
 }
 
-/** Sends numbered records (10 per send, round-robin partitions) until stopped, one send in flight. */
-function startLoad(producer: Producer): Load {
+/** Sends numbered records (10 per send, round-robin partitions) from `from` until stopped, one send in flight. */
+function startLoad(producer: Producer, from = 0): Load {
   const load: Load = { acked: new Set(), ackTimes: [], sendTimes: [], errors: 0, stop: async () => undefined };
   let running = true;
-  let next = 0;
+  let next = from;
   const loop = (async () => {
     while (running) {
       const values = Array.from({ length: 10 }, () => next++);
@@ -73,8 +81,8 @@ function startLoad(producer: Producer): Load {
   return load;
 }
 
-async function setup(): Promise<{ kafka: Kafka; producer: Producer }> {
-  const t = await startFailoverTopology('failover');
+async function setup(overrides: Record<string, string | number> = {}): Promise<{ kafka: Kafka; producer: Producer }> {
+  const t = await startFailoverTopology('failover', overrides);
   servers = t.servers;
   broker = t.broker;
   const { kafka } = t;
@@ -193,5 +201,70 @@ describe('MySQL primary failover', () => {
     expect(lost).toEqual([]);
     expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
     console.log(`SIGSTOP: ${load.acked.size} acknowledged, ${lost.length} lost, ${load.errors} failed sends retried`);
+  });
+
+  it('a rejoined old primary is a replica again for the running broker: the second failover promotes it', { timeout: 240_000 }, async () => {
+    const { kafka, producer } = await setup({ 'metrics.listener': '127.0.0.1:0' });
+    const group = () => broker!.broker.storage.replication.topology()[0]!;
+    const at = (s: ReplicatedServer) => `127.0.0.1:${s.port}`;
+    const one = async (s: ReplicatedServer, q: string) => {
+      const c = await connect(withDatabase(s.url, ''));
+      try {
+        return ((await c.query(q))[0] as Array<Record<string, unknown>>)[0];
+      } finally {
+        await c.end();
+      }
+    };
+    const [a, ...replicas] = servers!.servers as [ReplicatedServer, ReplicatedServer, ReplicatedServer];
+
+    // 1. Records, then the primary SIGKILLed once both replicas have all of it (so it can rejoin).
+    const first = startLoad(producer);
+    while (first.acked.size < 100) await new Promise((r) => setTimeout(r, 50));
+    await first.stop();
+    const pos = String((await one(a, 'SELECT @@gtid_binlog_pos AS p'))!.p);
+    for (const r of replicas) await waitFor(async () => String((await one(r, 'SELECT @@gtid_slave_pos AS p'))!.p) === pos, 'the replicas to apply everything', 20_000);
+    await servers!.kill(a);
+    await waitFor(() => group().epoch === 1, 'the first promotion', 30_000);
+    const x = replicas.find((r) => at(r) === group().primary)!;
+    const y = replicas.find((r) => r !== x)!;
+    expect([group().fenced, group().replicas]).toEqual([[at(a)], [at(y)]]);
+
+    // 2. Back and rejoined: the running broker takes it as a replica within a few checks.
+    await servers!.restart(a);
+    const rejoined = await rejoinAsReplica(a.url, x.url, { waitMs: 30_000 });
+    expect([rejoined.primary, rejoined.caughtUp]).toEqual([at(x), true]);
+    await waitFor(() => group().replicas.includes(at(a)), 'the broker to list the rejoined server as a replica', 10_000);
+    expect([group().primary, group().fenced, group().replicas.sort()]).toEqual([at(x), [], [at(a), at(y)].sort()]);
+
+    // 3. The other replica stops receiving: the rejoined server alone acknowledges (acks=-1 into
+    // min.insync.replicas=2 goes on) and becomes the most advanced.
+    await one(y, 'STOP SLAVE IO_THREAD');
+    const second = startLoad(producer, 1_000_000);
+    while (second.acked.size < 100) await new Promise((r) => setTimeout(r, 50));
+    const killedAt = Date.now();
+    await servers!.kill(x);
+    while (firstAckAfter(second, killedAt) === undefined && Date.now() - killedAt < 60_000) await new Promise((r) => setTimeout(r, 50));
+    const firstAck = firstAckAfter(second, killedAt);
+    expect(firstAck, `a produce acknowledged after the second failover; replication:\n${firstAck === undefined ? await replicationState() : ''}`).toBeDefined();
+    expect([group().primary, group().epoch, group().fenced, group().replicas]).toEqual([at(a), 2, [at(x)], [at(y)]]);
+    // The other replica follows the promoted one and acknowledges again.
+    const ackedBefore = second.acked.size;
+    while (second.acked.size < ackedBefore + 200) await new Promise((r) => setTimeout(r, 50));
+    await second.stop();
+    await producer.disconnect();
+    const acked = [...first.acked, ...second.acked];
+    const seen = await consumeAll(kafka, TOPIC, acked);
+    expect(acked.filter((v) => !seen.has(v))).toEqual([]);
+    expect([...seen].filter(([, n]) => n > 1)).toEqual([]);
+
+    // 4. Every broker exports the epoch it writes under and the switches it applied.
+    const metrics = await (await fetch(`http://127.0.0.1:${broker!.broker.metricsPort}/metrics`)).text();
+    const value = (line: string) => Number(metrics.split('\n').find((l) => l.startsWith(`${line} `))?.slice(line.length + 1));
+    expect(value('kafka_mysql_mysql_shard_epoch{group="metadata database"}')).toBe(2);
+    expect(value('kafka_mysql_mysql_primary_switches_total{group="metadata database"}')).toBe(2);
+    expect(value('kafka_mysql_mysql_failovers_total')).toBe(2);
+    console.log(
+      `second failover to the rejoined ${at(a)}: first acknowledgement ${firstAck! - killedAt} ms after the kill; ${acked.length} acknowledged, 0 lost, 0 twice`,
+    );
   });
 });

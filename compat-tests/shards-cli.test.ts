@@ -7,8 +7,11 @@
  *   SQL threads running, Seconds_Behind_Master 0, 0 transactions behind) after acks=-1 produce;
  * - the primary SIGKILLed: status shows the promoted replica as primary, the broker writing to it
  *   (epoch 1) and the old one fenced; restarted, the old primary is read-only, not replicating;
+ *   a second broker started with the original configuration (no ZooKeeper) is refused, the
+ *   message naming the promoted replica as the likely primary;
  * - rejoin makes it a replica of the new primary: status shows it replicating, the new primary
- *   has a semi-sync client again, and a row written on the new primary reaches it;
+ *   has a semi-sync client again, a row written on the new primary reaches it, and the running
+ *   broker lists it as a replica again (not fenced);
  * - a server with a transaction the primary lacks (written on it while detached) is refused,
  *   with the GTID named, and left read-only and not replicating.
  * The CLI runs as a child process (the built dist/server/cli.js), asynchronously: the broker
@@ -128,6 +131,13 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     expect(g.warnings.some((w) => w.includes(`shards rejoin --shard 0 --host ${pAt}`))).toBe(true);
     // The text form after a failover, for the record (docs/operations.md shows one).
     console.log((await cli(['shards', 'status', ...common])).stdout);
+    // A broker started with the configuration from before the failover is refused (nothing
+    // records the failover without ZooKeeper), naming the likely new primary.
+    const stale = await startTestBroker('shards-cli-stale', { 'mysql.failover.timeout.ms': 2000 }, servers.shardUrl()).then(
+      async (b) => (await b.stop(), null),
+      (err: Error) => err.message,
+    );
+    expect(stale).toContain(`the configured primary ${pAt} is read-only and ${rAt} is writable and not replicating: a failover probably made ${rAt} the primary`);
 
     // 4. Rejoin: a replica of the new primary, acknowledging (semi-sync client) and applying.
     const rejoin = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, '--json', ...common]);
@@ -142,6 +152,8 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     expect([p2.role, p2.readOnly, p2.replication?.source, p2.replication?.ioRunning, p2.replication?.sqlRunning]).toEqual(['replica', true, rAt, 'Yes', 'Yes']);
     expect((await sql(p, ['SELECT id FROM after_rejoin.t']))[0]).toEqual([{ id: 7 }]);
     expect(g.warnings.filter((w) => !w.includes('still name'))).toEqual([]);
+    // The running broker notices (within a few checks): a replica again, not fenced.
+    await waitFor(async () => server((g = await status()), pAt).brokerRole === 'replica', 'the broker to list the rejoined server as a replica', 10_000);
     const again = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, '--json', ...common]);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ alreadyReplica: true });

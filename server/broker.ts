@@ -11,7 +11,7 @@ import { DelayedScheduler } from './delayed/scheduler.js';
 import { SubscriptionService, subscriptionSettings } from './subscriptions/service.js';
 import { createRestContext } from './http/context.js';
 import { ANONYMOUS } from './security/principal.js';
-import { createBrokerCluster, isClusterMode } from './cluster/index.js';
+import { createBrokerCluster, isClusterMode, publishedShardPrimaries } from './cluster/index.js';
 import { ConfigError, DynamicBrokerConfigs, type BrokerConfig } from './config/index.js';
 import type { LogInsertDriver } from '../storage/group-commit.js';
 import { Dispatcher, servedApisOf } from './dispatcher.js';
@@ -90,6 +90,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     fenceLeaderEpochs: isClusterMode(config),
     queryTimeoutMs: config.int('mysql.query.timeout.ms'),
     poolSize: config.mysqlPoolSize,
+    // Several brokers: a primary a failover published since the configuration was written.
+    publishedPrimary: await publishedShardPrimaries(config, logger),
     logger,
   });
 

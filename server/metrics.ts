@@ -144,6 +144,7 @@ export interface StorageMetricsSource {
   replication?: {
     failoverStats(): { failovers: number; lastFailoverMs: number };
     semiSyncStats(): { confirmed: number; unconfirmed: number };
+    topology(): Array<{ name: string; epoch: number; switches: number; replicas: string[]; fenced: string[] }>;
     status(): Promise<Array<{ name: string; replicas: Array<{ address: string; lagSeconds: number | null }> }>>;
   };
 }
@@ -167,6 +168,14 @@ export function registerStorageMetrics(
   if (repl) {
     registry.counter('kafka_mysql_mysql_failovers_total', 'MySQL replicas promoted to primary by this broker.').collect((c) => c.set(repl.failoverStats().failovers));
     registry.gauge('kafka_mysql_mysql_last_failover_seconds', 'How long the last promotion took, from the decision to the repointed pools.').collect((g) => g.set(repl.failoverStats().lastFailoverMs / 1000));
+    // Every broker, not only the one that promoted: the shard epoch it writes under and the switches it applied.
+    const replicated = () => repl.topology().filter((g) => g.replicas.length > 0 || g.fenced.length > 0 || g.epoch > 0);
+    registry.gauge('kafka_mysql_mysql_shard_epoch', 'Shard epoch of each MySQL server group with replicas as this broker uses it (bumped by every promotion).', ['group']).collect((g) => {
+      for (const t of replicated()) g.set(t.epoch, { group: t.name });
+    });
+    registry.counter('kafka_mysql_mysql_primary_switches_total', 'Primary switches this broker applied to its pools, by server group (its own promotions and the ones it followed).', ['group']).collect((c) => {
+      for (const t of replicated()) c.set(t.switches, { group: t.name });
+    });
     registry.counter('kafka_mysql_semi_sync_confirmed_commits_total', 'Commits of acks=-1 appends needing a replica that a replica confirmed.').collect((c) => c.set(repl.semiSyncStats().confirmed));
     registry.counter('kafka_mysql_semi_sync_unconfirmed_commits_total', 'Commits of acks=-1 appends needing a replica that no replica confirmed (NOT_ENOUGH_REPLICAS_AFTER_APPEND).').collect((c) => c.set(repl.semiSyncStats().unconfirmed));
     // Lag from each replica's SHOW SLAVE STATUS, read every 10 s (scrapes are synchronous).

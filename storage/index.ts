@@ -26,6 +26,7 @@ import type {
 } from './services.js';
 import { checkReplicatedShard } from './replication/check.js';
 import { FailoverWatcher } from './replication/failover.js';
+import { followPublishedPrimaries } from './replication/published.js';
 import { readGroupStatus } from './replication/status.js';
 import { serverAddress } from './replication/topology.js';
 import { formatMysqlUrl, parseMysqlUrl } from './mysql.js';
@@ -41,6 +42,7 @@ import { MysqlQuotaStore, type QuotaStore } from './quotas.js';
 import type { TopicCatalog } from './types.js';
 
 export type { StorageOptions } from './options.js';
+export type { PublishedPrimary } from './replication/published.js';
 export type { CommitStats } from './group-commit.js';
 export type { OffsetStore } from './offset-store.js';
 export type { LeaderStore, LeaderRecord, LeaderChange } from './leaders.js';
@@ -117,15 +119,22 @@ export interface Storage {
  * pools, reads the cluster id and the topic catalog.
  */
 export async function openStorage(input: StorageOptions): Promise<Storage> {
-  const options = resolveStorageOptions(input);
-  const logger = options.logger;
+  const logger = input.logger;
+  // A failover published in ZooKeeper since the configuration was written: its primary first.
+  const { options, start } = followPublishedPrimaries(resolveStorageOptions(input), input.publishedPrimary, logger);
+  // The replication check first: a start against a fenced old primary (read-only, but not for a
+  // SUPER account) must be refused before a migration statement adds a GTID of its own to it.
+  await checkReplication(options);
   await runMigrations(options.metadataUrl, 'metadata', migrations, logger);
   for (const url of new Set(options.shardUrls)) await runMigrations(url, 'shard', migrations, logger);
 
   const shards = new ShardMap(options.metadataUrl, options.shardUrls, options.poolSize, options.metadataReplicas, options.shardReplicas, options.queryTimeoutMs);
+  for (const g of shards.groups) {
+    const s = start.get(serverAddress(g.primary));
+    if (s) (g.epoch = s.epoch), g.fenced.push(...s.fenced);
+  }
   try {
     await shards.readServerLimits();
-    await checkReplication(options);
     const clusterId = await readClusterId(shards.metadataPool);
     const catalog = new MysqlTopicCatalog(shards, logger);
     await catalog.refresh();
@@ -177,7 +186,7 @@ export async function openStorage(input: StorageOptions): Promise<Storage> {
         status: () => Promise.all(shards.groups.filter((g) => g.replicas.length > 0 || g.fenced.length > 0).map(readGroupStatus)),
         topology: () =>
           shards.groups.map((g) => ({
-            name: g.name, shards: [...g.shards], epoch: g.epoch, primary: serverAddress(g.primary), replicas: g.replicas.map(serverAddress), fenced: g.fenced.map(serverAddress),
+            name: g.name, shards: [...g.shards], epoch: g.epoch, switches: g.switches, primary: serverAddress(g.primary), replicas: g.replicas.map(serverAddress), fenced: g.fenced.map(serverAddress),
           })),
         startFailover(settings) {
           failover ??= new FailoverWatcher(shards, {

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { LogInsertDriver } from './group-commit.js';
+import type { PublishedPrimary } from './replication/published.js';
 import { parseShardServers } from './replication/topology.js';
 
 export interface StorageOptions {
@@ -38,6 +39,12 @@ export interface StorageOptions {
    * 30000; 0 = no bound).
    */
   queryTimeoutMs?: number;
+  /**
+   * Several brokers: each server group's primary as published in ZooKeeper (null: none). A
+   * group whose published primary (shard epoch > 0) differs from the configured one starts on
+   * the published primary, the configured one fenced (storage/replication/published.ts).
+   */
+  publishedPrimary?: (group: string) => PublishedPrimary | null;
   logger?: Logger;
 }
 

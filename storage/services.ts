@@ -105,9 +105,10 @@ export interface StorageReplication {
   status(): Promise<ServerGroupStatus[]>;
   /**
    * The shard map as this process uses it now (after its failovers): each server group's
-   * primary, replicas and fenced old primaries as host:port, and its epoch. No I/O.
+   * primary, replicas and fenced old primaries as host:port, its epoch, and the primary
+   * switches this process applied (its promotions and the ones it followed). No I/O.
    */
-  topology(): Array<{ name: string; shards: number[]; epoch: number; primary: string; replicas: string[]; fenced: string[] }>;
+  topology(): Array<{ name: string; shards: number[]; epoch: number; switches: number; primary: string; replicas: string[]; fenced: string[] }>;
   /**
    * Starts watching every primary that has replicas and promoting a replica after
    * `timeoutMs` without an answer (the lone broker, or the controller); the broker's pools,

@@ -16,6 +16,8 @@ export interface ServerGroup {
   replicas: string[];
   /** Bumped on every promotion. */
   epoch: number;
+  /** Primary switches this process applied (its own promotions and followed ones; not the start). */
+  switches: number;
   /** Old primaries promoted away from (fenced; `shards rejoin` or the documented procedure makes them replicas). */
   fenced: string[];
   /** Shards whose database is on this server. */
@@ -61,7 +63,7 @@ export class ShardMap {
       this.byPool.set(sp.pool, sp);
       let group = this.groups.find((g) => serverAddress(g.primary) === serverAddress(url));
       if (!group) {
-        group = { name, primary: url, replicas, epoch: 0, fenced: [], shards: [], pools: [] };
+        group = { name, primary: url, replicas, epoch: 0, switches: 0, fenced: [], shards: [], pools: [] };
         this.groups.push(group);
       } else if (group.replicas.length === 0) group.replicas = replicas;
       group.pools.push(sp);
@@ -134,9 +136,22 @@ export class ShardMap {
       sp.switchTo(next.toString());
     }
     group.replicas = group.replicas.filter((r) => serverAddress(r) !== serverAddress(newPrimary));
+    // A rejoined old primary promoted again is no longer fenced (the watcher would set it read-only).
+    group.fenced = group.fenced.filter((f) => serverAddress(f) !== serverAddress(newPrimary) && serverAddress(f) !== serverAddress(old));
     group.fenced.push(old);
     group.primary = newPrimary;
     group.epoch++;
+    group.switches++;
+  }
+
+  /**
+   * A fenced old primary found replicating from the current primary (`shards rejoin`): a
+   * replica again, so a failover candidate and a server Fetch may read from.
+   */
+  rejoined(group: ServerGroup, server: string): void {
+    const at = serverAddress(server);
+    group.fenced = group.fenced.filter((f) => serverAddress(f) !== at);
+    if (!group.replicas.some((r) => serverAddress(r) === at)) group.replicas.push(server);
   }
 
   async readServerLimits(): Promise<void> {

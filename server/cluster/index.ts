@@ -4,7 +4,8 @@ import type { TopicCatalog } from '../../storage/types.js';
 import type { BrokerConfig } from '../config/index.js';
 import type { BrokerEndpoint, ClusterView } from '../handler-types.js';
 import { parseReplicaSelector } from './replica-selector.js';
-import { ShardFailover } from './shard-failover.js';
+import type { PublishedPrimary } from '../../storage/index.js';
+import { ShardFailover, readPublishedPrimaries, recordName } from './shard-failover.js';
 import { SingleBrokerCluster } from './single-broker.js';
 import { ZooKeeperCluster } from './zk-cluster.js';
 import { parseZookeeperConnect } from './zk.js';
@@ -96,6 +97,26 @@ export function createBrokerCluster(config: BrokerConfig, storage: Storage, self
       await zk.close();
     },
   };
+}
+
+/**
+ * Several brokers: each server group's primary as published in ZooKeeper, read before the
+ * storage opens, so a broker whose mysql.url / mysql.shards still name a primary a failover
+ * replaced starts on the new one (storage/replication/published.ts). Alone, or ZooKeeper not
+ * answering: undefined (the configuration as written; the start-up check refuses a read-only
+ * primary).
+ */
+export async function publishedShardPrimaries(config: BrokerConfig, logger: Logger): Promise<((group: string) => PublishedPrimary | null) | undefined> {
+  if (!isClusterMode(config)) return undefined;
+  const sessionTimeoutMs = config.int('zookeeper.session.timeout.ms');
+  const connectionTimeoutMs = config.string('zookeeper.connection.timeout.ms') !== null ? config.int('zookeeper.connection.timeout.ms') : sessionTimeoutMs;
+  try {
+    const records = await readPublishedPrimaries(config.string('zookeeper.connect')!, sessionTimeoutMs, connectionTimeoutMs);
+    return (group) => records.get(recordName(group)) ?? null;
+  } catch (err) {
+    logger.warn({ err: (err as Error).message }, 'cannot read the shard records from ZooKeeper before opening MySQL: using mysql.url / mysql.shards as configured');
+    return undefined;
+  }
 }
 
 /** The catalog with every change followed by a notification to the other brokers. */

@@ -4,7 +4,8 @@
  * two brokers that both believe they are the controller claim at once and one wins; a paused
  * ex-controller's late publish is refused; brokers (and one starting later) follow the
  * published primary; with mysql.failover.quorum=2 the controller waits for a second broker's
- * report, which goes away with that broker's session. The end-to-end case with MariaDB servers is
+ * report, which goes away with that broker's session; a broker sets a writable old primary
+ * read-only only when the record agrees with its view. The end-to-end case with MariaDB servers is
  * compat-tests/cluster-shard-failover.test.ts.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +32,7 @@ function fakeReplication(): StorageReplication & { group: ServerGroup; followed:
     group,
     followed,
     status: async () => [],
-    topology: () => [{ name: group.name, shards: [0], epoch: group.epoch, primary: group.primary.replace(/^.*@|\/kafka$/g, ''), replicas: ['127.0.0.1:3307', '127.0.0.1:3308'], fenced: [] }],
+    topology: () => [{ name: group.name, shards: [0], epoch: group.epoch, switches: 0, primary: group.primary.replace(/^.*@|\/kafka$/g, ''), replicas: ['127.0.0.1:3307', '127.0.0.1:3308'], fenced: [] }],
     startFailover: () => undefined,
     applyPromotion(name, primary, epoch) {
       if (name !== group.name || epoch <= group.epoch) return false;
@@ -127,6 +128,24 @@ describe.skipIf(!zookeeperInstalled())('shard failover through ZooKeeper', () =>
     expect(await a.f.publish(a.replication.group, 1, R2)).toBe(true);
     const c = await broker(3, connect, false);
     expect(c.replication.followed).toEqual([['127.0.0.1:3308', 1]]);
+  });
+
+  it('a writable old primary may be set read-only only when the record agrees with the broker: not mid-promotion, not the published primary, not behind', async () => {
+    const connect = `${zk.connect}/t${++chroot}`;
+    const a = await broker(1, connect);
+    const b = await broker(2, connect, false);
+    expect(await b.f.mayFence(b.replication.group, R1)).toBe(true);
+    expect(await a.f.claim(a.replication.group)).toBe(1);
+    // Promoting: the writable server may be the candidate.
+    expect(await b.f.mayFence(b.replication.group, PRIMARY)).toBe(false);
+    expect(await a.f.publish(a.replication.group, 1, R1)).toBe(true);
+    await waitFor(() => b.replication.followed.length === 1, 'the other broker following', 10_000);
+    expect(await b.f.mayFence(b.replication.group, PRIMARY)).toBe(true);
+    expect(await b.f.mayFence(b.replication.group, R1)).toBe(false);
+    // A broker that has not followed epoch 1 yet fences nothing.
+    b.replication.group.epoch = 0;
+    expect(await b.f.mayFence(b.replication.group, PRIMARY)).toBe(false);
+    expect(await b.f.mayFence(b.replication.group, R2)).toBe(false);
   });
 
   it('quorum 2: the controller promotes only once another live broker reports the primary unreachable', async () => {

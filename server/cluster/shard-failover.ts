@@ -72,6 +72,31 @@ export function parseShardRecord(data: Buffer): ShardRecord | null {
   }
 }
 
+/**
+ * Every group's primary as the shard records publish it, read once before the storage opens
+ * (a broker started with a configuration from before a failover starts on the new primary): the
+ * last promoted primary and its epoch, by group record name. A record mid-promotion names the
+ * primary of the epoch before its claim.
+ */
+export async function readPublishedPrimaries(connect: string, sessionTimeoutMs: number, connectionTimeoutMs: number): Promise<Map<string, { primary: string; epoch: number }>> {
+  const s = await ZkSession.connect(connect, sessionTimeoutMs, connectionTimeoutMs);
+  const out = new Map<string, { primary: string; epoch: number }>();
+  try {
+    const names = await s.getChildren(SHARDS_PATH).catch((err: ZkError) => {
+      if (err.code === Exception.NO_NODE) return [] as string[];
+      throw err;
+    });
+    for (const name of names) {
+      const got = await s.getData(`${SHARDS_PATH}/${name}`);
+      const rec = got ? parseShardRecord(got.data) : null;
+      if (rec) out.set(name, { primary: rec.primary, epoch: rec.state === 'promoted' ? rec.epoch : rec.epoch - 1 });
+    }
+  } finally {
+    s.close();
+  }
+  return out;
+}
+
 export class ShardFailover implements FailoverCoordinator {
   private session: ZkSession | null = null;
   private closed = false;
@@ -229,6 +254,17 @@ export class ShardFailover implements FailoverCoordinator {
     }
     this.o.logger.warn({ group: group.name, epoch: next, primary: serverAddress(group.primary) }, 'shard failover: promotion claimed');
     return next;
+  }
+
+  async mayFence(group: ServerGroup, server: string): Promise<boolean> {
+    const s = this.session;
+    if (this.closed || !s) return false;
+    const got = await s.getData(`${SHARDS_PATH}/${recordName(group.name)}`);
+    const rec = got ? parseShardRecord(got.data) : null;
+    // A writable old primary is set read-only only when the record agrees with this broker's view:
+    // while a promotion is in progress, or published past this broker's epoch, that server may be
+    // the new primary (a rejoined one promoted again) this broker has not followed yet.
+    return rec !== null && rec.state === 'promoted' && rec.epoch <= group.epoch && rec.primary !== serverAddress(server);
   }
 
   async publish(group: ServerGroup, epoch: number, newPrimary: string): Promise<boolean> {

@@ -12,14 +12,26 @@ import { serverAddress } from './topology.js';
  */
 export async function checkReplicatedShard(name: string, primary: string, replicas: string[], logger?: Logger): Promise<void> {
   const problems: string[] = [];
-  const p = await connect(withDatabase(primary, ''));
+  let p;
+  try {
+    p = await connect(withDatabase(primary, ''));
+  } catch (err) {
+    // A dead old primary: name a writable replica, if one is, as the likely new primary.
+    const hint = await writableReplica(replicas);
+    throw new Error(
+      `cannot reach the ${name} primary ${serverAddress(primary)}: ${(err as Error).message}` +
+        (hint ? `\n  ${hint} is writable and not replicating: a failover probably made it the primary; name it in mysql.url / mysql.shards (docs/operations.md, "Failover runbook")` : ''),
+    );
+  }
   let primaryId: number;
+  let primaryReadOnly = false;
   try {
     const v = await variables(p, [
       'server_id', 'log_bin', 'binlog_format', 'read_only', 'gtid_strict_mode', 'sync_binlog', 'innodb_flush_log_at_trx_commit',
       'rpl_semi_sync_master_enabled', 'rpl_semi_sync_master_wait_point', 'rpl_semi_sync_master_timeout',
     ]);
     primaryId = Number(v.get('server_id'));
+    primaryReadOnly = v.get('read_only')?.toUpperCase() === 'ON';
     const at = `${name} primary ${serverAddress(primary)}`;
     expect(problems, at, v, 'log_bin', 'ON', 'binary log off: nothing to replicate (start with --log-bin)');
     expect(problems, at, v, 'binlog_format', 'ROW', 'set binlog_format=ROW');
@@ -33,6 +45,8 @@ export async function checkReplicatedShard(name: string, primary: string, replic
     await p.end().catch(() => undefined);
   }
   const ids = new Set<number>([primaryId]);
+  /** Replicas that are writable and replicate from nothing: after a failover, the new primary. */
+  const writable: string[] = [];
   for (const r of replicas) {
     const at = `${name} replica ${serverAddress(r)}`;
     let c;
@@ -54,6 +68,7 @@ export async function checkReplicatedShard(name: string, primary: string, replic
       expect(problems, at, v, 'gtid_strict_mode', 'ON', 'set gtid_strict_mode=ON');
       const [rows] = await c.query<RowDataPacket[]>('SHOW SLAVE STATUS');
       const s = rows[0];
+      if (!s && v.get('read_only')?.toUpperCase() === 'OFF') writable.push(serverAddress(r));
       if (!s) problems.push(`${at}: not a replica (CHANGE MASTER TO MASTER_HOST=..., MASTER_USE_GTID=slave_pos; START SLAVE)`);
       else {
         if (String(s.Using_Gtid) === 'No') problems.push(`${at}: replicates by binlog position; set MASTER_USE_GTID=slave_pos`);
@@ -67,7 +82,34 @@ export async function checkReplicatedShard(name: string, primary: string, replic
       await c.end().catch(() => undefined);
     }
   }
+  if (primaryReadOnly && writable.length === 1) {
+    // Without ZooKeeper nothing records a failover but the servers: name the likely new primary.
+    problems.unshift(
+      `${name}: the configured primary ${serverAddress(primary)} is read-only and ${writable[0]} is writable and not replicating: ` +
+        `a failover probably made ${writable[0]} the primary. Name it in mysql.url / mysql.shards (the other servers as replica=host:port), ` +
+        `then make ${serverAddress(primary)} a replica with kafka-mysql shards rejoin (docs/operations.md, "Failover runbook")`,
+    );
+  }
   if (problems.length > 0) throw new Error(`replication settings of ${name} are wrong:\n  - ${problems.join('\n  - ')}`);
+}
+
+/** The one configured replica that answers writable and replicates from nothing, if exactly one does. */
+async function writableReplica(replicas: string[]): Promise<string | null> {
+  const found: string[] = [];
+  for (const r of replicas) {
+    let c;
+    try {
+      c = await connect(withDatabase(r, ''));
+      const [ro] = await c.query<RowDataPacket[]>('SELECT @@read_only AS ro');
+      const [slave] = await c.query<RowDataPacket[]>('SHOW SLAVE STATUS');
+      if (Number(ro[0]?.ro) === 0 && slave.length === 0) found.push(serverAddress(r));
+    } catch {
+      /* not answering: not the primary */
+    } finally {
+      await c?.end().catch(() => undefined);
+    }
+  }
+  return found.length === 1 ? found[0]! : null;
 }
 
 async function variables(conn: Awaited<ReturnType<typeof connect>>, names: string[]): Promise<Map<string, string>> {

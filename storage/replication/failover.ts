@@ -16,8 +16,10 @@ import { serverAddress } from './topology.js';
  *    replica to have the event in its relay log before the commit is visible or answered).
  * 2. Let it apply what it received (MASTER_GTID_WAIT up to its Gtid_IO_Pos), stop and forget
  *    replication, enable semi-sync as a primary, and make it writable.
- * 3. Fence the old primary: SET GLOBAL read_only=ON when it answers (else on each later check
- *    until it does), then the operator's fencing command (mysql.failover.fencing.command).
+ * 3. Fence the old primary: SET GLOBAL read_only=ON when it answers (and on every later check
+ *    that finds it writable), then the operator's fencing command (mysql.failover.fencing.command).
+ *    Once it replicates from the current primary (`kafka-mysql shards rejoin`), a later check
+ *    makes it a replica again: a candidate of the next failover.
  * 4. Point the other replicas at the new primary (GTID, slave_pos).
  * 5. Publish: ShardMap.promote (epoch + 1) switches every pool of the server, and `onPromoted`
  *    makes the broker repoint its committers and reload the partitions of the moved shards.
@@ -57,6 +59,12 @@ export interface FailoverCoordinator {
   claim(group: ServerGroup): Promise<number | null>;
   /** Records `newPrimary` as the group's primary at `epoch` and applies it here; false when the claim was lost. */
   publish(group: ServerGroup, epoch: number, newPrimary: string): Promise<boolean>;
+  /**
+   * Whether this broker may set `server` (one of its fenced old primaries, found writable)
+   * read-only: not while a promotion is in progress or published past this broker's epoch,
+   * since the writable server may be the one another broker has just promoted.
+   */
+  mayFence(group: ServerGroup, server: string): Promise<boolean>;
 }
 
 export interface FailoverStats {
@@ -69,8 +77,8 @@ export class FailoverWatcher {
   private timer: NodeJS.Timeout | undefined;
   private readonly lastOk = new Map<ServerGroup, number>();
   private running = false;
-  /** Old primaries known to be read-only. */
-  private readonly readOnlyFenced = new Set<string>();
+  /** Fenced old primaries found unreachable on their last check (logged once when they answer again). */
+  private readonly fencedUnreachable = new Set<string>();
   private stopped = false;
 
   constructor(
@@ -98,18 +106,10 @@ export class FailoverWatcher {
     this.running = true;
     try {
       for (const g of this.shards.groups) {
-        // An old primary that was not reachable when promoted away (paused, cut off) is set
-        // read-only as soon as it answers again.
-        for (const old of g.fenced) {
-          if (this.readOnlyFenced.has(old) || this.stopped) continue;
-          if (await fenceReadOnly(old)) {
-            this.readOnlyFenced.add(old);
-            this.settings.logger?.warn({ server: g.name, oldPrimary: serverAddress(old) }, 'old primary answers again: set read-only');
-          }
-        }
-        if (g.replicas.length === 0 || this.stopped) continue;
         const probeMs = Math.min(2000, Math.max(200, this.settings.timeoutMs / 2));
-        const ok = await probeWritable(g.primary, probeMs);
+        // Old primaries checked beside the probe: one that hangs must not delay the primary's.
+        const [, ok] = await Promise.all([this.checkFenced(g), g.replicas.length > 0 ? probeWritable(g.primary, probeMs) : Promise.resolve(true)]);
+        if (g.replicas.length === 0 || this.stopped) continue;
         const now = Date.now();
         const coordinator = this.settings.coordinator;
         if (ok) {
@@ -134,6 +134,38 @@ export class FailoverWatcher {
       }
     } finally {
       this.running = false;
+    }
+  }
+
+  /**
+   * Each old primary of the group, on every check: set read-only whenever it answers writable
+   * (a paused server when it wakes up, a restarted one whose configuration clears read_only);
+   * and once it is read-only and replicating from the current primary with both threads
+   * running (`kafka-mysql shards rejoin`), a replica again (ShardMap.rejoined): a failover
+   * candidate, a server Fetch may read from.
+   */
+  private async checkFenced(g: ServerGroup): Promise<void> {
+    for (const old of [...g.fenced]) {
+      if (this.stopped) return;
+      const coordinator = this.settings.coordinator;
+      const state = await inspectFenced(old, g.primary, {
+        mayFence: () => (coordinator ? coordinator.mayFence(g, old).catch(() => false) : Promise.resolve(true)),
+        primaryId: () => primaryServerId(g),
+      });
+      const log = this.settings.logger;
+      const at = serverAddress(old);
+      if (state === 'writable') continue;
+      if (state === 'unreachable') {
+        this.fencedUnreachable.add(old);
+        continue;
+      }
+      if (state === 'set-read-only' || this.fencedUnreachable.delete(old)) {
+        log?.warn({ server: g.name, oldPrimary: at }, state === 'set-read-only' ? 'old primary answers writable: set read-only' : 'old primary answers again (read-only)');
+      }
+      if (state === 'rejoined' && g.fenced.includes(old)) {
+        this.shards.rejoined(g, old);
+        log?.warn({ server: g.name, replica: at, primary: serverAddress(g.primary), epoch: g.epoch }, 'old primary rejoined: replicating from the primary, a replica (failover candidate) again');
+      }
     }
   }
 
@@ -219,7 +251,7 @@ export class FailoverWatcher {
       step('replicasRepointed');
       // 3. The old primary fenced (read-only when it answered; the operator's command).
       const fenced = await fencing;
-      if (fenced) this.readOnlyFenced.add(oldPrimary);
+      if (!fenced) this.fencedUnreachable.add(oldPrimary);
       log?.warn({ server: group.name, oldPrimary: serverAddress(oldPrimary), readOnly: fenced }, fenced ? 'old primary set read-only' : 'old primary not reachable to set read-only');
       if (this.settings.fencingCommand) await runFencing(this.settings.fencingCommand, group, oldPrimary, best.url, log);
       step('fenced');
@@ -273,6 +305,53 @@ async function probeWritable(url: string, timeoutMs: number): Promise<boolean> {
   if (conn) (conn as Connection).destroy();
   else void probe.then(() => (conn as Connection | undefined)?.destroy());
   return ok;
+}
+
+/**
+ * A fenced old primary's state: unreachable; answered writable and has just been set read-only
+ * (or left writable: `mayFence` said no);
+ * read-only and replicating from `primary` with both threads running (rejoined); or read-only
+ * and not (yet) a replica. The source is recognized by host and port as CHANGE MASTER named it
+ * (`shards rejoin` and failovers use the broker's URLs), else by the primary's server_id.
+ */
+async function inspectFenced(
+  url: string,
+  primary: string,
+  o: { mayFence(): Promise<boolean>; primaryId(): Promise<number | null> },
+): Promise<'unreachable' | 'writable' | 'set-read-only' | 'read-only' | 'rejoined'> {
+  let conn: Connection | undefined;
+  const attempt = (async () => {
+    conn = await open(url, 1000);
+    const ro = await q(conn, 'SELECT @@read_only AS ro', [], 1000);
+    if (Number(ro[0]?.ro) !== 1) {
+      if (!(await o.mayFence())) return 'writable' as const;
+      await q(conn, 'SET GLOBAL read_only = ON', [], 1000);
+      return 'set-read-only' as const;
+    }
+    const st = (await q(conn, 'SHOW SLAVE STATUS', [], 1000))[0];
+    if (!st || st.Slave_IO_Running !== 'Yes' || st.Slave_SQL_Running !== 'Yes') return 'read-only' as const;
+    const p = parseMysqlUrl(primary);
+    if (String(st.Master_Host) === p.host && Number(st.Master_Port) === p.port) return 'rejoined' as const;
+    const id = await o.primaryId();
+    return id !== null && Number(st.Master_Server_Id) === id ? ('rejoined' as const) : ('read-only' as const);
+  })().catch(() => 'unreachable' as const);
+  try {
+    return await Promise.race([attempt, new Promise<'unreachable'>((r) => setTimeout(() => r('unreachable'), 2000).unref())]);
+  } finally {
+    (conn as Connection | undefined)?.destroy();
+  }
+}
+
+/** The current primary's @@server_id through the group's pool (null when it does not answer). */
+async function primaryServerId(g: ServerGroup): Promise<number | null> {
+  const pool = g.pools[0]?.pool;
+  if (!pool) return null;
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>({ sql: 'SELECT @@server_id AS id', timeout: 1000 });
+    return Number(rows[0]?.id);
+  } catch {
+    return null;
+  }
 }
 
 async function fenceReadOnly(url: string): Promise<boolean> {
