@@ -11,15 +11,24 @@
  *   broker's probe confirms the load, every record is read, the waiting group resumes exactly
  *   at its offset.
  * - Healthy replica: a restarted broker serves every record at once.
+ * - Two brokers (ZooKeeper): a Fetch to the broker that does not lead the partition (follower
+ *   fetching, offsets read from MySQL) reports and serves only confirmed records while the
+ *   replica's receiver is stopped, answers empty between that and the end, and all of them
+ *   once the replica receives again.
  */
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createFetchRequest } from '../codec/generated/fetch.js';
+import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { MysqlPartitionLog } from '../storage/partition-log.js';
 import { connect, withDatabase } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
+import { RawClient } from './support/clients.js';
+import { startTestCluster, type TestCluster } from './support/cluster.js';
+import { createTopic, kafka as clusterKafka, metadataFrom } from './support/cluster-clients.js';
 
 let servers: ReplicatedMariadb;
 let broker: TestBroker | undefined;
@@ -198,5 +207,84 @@ describe('a partition loaded on a shard with a replica', () => {
       await reader.consumer.disconnect();
     }
     console.log(`healthy replica: first ListOffsets after the restart ${first} (${firstMs} ms), all 20 after ${allMs} ms`);
+  });
+});
+
+/** A consumer's Fetch v12 of partition 0 from `offset` (replica id -1, no wait). */
+async function fetchFrom(port: number, topic: string, offset: bigint): Promise<{ error: number; hw: bigint; bases: bigint[] }> {
+  const c = await RawClient.connect(port);
+  try {
+    const res = await c.request(
+      1,
+      12,
+      createFetchRequest({
+        replicaId: -1,
+        maxWaitMs: 0,
+        minBytes: 1,
+        maxBytes: 1 << 20,
+        isolationLevel: 0,
+        sessionEpoch: -1,
+        topics: [{ topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' }] }],
+      }),
+    );
+    const p = res.responses[0]!.partitions[0]!;
+    const records = (p.records as unknown as Buffer | null) ?? Buffer.alloc(0);
+    const bases: bigint[] = [];
+    for (let at = 0; at + 12 <= records.length; at += 12 + records.readInt32BE(at + 8)) bases.push(records.readBigInt64BE(at));
+    return { error: p.errorCode, hw: p.highWatermark, bases };
+  } finally {
+    c.close();
+  }
+}
+
+describe.skipIf(!zookeeperInstalled())('a broker reading a partition it does not lead, on a shard with a replica', () => {
+  let cluster: TestCluster | undefined;
+
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it('serves only what a replica confirmed, then everything once the replica receives again', { timeout: 120_000 }, async () => {
+    await broker?.stop();
+    broker = undefined;
+    cluster = await startTestCluster('follower-confirm', 2, { 'mysql.url': servers.shardUrl() });
+    await createTopic(cluster, 'followed', 1);
+    const leader = (await metadataFrom(cluster, 1, 'followed')).leaders.get(0)!.leader;
+    const followerPort = cluster.ports.get(leader === 1 ? 2 : 1)!;
+    const producer = clusterKafka(cluster, 'followed').producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    try {
+      for (let i = 0; i < 3; i++) await producer.send({ topic: 'followed', acks: -1, messages: [{ partition: 0, value: `c-${i}` }] });
+      // The follower serves the confirmed records (its probe confirms what it read).
+      let seen = await fetchFrom(followerPort, 'followed', 0n);
+      for (let i = 0; i < 50 && seen.hw < 3n; i++) {
+        await sleep(50);
+        seen = await fetchFrom(followerPort, 'followed', 0n);
+      }
+      expect(seen).toEqual({ error: 0, hw: 3n, bases: [0n, 1n, 2n] });
+
+      await onReplica('STOP SLAVE IO_THREAD');
+      replicaStopped = true;
+      for (let i = 0; i < 4; i++) await producer.send({ topic: 'followed', acks: 1, messages: [{ partition: 0, value: `u-${i}` }] });
+      // Several probe intervals: nothing may be confirmed.
+      await sleep(1500);
+      expect(await fetchFrom(followerPort, 'followed', 0n)).toEqual({ error: 0, hw: 3n, bases: [0n, 1n, 2n] });
+      // Within the log end: empty, not OFFSET_OUT_OF_RANGE; past it: OFFSET_OUT_OF_RANGE.
+      expect(await fetchFrom(followerPort, 'followed', 5n)).toEqual({ error: 0, hw: 3n, bases: [] });
+      expect((await fetchFrom(followerPort, 'followed', 8n)).error).toBe(1);
+
+      const started = Date.now();
+      await onReplica('START SLAVE IO_THREAD');
+      replicaStopped = false;
+      do {
+        await sleep(50);
+        seen = await fetchFrom(followerPort, 'followed', 0n);
+      } while (seen.hw < 7n && Date.now() - started < 30_000);
+      const ms = Date.now() - started;
+      expect(seen).toEqual({ error: 0, hw: 7n, bases: [0n, 1n, 2n, 3n, 4n, 5n, 6n] });
+      console.log(`follower broker: high watermark 3 -> 7 ${ms} ms after the replica receives again`);
+    } finally {
+      await producer.disconnect();
+    }
   });
 });
