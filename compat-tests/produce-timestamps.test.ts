@@ -4,7 +4,8 @@
  * range (Kafka's messages, the broker clock fixed so the range is known), nothing written, the
  * compressed batch read too, difference.max.ms as the fallback of before/after, LogAppendTime
  * topics unchecked, a dynamic broker default applying to topics without their own value;
- * a kafkajs producer seeing INVALID_TIMESTAMP; max.message.bytes exact to the byte.
+ * a kafkajs producer seeing INVALID_TIMESTAMP; max.message.bytes exact to the byte; a topic
+ * config changed between two requests applying to the second.
  */
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,5 +139,30 @@ describe('max.message.bytes', () => {
     expect((await produce('ts-open', sized(101))).errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE);
     await raw.request(33, 1, { validateOnly: false, resources: [{ resourceType: 4, resourceName: '0', configs: [] }] });
     expect((await produce('ts-open', sized(101))).errorCode).toBe(ErrorCode.NONE);
+  });
+});
+
+describe('a topic config changed between two requests', () => {
+  // Produce works the topic's settings out once (server/produce/topic-settings.ts): the next request must see a change.
+  it('applies to the next request: max.message.bytes, the timestamp limits, cleanup.policy', async () => {
+    await admin.createTopics({ waitForLeaders: true, topics: [{ topic: 'altered' }] });
+    const big = buildRecordBatch({ records: [{ key: 'k', value: Buffer.alloc(300, 1), timestamp: NOW }] });
+    const late = buildRecordBatch({ records: [{ key: 'k', value: 'late', timestamp: NOW - 2n * HOUR }] });
+    const keyless = buildRecordBatch({ records: [{ value: 'no key', timestamp: NOW }] });
+    for (const b of [big, late, keyless]) expect((await produce('altered', b)).errorCode).toBe(ErrorCode.NONE);
+    const alter = async (name: string, value: string | null) => {
+      const r = await raw.request(44, 1, { validateOnly: false, resources: [{ resourceType: 2, resourceName: 'altered', configs: [{ name, configOperation: value === null ? 1 : 0, value }] }] });
+      expect(r.responses[0]!.errorCode).toBe(ErrorCode.NONE);
+    };
+    await alter('max.message.bytes', '200');
+    expect((await produce('altered', big)).errorCode).toBe(ErrorCode.MESSAGE_TOO_LARGE);
+    await alter('message.timestamp.before.max.ms', String(HOUR));
+    expect((await produce('altered', late)).errorCode).toBe(ErrorCode.INVALID_TIMESTAMP);
+    await alter('cleanup.policy', 'compact');
+    expect((await produce('altered', keyless)).errorCode).toBe(ErrorCode.INVALID_RECORD);
+    await alter('max.message.bytes', null);
+    await alter('message.timestamp.before.max.ms', null);
+    await alter('cleanup.policy', null);
+    for (const b of [big, late, keyless]) expect((await produce('altered', b)).errorCode).toBe(ErrorCode.NONE);
   });
 });

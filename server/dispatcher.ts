@@ -5,7 +5,12 @@ import { API_DEFINITIONS } from '../codec/generated/registry.js';
 import { DecodeError } from '../codec/primitives/errors.js';
 import { Reader } from '../codec/primitives/reader.js';
 import { Writer } from '../codec/primitives/writer.js';
+import type { Logger } from 'pino';
 import type { ApiHandler, BrokerContext, RequestContext, ServedApi } from './handler-types.js';
+import type { BoundCounter } from './metrics.js';
+import type { FetchQuota } from './quotas/enforce.js';
+import type { ConnectionSecurity } from './security/listener-security.js';
+import type { KafkaPrincipal } from './security/principal.js';
 import { ProtocolViolation, type Connection } from './net/connection.js';
 import { ANONYMOUS } from './security/principal.js';
 import { fetchQuota, recordQuotaUse } from './quotas/enforce.js';
@@ -25,6 +30,68 @@ export function servedApisOf(registry: HandlerRegistry): ServedApi[] {
     .sort((a, b) => a.apiKey - b.apiKey);
 }
 
+/** A served API, with its metric series (bound on first use: the per-request increments are then plain additions). */
+interface Served {
+  handler: ApiHandler;
+  definition: ApiDefinition;
+  /** kafka_mysql_requests_total, by version. */
+  requests: (BoundCounter | undefined)[];
+  /** kafka_mysql_request_duration_seconds. */
+  seconds: { observe(value: number): void } | undefined;
+}
+
+/** A request's context: one object per request (the connection's state is read through it, not copied into closures). */
+class Context implements RequestContext {
+  readonly connectionId: number;
+  readonly clientHost: string;
+  readonly signal: AbortSignal;
+  readonly logger: Logger;
+  readonly principal: KafkaPrincipal;
+  readonly security: ConnectionSecurity | undefined;
+  fetchQuota?: FetchQuota;
+  /** Time spent in park(): a Fetch's long poll is not request time for client quotas. */
+  parkedMs = 0;
+
+  constructor(
+    readonly apiKey: number,
+    readonly apiVersion: number,
+    readonly correlationId: number,
+    readonly clientId: string | null,
+    private readonly connection: Connection,
+    readonly frameOwned: boolean,
+    readonly broker: BrokerContext,
+  ) {
+    this.connectionId = connection.id;
+    this.clientHost = connection.remoteAddress;
+    this.signal = connection.signal;
+    this.logger = broker.logger;
+    this.principal = connection.security?.principal ?? ANONYMOUS;
+    this.security = connection.security ?? undefined;
+  }
+
+  clientGone(): boolean {
+    return this.connection.isClosed;
+  }
+
+  async park<T>(wait: Promise<T>): Promise<T> {
+    const t = performance.now();
+    try {
+      return await this.connection.parked(wait);
+    } finally {
+      this.parkedMs += performance.now() - t;
+    }
+  }
+}
+
+function encodeResponse(definition: ApiDefinition, apiVersion: number, correlationId: number, response: unknown): Writer {
+  const w = new Writer(256);
+  const size = w.reserveInt32();
+  encodeResponseHeader(w, { correlationId }, definition.responseHeaderVersion(apiVersion));
+  definition.encodeResponse(w, response, apiVersion);
+  w.patchInt32(size, w.length - 4);
+  return w;
+}
+
 /**
  * Routes a request frame to its handler by (apiKey, apiVersion) and encodes the response.
  * The registry of handlers is also what ApiVersions advertises, so a version is advertised
@@ -33,7 +100,7 @@ export function servedApisOf(registry: HandlerRegistry): ServedApi[] {
  * is a KafkaError), so the connection stays open.
  */
 export class Dispatcher {
-  private readonly handlers = new Map<number, { handler: ApiHandler; definition: ApiDefinition }>();
+  private readonly handlers = new Map<number, Served>();
   private readonly served: ServedApi[];
 
   constructor(
@@ -48,7 +115,7 @@ export class Dispatcher {
         throw new Error(`${definition.name}: versions ${handler.minVersion}-${handler.maxVersion} outside the codec's`);
       }
       if (typeof handler.errorResponse !== 'function') throw new Error(`${definition.name}: no errorResponse`);
-      this.handlers.set(apiKey, { handler, definition });
+      this.handlers.set(apiKey, { handler, definition, requests: [], seconds: undefined });
     }
     this.served = servedApisOf(registry);
   }
@@ -65,7 +132,6 @@ export class Dispatcher {
     const entry = this.handlers.get(apiKey);
     if (!entry) throw new ProtocolViolation(`unsupported API key ${apiKey}`);
     const { handler, definition } = entry;
-    const metricLabels = { api: definition.name, version: apiVersion };
 
     if (apiVersion < handler.minVersion || apiVersion > handler.maxVersion) {
       if (apiKey === API_VERSIONS_KEY) return this.unsupportedApiVersions(frame);
@@ -83,32 +149,7 @@ export class Dispatcher {
       throw err;
     }
 
-    // Client quotas: a Fetch's long poll is not request time.
-    let parkedMs = 0;
-    const park = async <T>(wait: Promise<T>): Promise<T> => {
-      const t = performance.now();
-      try {
-        return await connection.parked(wait);
-      } finally {
-        parkedMs += performance.now() - t;
-      }
-    };
-    const ctx: RequestContext = {
-      apiKey,
-      apiVersion,
-      correlationId: header.correlationId,
-      clientId: header.clientId,
-      connectionId: connection.id,
-      clientHost: connection.remoteAddress,
-      frameOwned,
-      clientGone: () => connection.isClosed,
-      signal: connection.signal,
-      park,
-      broker: this.broker,
-      logger: this.broker.logger,
-      principal: connection.security?.principal ?? ANONYMOUS,
-      ...(connection.security ? { security: connection.security } : {}),
-    };
+    const ctx = new Context(apiKey, apiVersion, header.correlationId, header.clientId, connection, frameOwned, this.broker);
     // A Fetch records its own quotas before answering (a throttled one goes out empty).
     let decidedThrottleMs: number | undefined;
     const quotas = this.broker.quotas;
@@ -116,7 +157,7 @@ export class Dispatcher {
       ctx.fetchQuota = fetchQuota(
         quotas,
         { user: ctx.principal.name, clientId: header.clientId ?? '' },
-        () => performance.now() - started - parkedMs,
+        () => performance.now() - started - ctx.parkedMs,
         () => this.broker.now(),
         (ms) => (decidedThrottleMs = ms),
       );
@@ -137,16 +178,8 @@ export class Dispatcher {
         throw new ProtocolViolation(`${definition.name} failed and its error response too: ${(failed as Error).message}`);
       }
     }
-    this.broker.metrics.requests.inc(metricLabels);
-    const encode = () => {
-      const w = new Writer(256);
-      const size = w.reserveInt32();
-      encodeResponseHeader(w, { correlationId: header.correlationId }, definition.responseHeaderVersion(apiVersion));
-      definition.encodeResponse(w, response, apiVersion);
-      w.patchInt32(size, w.length - 4);
-      return w;
-    };
-    let writer = response === undefined ? undefined : encode();
+    (entry.requests[apiVersion] ??= this.broker.metrics.requests.bind({ api: definition.name, version: apiVersion })).inc();
+    let writer = response === undefined ? undefined : encodeResponse(definition, apiVersion, header.correlationId, response);
     if (decidedThrottleMs !== undefined) {
       if (decidedThrottleMs > 0) connection.mute(decidedThrottleMs);
     } else if (quotas?.active) {
@@ -156,19 +189,19 @@ export class Dispatcher {
         clientId: header.clientId ?? '',
         requestBytes: frame.length,
         ...(writer ? { responseBytes: writer.length } : {}),
-        requestMs: performance.now() - started - parkedMs,
+        requestMs: performance.now() - started - ctx.parkedMs,
       };
       const throttleMs = recordQuotaUse(quotas, use, this.broker.now());
       if (throttleMs > 0) {
         connection.mute(throttleMs);
         if (writer && typeof (response as { throttleTimeMs?: unknown }).throttleTimeMs === 'number') {
           (response as { throttleTimeMs: number }).throttleTimeMs = throttleMs;
-          writer = encode();
+          writer = encodeResponse(definition, apiVersion, header.correlationId, response);
         }
       }
     }
     if (writer === undefined) return undefined;
-    this.broker.metrics.requestSeconds.observe((performance.now() - started) / 1000, { api: definition.name });
+    (entry.seconds ??= this.broker.metrics.requestSeconds.bind({ api: definition.name })).observe((performance.now() - started) / 1000);
     return writer.toChunks();
   };
 

@@ -51,6 +51,28 @@ describe('Prometheus text rendering', () => {
     expect(text).toContain('external_by_total{state="a"} 2\nexternal_by_total{state="b"} 9\n');
   });
 
+  it('bound series: increments and observations show in the scrape and in metric.get(), added to unbound ones', async () => {
+    const registry = new MetricsRegistry();
+    const requests = registry.counter('requests_total', 'Requests.', ['api', 'version']);
+    const produce = requests.bind({ api: 'Produce', version: 9 });
+    produce.inc();
+    produce.inc(2);
+    requests.inc({ api: 'Produce', version: 9 });
+    requests.bind({ api: 'Produce', version: 9 }).inc(); // the same series
+    const latency = registry.histogram('latency_seconds', 'Latency.', [0.1, 1], ['api']);
+    const a = latency.bind({ api: 'a' });
+    a.observe(0.05);
+    a.observe(2);
+    const text = await registry.render();
+    expect(text).toContain('requests_total{api="Produce",version="9"} 5\n');
+    expect(text).toContain('latency_seconds_bucket{le="0.1",api="a"} 1\nlatency_seconds_bucket{le="1",api="a"} 1\nlatency_seconds_bucket{le="+Inf",api="a"} 2\n');
+    produce.inc(10);
+    expect((await requests.metric.get()).values).toEqual([{ labels: { api: 'Produce', version: 9 }, value: 15 }]);
+    // Read twice: nothing counted twice.
+    expect(await registry.render()).toContain('requests_total{api="Produce",version="9"} 15\n');
+    expect(() => requests.bind({ topic: 't' })).toThrow(/not included/);
+  });
+
   it('refuses a label the metric was not declared with', () => {
     const registry = new MetricsRegistry();
     expect(() => registry.counter('x_total', 'X.', ['api']).inc({ topic: 't' })).toThrow(/not included/);

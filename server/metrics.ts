@@ -12,12 +12,49 @@ import * as prom from 'prom-client';
 
 type Labels = Record<string, string | number>;
 
+/** One series of a counter, for hot paths (see Counter.bind). */
+export interface BoundCounter {
+  inc(by?: number): void;
+}
+
 export class Counter {
   private readonly collectors: (() => void)[] = [];
+  /** Series from bind(), by their labels: increments added up here, handed to prom-client when read. */
+  private readonly bound = new Map<string, { labels: Labels; pending: number }>();
   readonly metric: prom.Counter;
   constructor(registry: prom.Registry, name: string, help: string, labelNames: readonly string[]) {
     const collectors = this.collectors;
-    this.metric = new prom.Counter({ name, help, labelNames, registers: [registry], collect: () => collectors.forEach((c) => c()) });
+    const bound = this.bound;
+    const collect = () => {
+      for (const series of bound.values()) {
+        if (series.pending === 0) continue;
+        this.metric.inc(series.labels, series.pending);
+        series.pending = 0;
+      }
+      collectors.forEach((c) => c());
+    };
+    this.metric = new prom.Counter({ name, help, labelNames, registers: [registry], collect });
+  }
+  /**
+   * The series of `labels`, for a hot path: an increment is an addition (prom-client hashes the
+   * labels on every inc, about 0.5 µs), the total is handed to prom-client whenever the metric is
+   * read (a scrape, metric.get()), so readers see the same values. One per label set (the same
+   * object for equal labels): bind label values that are bounded, as every label must be.
+   */
+  bind(labels: Labels): BoundCounter {
+    const key = JSON.stringify(labels);
+    let series = this.bound.get(key);
+    if (!series) {
+      this.metric.inc(labels, 0); // validates the labels now and shows the series from the start, as inc would
+      series = { labels, pending: 0 };
+      this.bound.set(key, series);
+    }
+    const s = series;
+    return {
+      inc: (by = 1) => {
+        s.pending += by;
+      },
+    };
   }
   /** Reads a running total kept elsewhere (e.g. storage's commit statistics) at scrape time. */
   collect(fn: (counter: Counter) => void): this {
@@ -66,6 +103,10 @@ export class Histogram {
   observe(value: number, labels?: Labels): void {
     if (labels) this.metric.observe(labels, value);
     else this.metric.observe(value);
+  }
+  /** The series of `labels` (prom-client's child: the labels are checked once, half the cost of observe with labels). */
+  bind(labels: Labels): { observe(value: number): void } {
+    return this.metric.labels(labels);
   }
 }
 

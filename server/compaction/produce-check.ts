@@ -14,7 +14,8 @@ type PartitionResponse = ProduceResponse['responses'][number]['partitionResponse
  * (decompressed if needed), so other topics' produce path stays without decoding. Returns
  * false after filling `response` with INVALID_RECORD and one record error per keyless record
  * (KIP-467: batch_index within the batch, Produce v8+; older versions carry the code only);
- * nothing of the partition's records is then written.
+ * nothing of the partition's records is then written. `compacted`: isCompacted's answer, when
+ * the caller has it.
  */
 export function acceptKeysOfCompactedTopic(
   topic: TopicRecord,
@@ -23,8 +24,9 @@ export function acceptKeysOfCompactedTopic(
   records: Buffer,
   batches: readonly BatchInfo[],
   response: PartitionResponse,
+  compacted = isCompacted(topic, config),
 ): boolean {
-  if (!isCompacted(topic, config)) return true;
+  if (!compacted) return true;
   const message = `Compacted topic cannot accept message without key in topic partition ${topic.name}-${partition}.`;
   const errors: PartitionResponse['recordErrors'] = [];
   for (const b of batches) {

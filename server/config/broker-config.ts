@@ -39,6 +39,7 @@ export class BrokerConfig {
   /** The static layers with the dynamic ones on top (applyDynamic). */
   private current = new Map<string, string | null>();
   private currentSources = new Map<string, ConfigSource>();
+  private applied = 0;
 
   readonly brokerId: number;
   /** The inter-broker listener (see interBrokerListener): where other brokers and the local CLI connect. */
@@ -193,7 +194,13 @@ export class BrokerConfig {
     this.dynamicLayers = { 'dynamic-default': new Map(defaults), 'dynamic-broker': new Map(perBroker) };
     this.current = next;
     this.currentSources = nextSources;
+    this.applied++;
     return changed;
+  }
+
+  /** Changes whenever the values in force may have changed (applyDynamic): caches of values derived from them compare it. */
+  get generation(): number {
+    return this.applied;
   }
 
   /** The value fit for logs and error messages: sensitive ones with their passwords masked. */

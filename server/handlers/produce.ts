@@ -42,11 +42,12 @@ import { MAGIC } from '../../codec/records/batch-header.js';
 import { upconvertMessageSet } from '../../codec/records/upconvert.js';
 import { parseRecordBatches } from '../../codec/records/validate.js';
 import type { AppendResult, TopicRecord } from '../../storage/types.js';
-import { effectiveTopicConfig } from '../config/index.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
+import { produceSettingsOf } from '../produce/topic-settings.js';
+import type { BoundCounter, BrokerMetrics } from '../metrics.js';
 import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
 import { delayedEnabled } from '../delayed/produce-hold.js';
 import { authorizeTopic, Op, produceRefusal } from '../security/authorizer/checks.js';
@@ -131,16 +132,16 @@ async function appendPartition(
     if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
     // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
     if (broker.cluster.leaderOf(topic.topicId, partition) !== broker.cluster.self.nodeId) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'this broker does not lead the partition');
-    const maxBatchBytes = Number(effectiveTopicConfig('max.message.bytes', topic.configs, broker.config).value);
-    const logAppendTime = effectiveTopicConfig('message.timestamp.type', topic.configs, broker.config).value === 'LogAppendTime';
+    const settings = produceSettingsOf(topic, broker.config);
+    const { maxBatchBytes } = settings;
     let batchBytes = records;
     if (records.length > MAGIC && records[MAGIC]! < 2) {
       if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
       batchBytes = upconvertMessageSet(records, { maxBatchBytes });
     }
     let batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
-    if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response)) return;
-    if (!acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now())) return;
+    if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response, settings.compacted)) return;
+    if (settings.timestampLimits !== null && !acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now(), settings.timestampLimits)) return;
     for (const b of batches) {
       if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
     }
@@ -175,12 +176,12 @@ async function appendPartition(
     const log = await broker.logs.getLog(topic.topicId, partition);
     const result = await withTimeout(
       log.append(batchBytes, batches, {
-        logAppendTime,
+        logAppendTime: settings.logAppendTime,
         leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
         retainable,
         ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
         // acks=-1: the records must reach min.insync.replicas MySQL servers (a shard's replicas, semi-sync).
-        minInsyncReplicas: acks === -1 ? Number(effectiveTopicConfig('min.insync.replicas', topic.configs, broker.config).value) : 1,
+        minInsyncReplicas: acks === -1 ? settings.minInsyncReplicas : 1,
       }),
       timeoutMs,
     );
@@ -192,8 +193,9 @@ async function appendPartition(
     response.logAppendTimeMs = result.logAppendTimeMs;
     response.logStartOffset = result.logStartOffset;
     if (result.duplicate === true) return;
-    broker.metrics.producedBytes.inc({ topic: topic.name }, batchBytes.length);
-    broker.metrics.producedBatches.inc({ topic: topic.name }, batches.length);
+    const produced = producedSeries(topic, broker.metrics);
+    produced.bytes.inc(batchBytes.length);
+    produced.batches.inc(batches.length);
   } catch (err) {
     recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
   } finally {
@@ -204,9 +206,30 @@ async function appendPartition(
 /** Resolves null when the append is not committed within timeoutMs (it may still commit later, as in Kafka). */
 function withTimeout(append: Promise<AppendResult>, timeoutMs: number): Promise<AppendResult | null> {
   if (timeoutMs <= 0) return append;
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<null>((resolve) => {
-    timer = setTimeout(() => resolve(null), timeoutMs);
+  // One promise and one timer per request (Promise.race and finally made four promises more).
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, timeoutMs, null);
+    append.then(
+      (result) => {
+        clearTimeout(timer);
+        resolve(result);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err);
+      },
+    );
   });
-  return Promise.race([append, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** The topic's produced-bytes and -batches series, bound once per topic record and metrics registry. */
+const producedByTopic = new WeakMap<TopicRecord, { metrics: BrokerMetrics; bytes: BoundCounter; batches: BoundCounter }>();
+
+function producedSeries(topic: TopicRecord, metrics: BrokerMetrics): { bytes: BoundCounter; batches: BoundCounter } {
+  let series = producedByTopic.get(topic);
+  if (series === undefined || series.metrics !== metrics) {
+    series = { metrics, bytes: metrics.producedBytes.bind({ topic: topic.name }), batches: metrics.producedBatches.bind({ topic: topic.name }) };
+    producedByTopic.set(topic, series);
+  }
+  return series;
 }

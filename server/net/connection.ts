@@ -78,6 +78,7 @@ export class Connection implements SlotWaiter, BudgetClient {
   closeReason: 'client' | 'protocol' | 'idle' | 'shutdown' = 'client';
   /** The listener, principal and SASL session (server/security/); null for connections made without a listener (tests). */
   security: ConnectionSecurity | null = null;
+  private address: string | undefined;
 
   constructor(
     readonly id: number,
@@ -110,8 +111,9 @@ export class Connection implements SlotWaiter, BudgetClient {
     socket.on('close', () => this.handleClose());
   }
 
+  /** The client's address, read once (every request's context carries it). */
   get remoteAddress(): string {
-    return this.socket.remoteAddress ?? 'unknown';
+    return (this.address ??= this.socket.remoteAddress ?? 'unknown');
   }
 
   get isClosed(): boolean {
@@ -240,22 +242,17 @@ export class Connection implements SlotWaiter, BudgetClient {
   private dispatch(frame: Buffer, owned: boolean): void {
     const slot: Slot = { done: false, chunks: undefined };
     this.queue.push(slot);
-    const budget = this.budget;
-    const slots = this.slots;
-    slots?.take();
-    const settled = () => {
-      budget?.release(null, frame.length);
-      slots?.give();
-    };
+    this.slots?.take();
+    const bytes = frame.length;
     this.handler(frame, this, owned).then(
       (chunks) => {
-        settled();
+        this.settled(bytes);
         slot.done = true;
         slot.chunks = chunks;
         this.flush();
       },
       (err: unknown) => {
-        settled();
+        this.settled(bytes);
         const message = err instanceof Error ? err.message : String(err);
         if (err instanceof ProtocolViolation) this.abort(message);
         else {
@@ -264,6 +261,12 @@ export class Connection implements SlotWaiter, BudgetClient {
         }
       },
     );
+  }
+
+  /** A request's handler answered: its bytes and its slot are given back. */
+  private settled(bytes: number): void {
+    this.budget?.release(null, bytes);
+    this.slots?.give();
   }
 
   private flush(): void {
@@ -276,10 +279,15 @@ export class Connection implements SlotWaiter, BudgetClient {
       wrote = true;
       for (const chunk of slot.chunks) this.socket.write(chunk);
     }
-    if (wrote) process.nextTick(() => this.socket.uncork());
+    if (wrote) process.nextTick(this.uncork);
     if (this.draining && this.queue.length === 0) this.endDrained();
     this.maybeResume();
   }
+
+  /** Responses written in one tick leave in one write (one closure for the connection's life). */
+  private readonly uncork = (): void => {
+    this.socket.uncork();
+  };
 
   private maybePause(): void {
     if (!this.paused && (this.queue.length >= MAX_IN_FLIGHT || this.socket.writableNeedDrain)) this.paused = true;

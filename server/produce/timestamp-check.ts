@@ -42,8 +42,9 @@ export function timestampLimitsOf(topic: TopicRecord, config: BrokerConfig): Tim
 }
 
 /**
- * Checks the records' timestamps against the topic's limits at `nowMs`. Returns false after
- * filling `response` (INVALID_TIMESTAMP with record errors) when any record is out of range.
+ * Checks the records' timestamps against the topic's limits at `nowMs` (`limits`: as
+ * timestampLimitsOf gives them, when the caller has them). Returns false after filling
+ * `response` (INVALID_TIMESTAMP with record errors) when any record is out of range.
  */
 export function acceptTimestamps(
   topic: TopicRecord,
@@ -52,8 +53,8 @@ export function acceptTimestamps(
   batches: readonly BatchInfo[],
   response: PartitionResponse,
   nowMs: number,
+  limits: TimestampLimits | null = timestampLimitsOf(topic, config),
 ): boolean {
-  const limits = timestampLimitsOf(topic, config);
   if (limits === null) return true;
   const now = BigInt(nowMs);
   // Kafka prints the range with Java long arithmetic: now + Long.MAX_VALUE wraps around.

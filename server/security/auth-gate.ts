@@ -70,10 +70,15 @@ export function authGate(inner: FrameHandler, options: AuthGateOptions): FrameHa
     );
   };
 
-  return async (frame, connection, owned) => {
+  // Not async: a connection without SASL gets the dispatcher's own promise (no wrapper promise and its extra ticks per request).
+  return (frame, connection, owned) => {
     const sasl = connection.security?.sasl;
     if (!sasl) return inner(frame, connection, owned);
     if (sasl.state === 'complete') return afterAuthentication(frame, connection, owned, sasl);
+    return unauthenticated(frame, connection, owned, sasl);
+  };
+
+  async function unauthenticated(frame: Buffer, connection: Connection, owned: boolean, sasl: SaslSession): Promise<Buffer[] | undefined> {
     // Until authenticated, a connection's frames are taken one at a time, each seeing the state the
     // previous one left (a client pipelining tokens after a failure is closed, not answered twice).
     const previous = sasl.turn;
@@ -85,7 +90,7 @@ export function authGate(inner: FrameHandler, options: AuthGateOptions): FrameHa
     } finally {
       done();
     }
-  };
+  }
 
   async function afterAuthentication(frame: Buffer, connection: Connection, owned: boolean, sasl: SaslSession): Promise<Buffer[] | undefined> {
     const apiKey = frame.length >= 2 ? frame.readInt16BE(0) : -1;
