@@ -21,6 +21,7 @@ import { connect, withDatabase } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { kcatConsume } from './support/clients.js';
+import { kafkaErrorType } from './support/mysql-failover.js';
 
 const REQUEST_TIMEOUT_MS = 5000;
 let servers: ReplicatedMariadb;
@@ -35,23 +36,13 @@ afterAll(async () => {
   await servers?.stop();
 });
 
-/** The Kafka error name of a kafkajs send failure (through its retry wrappers). */
-function errorType(err: unknown): string {
-  let e = err as { type?: string; originalError?: unknown; cause?: unknown } | undefined;
-  for (let i = 0; e && i < 5; i++) {
-    if (typeof e.type === 'string' && e.type !== 'UNKNOWN') return e.type;
-    e = (e.originalError ?? e.cause) as typeof e;
-  }
-  return String((err as Error).message);
-}
-
 async function sendOne(producer: Producer, topic: string, value: string): Promise<{ ok: boolean; error?: string; ms: number }> {
   const t = Date.now();
   try {
     await producer.send({ topic, acks: -1, timeout: REQUEST_TIMEOUT_MS, messages: [{ value }] });
     return { ok: true, ms: Date.now() - t };
   } catch (err) {
-    return { ok: false, error: errorType(err), ms: Date.now() - t };
+    return { ok: false, error: kafkaErrorType(err), ms: Date.now() - t };
   }
 }
 

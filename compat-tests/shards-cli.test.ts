@@ -6,12 +6,18 @@
  * - status names the primary (writable, semi-sync ON with one client) and the replica (IO and
  *   SQL threads running, Seconds_Behind_Master 0, 0 transactions behind) after acks=-1 produce;
  * - the primary SIGKILLed: status shows the promoted replica as primary, the broker writing to it
- *   (epoch 1) and the old one fenced; restarted, the old primary is read-only, not replicating;
+ *   (epoch 1) and the old one fenced;
+ * - the shard is then left with no replica at all (Kafka: ISR shrunk to the leader): ListOffsets
+ *   reports every record acknowledged before the kill at once and a new group consumes them
+ *   all (0 lost); acks=1, and acks=-1 into a min.insync.replicas=1 topic, are acknowledged and
+ *   consumed; acks=-1 into min.insync.replicas=2 gets NOT_ENOUGH_REPLICAS and is never read;
+ * - restarted, the old primary is read-only, not replicating;
  *   a second broker started with the original configuration (no ZooKeeper) is refused, the
  *   message naming the promoted replica as the likely primary;
  * - rejoin makes it a replica of the new primary: status shows it replicating, the new primary
  *   has a semi-sync client again, a row written on the new primary reaches it, and the running
- *   broker lists it as a replica again (not fenced);
+ *   broker lists it as a replica again (not fenced), after which acks=-1 into
+ *   min.insync.replicas=2 is acknowledged (confirmed by it) and consumed again;
  * - a server with a transaction the primary lacks (written on it while detached) is refused,
  *   with the GTID named, and left read-only and not replicating.
  * The CLI runs as a child process (the built dist/server/cli.js), asynchronously: the broker
@@ -26,6 +32,7 @@ import { findExecutable } from '../storage/managed-mariadb.js';
 import { connect, withDatabase } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
+import { consumeAll, kafkaErrorType } from './support/mysql-failover.js';
 import { waitFor } from './support/wait.js';
 
 const CLI = fileURLToPath(new URL('../dist/server/cli.js', import.meta.url));
@@ -89,12 +96,23 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     const kafka = new Kafka({ clientId: 'shards-cli', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING });
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic: 'ha', numPartitions: 1, configEntries: [{ name: 'min.insync.replicas', value: '2' }] }] });
-    await admin.disconnect();
+    await admin.createTopics({
+      topics: [
+        { topic: 'ha', numPartitions: 1, configEntries: [{ name: 'min.insync.replicas', value: '2' }] },
+        { topic: 'solo', numPartitions: 1, configEntries: [{ name: 'min.insync.replicas', value: '1' }] },
+      ],
+    });
     const producer = kafka.producer();
     await producer.connect();
-    for (let i = 0; i < 5; i++) await producer.send({ topic: 'ha', acks: -1, messages: [{ value: `v${i}` }] });
-    await producer.disconnect();
+    // Acknowledged before the kill: 0-4 into ha, 100-104 into solo (every value is a number).
+    const acked = { ha: [] as number[], solo: [] as number[] };
+    const send = async (topic: 'ha' | 'solo', acks: number, value: number, p = producer) => {
+      await p.send({ topic, acks, timeout: 5000, messages: [{ value: String(value) }] });
+      acked[topic].push(value);
+    };
+    for (let i = 0; i < 5; i++) await send('ha', -1, i);
+    for (let i = 100; i < 105; i++) await send('solo', -1, i);
+    const beforeKill = acked.ha.length + acked.solo.length;
 
     // 1. Before any failure.
     let g = await status();
@@ -123,6 +141,43 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     expect([server(g, rAt).role, server(g, rAt).readOnly, server(g, rAt).replication]).toEqual(['primary', false, null]);
     expect([server(g, pAt).role, server(g, pAt).reachable, server(g, pAt).brokerRole]).toEqual(['unreachable', false, 'fenced']);
     expect(g.warnings.some((w) => w.includes(`still name ${pAt} as primary`))).toBe(true);
+
+    // 2b. No replica left (its only one is the primary now): as Kafka with the ISR shrunk to the
+    // leader, the high watermark follows the primary. Everything acknowledged before the kill
+    // is reported and read at once (before the change: ListOffsets 0, nothing read, until a
+    // replica rejoined and caught up).
+    const promotedAt = Date.now();
+    const latest = async (topic: string) => Number((await admin.fetchTopicOffsets(topic))[0]!.high);
+    expect([await latest('ha'), await latest('solo')]).toEqual([5, 5]);
+    const visibleMs = Date.now() - promotedAt;
+    const lost = async (topic: 'ha' | 'solo') => {
+      const seen = await consumeAll(kafka, topic, acked[topic]);
+      return { missing: acked[topic].filter((v) => !seen.has(v)), twice: [...seen].filter(([, n]) => n > 1).map(([v]) => v), seen };
+    };
+    expect(await lost('ha')).toMatchObject({ missing: [], twice: [] });
+    expect(await lost('solo')).toMatchObject({ missing: [], twice: [] });
+    // acks=1, and acks=-1 into min.insync.replicas=1: acknowledged and read (the new primary's
+    // first commit waits rpl_semi_sync_master_timeout once for a replica that is not there).
+    const firstSend = Date.now();
+    await send('ha', 1, 10);
+    const firstAckMs = Date.now() - firstSend;
+    await send('ha', 1, 11);
+    await send('solo', -1, 110);
+    await send('solo', -1, 111);
+    // acks=-1 into min.insync.replicas=2: refused before anything is written.
+    const once = kafka.producer({ retry: { retries: 0 } });
+    await once.connect();
+    const refusal = await once.send({ topic: 'ha', acks: -1, timeout: 5000, messages: [{ value: '20' }] }).then(() => 'acknowledged', kafkaErrorType);
+    expect(refusal).toBe('NOT_ENOUGH_REPLICAS');
+    expect([await latest('ha'), await latest('solo')]).toEqual([7, 7]);
+    const afterHa = await lost('ha');
+    expect(afterHa).toMatchObject({ missing: [], twice: [] });
+    expect(afterHa.seen.has(20)).toBe(false);
+    expect(await lost('solo')).toMatchObject({ missing: [], twice: [] });
+    console.log(
+      `no replica left: the ${beforeKill} records acknowledged before the kill listed ${visibleMs} ms after the promotion was seen, all consumed (0 lost, 0 twice); ` +
+        `first acks=1 acknowledgement after it took ${firstAckMs} ms; acks=-1 into min.insync.replicas=2: ${refusal}`,
+    );
 
     // 3. The old primary back: the broker fences it (read-only); it does not replicate.
     await servers.restart(p);
@@ -154,6 +209,18 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     expect(g.warnings.filter((w) => !w.includes('still name'))).toEqual([]);
     // The running broker notices (within a few checks): a replica again, not fenced.
     await waitFor(async () => server((g = await status()), pAt).brokerRole === 'replica', 'the broker to list the rejoined server as a replica', 10_000);
+    // A replica again: acks=-1 into min.insync.replicas=2 is confirmed by it and acknowledged
+    // (the first tries may still find the shard degraded: NOT_ENOUGH_REPLICAS until the primary's
+    // semi-sync status reads ON), then consumed with everything before.
+    const againAt = Date.now();
+    await waitFor(async () => (await send('ha', -1, 30, once).then(() => true, () => false)), 'acks=-1 into min.insync.replicas=2 to be acknowledged again', 20_000);
+    console.log(`replica rejoined: acks=-1 into min.insync.replicas=2 acknowledged ${Date.now() - againAt} ms after the broker listed it`);
+    const rejoinedHa = await lost('ha');
+    expect(rejoinedHa).toMatchObject({ missing: [], twice: [] });
+    expect(rejoinedHa.seen.has(20)).toBe(false);
+    await once.disconnect();
+    await producer.disconnect();
+    await admin.disconnect();
     const again = await cli(['shards', 'rejoin', '--shard', '0', '--host', pAt, '--json', ...common]);
     expect(again.code, again.stderr).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ alreadyReplica: true });

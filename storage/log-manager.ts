@@ -40,9 +40,14 @@ export class MysqlLogManager implements LogManager {
     private readonly logger?: Logger,
   ) {
     this.tailCacheBudget = options.tailCacheTotalBytes > 0 ? new TailCacheBudget(options.tailCacheTotalBytes) : undefined;
-    this.semiSync = options.shardReplicas.map((r, i) =>
-      r.length > 0 ? new SemiSyncMonitor(i, logger, () => probeConfirmation(shards.pool(i))) : undefined,
-    );
+    // Every shard whose server has replicas, or an old primary that may rejoin as one (a broker
+    // started on the published primary after a failover used the last replica). Whether the
+    // topology has a replica now is asked at each use: failovers and rejoins change it.
+    this.semiSync = shards.shardUrls.map((_url, i) => {
+      const group = shards.groupOf(i);
+      if (group.replicas.length === 0 && group.fenced.length === 0) return undefined;
+      return new SemiSyncMonitor(i, logger, () => probeConfirmation(shards.pool(i)), undefined, () => shards.groupOf(i).replicas.length > 0);
+    });
     this.committers = shards.shardUrls.map(
       (url, i) =>
         new GroupCommitter(i, url, {
@@ -210,8 +215,10 @@ export class MysqlLogManager implements LogManager {
     // A shard with replicas: the end just read may hold commits no replica confirmed (semi-sync
     // fell back to asynchronous), which a failover would lose. The high watermark starts at the
     // log start and moves to the end once a commit or probe sent after this read is confirmed
-    // (within a probe on an idle shard), or, sooner, to what a replica already applied.
+    // (within a probe on an idle shard), or, sooner, to what a replica already applied. A shard
+    // left without any replica (standalone) starts at the end: no failover can lose it.
     const monitor = this.semiSync[shard];
+    const hwAtLoad = monitor && !monitor.standalone ? placement.logStartOffset : nextOffset;
     const log = new MysqlPartitionLog({
       topicId,
       partition,
@@ -225,7 +232,7 @@ export class MysqlLogManager implements LogManager {
       tailCacheBudget: this.tailCacheBudget,
       logStartOffset: placement.logStartOffset,
       nextOffset,
-      ...(monitor ? { highWatermark: placement.logStartOffset, awaitConfirmation: (target, end) => monitor.awaitConfirmation(target, end) } : {}),
+      ...(monitor ? { highWatermark: hwAtLoad, awaitConfirmation: (target, end) => monitor.awaitConfirmation(target, end) } : {}),
       producerState,
       producerIdExpirationMs: this.options.producerIdExpirationMs,
       saveLogStartOffset: (offset) => this.catalog.saveLogStartOffset(topicId, partition, offset),

@@ -14,10 +14,10 @@ import type { AppendOptions, AppendResult, OffsetAndTimestamp, ReadOptions, Read
 /**
  * One partition's log on its shard's log table. The log end (next offset) and the high
  * watermark live in memory, the end recovered from MAX(last_offset) when the log is loaded.
- * On a shard without replicas they are equal. On a shard with replicas the high watermark
- * stays at what a replica is known to have (storage/replication/semi-sync.ts) until a
- * confirmation covers the end: after a commit, and after a load or reload, whose end may
- * hold commits no replica confirmed. Appends go through the shard's GroupCommitter; reads
+ * On a shard without replicas (or left without any by a failover) they are equal. On a shard
+ * with replicas the high watermark stays at what a replica is known to have
+ * (storage/replication/semi-sync.ts) until a confirmation covers the end: after a commit, and
+ * after a load or reload, whose end may hold commits no replica confirmed. Appends go through the shard's GroupCommitter; reads
  * come from the tail cache when it covers the fetch offset, else from MySQL.
  */
 
@@ -481,13 +481,15 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     const end = view.highWatermark;
     let hw = end;
     if (this.deps.awaitConfirmation) {
-      const known = this.hw > this.followerConfirmed ? this.hw : this.followerConfirmed;
-      if (end > known) {
-        hw = known;
+      const known = () => (this.hw > this.followerConfirmed ? this.hw : this.followerConfirmed);
+      if (end > known()) {
         if (end > this.followerAwaited) {
           this.followerAwaited = end;
           this.deps.awaitConfirmation(this.followerTarget, end);
         }
+        // Confirmed at once on a shard left without replicas (SemiSyncMonitor.standalone).
+        const now = known();
+        hw = now < end ? now : end;
       }
     }
     const lso = view.lastStableOffset < hw ? view.lastStableOffset : hw;

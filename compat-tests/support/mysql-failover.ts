@@ -117,3 +117,13 @@ export async function expectFencedWhileProducing(old: ReplicatedServer, acknowle
   while (acknowledged() < ackedBefore + more) await new Promise((r) => setTimeout(r, 50));
   expect(await logRows(old)).toBe(rowsBefore);
 }
+
+/** The Kafka error name of a kafkajs send failure (through its retry wrappers), else its message. */
+export function kafkaErrorType(err: unknown): string {
+  let e = err as { type?: string; originalError?: unknown; cause?: unknown } | undefined;
+  for (let i = 0; e && i < 5; i++) {
+    if (typeof e.type === 'string' && e.type !== 'UNKNOWN') return e.type;
+    e = (e.originalError ?? e.cause) as typeof e;
+  }
+  return String((err as Error).message);
+}

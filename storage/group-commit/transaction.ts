@@ -125,8 +125,11 @@ export async function writeTransaction(
   // counters, since what no replica confirmed stays invisible to readers (SemiSyncMonitor) and
   // appends needing a replica are refused. A transaction that writes nothing (only duplicates,
   // such as an idempotent producer's retry after a failover) binlogs nothing, so its counters
-  // could never move: its duplicates are answered from the high watermark instead.
-  const confirm = lane.semiSync !== undefined && rowsByTable.size > 0;
+  // could never move: its duplicates are answered from the high watermark instead. A shard
+  // whose topology has no replica left (SemiSyncMonitor.standalone, judged here, once offsets
+  // are assigned) has nothing to confirm: its commits are visible at once, as without replicas.
+  const alone = lane.semiSync?.standalone === true;
+  const confirm = lane.semiSync !== undefined && rowsByTable.size > 0 && !alone;
   if (lane.semiSync !== undefined && !confirm) refuseUnconfirmedDuplicates(group, results);
   let confirmed = true;
   let ticket = 0;
@@ -208,7 +211,7 @@ export async function writeTransaction(
   if (confirm) {
     lane.semiSync!.noteCommit(confirmed);
     if (!confirmed) refuseUnconfirmed(group, results);
-  }
+  } else if (alone) refuseUnconfirmed(group, results); // admitted before the last replica was promoted away
   const reloaded = starts !== null && !prevOk ? await reloadAfterGap(lane, conn, txn, starts) : undefined;
   settleCommitted(lane, txn, group, results, rowsByTable, cached, overlays, confirmed, reloaded);
   if (confirm) {
@@ -304,14 +307,16 @@ async function openTransaction(
         }
       }
       group.length = 0;
-      // A degraded shard (a commit went unconfirmed): refuse what needs a replica, write nothing of it.
-      const replicated = lane.semiSync === undefined || !lane.semiSync.degraded || !input.some((p) => needsReplica(p.options.minInsyncReplicas))
+      // A degraded shard (a commit went unconfirmed), or one left with no replica at all:
+      // refuse what needs a replica, write nothing of it.
+      const alone = lane.semiSync?.standalone === true;
+      const replicated = lane.semiSync === undefined || (!alone && !lane.semiSync.degraded) || !input.some((p) => needsReplica(p.options.minInsyncReplicas))
         ? true
-        : await lane.semiSync.recheck(conn.queryConn);
+        : alone ? false : await lane.semiSync.recheck(conn.queryConn);
       for (const p of input) {
         if (p.target.isDeleted()) p.reject(KafkaError.of('UNKNOWN_TOPIC_OR_PARTITION', 'topic was deleted'));
         else if (!replicated && needsReplica(p.options.minInsyncReplicas)) {
-          p.reject(KafkaError.of('NOT_ENOUGH_REPLICAS', 'no replica confirms commits of this MySQL shard (semi-synchronous replication is off)'));
+          p.reject(KafkaError.of('NOT_ENOUGH_REPLICAS', alone ? 'this MySQL shard has no replica (a failover promoted the last one)' : 'no replica confirms commits of this MySQL shard (semi-synchronous replication is off)'));
         } else group.push(p);
       }
       if (group.length > 0) await conn.run('BEGIN');

@@ -87,7 +87,9 @@ export class FailoverWatcher {
   ) {}
 
   start(): void {
-    const groups = this.shards.groups.filter((g) => g.replicas.length > 0);
+    // Groups with fenced old primaries too (started on the published primary after a failover
+    // used the last replica): the checks fence them and notice their rejoin.
+    const groups = this.shards.groups.filter((g) => g.replicas.length > 0 || g.fenced.length > 0);
     if (groups.length === 0) return;
     const now = Date.now();
     for (const g of groups) this.lastOk.set(g, now);

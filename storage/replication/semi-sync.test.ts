@@ -1,7 +1,9 @@
 /**
  * SemiSyncMonitor: ends read from the primary (awaitConfirmation) wait for a confirmation sent
  * after the read; a probe is asked for at once; ends of unconfirmed commits keep their ticket
- * rule. The probe is a function the test answers by hand, timers are vitest's fake ones.
+ * rule; a shard whose topology has no replica (standalone) confirms ends at once, and waits
+ * again once a replica is back. The probe is a function the test answers by hand, timers are
+ * vitest's fake ones.
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SemiSyncMonitor, type ConfirmTarget } from './semi-sync.js';
@@ -147,6 +149,52 @@ describe('SemiSyncMonitor.awaitConfirmation', () => {
     await vi.advanceTimersByTimeAsync(0);
     if (p.calls.length > 0) await p.answer(true);
     expect(t.hw).toBe(0n);
+    m.stop();
+  });
+
+  it('ignores the unconfirmed end of a commit sent to the previous primary and settled after the move', async () => {
+    const p = manualProbe();
+    const m = new SemiSyncMonitor(0, undefined, p.probe, 500);
+    const t = new Target();
+    const ticket = m.commitsNoted; // sent to the old primary
+    m.forgetPending();
+    m.settle(false, ticket, [[t, 6n]]);
+    expect(m.pendingCount).toBe(0);
+    // A commit sent after the move keeps the rule.
+    const later = m.commitsNoted;
+    m.settle(false, later, [[t, 4n]]);
+    expect(m.pendingCount).toBe(1);
+    await vi.advanceTimersByTimeAsync(500);
+    await p.answer(true);
+    expect(t.hw).toBe(4n);
+    m.stop();
+  });
+});
+
+describe('SemiSyncMonitor without a replica in the topology (standalone)', () => {
+  it('moves an end read from the primary at once, with no probe, until a replica is back', async () => {
+    const p = manualProbe();
+    let replicas = 0;
+    const m = new SemiSyncMonitor(0, undefined, p.probe, 500, () => replicas > 0);
+    const t = new Target();
+    expect(m.standalone).toBe(true);
+    m.awaitConfirmation(t, 12n);
+    expect(t.hw).toBe(12n);
+    expect(m.pendingCount).toBe(0);
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(p.calls).toHaveLength(0);
+    // A replica rejoined: an end read from now on waits for a confirmation again.
+    replicas = 1;
+    expect(m.standalone).toBe(false);
+    m.awaitConfirmation(t, 15n);
+    expect(t.hw).toBe(12n);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(p.calls).toHaveLength(1);
+    await p.answer(false);
+    expect(t.hw).toBe(12n);
+    await vi.advanceTimersByTimeAsync(500);
+    await p.answer(true);
+    expect(t.hw).toBe(15n);
     m.stop();
   });
 });

@@ -80,6 +80,16 @@ export interface ConfirmTarget {
  * An end read from the primary (a partition loaded or reloaded, a follower's read) may hold
  * commits no replica confirmed: awaitConfirmation keeps it pending until a commit or a probe
  * sent after that read is confirmed, and asks for a probe at once (at most one per interval).
+ *
+ * Standalone: while the shard's current topology has no replica at all (a failover promoted
+ * the last one; `hasReplica` says false), there is nothing to confirm and no server a failover
+ * could move to, so nothing the primary holds can be lost by one. As Kafka does when the ISR
+ * shrinks to the leader, the high watermark then follows the committed ends (transaction.ts
+ * does not bracket such commits; awaitConfirmation moves its target at once) and appends
+ * needing a replica are refused before anything is written. Once a replica is back in the
+ * topology (`shards rejoin`, a restart with replicas), commits decided from then on are
+ * bracketed again. This differs from `degraded` (replicas configured but not answering), where
+ * the high watermark waits: such a replica may come back holding less, and be promoted.
  */
 export class SemiSyncMonitor {
   degraded = false;
@@ -101,6 +111,10 @@ export class SemiSyncMonitor {
   /** Probes started so far, and when the last one started (ms). */
   private probesStarted = 0;
   private lastProbeAt = 0;
+  /** Tickets below this were sent to a primary the shard has since moved away from (forgetPending). */
+  private forgottenBelow = 0;
+  /** What `standalone` last answered (its changes are logged). */
+  private wasStandalone = false;
 
   constructor(
     readonly shard: number,
@@ -108,7 +122,21 @@ export class SemiSyncMonitor {
     /** A write bracketed by the counters: true when a replica confirmed it. */
     private readonly probe?: () => Promise<boolean>,
     private readonly probeIntervalMs = 500,
+    /** Whether the shard's current topology has a replica (absent: always). */
+    private readonly hasReplica: () => boolean = () => true,
   ) {}
+
+  /** No replica in the shard's current topology: commits need no confirmation (see the class comment). */
+  get standalone(): boolean {
+    const alone = !this.hasReplica();
+    if (alone !== this.wasStandalone) {
+      this.wasStandalone = alone;
+      if (alone) {
+        this.logger?.warn({ shard: this.shard }, 'shard has no replica left: the high watermark follows the primary alone; acks=-1 appends needing min.insync.replicas >= 2 get NOT_ENOUGH_REPLICAS');
+      } else this.logger?.info({ shard: this.shard }, 'shard has a replica again: commits from now on are visible once a replica confirmed them');
+    }
+    return alone;
+  }
 
   /** The ticket of a commit about to be sent. */
   get commitsNoted(): number {
@@ -126,6 +154,8 @@ export class SemiSyncMonitor {
    */
   settle(ok: boolean, ticket: number, ends: Iterable<[ConfirmTarget, bigint]>): void {
     this.noted++;
+    // Sent to the previous primary: its partitions reload their ends from the new one.
+    if (ticket < this.forgottenBelow) return;
     if (ok) {
       this.release(ticket);
       return;
@@ -141,6 +171,11 @@ export class SemiSyncMonitor {
    * read returned: what a confirmed later write confirms is what the binlog held before it.
    */
   awaitConfirmation(target: ConfirmTarget, end: bigint): void {
+    // No replica to confirm, none to fail over to: what the primary holds is the shard.
+    if (this.standalone) {
+      target.confirmUpTo(end);
+      return;
+    }
     const entry: PendingEnd = { ticket: this.noted + 1, probe: this.probesStarted, target, end };
     const last = this.newestRead.get(target);
     if (last?.older) {
@@ -160,6 +195,9 @@ export class SemiSyncMonitor {
   forgetPending(): void {
     this.pending = [];
     this.newestRead.clear();
+    // A commit sent to the old primary and settled after this must not leave its end waiting
+    // here (that end may hold rows the new primary lacks): its ticket is below every later one.
+    this.forgottenBelow = ++this.noted;
   }
 
   stop(): void {
