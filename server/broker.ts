@@ -33,6 +33,7 @@ import { registerFetchSessionMetrics } from './fetch-sessions/metrics.js';
 import { RetentionService } from './retention/service.js';
 import { CompactionService } from './compaction/service.js';
 import { TransactionCoordinator } from './transactions/coordinator.js';
+import { applyHeapGrowingPercent } from './runtime/heap.js';
 import { transactionMarkers } from './transactions/cluster-wiring.js';
 import { ProducerExpiry, TransactionTimers } from './transactions/service.js';
 
@@ -63,6 +64,7 @@ function logInsertDriver(value: string | null): LogInsertDriver {
 
 export async function startBroker(config: BrokerConfig, options: StartBrokerOptions = {}): Promise<RunningBroker> {
   const logger = options.logger ?? pino({ level: config.logLevel, base: { broker: config.brokerId } });
+  applyHeapGrowingPercent(config.get('v8.heap.growing.percent'));
   let managed: ManagedMariadb | null = null;
   let mysqlUrl = config.mysqlUrl;
   if (!mysqlUrl) {

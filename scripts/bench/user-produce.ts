@@ -181,6 +181,7 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
       brokerCpu: we.broker!.cpuSeconds / k.seconds,
       brokerCpuMsPerMB: (we.broker!.cpuSeconds * 1000) / (bytes / MB),
       brokerRunQueueWait: we.broker!.runQueueWaitSeconds / k.seconds,
+      brokerPeakRssMB: we.broker!.peakRssBytes / MB,
       mariadbCpu: we.mariadb!.cpuSeconds / k.seconds,
       kcatCpu: k.cpuSeconds / k.seconds,
       counters,
@@ -354,7 +355,7 @@ export function printUserReport(r: Results): void {
     for (const k of tcp.runs) {
       const steadyRatio = k.partitions === 1 ? k.steadyOverCeiling1 : k.steadyOverCeiling4;
       lines.push(`  kcat x${k.procs}, ${k.partitions} partition(s): ${f1(k.mbps)} MB/s = ${f2(k.overCeiling4)} of the 4-connection ceiling${k.overCeiling1 !== undefined ? `, ${f2(k.overCeiling1)} of the 1-connection ceiling` : ''}; steady (broker side) ${f1(k.steadyMbps)} MB/s = ${f2(steadyRatio)} of the ${k.partitions === 1 ? '1' : '4'}-connection ceiling`);
-      lines.push(`    broker CPU ${f2(k.brokerCpu)} (${f2(k.brokerCpuMsPerMB)} ms per MB, steady ${f2(k.steadyBrokerCpuMsPerMB)}; waiting for a CPU ${f2(k.brokerRunQueueWait)}), MariaDB CPU ${f2(k.mariadbCpu)}, kcat CPU ${f2(k.kcatCpu)}; ${f2(k.counters?.commitsPerGroup)} binlog commits per group, load ${f1(k.counters?.loadAvg1)}`);
+      lines.push(`    broker CPU ${f2(k.brokerCpu)} (${f2(k.brokerCpuMsPerMB)} ms per MB, steady ${f2(k.steadyBrokerCpuMsPerMB)}; waiting for a CPU ${f2(k.brokerRunQueueWait)}; peak RSS ${f1(k.brokerPeakRssMB)} MB), MariaDB CPU ${f2(k.mariadbCpu)}, kcat CPU ${f2(k.kcatCpu)}; ${f2(k.counters?.commitsPerGroup)} binlog commits per group, load ${f1(k.counters?.loadAvg1)}`);
     }
     const best = (parts: number, key: string) => Math.max(...tcp.runs.filter((k) => k.partitions === parts).map((k) => k[key] as number));
     lines.push(`  target 8 partitions >= 0.8 of the ceiling: ${f2(best(8, 'overCeiling4'))} ${best(8, 'overCeiling4') >= 0.8 ? 'met' : 'not met'}`);
