@@ -4,6 +4,7 @@ import mysql from 'mysql2/promise';
 import type { Logger } from 'pino';
 import { connectionOptions, parseMysqlUrl, redactUrl, withDatabase } from '../mysql.js';
 import type { ServerGroup, ShardMap } from '../shards.js';
+import { transactionsBehind } from './status.js';
 import { serverAddress } from './topology.js';
 
 /**
@@ -153,6 +154,7 @@ export class FailoverWatcher {
       const state = await inspectFenced(old, g.primary, {
         mayFence: () => (coordinator ? coordinator.mayFence(g, old).catch(() => false) : Promise.resolve(true)),
         primaryId: () => primaryServerId(g),
+        primaryPos: () => primaryBinlogPos(g),
       });
       const log = this.settings.logger;
       const at = serverAddress(old);
@@ -312,14 +314,18 @@ async function probeWritable(url: string, timeoutMs: number): Promise<boolean> {
 /**
  * A fenced old primary's state: unreachable; answered writable and has just been set read-only
  * (or left writable: `mayFence` said no);
- * read-only and replicating from `primary` with both threads running (rejoined); or read-only
- * and not (yet) a replica. The source is recognized by host and port as CHANGE MASTER named it
+ * read-only and replicating from `primary` with both threads running, and holding (received or
+ * applied) everything the primary had binlogged just before (rejoined); or read-only and not
+ * (yet) a caught-up replica. The source is recognized by host and port as CHANGE MASTER named it
  * (`shards rejoin` and failovers use the broker's URLs), else by the primary's server_id.
+ * Caught up first, as Kafka adds a follower to the ISR only once it reached the high watermark:
+ * on a shard left without replicas every commit is visible at once (SemiSyncMonitor.standalone),
+ * and a replica listed before it has them could be promoted without them.
  */
 async function inspectFenced(
   url: string,
   primary: string,
-  o: { mayFence(): Promise<boolean>; primaryId(): Promise<number | null> },
+  o: { mayFence(): Promise<boolean>; primaryId(): Promise<number | null>; primaryPos(): Promise<string | null> },
 ): Promise<'unreachable' | 'writable' | 'set-read-only' | 'read-only' | 'rejoined'> {
   let conn: Connection | undefined;
   const attempt = (async () => {
@@ -333,9 +339,18 @@ async function inspectFenced(
     const st = (await q(conn, 'SHOW SLAVE STATUS', [], 1000))[0];
     if (!st || st.Slave_IO_Running !== 'Yes' || st.Slave_SQL_Running !== 'Yes') return 'read-only' as const;
     const p = parseMysqlUrl(primary);
-    if (String(st.Master_Host) === p.host && Number(st.Master_Port) === p.port) return 'rejoined' as const;
-    const id = await o.primaryId();
-    return id !== null && Number(st.Master_Server_Id) === id ? ('rejoined' as const) : ('read-only' as const);
+    const fromPrimary = String(st.Master_Host) === p.host && Number(st.Master_Port) === p.port;
+    if (!fromPrimary) {
+      const id = await o.primaryId();
+      if (id === null || Number(st.Master_Server_Id) !== id) return 'read-only' as const;
+    }
+    // The primary's position first, then what this server holds (read after it).
+    const pos = await o.primaryPos();
+    if (pos === null) return 'read-only' as const;
+    const now = (await q(conn, 'SHOW SLAVE STATUS', [], 1000))[0];
+    const applied = (await q(conn, 'SELECT @@gtid_slave_pos AS pos', [], 1000))[0]?.pos;
+    const holds = `${String(now?.Gtid_IO_Pos ?? '')},${String(applied ?? '')}`;
+    return transactionsBehind(pos, holds) === 0 ? ('rejoined' as const) : ('read-only' as const);
   })().catch(() => 'unreachable' as const);
   try {
     return await Promise.race([attempt, new Promise<'unreachable'>((r) => setTimeout(() => r('unreachable'), 2000).unref())]);
@@ -351,6 +366,18 @@ async function primaryServerId(g: ServerGroup): Promise<number | null> {
   try {
     const [rows] = await pool.query<RowDataPacket[]>({ sql: 'SELECT @@server_id AS id', timeout: 1000 });
     return Number(rows[0]?.id);
+  } catch {
+    return null;
+  }
+}
+
+/** The current primary's @@gtid_binlog_pos through the group's pool (null when it does not answer). */
+async function primaryBinlogPos(g: ServerGroup): Promise<string | null> {
+  const pool = g.pools[0]?.pool;
+  if (!pool) return null;
+  try {
+    const [rows] = await pool.query<RowDataPacket[]>({ sql: 'SELECT @@gtid_binlog_pos AS pos', timeout: 1000 });
+    return String(rows[0]?.pos ?? '');
   } catch {
     return null;
   }
