@@ -7,6 +7,9 @@
  *   the run gives it a 2 GB buffer pool and 1 GB redo log when this phase runs), on 8 and on 1
  *   partitions; held against the mariadb connector's bulk-insert ceiling from 4 connections and,
  *   for one partition, from one connection (a partition's appends are ordered: its fair reference).
+ *   Each kcat run is reported at kcat's wall time (what a user sees) and at the broker's steady
+ *   rate (MariaDB's binlog growth without kcat's first and last second), with kcat's start-up
+ *   (a 1-record run) apart.
  * - small: 64 and 256 producers each sending one 200-byte record per request with acks=all (raw
  *   replayer and kafkajs) against the hand-rolled queue (one row and one transaction per message,
  *   as many connections) and MariaDB's commit latency at the broker's request rate.
