@@ -169,6 +169,17 @@ describe('records fields', () => {
   });
 });
 
+describe('int64', () => {
+  it('writes every range as writeBigInt64BE does, the safe-integer fast path and the BigInt one', () => {
+    const values = [0n, 1n, -1n, 2n ** 32n - 1n, 2n ** 32n, -(2n ** 32n), -(2n ** 32n) - 1n, 1_733_472_000_000n, -123_456_789_012n, 2n ** 53n - 1n, -(2n ** 53n) + 1n, 2n ** 53n, 2n ** 53n + 1n, -(2n ** 53n) - 1n, 2n ** 63n - 1n, -(2n ** 63n)];
+    const w = new Writer(8);
+    for (const v of values) w.int64(v);
+    const expected = Buffer.alloc(8 * values.length);
+    values.forEach((v, i) => expected.writeBigInt64BE(v, 8 * i));
+    expect(w.toBuffer()).toEqual(expected);
+  });
+});
+
 describe('frames', () => {
   it('encode and decode request and response frames with size prefix and headers', () => {
     const req = encodeRequestFrame(ApiKey.Metadata, 12, 42, 'client', createMetadataRequest({ topics: null }));

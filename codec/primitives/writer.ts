@@ -75,7 +75,16 @@ export class Writer {
   }
   int64(v: bigint): this {
     this.ensure(8);
-    this.scratch.writeBigInt64BE(v, this.pos);
+    // Offsets, timestamps and -1 fit a double exactly: two 32-bit writes, no BigInt arithmetic
+    // (writeBigInt64BE allocates several BigInts per call; this is half its time).
+    const n = Number(v);
+    if (Number.isSafeInteger(n)) {
+      const hi = Math.floor(n / 4294967296);
+      this.scratch.writeInt32BE(hi, this.pos);
+      this.scratch.writeUInt32BE(n - hi * 4294967296, this.pos + 4);
+    } else {
+      this.scratch.writeBigInt64BE(v, this.pos);
+    }
     this.pos += 8;
     return this;
   }

@@ -38,15 +38,15 @@
  */
 import { ErrorCode, KafkaError } from '../../codec/error-codes.js';
 import type { ProduceRequest, ProduceResponse } from '../../codec/generated/produce.js';
-import { MAGIC } from '../../codec/records/batch-header.js';
+import { MAGIC, type BatchInfo } from '../../codec/records/batch-header.js';
 import { upconvertMessageSet } from '../../codec/records/upconvert.js';
 import { parseRecordBatches } from '../../codec/records/validate.js';
-import type { AppendResult, TopicRecord } from '../../storage/types.js';
+import type { AppendOptions, AppendResult, TopicRecord } from '../../storage/types.js';
 import type { ApiHandler, RequestContext } from '../handler-types.js';
 import { mayRetain } from '../net/frame-splitter.js';
 import { acceptKeysOfCompactedTopic } from '../compaction/produce-check.js';
 import { acceptTimestamps } from '../produce/timestamp-check.js';
-import { produceSettingsOf } from '../produce/topic-settings.js';
+import { produceSettingsOf, type ProduceSettings } from '../produce/topic-settings.js';
 import type { BoundCounter, BrokerMetrics } from '../metrics.js';
 import { MessageIdDedupe, type DedupedAppend } from '../dedupe/produce-dedupe.js';
 import { delayedEnabled } from '../delayed/produce-hold.js';
@@ -62,7 +62,9 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
   apiKey: 0,
   minVersion: 0,
   maxVersion: 11,
-  async handle(request, ctx) {
+  // Not async, nor appendPartition's checks: a request's checks run at once, and only what waits
+  // (the commit) is a promise (an async function's frame is allocated per call: about 1-2 KB each).
+  handle(request, ctx) {
     const acks = request.acks;
     const validAcks = acks === 0 || acks === 1 || acks === -1;
     const pending: Promise<void>[] = [];
@@ -83,13 +85,15 @@ export const produceHandler: ApiHandler<ProduceRequest, ProduceResponse> = {
           response.errorCode = ErrorCode.UNKNOWN_TOPIC_OR_PARTITION;
         } else {
           const records = partitionData.records;
-          pending.push(appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, acks, request.transactionalId, response, ctx));
+          const appended = appendPartition(topic, partitionData.index, records as Buffer | null, request.timeoutMs, acks, request.transactionalId, response, ctx);
+          if (appended !== undefined) pending.push(appended);
         }
       }
     }
-    await Promise.all(pending);
-    if (acks === 0) return undefined;
-    return { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+    const result = acks === 0 ? undefined : { responses, throttleTimeMs: 0, nodeEndpoints: [] };
+    if (pending.length === 0) return result;
+    // All partitions of the request are appended at once (they share MySQL transactions).
+    return (pending.length === 1 ? pending[0]! : Promise.all(pending)).then(() => result);
   },
   errorResponse(request, errorCode) {
     return {
@@ -116,7 +120,18 @@ function partitionResponse(index: number, errorCode: number): PartitionResponse 
   };
 }
 
-async function appendPartition(
+/** What the checks of a partition's records leave to append. */
+interface Checked {
+  batchBytes: Buffer;
+  batches: BatchInfo[];
+  settings: ProduceSettings;
+}
+
+/**
+ * Appends one partition's records and fills its response; never rejects (failures become the
+ * partition's error code). Undefined when the checks already answered: nothing to wait for.
+ */
+function appendPartition(
   topic: TopicRecord,
   partition: number,
   records: Buffer | null,
@@ -125,26 +140,63 @@ async function appendPartition(
   transactionalId: string | null,
   response: PartitionResponse,
   ctx: RequestContext,
+): Promise<void> | undefined {
+  let checked: Checked | null;
+  try {
+    checked = check(topic, partition, records, response, ctx);
+  } catch (err) {
+    recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
+    return undefined;
+  }
+  if (checked === null) return undefined;
+  const { broker } = ctx;
+  const first = checked.batches[0];
+  const transactional = first !== undefined && first.isTransactional && first.producerId >= 0n;
+  const delayed = broker.delayed != null && delayedEnabled(topic);
+  const header = broker.messageIds ? MessageIdDedupe.headerOf(topic) : null;
+  if (transactional || delayed || header !== null) return appendWithFeatures(topic, partition, records!, checked, timeoutMs, acks, transactionalId, header, response, ctx);
+  return commit(topic, partition, records!, checked, timeoutMs, acks, null, response, ctx);
+}
+
+/** The synchronous checks: null when they answered the partition already (refused records). */
+function check(topic: TopicRecord, partition: number, records: Buffer | null, response: PartitionResponse, ctx: RequestContext): Checked | null {
+  const { broker } = ctx;
+  if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
+  // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
+  if (broker.cluster.leaderOf(topic.topicId, partition) !== broker.cluster.self.nodeId) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'this broker does not lead the partition');
+  const settings = produceSettingsOf(topic, broker.config);
+  const { maxBatchBytes } = settings;
+  let batchBytes = records;
+  if (records.length > MAGIC && records[MAGIC]! < 2) {
+    if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
+    batchBytes = upconvertMessageSet(records, { maxBatchBytes });
+  }
+  const batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
+  if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response, settings.compacted)) return null;
+  if (settings.timestampLimits !== null && !acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now(), settings.timestampLimits)) return null;
+  for (const b of batches) {
+    if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
+  }
+  return { batchBytes, batches, settings };
+}
+
+/** Transactional batches, delayed delivery, message-id deduplication: their steps, then the commit. */
+async function appendWithFeatures(
+  topic: TopicRecord,
+  partition: number,
+  records: Buffer,
+  checked: Checked,
+  timeoutMs: number,
+  acks: number,
+  transactionalId: string | null,
+  header: string | null,
+  response: PartitionResponse,
+  ctx: RequestContext,
 ): Promise<void> {
   const { broker } = ctx;
   let dedupe: DedupedAppend | null = null;
   try {
-    if (records === null || records.length === 0) throw new KafkaError(ErrorCode.CORRUPT_MESSAGE, 'no records');
-    // Several brokers: only the partition's leader appends (Kafka's answer elsewhere; the client refreshes its metadata).
-    if (broker.cluster.leaderOf(topic.topicId, partition) !== broker.cluster.self.nodeId) throw new KafkaError(ErrorCode.NOT_LEADER_OR_FOLLOWER, 'this broker does not lead the partition');
-    const settings = produceSettingsOf(topic, broker.config);
-    const { maxBatchBytes } = settings;
-    let batchBytes = records;
-    if (records.length > MAGIC && records[MAGIC]! < 2) {
-      if (ctx.apiVersion >= 3) throw new KafkaError(ErrorCode.INVALID_RECORD, 'Produce v3+ requires record batch v2');
-      batchBytes = upconvertMessageSet(records, { maxBatchBytes });
-    }
-    let batches = parseRecordBatches(batchBytes, { maxBatchBytes, singleBatch: ctx.apiVersion >= 3 });
-    if (!acceptKeysOfCompactedTopic(topic, partition, broker.config, batchBytes, batches, response, settings.compacted)) return;
-    if (settings.timestampLimits !== null && !acceptTimestamps(topic, broker.config, batchBytes, batches, response, broker.now(), settings.timestampLimits)) return;
-    for (const b of batches) {
-      if (b.isControl) throw new KafkaError(ErrorCode.INVALID_RECORD, 'clients may not write control batches');
-    }
+    let { batchBytes, batches } = checked;
     const first = batches[0];
     if (first !== undefined && first.isTransactional && first.producerId >= 0n) {
       // KIP-890 verification: only into a partition of the producer's ongoing transaction, as its
@@ -164,27 +216,46 @@ async function appendPartition(
       }
     }
     // message.id.header: records whose id was accepted within the window are removed (server/dedupe/).
-    const header = broker.messageIds ? MessageIdDedupe.headerOf(topic) : null;
     if (header !== null) {
       dedupe = await broker.messageIds!.prepare(topic, broker.config, header, batchBytes, batches, broker.now());
       batchBytes = dedupe.records;
       batches = dedupe.batches;
     }
+    await commit(topic, partition, records, { batchBytes, batches, settings: checked.settings }, timeoutMs, acks, dedupe, response, ctx);
+  } catch (err) {
+    recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
+  } finally {
+    dedupe?.done();
+  }
+}
+
+/** Appends through the partition log (group commit) and answers with the offsets; never rejects. */
+async function commit(
+  topic: TopicRecord,
+  partition: number,
+  records: Buffer,
+  { batchBytes, batches, settings }: Checked,
+  timeoutMs: number,
+  acks: number,
+  dedupe: DedupedAppend | null,
+  response: PartitionResponse,
+  ctx: RequestContext,
+): Promise<void> {
+  const { broker } = ctx;
+  try {
     // Records up-converted here, or most of a frame the connection allocated for this request
     // alone, are handed over: the log keeps them instead of copying.
     const retainable = batchBytes !== records || mayRetain(records, ctx.frameOwned === true);
+    const options: AppendOptions = {
+      logAppendTime: settings.logAppendTime,
+      leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
+      retainable,
+      // acks=-1: the records must reach min.insync.replicas MySQL servers (a shard's replicas, semi-sync).
+      minInsyncReplicas: acks === -1 ? settings.minInsyncReplicas : 1,
+    };
+    if (dedupe?.messageIds) options.messageIds = dedupe.messageIds;
     const log = await broker.logs.getLog(topic.topicId, partition);
-    const result = await withTimeout(
-      log.append(batchBytes, batches, {
-        logAppendTime: settings.logAppendTime,
-        leaderEpoch: broker.cluster.leaderEpochOf(topic.topicId, partition),
-        retainable,
-        ...(dedupe?.messageIds ? { messageIds: dedupe.messageIds } : {}),
-        // acks=-1: the records must reach min.insync.replicas MySQL servers (a shard's replicas, semi-sync).
-        minInsyncReplicas: acks === -1 ? settings.minInsyncReplicas : 1,
-      }),
-      timeoutMs,
-    );
+    const result = await withTimeout(log.append(batchBytes, batches, options), timeoutMs);
     if (result === null) {
       response.errorCode = ErrorCode.REQUEST_TIMED_OUT;
       return;
@@ -198,8 +269,6 @@ async function appendPartition(
     produced.batches.inc(batches.length);
   } catch (err) {
     recordFailure(response, err, ctx, 'append failed', { topic: topic.name, partition });
-  } finally {
-    dedupe?.done();
   }
 }
 
