@@ -14,8 +14,9 @@ import { startDataDirWatchdog, stopWatchdog } from './watchdog.js';
  * for tests of shards with replicas and `kafka-mysql dev-cluster --replicas` (docs/operations.md
  * "Shards with replicas" lists the same settings for servers of one's own). Each server has its
  * own data directory under a fresh directory (in `parentDir`, default the OS temp directory) and
- * a free port on 127.0.0.1; nothing restarts them: a test kills, pauses and restarts them by pid
- * (kill(), pause(), resume(), restart()), and stop() ends them all and removes the directory.
+ * a free port on 127.0.0.1 (or the address of its `placement`); nothing restarts them: a test
+ * kills, pauses and restarts them by pid (kill(), pause(), resume(), restart()), and stop()
+ * ends them all and removes the directory.
  * A watchdog stops them if this process dies without stop().
  */
 
@@ -24,7 +25,7 @@ export interface ReplicatedServer {
   readonly serverId: number;
   readonly port: number;
   readonly dataDir: string;
-  /** mysql://root:<password>@127.0.0.1:<port>/<database> */
+  /** mysql://root:<password>@<host>:<port>/<database> (host 127.0.0.1 unless placed elsewhere) */
   readonly url: string;
   /** Pid of the running server; 0 when it is not running. */
   pid: number;
@@ -52,6 +53,23 @@ export interface ReplicatedMariadbOptions {
   parentDir?: string;
   /** innodb_buffer_pool_size of each server (default 64M). */
   bufferPoolSize?: string;
+  /**
+   * Where each server runs, by index (0 = the first primary); unset ones listen on 127.0.0.1.
+   * compat-tests/mysql-failover-netcut.test.ts puts the primary in a network namespace.
+   */
+  placement?: Array<ServerPlacement | undefined>;
+}
+
+export interface ServerPlacement {
+  /** Address the server binds to and is reached at (its URL, the replicas' MASTER_HOST). */
+  host: string;
+  /**
+   * Command the server command line is appended to, e.g. ['ip', 'netns', 'exec', 'ns1']. It
+   * must exec the server (not fork it): its pid is the server's, which is signalled by pid.
+   */
+  commandPrefix?: string[];
+  /** Addresses other than 127.0.0.1 the broker and replicas connect from: root gets an account for each. */
+  clientHosts?: string[];
 }
 
 export async function startReplicatedMariadb(options: ReplicatedMariadbOptions = {}): Promise<ReplicatedMariadb> {
@@ -64,6 +82,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
   const root = await fs.mkdtemp(path.join(options.parentDir ?? os.tmpdir(), 'kafka-mysql-repl-'));
   const servers: ReplicatedServer[] = [];
   const count = 1 + (options.replicas ?? 1);
+  const hostOf = (i: number) => options.placement?.[i]?.host ?? '127.0.0.1';
 
   const argsOf = (s: ReplicatedServer) => [
     '--no-defaults',
@@ -72,7 +91,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
     `--tmpdir=${s.dataDir}-tmp`,
     `--pid-file=${path.join(s.dataDir, 'mariadbd.pid')}`,
     `--socket=${path.join(s.dataDir, 'mariadbd.sock')}`,
-    '--bind-address=127.0.0.1',
+    `--bind-address=${hostOf(s.serverId - 1)}`,
     `--port=${s.port}`,
     `--log-error=${path.join(s.dataDir, 'mariadbd.err')}`,
     `--init-file=${path.join(s.dataDir, 'init.sql')}`,
@@ -102,7 +121,9 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
   ];
 
   const launch = async (s: ReplicatedServer) => {
-    const child = spawn(server, argsOf(s), { detached: true, stdio: 'ignore' });
+    const prefix = options.placement?.[s.serverId - 1]?.commandPrefix ?? [];
+    const [cmd, ...args] = [...prefix, server, ...argsOf(s)];
+    const child = spawn(cmd!, args, { detached: true, stdio: 'ignore' });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
       child.once('error', reject);
@@ -144,7 +165,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
         serverId: i + 1,
         port,
         dataDir,
-        url: formatMysqlUrl({ host: '127.0.0.1', port, user: 'root', password, database }),
+        url: formatMysqlUrl({ host: hostOf(i), port, user: 'root', password, database }),
         pid: 0,
       };
       const out = await runInstaller(installer, [
@@ -161,9 +182,11 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
       const init = [
         // Not in the binlog: each server makes its own account, replicas must not replay it.
         'SET sql_log_bin = 0;',
-        `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '${password}';`,
-        `ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY '${password}';`,
-        `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;`,
+        ...['127.0.0.1', ...(options.placement?.[i]?.clientHosts ?? [])].flatMap((from) => [
+          `CREATE USER IF NOT EXISTS 'root'@'${from}' IDENTIFIED BY '${password}';`,
+          `ALTER USER 'root'@'${from}' IDENTIFIED BY '${password}';`,
+          `GRANT ALL PRIVILEGES ON *.* TO 'root'@'${from}' WITH GRANT OPTION;`,
+        ]),
       ].join('\n');
       await fs.writeFile(path.join(dataDir, 'init.sql'), init + '\n');
       if (account.switched) {
@@ -184,7 +207,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
       const rc = await connect(r.url.replace(`/${database}`, '/'));
       try {
         await rc.query(
-          `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${primary.port}, MASTER_USER='root', MASTER_PASSWORD='${password}', MASTER_USE_GTID=current_pos, MASTER_CONNECT_RETRY=1`,
+          `CHANGE MASTER TO MASTER_HOST='${hostOf(0)}', MASTER_PORT=${primary.port}, MASTER_USER='root', MASTER_PASSWORD='${password}', MASTER_USE_GTID=current_pos, MASTER_CONNECT_RETRY=1`,
         );
         await rc.query('START SLAVE');
       } finally {
@@ -223,7 +246,7 @@ export async function startReplicatedMariadb(options: ReplicatedMariadbOptions =
     shardUrl() {
       const [p, ...replicas] = servers;
       const u = new URL(p!.url);
-      for (const r of replicas) u.searchParams.append('replica', `127.0.0.1:${r.port}`);
+      for (const r of replicas) u.searchParams.append('replica', `${new URL(r.url).hostname}:${r.port}`);
       return u.toString();
     },
     async kill(s, signal = 'SIGKILL') {
