@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CachedBatch } from '../tail-cache.js';
 import { buildTestBatch, concatBatches } from '../testing.js';
 import type { AppendResult } from '../types.js';
+import { SemiSyncMonitor } from '../replication/semi-sync.js';
 import { CommitLane } from './lane.js';
 import type { LogConnection, LogConnector, Row } from './log-connection.js';
 import type { CommitTarget, PendingAppend } from './types.js';
@@ -260,6 +261,26 @@ describe('CommitLane (hand-driven connections)', () => {
     connector.gates[2]!.open();
     expect((await Promise.all([idem.result, plainSame.result, plainOther.result])).map((r) => r.baseOffset)).toEqual([0n, 1n, 0n]);
     expect(lane.stats.overlappedCommits).toBe(1);
+    await lane.close();
+  });
+
+  it('keeps plain appends in commit order on a shard with replicas (a confirmation covers commits in binlog order)', async () => {
+    const connector = new GatedConnector();
+    const semiSync = new SemiSyncMonitor(0);
+    const lane = new CommitLane(0, connector, { maxDelayMs: 0, maxTransactionBytes: 1, maxStatementBytes: 1 << 20, pipelineDepth: 2, semiSync });
+    const p = new FakeTarget('r', 0);
+    const first = pending(p, 1);
+    const second = pending(p, 1);
+    lane.enqueue(first.append);
+    lane.enqueue(second.append);
+    await until(() => connector.gates.length === 1 && connector.log.includes('2:INSERT log_r 0@1'));
+    await turn();
+    expect(connector.log).not.toContain('2:COMMIT');
+    connector.gates[0]!.open();
+    await until(() => connector.gates.length === 2);
+    connector.gates[1]!.open();
+    expect((await Promise.all([first.result, second.result])).map((r) => r.baseOffset)).toEqual([0n, 1n]);
+    expect(lane.stats.overlappedCommits).toBe(0);
     await lane.close();
   });
 
