@@ -24,12 +24,11 @@
  * its veth pair are removed in afterAll, also when the trial fails.
  */
 import path from 'node:path';
-import type { Producer } from 'kafkajs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { connect, formatMysqlUrl } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { consumeAll, expectFencedWhileProducing, failoverKafka, readOnly } from './support/mysql-failover.js';
+import { consumeAll, expectFencedWhileProducing, failoverKafka, firstAckAfter, readOnly, startLoad } from './support/mysql-failover.js';
 import { createNetns, netnsAvailability, routeDevice, type Netns } from './support/netns.js';
 
 const TOPIC = 'netcut';
@@ -37,46 +36,6 @@ const PARTITIONS = 2;
 
 const netns = netnsAvailability();
 if (!netns.ok) console.warn(`mysql-failover-netcut.test.ts skipped: ${netns.reason}`);
-
-interface Load {
-  acked: Set<number>;
-  ackTimes: number[];
-  /** When each acknowledged send was started (same order as ackTimes). */
-  sendTimes: number[];
-  errors: number;
-  stop(): Promise<void>;
-}
-
-/** Sends numbered records (10 per send, round-robin partitions) until stopped, one send in flight. */
-function startLoad(producer: Producer): Load {
-  const load: Load = { acked: new Set(), ackTimes: [], sendTimes: [], errors: 0, stop: async () => undefined };
-  let running = true;
-  let next = 0;
-  const loop = (async () => {
-    while (running) {
-      const values = Array.from({ length: 10 }, () => next++);
-      const sentAt = Date.now();
-      try {
-        await producer.send({ topic: TOPIC, acks: -1, messages: values.map((v) => ({ value: String(v), partition: v % PARTITIONS })) });
-        for (const v of values) load.acked.add(v);
-        load.ackTimes.push(Date.now());
-        load.sendTimes.push(sentAt);
-      } catch {
-        load.errors++;
-      }
-    }
-  })();
-  load.stop = async () => {
-    running = false;
-    await loop;
-  };
-  return load;
-}
-
-function firstAckAfter(load: Load, t: number): number | undefined {
-  const i = load.sendTimes.findIndex((s) => s >= t);
-  return i < 0 ? undefined : load.ackTimes[i];
-}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -139,7 +98,7 @@ describe.skipIf(!netns.ok)(`network partition of the MySQL primary (ip netns)${n
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
     await producer.connect();
 
-    const load = startLoad(producer);
+    const load = startLoad(producer, TOPIC, PARTITIONS);
     while (load.acked.size < 300) await sleep(50);
     const before = await semiSyncCounters(old);
     expect([before.status, before.clients]).toEqual(['ON', 2]);

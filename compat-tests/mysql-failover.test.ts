@@ -27,7 +27,7 @@ import { connect, withDatabase } from '../storage/mysql.js';
 import { rejoinAsReplica } from '../storage/replication/rejoin.js';
 import type { ReplicatedMariadb, ReplicatedServer } from '../testing/replicated-mariadb.js';
 import type { TestBroker } from './support/broker.js';
-import { consumeAll, expectFencedWhileProducing, readOnly, startFailoverTopology } from './support/mysql-failover.js';
+import { consumeAll, expectFencedWhileProducing, firstAckAfter, readOnly, startFailoverTopology, startLoad as startLoadOn } from './support/mysql-failover.js';
 import { waitFor } from './support/wait.js';
 
 const TRIALS = Number(process.env.FAILOVER_TRIALS ?? 1);
@@ -45,41 +45,7 @@ afterEach(async () => {
   broker = undefined;
 });
 
-interface Load {
-  acked: Set<number>;
-  ackTimes: number[];
-  /** When each acknowledged send was started (same order as ackTimes). */
-  sendTimes: number[];
-  stop(): Promise<void>;
-  errors: number;
-}
-
-/** Sends numbered records (10 per send, round-robin partitions) from `from` until stopped, one send in flight. */
-function startLoad(producer: Producer, from = 0): Load {
-  const load: Load = { acked: new Set(), ackTimes: [], sendTimes: [], errors: 0, stop: async () => undefined };
-  let running = true;
-  let next = from;
-  const loop = (async () => {
-    while (running) {
-      const values = Array.from({ length: 10 }, () => next++);
-      const sentAt = Date.now();
-      try {
-        await producer.send({ topic: TOPIC, acks: -1, messages: values.map((v) => ({ value: String(v), partition: v % PARTITIONS })) });
-        for (const v of values) load.acked.add(v);
-        load.ackTimes.push(Date.now());
-        load.sendTimes.push(sentAt);
-      } catch (err) {
-        load.errors++;
-        if (process.env.FAILOVER_DEBUG) console.log('send failed', Date.now(), (err as Error).message);
-      }
-    }
-  })();
-  load.stop = async () => {
-    running = false;
-    await loop;
-  };
-  return load;
-}
+const startLoad = (producer: Producer, from = 0) => startLoadOn(producer, TOPIC, PARTITIONS, from);
 
 async function setup(overrides: Record<string, string | number> = {}): Promise<{ kafka: Kafka; producer: Producer }> {
   const t = await startFailoverTopology('failover', overrides);
@@ -121,11 +87,6 @@ async function replicationState(): Promise<string> {
     }
   }
   return out.join('\n');
-}
-
-function firstAckAfter(load: Load, t: number): number | undefined {
-  const i = load.sendTimes.findIndex((s) => s >= t);
-  return i < 0 ? undefined : load.ackTimes[i];
 }
 
 function median(xs: number[]): number {

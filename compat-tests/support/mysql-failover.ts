@@ -2,9 +2,10 @@
  * Shared setup of the MySQL failover tests (issue 12): a private MariaDB primary with replicas
  * (GTID, semi-synchronous; storage/managed-mariadb/replicated.ts) holding the metadata database
  * and the only shard, one broker on it (no ZooKeeper), a kafkajs client that retries through the
- * switch, and the check that reads a topic back from the beginning.
+ * switch, the numbered acks=-1 load whose acknowledgements are counted, and the check that
+ * reads a topic back from the beginning.
  */
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { expect } from 'vitest';
 import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../../testing/replicated-mariadb.js';
 import { connect, withDatabase } from '../../storage/mysql.js';
@@ -49,6 +50,51 @@ export function failoverKafka(clientId: string, bootstrap: string): Kafka {
     requestTimeout: 10_000,
     retry: { retries: 100, initialRetryTime: 100, maxRetryTime: 1000, factor: 0.2 },
   });
+}
+
+export interface Load {
+  acked: Set<number>;
+  ackTimes: number[];
+  /** When each acknowledged send was started (same order as ackTimes). */
+  sendTimes: number[];
+  stop(): Promise<void>;
+  errors: number;
+}
+
+/**
+ * Sends numbered records (10 per send, round-robin over `partitions`, acks=-1) from `from`
+ * until stopped, one send in flight; records every acknowledged number.
+ */
+export function startLoad(producer: Producer, topic: string, partitions: number, from = 0): Load {
+  const load: Load = { acked: new Set(), ackTimes: [], sendTimes: [], errors: 0, stop: async () => undefined };
+  let running = true;
+  let next = from;
+  const loop = (async () => {
+    while (running) {
+      const values = Array.from({ length: 10 }, () => next++);
+      const sentAt = Date.now();
+      try {
+        await producer.send({ topic, acks: -1, messages: values.map((v) => ({ value: String(v), partition: v % partitions })) });
+        for (const v of values) load.acked.add(v);
+        load.ackTimes.push(Date.now());
+        load.sendTimes.push(sentAt);
+      } catch (err) {
+        load.errors++;
+        if (process.env.FAILOVER_DEBUG) console.log('send failed', Date.now(), (err as Error).message);
+      }
+    }
+  })();
+  load.stop = async () => {
+    running = false;
+    await loop;
+  };
+  return load;
+}
+
+/** When the first send started at or after `t` was acknowledged (undefined: none yet). */
+export function firstAckAfter(load: Load, t: number): number | undefined {
+  const i = load.sendTimes.findIndex((s) => s >= t);
+  return i < 0 ? undefined : load.ackTimes[i];
 }
 
 /**

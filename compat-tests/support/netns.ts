@@ -15,6 +15,7 @@
  */
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 
 export interface NetnsAvailability {
   ok: boolean;
@@ -26,6 +27,12 @@ export interface NetnsAvailability {
 export function netnsAvailability(): NetnsAvailability {
   const uid = process.getuid?.() ?? -1;
   if (uid !== 0) return { ok: false, reason: `needs root for ip netns (running as uid ${uid})` };
+  // With it set, the cut end's route would be ignored and packets for the namespace would
+  // take the default route off the machine.
+  for (const conf of ['all', 'default']) {
+    const file = `/proc/sys/net/ipv4/conf/${conf}/ignore_routes_with_linkdown`;
+    if (existsSync(file) && readFileSync(file, 'utf8').trim() !== '0') return { ok: false, reason: `net.ipv4.conf.${conf}.ignore_routes_with_linkdown is set` };
+  }
   const probe = `kmprobe-${process.pid}-${randomBytes(3).toString('hex')}`;
   const add = spawnSync('ip', ['netns', 'add', probe], { encoding: 'utf8' });
   if (add.error) return { ok: false, reason: `iproute2 \`ip\` not found (${add.error.message})` };
@@ -70,14 +77,15 @@ export async function createNetns(): Promise<Netns> {
   // Interface names are at most 15 characters.
   const outerIf = `kmo${tag}`;
   const innerIf = `kmi${tag}`;
-  const inUse = await ip('-4', '-o', 'addr', 'show');
-  let base = 0;
-  for (let i = 0; i < 20 && base === 0; i++) {
+  // A /30 no address or route of this machine covers (other than the default route).
+  let base = -1;
+  for (let i = 0; i < 20 && base < 0; i++) {
     const x = randomInt(0, 256);
     const y = randomInt(0, 64) * 4;
-    if (!inUse.includes(` 10.213.${x}.${y + 1}/`) && !inUse.includes(` 10.213.${x}.${y + 2}/`)) base = x * 256 + y;
+    const routes = await ip('-4', 'route', 'show', 'table', 'all', 'match', `10.213.${x}.${y}/30`);
+    if (routes.split('\n').every((r) => r.trim() === '' || r.startsWith('default') || r.startsWith('broadcast'))) base = x * 256 + y;
   }
-  if (base === 0) throw new Error('no free /30 in 10.213.0.0/16');
+  if (base < 0) throw new Error('no free /30 in 10.213.0.0/16');
   const addr = (n: number) => `10.213.${Math.floor((base + n) / 256)}.${(base + n) % 256}`;
   const outer = addr(1);
   const inner = addr(2);
@@ -97,6 +105,11 @@ export async function createNetns(): Promise<Netns> {
       /* gone */
     }
   };
+  const mac = async (ns: string[], dev: string) => /link\/ether ([0-9a-f:]+)/.exec(await ip(...ns, 'link', 'show', dev))![1]!;
+  const pinNeighbours = async () => {
+    await ip('neigh', 'replace', inner, 'lladdr', await mac(['-n', name], innerIf), 'dev', outerIf, 'nud', 'permanent');
+    await ip('-n', name, 'neigh', 'replace', outer, 'lladdr', await mac([], outerIf), 'dev', innerIf, 'nud', 'permanent');
+  };
   try {
     await ip('link', 'add', outerIf, 'type', 'veth', 'peer', 'name', innerIf, 'netns', name);
     await ip('addr', 'add', `${outer}/30`, 'dev', outerIf);
@@ -104,9 +117,7 @@ export async function createNetns(): Promise<Netns> {
     await ip('-n', name, 'link', 'set', 'lo', 'up');
     await ip('-n', name, 'link', 'set', innerIf, 'up');
     await ip('link', 'set', outerIf, 'up');
-    const mac = async (ns: string[], dev: string) => /link\/ether ([0-9a-f:]+)/.exec(await ip(...ns, 'link', 'show', dev))![1]!;
-    await ip('neigh', 'replace', inner, 'lladdr', await mac(['-n', name], innerIf), 'dev', outerIf, 'nud', 'permanent');
-    await ip('-n', name, 'neigh', 'replace', outer, 'lladdr', await mac([], outerIf), 'dev', innerIf, 'nud', 'permanent');
+    await pinNeighbours();
   } catch (err) {
     await remove();
     throw err;
@@ -121,7 +132,7 @@ export async function createNetns(): Promise<Netns> {
     restore: async () => {
       await ip('-n', name, 'link', 'set', innerIf, 'up');
       // Setting the end down flushed its neighbours: pinned again.
-      await ip('-n', name, 'neigh', 'replace', outer, 'lladdr', /link\/ether ([0-9a-f:]+)/.exec(await ip('link', 'show', outerIf))![1]!, 'dev', innerIf, 'nud', 'permanent');
+      await pinNeighbours();
     },
     remove,
   } satisfies Netns;
