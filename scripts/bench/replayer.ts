@@ -61,6 +61,8 @@ export interface ProduceLoadOptions {
   requestsPerSecond?: number;
   /** Called with (partition, baseOffset, sendTimeMs) for every acknowledged request. */
   onAck?: (partition: number, baseOffset: bigint, sentAt: number) => void;
+  /** Where in its list of partitions each connection starts (default 0): a run can continue where the last one stopped. */
+  startIndex?: number;
   /** Called each second with the bytes acknowledged so far. */
   onProgress?: (bytes: number, seconds: number) => void;
 }
@@ -117,7 +119,7 @@ export async function produceLoad(o: ProduceLoadOptions): Promise<ProduceLoadRes
       const mine: number[] = [];
       for (let p = c; p < o.partitions; p += o.connections) mine.push(p);
       if (mine.length === 0) mine.push(c % o.partitions);
-      let next = 0;
+      let next = o.startIndex ?? 0;
       const pick = () => mine[next++ % mine.length]!;
       if (interval > 0) {
         const pending: Promise<void>[] = [];
