@@ -572,6 +572,11 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
     this.reloadNeeded = false;
   }
 
+  restartCache(at: bigint): void {
+    this.cache.clear(at);
+    this.invalidateReads();
+  }
+
   committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined, confirmed = true): void {
     if (producers) this.producerState.apply(producers);
     for (const b of batches) this.cache.push(b);

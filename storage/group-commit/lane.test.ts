@@ -40,8 +40,16 @@ class FakeTarget implements CommitTarget {
   needsReload(): boolean {
     return this.reloadNeeded;
   }
+  /** The next reload fails (MySQL unreachable) instead of reading the end. */
+  failReload = false;
+  /** Where the tail cache was restarted (restartCache). */
+  readonly cacheRestarts: bigint[] = [];
   async reload(): Promise<void> {
     this.reloads++;
+    if (this.failReload) {
+      this.failReload = false;
+      throw Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' });
+    }
     this.reloadNeeded = false;
     if (this.stored) {
       // As PartitionLog.reload: the end is re-read and the tail cache restarts there.
@@ -60,6 +68,10 @@ class FakeTarget implements CommitTarget {
   committed(nextOffset: bigint, batches: CachedBatch[]): void {
     this.next = nextOffset;
     this.cached.push(...batches);
+  }
+  restartCache(at: bigint): void {
+    this.cacheRestarts.push(at);
+    this.cached.length = 0;
   }
 }
 
@@ -317,6 +329,34 @@ describe('CommitLane (hand-driven connections)', () => {
     connector.gates[3]!.open();
     expect((await later.result).baseOffset).toBe(3n);
     expect(connector.stored.map((r) => `${r.table}:${r.base}-${r.last}`)).toEqual(['log_g:1-2', 'log_h:0-0', 'log_g:3-3']);
+    expect(p.cached.map((b) => [b.baseOffset, b.lastOffset])).toEqual([[3n, 3n]]);
+    await lane.close();
+  });
+
+  it('after a gap whose reload fails, moves the end over the committed N+1 with the tail cache restarted there and reloads before the next append', async () => {
+    const { lane, connector } = gatedLane(2);
+    const p = new FakeTarget('k', 0, connector);
+    const n = pending(p, 1);
+    const n1 = pending(p, 2);
+    lane.enqueue(n.append);
+    lane.enqueue(n1.append);
+    await until(() => connector.gates.length === 2);
+    p.failReload = true;
+    connector.gates[1]!.open();
+    connector.gates[0]!.fail(Object.assign(new Error('connection lost'), { code: 'PROTOCOL_CONNECTION_LOST' }));
+    await expect(n.result).rejects.toMatchObject({ message: 'storage error: connection lost' });
+    expect((await n1.result).baseOffset).toBe(1n);
+    // What lies at offset 0 is unknown (N's COMMIT may have landed): nothing below 3 is cached.
+    expect(p.next).toBe(3n);
+    expect(p.cacheRestarts).toEqual([3n]);
+    expect(p.cached).toEqual([]);
+    expect(p.needsReload()).toBe(true);
+    const later = pending(p, 1);
+    lane.enqueue(later.append);
+    await until(() => connector.gates.length === 3);
+    expect(p.reloads).toBe(2);
+    connector.gates[2]!.open();
+    expect((await later.result).baseOffset).toBe(3n);
     expect(p.cached.map((b) => [b.baseOffset, b.lastOffset])).toEqual([[3n, 3n]]);
     await lane.close();
   });

@@ -264,19 +264,21 @@ function mayOverlap(lane: TransactionLane, group: PendingAppend[]): Map<CommitTa
  * offsets were never written, or were: an ambiguous COMMIT) re-reads its end and producer
  * state from MySQL on this connection instead of taking the batches into its tail cache, so
  * the cache never claims a range it does not hold. Returns the partitions reloaded (their
- * end now covers this transaction's batches). If a read fails, that partition takes the
- * batches as usual and reloads before its next append.
+ * end now covers this transaction's batches) as true. If a read fails (false), that partition
+ * moves its end over the batches with its tail cache restarted there, since what lies in the
+ * gap is unknown (MySQL answers reads below), and reloads before its next append.
  */
-async function reloadAfterGap(lane: TransactionLane, conn: LogConnection, txn: Txn, starts: Map<CommitTarget, bigint>): Promise<Set<CommitTarget>> {
+async function reloadAfterGap(lane: TransactionLane, conn: LogConnection, txn: Txn, starts: Map<CommitTarget, bigint>): Promise<Map<CommitTarget, boolean>> {
   lane.stats.commitsAfterGap++;
-  const reloaded = new Set<CommitTarget>();
+  const reloaded = new Map<CommitTarget, boolean>();
   for (const target of txn.next.keys()) {
     if (target.nextOffset() === starts.get(target)) continue;
     target.markNeedsReload();
     try {
       await target.reload(conn.queryConn);
-      reloaded.add(target);
+      reloaded.set(target, true);
     } catch (err) {
+      reloaded.set(target, false);
       lane.logger?.warn({ shard: lane.shard, table: target.table, err: (err as Error).message }, 'reload after a gap failed');
     }
   }
@@ -481,7 +483,7 @@ function settleCommitted(
   cached: Map<CommitTarget, CachedBatch[]>,
   overlays: Map<CommitTarget, ProducerOverlay>,
   confirmed: boolean,
-  reloaded?: Set<CommitTarget>,
+  reloaded?: Map<CommitTarget, boolean>,
 ): void {
   const stats = lane.stats;
   stats.transactions++;
@@ -492,7 +494,10 @@ function settleCommitted(
     for (const r of rows) stats.bytes += r.bytes;
   }
   for (const [target, offset] of txn.next) {
-    if (!reloaded?.has(target)) target.committed(offset, cached.get(target) ?? [], overlays.get(target), confirmed);
+    const gap = reloaded?.get(target);
+    if (gap === true) continue;
+    target.committed(offset, gap === false ? [] : cached.get(target) ?? [], overlays.get(target), confirmed);
+    if (gap === false) target.restartCache?.(offset);
   }
   group.forEach((p, i) => {
     const r = results[i]!;

@@ -28,6 +28,8 @@ export interface CommitTarget {
    * yet): the log end moves, the high watermark waits for confirmUpTo.
    */
   committed(nextOffset: bigint, batches: CachedBatch[], producers: ProducerOverlay | undefined, confirmed?: boolean): void;
+  /** The tail cache no longer describes the log below `at` (a gap of unknown content): reads below it go to MySQL. */
+  restartCache?(at: bigint): void;
   /** A replica confirmed the commits up to `offset`: the high watermark may move there. */
   confirmUpTo?(offset: bigint): void;
   /** What readers see: below it every commit was confirmed (shards with replicas). */
