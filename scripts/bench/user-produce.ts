@@ -354,8 +354,9 @@ export async function scalePhase(ctx: UserPhaseContext): Promise<void> {
   // Loaded, nothing written yet: what each partition's state costs (no tail cache yet).
   const rssAfterLoad = rssOf();
   log(`scale: ${topics * perTopic} partitions loaded in ${loadSeconds.toFixed(1)} s; ${topics} topics, one connection each`);
-  // The first writes into a new log table cost MariaDB about 3x per MB (one such round: 0.21);
-  // that is the cost of a new topic, not of many partitions, so both cases write first.
+  // The first seconds of writing into 100 new topics were slow in some runs (one round of 0.21,
+  // broker and MariaDB ~3x CPU per MB): a new topic's cost, not many partitions', so both
+  // cases write first.
   log(`scale: warm-up, 8 partitions then ${topics * perTopic}, ${connections} connections, 2 s each`);
   await loadOver(['bench-scale-8'], 8, 2000);
   await loadOver(names, perTopic, 2000);
