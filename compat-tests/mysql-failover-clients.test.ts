@@ -20,7 +20,7 @@ import { logTableName } from '../storage/schema.js';
 import { createTestDatabase, dropTestDatabase } from '../testing/mysql.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { PYTHON } from './support/clients.js';
-import { consumeAll, startFailoverTopology, type FailoverTopology } from './support/mysql-failover.js';
+import { consumeAll, lostAndTwice, startFailoverTopology, type FailoverTopology } from './support/mysql-failover.js';
 import { CONTROL, PyConsumer } from './support/py-consumers.js';
 
 const TOPIC = 'lib';
@@ -156,8 +156,7 @@ describe('MySQL failover with librdkafka, a consumer group and the metadata data
 
     // Every acknowledged record consumed, none twice (read by a fresh group: a join after the failover).
     const seen = await consumeAll(kafka, TOPIC, ackedValues);
-    const lost = ackedValues.filter((v) => !seen.has(v));
-    const twice = [...seen].filter(([, n]) => n > 1).map(([v]) => v);
+    const { lost, twice } = lostAndTwice(ackedValues, seen);
     expect(lost).toEqual([]);
     expect(twice).toEqual([]);
 

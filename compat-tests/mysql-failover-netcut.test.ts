@@ -28,7 +28,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { connect, formatMysqlUrl } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { consumeAll, expectFencedWhileProducing, failoverKafka, firstAckAfter, readOnly, startLoad } from './support/mysql-failover.js';
+import { consumeAll, lostAndTwice, expectFencedWhileProducing, failoverKafka, firstAckAfter, readOnly, startLoad } from './support/mysql-failover.js';
 import { createNetns, netnsAvailability, routeDevice, type Netns } from './support/netns.js';
 
 const TOPIC = 'netcut';
@@ -131,8 +131,7 @@ describe.skipIf(!netns.ok)(`network partition of the MySQL primary (ip netns)${n
 
     // 3. Every acknowledged record, once.
     const seen = await consumeAll(kafka, TOPIC, load.acked);
-    const lost = [...load.acked].filter((v) => !seen.has(v));
-    const twice = [...seen].filter(([, n]) => n > 1).map(([v]) => v);
+    const { lost, twice } = lostAndTwice(load.acked, seen);
     expect(lost).toEqual([]);
     expect(twice).toEqual([]);
     console.log(

@@ -29,6 +29,7 @@ import { startTestBroker, type TestBroker } from './support/broker.js';
 import { RawClient } from './support/clients.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 import { createTopic, kafka as clusterKafka, metadataFrom } from './support/cluster-clients.js';
+import { highWatermark } from './support/mysql-failover.js';
 
 let servers: ReplicatedMariadb;
 let broker: TestBroker | undefined;
@@ -47,17 +48,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function kafkaFor(b: TestBroker, id: string): Kafka {
   return new Kafka({ clientId: id, brokers: [b.bootstrap], logLevel: logLevel.NOTHING, retry: { retries: 3 } });
-}
-
-async function highWatermark(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [p] = await admin.fetchTopicOffsets(topic);
-    return Number(p!.high);
-  } finally {
-    await admin.disconnect();
-  }
 }
 
 /** The broker restarted on the same servers (a fresh process state: partitions load on first use). */

@@ -21,7 +21,7 @@ import { connect, withDatabase } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
 import { kcatConsume } from './support/clients.js';
-import { kafkaErrorType } from './support/mysql-failover.js';
+import { highWatermark, kafkaErrorType } from './support/mysql-failover.js';
 
 const REQUEST_TIMEOUT_MS = 5000;
 let servers: ReplicatedMariadb;
@@ -43,17 +43,6 @@ async function sendOne(producer: Producer, topic: string, value: string): Promis
     return { ok: true, ms: Date.now() - t };
   } catch (err) {
     return { ok: false, error: kafkaErrorType(err), ms: Date.now() - t };
-  }
-}
-
-async function highWatermark(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [p] = await admin.fetchTopicOffsets(topic);
-    return Number(p!.high);
-  } finally {
-    await admin.disconnect();
   }
 }
 

@@ -32,7 +32,7 @@ import { findExecutable } from '../storage/managed-mariadb.js';
 import { connect, withDatabase } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb, type ReplicatedServer } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { consumeAll, kafkaErrorType } from './support/mysql-failover.js';
+import { consumeAll, kafkaErrorType, lostAndTwice } from './support/mysql-failover.js';
 import { waitFor } from './support/wait.js';
 
 const CLI = fileURLToPath(new URL('../dist/server/cli.js', import.meta.url));
@@ -152,7 +152,8 @@ describe.skipIf(!findExecutable(['mariadbd', 'mysqld']))('kafka-mysql shards sta
     const visibleMs = Date.now() - promotedAt;
     const lost = async (topic: 'ha' | 'solo') => {
       const seen = await consumeAll(kafka, topic, acked[topic]);
-      return { missing: acked[topic].filter((v) => !seen.has(v)), twice: [...seen].filter(([, n]) => n > 1).map(([v]) => v), seen };
+      const { lost: missing, twice } = lostAndTwice(acked[topic], seen);
+      return { missing, twice, seen };
     };
     expect(await lost('ha')).toMatchObject({ missing: [], twice: [] });
     expect(await lost('solo')).toMatchObject({ missing: [], twice: [] });

@@ -120,6 +120,23 @@ export async function consumeAll(kafka: Kafka, topic: string, expected: Iterable
   return seen;
 }
 
+/** A fault trial's count: acknowledged values never consumed, and values consumed more than once. */
+export function lostAndTwice(acked: Iterable<number>, seen: Map<number, number>): { lost: number[]; twice: number[] } {
+  return { lost: [...acked].filter((v) => !seen.has(v)), twice: [...seen].filter(([, n]) => n > 1).map(([v]) => v) };
+}
+
+/** The high watermark of partition 0 of `topic` (ListOffsets latest, through the admin client). */
+export async function highWatermark(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [p] = await admin.fetchTopicOffsets(topic);
+    return Number(p!.high);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Whether the server is read-only (a fenced old primary). */
 export async function readOnly(s: ReplicatedServer): Promise<boolean> {
   const c = await connect(withDatabase(s.url, ''));
