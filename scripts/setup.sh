@@ -4,7 +4,7 @@
 # is quiet when nothing is missing.
 #
 #   bash scripts/setup.sh start   MariaDB (unless KAFKA_MYSQL_URL names your own MySQL), npm packages
-#   bash scripts/setup.sh test    MariaDB, kcat, kafka-python, confluent-kafka-python, ZooKeeper, openssl, npm packages
+#   bash scripts/setup.sh test    MariaDB, kcat, kafka-python, confluent-kafka-python, ZooKeeper, openssl, chromium, iproute2, npm packages
 #
 # Debian packages are installed with apt-get when run as root; otherwise the exact command is
 # printed and the script exits 1. SETUP_DRY_RUN=1 prints the commands instead of running them.
@@ -44,6 +44,8 @@ if [ "$mode" = test ]; then
   /usr/bin/python3 -c 'import confluent_kafka' >/dev/null 2>&1 || missing+=(python3-confluent-kafka)
   [ -x /usr/share/zookeeper/bin/zkServer.sh ] || missing+=(zookeeper)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)  # TLS tests make their certificates
+  [ -x /usr/bin/chromium ] || missing+=(chromium)  # the console's browser test
+  [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || [ -x /usr/bin/ip ] || [ -x /bin/ip ] || missing+=(iproute2)  # the network-partition failover trial
 fi
 
 if [ ${#missing[@]} -gt 0 ]; then
