@@ -1,10 +1,10 @@
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import type { BatchInfo } from '../codec/records/batch-header.js';
 import { ErrorCode, KafkaError } from '../codec/error-codes.js';
-import { findOffsetForTimestamp, maxTimestampRecord } from '../codec/records/records.js';
 import type { CommitTarget, GroupCommitter } from './group-commit.js';
 import type { ConfirmTarget } from './replication/semi-sync.js';
 import { quoteIdent } from './mysql.js';
+import { queryMaxTimestamp, queryOffsetForTimestamp, readNextOffset, type LogTableRange } from './log-table-queries.js';
 import { readAbortedTransactions, readFollowerView } from './follower-view.js';
 import { PartitionProducerState, type AbortedTxn, type ProducerEntry, type ProducerOverlay } from './producer-state.js';
 import { loadProducerState } from './producer-state-load.js';
@@ -385,46 +385,15 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
   }
 
   offsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
-    return asStorageError(this.queryOffsetForTimestamp(timestamp));
-  }
-
-  private async queryOffsetForTimestamp(timestamp: bigint): Promise<OffsetAndTimestamp | null> {
-    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
-      `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
-       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ? AND max_timestamp >= ?
-       ORDER BY last_offset LIMIT 1`,
-      [this.partition, this.logStart.toString(), this.hw.toString(), timestamp.toString()],
-    );
-    if (rows.length === 0) return null;
-    const batch = await this.payloadAt(String(rows[0]!.base_offset));
-    if (!batch) return null;
-    const found = findOffsetForTimestamp(batch, timestamp);
-    if (found && found.offset < this.logStart) return { offset: this.logStart, timestamp: found.timestamp };
-    return found;
+    return asStorageError(queryOffsetForTimestamp(this.timestampRange(), timestamp));
   }
 
   maxTimestamp(): Promise<OffsetAndTimestamp | null> {
-    return asStorageError(this.queryMaxTimestamp());
+    return asStorageError(queryMaxTimestamp(this.timestampRange()));
   }
 
-  private async queryMaxTimestamp(): Promise<OffsetAndTimestamp | null> {
-    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
-      `SELECT base_offset FROM ${this.quotedTable} FORCE INDEX (idx_last_offset)
-       WHERE partition_id = ? AND last_offset >= ? AND base_offset < ?
-       ORDER BY max_timestamp DESC, base_offset ASC LIMIT 1`,
-      [this.partition, this.logStart.toString(), this.hw.toString()],
-    );
-    if (rows.length === 0) return null;
-    const batch = await this.payloadAt(String(rows[0]!.base_offset));
-    return batch ? maxTimestampRecord(batch) : null;
-  }
-
-  private async payloadAt(baseOffset: string): Promise<Buffer | undefined> {
-    const [rows] = await this.deps.pool.query<RowDataPacket[]>(
-      `SELECT payload FROM ${this.quotedTable} WHERE partition_id = ? AND base_offset = ?`,
-      [this.partition, baseOffset],
-    );
-    return rows[0]?.payload as Buffer | undefined;
+  private timestampRange(): LogTableRange {
+    return { pool: this.deps.pool, quotedTable: this.quotedTable, partition: this.partition, logStart: this.logStart, highWatermark: this.hw };
   }
 
   onAppend(listener: () => void): () => void {
@@ -597,22 +566,6 @@ export class MysqlPartitionLog implements TruncatablePartitionLog, CommitTarget 
       }
     }
   }
-}
-
-/** MAX(last_offset) + 1 of a partition, or its log start when it has no rows. */
-export async function readNextOffset(
-  conn: Pick<Connection, 'query'>,
-  table: string,
-  partition: number,
-  logStart: bigint,
-): Promise<bigint> {
-  const [rows] = await conn.query<RowDataPacket[]>(
-    `SELECT MAX(last_offset) AS m FROM ${quoteIdent(table)} WHERE partition_id = ?`,
-    [partition],
-  );
-  const m = rows[0]?.m;
-  const next = m === null || m === undefined ? logStart : BigInt(m) + 1n;
-  return next > logStart ? next : logStart;
 }
 
 /** The primary did not answer (the pools report that as KAFKA_STORAGE_ERROR: storage/replication/switchable-pool.ts). */
