@@ -19,14 +19,13 @@
 import { Kafka, logLevel, type Consumer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFetchRequest } from '../codec/generated/fetch.js';
 import { zookeeperInstalled } from '../server/cluster/zookeeper-process.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { MysqlPartitionLog } from '../storage/partition-log.js';
 import { connect, withDatabase } from '../storage/mysql.js';
 import { startReplicatedMariadb, type ReplicatedMariadb } from '../testing/replicated-mariadb.js';
 import { startTestBroker, type TestBroker } from './support/broker.js';
-import { RawClient } from './support/clients.js';
+import { fetchOnce, RawClient, splitBatches } from './support/clients.js';
 import { startTestCluster, type TestCluster } from './support/cluster.js';
 import { createTopic, kafka as clusterKafka, metadataFrom } from './support/cluster-clients.js';
 import { highWatermark } from './support/mysql-failover.js';
@@ -204,23 +203,8 @@ describe('a partition loaded on a shard with a replica', () => {
 async function fetchFrom(port: number, topic: string, offset: bigint): Promise<{ error: number; hw: bigint; bases: bigint[] }> {
   const c = await RawClient.connect(port);
   try {
-    const res = await c.request(
-      1,
-      12,
-      createFetchRequest({
-        replicaId: -1,
-        maxWaitMs: 0,
-        minBytes: 1,
-        maxBytes: 1 << 20,
-        isolationLevel: 0,
-        sessionEpoch: -1,
-        topics: [{ topic, topicId: 'AAAAAAAAAAAAAAAAAAAAAA', partitions: [{ partition: 0, currentLeaderEpoch: -1, fetchOffset: offset, lastFetchedEpoch: -1, logStartOffset: -1n, partitionMaxBytes: 1 << 20, replicaDirectoryId: 'AAAAAAAAAAAAAAAAAAAAAA' }] }],
-      }),
-    );
-    const p = res.responses[0]!.partitions[0]!;
-    const records = (p.records as unknown as Buffer | null) ?? Buffer.alloc(0);
-    const bases: bigint[] = [];
-    for (let at = 0; at + 12 <= records.length; at += 12 + records.readInt32BE(at + 8)) bases.push(records.readBigInt64BE(at));
+    const p = await fetchOnce(c, topic, 0, offset);
+    const bases = splitBatches(p.records as unknown as Buffer | null).map((b) => b.readBigInt64BE(0));
     return { error: p.errorCode, hw: p.highWatermark, bases };
   } finally {
     c.close();
