@@ -3,6 +3,7 @@
  * kcat (librdkafka) producing from a file. Each is bounded by a timeout and stopped by pid.
  */
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -72,7 +73,10 @@ export async function runClients(job: ClientJob, log: (m: string) => void): Prom
  * file never waits for acks, and unlimited requests in flight per connection (the default).
  */
 async function runKcat(job: ClientJob, log: (m: string) => void): Promise<ClientResult> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'bench-kcat-'));
+  // The records file goes to tmpfs where there is one: a gigabyte of dirty page cache on disk
+  // would be written back during the run, and on this kind of machine buffered writes (MariaDB's
+  // binlog) cost an order of magnitude more CPU while writeback runs (docs/benchmarks.md).
+  const dir = await mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'bench-kcat-'));
   try {
     const procs = Math.max(1, job.procs ?? 1);
     const each = Math.ceil(job.targetRecords! / procs);

@@ -18,6 +18,7 @@
  *   rounds, the ratio is the median round's), and 10,000 idle connections: throughput ratio,
  *   where the time goes (requests per COMMIT, broker and MariaDB CPU per MB) and broker RSS.
  */
+import { execFile } from 'node:child_process';
 import os from 'node:os';
 import mysql from 'mysql2/promise';
 import { connectionOptions, parseMysqlUrl } from '../../storage/mysql.js';
@@ -149,6 +150,45 @@ function steadyRate(samples: SteadySample[], startedAtMs: number, endedAtMs: num
   return { mbps: mb / seconds, seconds, brokerCpuMsPerMB: (b.brokerCpuMs - a.brokerCpuMs) / Math.max(mb, 1e-9) };
 }
 
+/**
+ * Lets every ceiling and kcat run start alike: MariaDB's dirty pages written (the redo log's
+ * checkpoint follows), the binary logs of the runs before it deleted (RESET MASTER: the bench's
+ * server has no replicas) and the machine's dirty page cache written (sync). Without this a run
+ * pays for what the ones before it wrote, and which run pays depends on the order: on this
+ * machine buffered writes (MariaDB's binlog and its per-connection binlog cache file) cost
+ * several times the CPU once some GB of binlog sit in the page cache or the kernel writes back
+ * past its background threshold (measured: kcat into one partition after five runs, MariaDB
+ * 5.1-5.9 ms CPU per MB; as the first runs, or after the purge, 2.8-3.0; `dd` of 1 GB: 0.21 s of
+ * system time, 2.6 s once 2 GB are dirty). A deployment rotates and expires its binlogs.
+ * Returns the seconds it waited.
+ */
+async function settleStorage(rawUrl: string, log: (m: string) => void): Promise<number> {
+  const t = performance.now();
+  const conn = await mysql.createConnection(connectionOptions(parseMysqlUrl(rawUrl)));
+  try {
+    const [vars] = await conn.query<mysql.RowDataPacket[]>("SHOW GLOBAL VARIABLES WHERE Variable_name IN ('innodb_max_dirty_pages_pct', 'innodb_io_capacity', 'innodb_io_capacity_max')");
+    const before = new Map(vars.map((r) => [String(r.Variable_name), String(r.Value)]));
+    await conn.query('SET GLOBAL innodb_io_capacity_max = 100000, innodb_io_capacity = 100000, innodb_max_dirty_pages_pct = 0');
+    let dirty = 0;
+    try {
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
+        const [rows] = await conn.query<mysql.RowDataPacket[]>("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'");
+        dirty = Number(rows[0]?.Value ?? 0);
+        if (dirty < 100) break;
+      }
+    } finally {
+      await conn.query(`SET GLOBAL innodb_max_dirty_pages_pct = ${Number(before.get('innodb_max_dirty_pages_pct'))}, innodb_io_capacity = ${Number(before.get('innodb_io_capacity'))}, innodb_io_capacity_max = ${Number(before.get('innodb_io_capacity_max'))}`);
+    }
+    await conn.query('RESET MASTER');
+    await new Promise<void>((resolve, reject) => execFile('/bin/sync', (err) => (err ? reject(err) : resolve())));
+    const seconds = (performance.now() - t) / 1000;
+    log(`  settled in ${seconds.toFixed(1)} s (${dirty} dirty pages left)`);
+    return seconds;
+  } finally {
+    await conn.end();
+  }
+}
+
 /** kcat over TCP on 8 and 1 partitions, one and two processes, with the 4- and 1-connection bulk ceilings. */
 export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
   const { o, log } = ctx;
@@ -156,6 +196,7 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
   const rowsPerStatement = Math.max(1, Math.floor((8 << 20) / batch.length));
   const ceiling = async (connections: number) => {
     await truncateRawTables(ctx.rawUrl, ['bench_log']);
+    await settleStorage(ctx.rawUrl, log);
     log(`tcp: bulk ceiling (mariadb connector), ${connections} connection(s)`);
     const w = ctx.watch();
     const [r, counters] = await counted(ctx, () => insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections, batch, recordsPerBatch: o.batchRecords, rowsPerTransaction: rowsPerStatement, rowsPerStatement, durationMs: o.duration * 1000 }));
@@ -166,6 +207,7 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
   const kcat = async (partitions: number, procs: number) => {
     const topic = `bench-tcp-${partitions}-${procs}`;
     await ctx.createTopic(topic, partitions);
+    await settleStorage(ctx.rawUrl, log);
     const w = ctx.watch();
     const sampler = await startSteadySampler(ctx);
     const [k, counters] = await counted(ctx, () => runClients({ mode: 'kcat', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions, durationMs: 300_000, targetRecords: o.kcatRecords, recordBytes: o.recordBytes, batchRecords: o.batchRecords, procs }, log));
