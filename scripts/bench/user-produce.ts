@@ -12,7 +12,8 @@
  *   (a 1-record run) apart.
  * - small: 64 and 256 producers each sending one 200-byte record per request with acks=all (raw
  *   replayer and kafkajs) against the hand-rolled queue (one row and one transaction per message,
- *   as many connections) and MariaDB's commit latency at the broker's request rate.
+ *   as many connections) and MariaDB's commit latency at the broker's request rate; for 64, the
+ *   same producers open loop at 1/4, 1/2 and 3/4 of the closed-loop rate (latency against load).
  * - scale: 10,000 partitions over 100 topics produced to at once against 8 partitions with the
  *   same connections (all loaded and the broker warmed up first; the two alternate for --rounds
  *   rounds, the ratio is the median round's), and 10,000 idle connections: throughput ratio,
@@ -281,6 +282,7 @@ export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
     const [raw, rawCounters]: [ProduceLoadResult, Counted] = await counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 }));
     const rawCpu = w.end();
     const rawLat = latencySummary(raw.latencyMs);
+    const curve = producers === 64 ? await latencyCurve(ctx, topic, batch, producers, raw.records / raw.seconds) : [];
     log(`small: ${producers} kafkajs producers`);
     w = ctx.watch();
     const [js, jsCounters] = await counted(ctx, () => runClients({ mode: 'produce', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions: 8, producers, batchRecords: 1, recordBytes, durationMs: o.duration * 1000 }, log));
@@ -305,11 +307,41 @@ export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
       rawOverNaive: raw.records / raw.seconds / (naiveFigure.recordsPerSec as number),
       kafkajsOverNaive: js.records / js.seconds / (naiveFigure.recordsPerSec as number),
       rawP99OverCommitP99: rawLat.p99 / commit.p99,
+      curve,
     };
     log(`small ${producers}: raw ${Math.round(point.raw.recordsPerSec)} records/s (p99 ${rawLat.p99.toFixed(1)} ms), kafkajs ${Math.round(point.kafkajs.recordsPerSec)}, naive ${Math.round(naiveFigure.recordsPerSec as number)}; commit p99 at load ${commit.p99.toFixed(1)} ms`);
     points.push(point);
   }
   ctx.figure('user.small', { points });
+}
+
+/**
+ * The same producers open loop (each sends on a schedule, answered or not) at fractions of the
+ * closed-loop rate: latency as a function of load, each level with MariaDB's commit latency at
+ * the commit rate the broker had at that level. The closed-loop run saturates the machine's two
+ * cores (the replayer, the broker and MariaDB share them), so its latency is mostly waiting for
+ * a CPU; these show the broker's latency where it is not.
+ */
+async function latencyCurve(ctx: UserPhaseContext, topic: string, batch: Buffer, producers: number, closedLoopRate: number): Promise<Record<string, number>[]> {
+  const { o, log } = ctx;
+  const points: Record<string, number>[] = [];
+  for (const fraction of [0.25, 0.5, 0.75]) {
+    const requestsPerSecond = fraction * closedLoopRate;
+    const w = ctx.watch();
+    const [r, counters] = await counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1, requestsPerSecond }));
+    const cpu = w.end();
+    const lat = latencySummary(r.latencyMs);
+    const [paced] = await counted(ctx, () => insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, batch, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: Math.max(1, counters.comCommit / r.seconds) }));
+    await truncateRawTables(ctx.rawUrl, ['bench_log']);
+    // Right after a TRUNCATE, MariaDB's commits stalled for up to 150 ms (every producer's
+    // latency jumped at once at the start of the next level): the next level starts 1 s later.
+    await sleep(1000);
+    const commit = latencySummary(paced.commitMs);
+    const point = { fraction, recordsPerSec: r.records / r.seconds, errors: r.errors, p50: lat.p50, p99: lat.p99, commitP50: commit.p50, commitP99: commit.p99, p99OverCommitP99: lat.p99 / commit.p99, brokerCpu: cpu.broker!.cpuSeconds / r.seconds, brokerRunQueueWait: cpu.broker!.runQueueWaitSeconds / r.seconds, recordsPerCommit: r.records / Math.max(1, counters.comCommit) };
+    log(`small ${producers} open loop at ${fraction} of the closed-loop rate: ${Math.round(point.recordsPerSec)} records/s, p50 ${lat.p50.toFixed(1)} p99 ${lat.p99.toFixed(1)} ms; commit p99 at that load ${commit.p99.toFixed(1)} ms (${point.p99OverCommitP99.toFixed(2)}x)`);
+    points.push(point);
+  }
+  return points;
 }
 
 /** 10,000 partitions over 100 topics against 8 partitions, and 10,000 idle connections. */
@@ -484,6 +516,9 @@ export function printUserReport(r: Results): void {
     lines.push(`small, ${p.producers} producers x 1 record of 200 B: raw ${int(p.raw.recordsPerSec)} records/s (p50 ${f1(p.raw.p50)}, p99 ${f1(p.raw.p99)} ms), kafkajs ${int(p.kafkajs.recordsPerSec)}, naive ${int(p.naive.recordsPerSec)} (p99 ${f1(p.naive.commitMsP99)} ms), MariaDB commit p99 at load ${f1(p.mariadbCommitAtLoad.p99)} ms`);
     lines.push(`  broker: CPU ${f2(p.raw.brokerCpu)} cores, JS thread waiting for a CPU ${f2(p.raw.brokerRunQueueWait)} of the time; ${f1(p.raw.recordsPerCommit)} records per COMMIT, ${f2(p.raw.counters?.commitsPerGroup)} binlog commits per group; naive ${f2(p.naive.counters?.commitsPerGroup)} per group; load ${f1(p.raw.counters?.loadAvg1)}`);
     lines.push(`  target >= 10x naive: raw ${f1(p.rawOverNaive)}x, kafkajs ${f1(p.kafkajsOverNaive)}x; p99 <= 2x commit p99: ${f2(p.rawP99OverCommitP99)}`);
+    for (const c of (p.curve ?? []) as unknown as Array<Record<string, number>>) {
+      lines.push(`  open loop at ${f2(c.fraction)} of that rate: ${int(c.recordsPerSec)} records/s, p50 ${f1(c.p50)} / p99 ${f1(c.p99)} ms, MariaDB commit p99 at that load ${f1(c.commitP99)} ms: ${f2(c.p99OverCommitP99)}x; broker CPU ${f2(c.brokerCpu)}, waiting for a CPU ${f2(c.brokerRunQueueWait)}`);
+    }
   }
   const scale = r.figures['user.scale'] as { eight: Record<string, number>; many: Record<string, number>; manyOverEight: number; rounds?: Array<{ ratio: number }>; idle: Record<string, number> } | undefined;
   if (scale) {
