@@ -127,6 +127,8 @@ export interface InsertOptions {
   transactionsPerSecond?: number;
   /** The table written (default bench_log). */
   table?: string;
+  /** Connection c writes partition_id partitionBase + c (default 0): runs between truncations use different bases. */
+  partitionBase?: number;
 }
 
 /** Log-table inserts, one row per batch: the ceiling the broker is held against. */
@@ -150,7 +152,7 @@ export async function insertCeiling(o: InsertOptions): Promise<InsertResult> {
         const rows: unknown[][] = [];
         for (let i = 0; i < o.rowsPerTransaction; i++) {
           const last = offset + BigInt(o.recordsPerBatch - 1);
-          rows.push([c, offset.toString(), last.toString(), o.recordsPerBatch, '0', '0', '-1', -1, -1, 0, 0, o.batch.length, o.batch]);
+          rows.push([(o.partitionBase ?? 0) + c, offset.toString(), last.toString(), o.recordsPerBatch, '0', '0', '-1', -1, -1, 0, 0, o.batch.length, o.batch]);
           offset = last + 1n;
         }
         const t0 = performance.now();
