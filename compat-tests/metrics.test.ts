@@ -43,6 +43,14 @@ describe('metrics and health endpoints', () => {
     expect(valueOf(body, 'kafka_mysql_partitions_loaded')).toBe(1);
     expect(valueOf(body, 'kafka_mysql_connections_closed_total{reason="client"}')).toBeGreaterThanOrEqual(1);
     expect(body).toContain('# TYPE kafka_mysql_request_duration_seconds histogram');
+    // Every committed group-commit transaction is observed once in each phase of its histogram.
+    expect(body).toContain('# TYPE kafka_mysql_group_commit_seconds histogram');
+    const committed = valueOf(body, 'kafka_mysql_group_commit_transactions_total')!;
+    for (const phase of ['queued', 'insert', 'wait', 'commit']) {
+      expect(valueOf(body, `kafka_mysql_group_commit_seconds_count{phase="${phase}"}`)).toBe(committed);
+      expect(valueOf(body, `kafka_mysql_group_commit_seconds_bucket{le="+Inf",phase="${phase}"}`)).toBe(committed);
+      expect(valueOf(body, `kafka_mysql_group_commit_seconds_sum{phase="${phase}"}`)).toBeGreaterThanOrEqual(0);
+    }
     expect(valueOf(body, 'kafka_mysql_consumer_groups{state="Stable"}')).toBe(0);
     // Node's process and runtime metrics (prom-client's defaults) come with the broker's own.
     expect(valueOf(body, 'process_resident_memory_bytes')).toBeGreaterThan(0);

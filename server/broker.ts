@@ -27,7 +27,7 @@ import { createRestService, httpTlsSetup, type RestService } from './http/index.
 import { KafkaListener } from './listener.js';
 import { createBrokerSecurity, openListeners } from './security/index.js';
 import { listenerLimitsFrom } from './net/limits/index.js';
-import { createBrokerMetrics, registerStorageMetrics } from './metrics.js';
+import { createBrokerMetrics, groupCommitObserver, registerStorageMetrics } from './metrics.js';
 import { FetchManager } from './fetch-sessions/manager.js';
 import { registerFetchSessionMetrics } from './fetch-sessions/metrics.js';
 import { RetentionService } from './retention/service.js';
@@ -77,6 +77,8 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     logger.info({ dataDir: resolve(config.mysqlDataDir), port: managed.port, adopted: managed.adopted }, 'managed MariaDB ready');
   }
 
+  // Before storage: its group commit reports each transaction's phases into a histogram.
+  const metrics = createBrokerMetrics();
   const storage = await openStorage({
     metadataUrl: mysqlUrl,
     shardUrls: config.mysqlShards.length > 0 ? config.mysqlShards : [mysqlUrl],
@@ -91,6 +93,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     // Several brokers: appends check their partition's leader epoch (fencing); alone there is no other writer.
     fenceLeaderEpochs: isClusterMode(config),
     queryTimeoutMs: config.int('mysql.query.timeout.ms'),
+    observeGroupCommit: groupCommitObserver(metrics),
     poolSize: config.mysqlPoolSize,
     // Several brokers: a primary a failover published since the configuration was written.
     publishedPrimary: await publishedShardPrimaries(config, logger),
@@ -103,7 +106,6 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     storage.replication.startFailover({ timeoutMs: failoverTimeoutMs, fencingCommand: config.string('mysql.failover.fencing.command') });
   }
 
-  const metrics = createBrokerMetrics();
   // Dynamic broker configs in force before the first request, then re-read every broker.config.refresh.ms.
   const dynamicConfigs = new DynamicBrokerConfigs(storage.brokerConfigs, config, logger);
   await dynamicConfigs.refresh();

@@ -9,7 +9,7 @@ import {
   type PendingAppend,
 } from './group-commit/types.js';
 
-export type { CommitStats, CommitTarget, GroupCommitOptions, LogInsertDriver, PendingAppend } from './group-commit/types.js';
+export type { CommitStats, CommitTarget, GroupCommitOptions, LogInsertDriver, PendingAppend, TransactionTiming } from './group-commit/types.js';
 
 /**
  * Group commit, one committer per shard, `lanes` lanes per committer. A lane has at most

@@ -43,7 +43,7 @@ import type { TopicCatalog } from './types.js';
 
 export type { StorageOptions } from './options.js';
 export type { PublishedPrimary } from './replication/published.js';
-export type { CommitStats } from './group-commit.js';
+export type { CommitStats, TransactionTiming } from './group-commit.js';
 export type { OffsetStore } from './offset-store.js';
 export type { LeaderStore, LeaderRecord, LeaderChange } from './leaders.js';
 export type { TransactionStore, TxnRecord, TxnOffset, TxnPartition, TxnStateName } from './transaction-store.js';

@@ -63,6 +63,7 @@ export class MysqlLogManager implements LogManager {
           pipelineDepth: options.groupCommitPipelineDepth,
           fenceLeaderEpochs: options.fenceLeaderEpochs,
           queryTimeoutMs: options.queryTimeoutMs,
+          observe: options.observeGroupCommit,
           ...(this.semiSync[i] ? { semiSync: this.semiSync[i] } : {}),
           logger,
         }),

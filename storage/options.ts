@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { LogInsertDriver } from './group-commit.js';
+import type { LogInsertDriver, TransactionTiming } from './group-commit.js';
 import type { PublishedPrimary } from './replication/published.js';
 import { parseShardServers } from './replication/topology.js';
 
@@ -45,6 +45,8 @@ export interface StorageOptions {
    * the published primary, the configured one fenced (storage/replication/published.ts).
    */
   publishedPrimary?: (group: string) => PublishedPrimary | null;
+  /** Called with each group-commit transaction's phases (GroupCommitOptions.observe): the broker's histogram of them. */
+  observeGroupCommit?: (timing: TransactionTiming) => void;
   logger?: Logger;
 }
 
@@ -67,6 +69,7 @@ export interface ResolvedStorageOptions {
   producerIdExpirationMs: number;
   fenceLeaderEpochs: boolean;
   queryTimeoutMs: number;
+  observeGroupCommit: ((timing: TransactionTiming) => void) | undefined;
   logger: Logger | undefined;
 }
 
@@ -90,6 +93,7 @@ export function resolveStorageOptions(o: StorageOptions): ResolvedStorageOptions
     producerIdExpirationMs: o.producerIdExpirationMs ?? 86_400_000,
     fenceLeaderEpochs: o.fenceLeaderEpochs ?? false,
     queryTimeoutMs: o.queryTimeoutMs ?? 30_000,
+    observeGroupCommit: o.observeGroupCommit,
     logger: o.logger,
   };
 }

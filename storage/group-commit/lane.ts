@@ -3,7 +3,7 @@ import { KafkaError } from '../../codec/error-codes.js';
 import type { SemiSyncMonitor } from '../replication/semi-sync.js';
 import type { LogConnection, LogConnector } from './log-connection.js';
 import { writeTransaction, type Slot, type Tentative, type TransactionLane, type Txn } from './transaction.js';
-import { emptyCommitStats, type CommitStats, type CommitTarget, type GroupCommitOptions, type PendingAppend } from './types.js';
+import { emptyCommitStats, type CommitStats, type CommitTarget, type GroupCommitOptions, type PendingAppend, type TransactionTiming } from './types.js';
 
 /**
  * A commit lane: queueing and pipelining. Appends queue up; the lane takes as many as fit in
@@ -60,6 +60,7 @@ export class CommitLane implements TransactionLane {
       p.reject(KafkaError.of('KAFKA_STORAGE_ERROR', 'storage is shutting down'));
       return;
     }
+    if (this.options.observe) p.enqueuedAt = performance.now();
     this.queue.push(p);
     this.queuedBytes += p.bytes;
     this.schedule();
@@ -184,10 +185,11 @@ export class CommitLane implements TransactionLane {
     const prev = this.inflight[this.inflight.length - 1];
     if (this.inflight.length > 0) this.stats.pipelinedTransactions++;
     let settle!: (ok: boolean) => void;
-    const txn: Txn = { done: new Promise<boolean>((r) => (settle = r)), next: new Map() };
+    const txn: Txn = { done: new Promise<boolean>((r) => (settle = r)), next: new Map(), at: [] };
     this.inflight.push(txn);
     let assigned!: () => void;
     const offsetsAssigned = new Promise<void>((r) => (assigned = r));
+    const start = this.options.observe ? performance.now() : 0;
     void (async () => {
       let ok = false;
       try {
@@ -204,8 +206,32 @@ export class CommitLane implements TransactionLane {
         txn.ok = ok;
         settle(ok);
       }
+      // Offsets assigned: it wrote (or tried to write) rows.
+      if (this.options.observe && txn.next.size > 0) this.observe(txn, group[0]!.enqueuedAt ?? start, start);
     })();
     return offsetsAssigned;
+  }
+
+  /**
+   * Reports a transaction's phases (TransactionTiming). Its marks (transaction.ts, Txn.at) end
+   * at the phase it stopped in, which then runs to now; an overlapping commit's wait for the
+   * transaction before it to settle, after its COMMIT answered, is in no phase.
+   */
+  private observe(txn: Txn, enqueuedAt: number, start: number): void {
+    const now = performance.now();
+    const [inserted = now, commitSent = now, commitAnswered = now] = txn.at;
+    const timing: TransactionTiming = {
+      queued: Math.max(0, start - enqueuedAt) / 1000,
+      insert: (inserted - start) / 1000,
+      wait: (commitSent - inserted) / 1000,
+      commit: (commitAnswered - commitSent) / 1000,
+      committed: txn.at.length === 3,
+    };
+    try {
+      this.options.observe!(timing);
+    } catch (err) {
+      this.logger?.warn({ shard: this.shard, err: (err as Error).message }, 'group-commit observer failed');
+    }
   }
 
   // --- TransactionLane (called by writeTransaction) ---

@@ -46,13 +46,14 @@ export interface Slot {
 /** A transaction of a lane, from its offset assignment until it committed or rolled back. */
 export interface Txn {
   /**
-   * Resolves once its appends are settled (after those of every transaction before it): true
-   * when it and every transaction of the lane before it committed; false otherwise (it rolled
-   * back, or it committed after one before it failed).
+   * Resolves once its appends are settled (after those of every earlier transaction): true when
+   * it and every earlier one of the lane committed; false otherwise (it or an earlier one did not).
    */
   readonly done: Promise<boolean>;
   /** What `done` resolved to; undefined until then. */
   ok?: boolean;
+  /** performance.now() at its INSERTs answered, COMMIT sent, COMMIT answered, as reached (lane.ts observes them). */
+  readonly at: number[];
   /** Next offset per partition after this transaction (tentative until it commits). */
   next: Map<CommitTarget, bigint>;
 }
@@ -121,24 +122,22 @@ export async function writeTransaction(
 
   let failedTable: string | undefined;
   let prevOk: boolean | undefined;
-  // A shard with replicas: every commit that writes rows is bracketed by the semi-sync
-  // counters, since what no replica confirmed stays invisible to readers (SemiSyncMonitor) and
-  // appends needing a replica are refused. A transaction that writes nothing (only duplicates,
-  // such as an idempotent producer's retry after a failover) binlogs nothing, so its counters
-  // could never move: its duplicates are answered from the high watermark instead. A shard
-  // whose topology has no replica left (SemiSyncMonitor.standalone, judged here, once offsets
-  // are assigned) has nothing to confirm: its commits are visible at once, as without replicas.
+  // A shard with replicas: every commit writing rows is bracketed by the semi-sync counters,
+  // since what no replica confirmed stays invisible to readers (SemiSyncMonitor) and appends
+  // needing a replica are refused. One writing nothing (only duplicates, e.g. an idempotent
+  // retry after a failover) binlogs nothing, so its counters never move: its duplicates are
+  // answered from the high watermark. A shard with no replica left (SemiSyncMonitor.standalone,
+  // judged once offsets are assigned) has nothing to confirm: its commits are visible at once.
   const alone = lane.semiSync?.standalone === true;
   const confirm = lane.semiSync !== undefined && rowsByTable.size > 0 && !alone;
   if (lane.semiSync !== undefined && !confirm) refuseUnconfirmedDuplicates(group, results);
   let confirmed = true;
   let ticket = 0;
   try {
-    // Step 3: rows. On MariaDB every table's INSERT is sent at once (the connector pipelines
-    // them): a transaction over many topics (one log table each) then costs one round trip,
-    // not one per table. All must have answered before anything else is sent: an INSERT still
-    // waiting for its PREPARE would otherwise run after the ROLLBACK, in autocommit. A failed
-    // INSERT fails the transaction (step 6 rolls it all back); `failedTable` is the first.
+    // Step 3: rows. On MariaDB every table's INSERT is sent at once (pipelined): a transaction
+    // over many topics (one log table each) costs one round trip, not one per table. All must
+    // answer before anything else is sent (an INSERT still waiting for its PREPARE would run
+    // after the ROLLBACK, in autocommit). One failed fails all (step 6); `failedTable`: the first.
     if (conn.driver === 'mariadb' && rowsByTable.size > 1) {
       const tables = [...rowsByTable.keys()];
       const settled = await Promise.allSettled([...rowsByTable].map(([table, rows]) => conn.insertRows(table, rows)));
@@ -154,15 +153,14 @@ export async function writeTransaction(
       }
     }
     failedTable = undefined;
+    txn.at.push(performance.now());
 
-    // Step 4: in-txn. Statements that must commit or roll back with these rows go here, on
-    // `conn`, before the wait for the previous transaction: the cluster's leader-epoch check
-    // (fencing: this broker still leads the partitions of `group`) and the producer-state
-    // writes of idempotent and transactional producers. A failure thrown here is handled by
-    // step 6 like an INSERT failure (set `failedTable` to confine it to one table's appends).
-    // Producer state needs no write of its own (it is rebuilt from the rows' producer columns);
-    // aborted transactions are recorded here, with their abort markers.
-    // Only awaited when there is something to write: no extra turn before COMMIT otherwise.
+    // Step 4: in-txn. Statements that must commit or roll back with these rows, on `conn`,
+    // before the wait for the previous transaction: the leader-epoch check (fencing: this broker
+    // still leads the partitions of `group`), aborted transactions with their abort markers
+    // (producer state is otherwise rebuilt from the rows' producer columns), message ids. A
+    // failure here is handled by step 6 like an INSERT failure (`failedTable` confines it to one
+    // table's appends). Each is awaited only when it has something to write: no extra turn first.
     if (anyAborted(overlays)) await recordAbortedTransactions(conn, overlays);
     if (lane.fenceLeaderEpochs) await checkLeaderEpochs(conn, group);
     // Message ids of topics with message.id.header; a conflict fails only its table's appends.
@@ -183,10 +181,12 @@ export async function writeTransaction(
         return false;
       }
     } else if (prevTxn!.ok === undefined) lane.stats.overlappedCommits++;
+    txn.at.push(performance.now());
     if (confirm) {
       ticket = lane.semiSync!.commitsNoted;
       confirmed = await commitConfirmed(conn);
     } else await conn.run('COMMIT');
+    txn.at.push(performance.now());
   } catch (err) {
     // Step 6: settle a failure.
     lane.stats.failedTransactions++;

@@ -48,6 +48,26 @@ export interface PendingAppend {
   bytes: number;
   resolve(result: AppendResult): void;
   reject(err: unknown): void;
+  /** performance.now() when the lane queued it; set only when GroupCommitOptions.observe is. */
+  enqueuedAt?: number;
+}
+
+/**
+ * One group-commit transaction's phases, in seconds, for GroupCommitOptions.observe. They
+ * follow each other: queued (its oldest append waiting in the lane: the batching delay, a free
+ * connection, the transaction before it taking its offsets), insert (from its start, BEGIN, to
+ * the INSERTs answered; includes opening a connection or re-reading a partition's end when
+ * needed), wait (the in-transaction checks and, when ordered, waiting for the transaction
+ * before it in the lane), commit (COMMIT sent to its answer: the binlog and redo fsync). A
+ * transaction that did not commit stops at the phase it failed in, which runs to its end; an
+ * append run again after a rollback counts its queued time from its first enqueue.
+ */
+export interface TransactionTiming {
+  queued: number;
+  insert: number;
+  wait: number;
+  commit: number;
+  committed: boolean;
 }
 
 export type LogInsertDriver = 'auto' | 'mysql2' | 'mariadb';
@@ -82,6 +102,11 @@ export interface GroupCommitOptions {
   queryTimeoutMs?: number;
   /** Which driver writes the log rows: 'auto' (mariadb on MariaDB, else mysql2), 'mysql2' or 'mariadb'. */
   logInsertDriver?: LogInsertDriver;
+  /**
+   * Called once per transaction that assigned offsets (wrote rows), when it ended (committed or
+   * not), with its phases (server/metrics.ts turns them into a histogram). Must not throw.
+   */
+  observe?: (timing: TransactionTiming) => void;
   logger?: Logger;
 }
 
