@@ -78,7 +78,10 @@ async function main(): Promise<void> {
     // The broker runs (idle) during the raw phases too, so the rounds can interleave them.
     if (needBroker) {
       if (o.profileDir) await mkdir(o.profileDir, { recursive: true });
-      broker = await startBrokerProcess({ mysqlUrl: db.url, settings: o.brokerSettings, cpuProfileDir: o.profileDir ?? undefined, nodeArgs: o.brokerNodeArgs, log });
+      // The scale phase's 10,000 idle connections come on top of the bench's own, and the
+      // broker's max.connections (10,000 by default) counts them all.
+      const settings = run('scale') ? { 'max.connections': '10100', ...o.brokerSettings } : o.brokerSettings;
+      broker = await startBrokerProcess({ mysqlUrl: db.url, settings, cpuProfileDir: o.profileDir ?? undefined, nodeArgs: o.brokerNodeArgs, log });
       log(`broker pid ${broker.pid} on 127.0.0.1:${broker.port}`);
     }
     const pids = () => ({ mariadb: db.pid, bench: self, ...(broker ? { broker: broker.pid } : {}) });

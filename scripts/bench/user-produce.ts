@@ -509,7 +509,7 @@ export async function scalePhase(ctx: UserPhaseContext): Promise<void> {
     await sleep(1000);
     after = rssOf();
   } catch (err) {
-    // The broker's max.connections (10,000) counts the bench's own connections too: run with --set max.connections=10100.
+    // The broker's max.connections counts the bench's own connections too (main.ts raises it to 10,100 when this phase runs).
     idleError = (err as Error).message;
     log(`scale: idle connections failed after ${conns.length}: ${idleError}`);
   } finally {
