@@ -17,6 +17,8 @@ const DIST_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..
 export interface BrokerProcess {
   pid: number;
   port: number;
+  /** The broker's /metrics listener (Prometheus text), on 127.0.0.1. */
+  metricsPort: number;
   stop(): Promise<void>;
 }
 
@@ -29,9 +31,11 @@ export async function startBrokerProcess(opts: {
   log: (line: string) => void;
 }): Promise<BrokerProcess> {
   const port = await freePort();
+  const metricsPort = await freePort();
   const sets: Record<string, string> = {
     listeners: `PLAINTEXT://127.0.0.1:${port}`,
-    'metrics.listener': '',
+    // Scraped by the small phase for the group-commit phases (kafka_mysql_group_commit_seconds).
+    'metrics.listener': `127.0.0.1:${metricsPort}`,
     'mysql.url': opts.mysqlUrl,
     'log.level': 'warn',
     'connections.max.idle.ms': '3600000',
@@ -69,6 +73,7 @@ export async function startBrokerProcess(opts: {
   return {
     pid: child.pid!,
     port,
+    metricsPort,
     stop: async () => {
       if (exited) return;
       child.kill('SIGTERM');

@@ -451,7 +451,7 @@ async function main(): Promise<void> {
     }
     if (userRun && broker) {
       const ctx: UserPhaseContext = {
-        o, host, port, rawUrl, brokerPid: broker.pid, createTopic, deleteTopic, watch, log,
+        o, host, port, rawUrl, brokerPid: broker.pid, metricsPort: broker.metricsPort, createTopic, deleteTopic, watch, log,
         status: async () => {
           const a = await serverStatus(db.url);
           return { end: async () => statusDelta(a, await serverStatus(db.url)) };

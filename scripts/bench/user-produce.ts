@@ -41,6 +41,8 @@ export interface UserPhaseContext {
   port: number;
   rawUrl: string;
   brokerPid: number;
+  /** The broker's /metrics port. */
+  metricsPort: number;
   createTopic(topic: string, partitions: number): Promise<void>;
   deleteTopic(topic: string): Promise<void>;
   watch(): { end(): Watched };
@@ -279,7 +281,7 @@ export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
     await ctx.createTopic(topic, 8);
     log(`small: ${producers} raw producers, one ${recordBytes}-byte record per request, acks=all`);
     let w = ctx.watch();
-    const [[raw, rawCounters], commitDuring]: [[ProduceLoadResult, Counted], { p50: number; p99: number; n: number }] = await withCommitProbe(ctx, 20_000, () => counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 })));
+    const [[[raw, rawCounters], commitDuring], phases]: [[[ProduceLoadResult, Counted], { p50: number; p99: number; n: number }], Record<string, number>] = await withTimings(ctx, () => withCommitProbe(ctx, 20_000, () => counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 }))));
     const rawCpu = w.end();
     const rawLat = latencySummary(raw.latencyMs);
     const curve = producers === 64 ? await latencyCurve(ctx, topic, batch, producers, raw.records / raw.seconds) : [];
@@ -305,6 +307,7 @@ export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
       naive: naiveFigure,
       mariadbCommitAtLoad: { transactionsPerSec: paced.transactions / paced.seconds, p50: commit.p50, p99: commit.p99, counters: pacedCounters },
       mariadbCommitDuringLoad: commitDuring,
+      phasesMs: phases,
       rawP99OverCommitDuringP99: rawLat.p99 / commitDuring.p99,
       rawOverNaive: raw.records / raw.seconds / (naiveFigure.recordsPerSec as number),
       kafkajsOverNaive: js.records / js.seconds / (naiveFigure.recordsPerSec as number),
@@ -315,6 +318,39 @@ export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
     points.push(point);
   }
   ctx.figure('user.small', { points });
+}
+
+/** Sums and counts of the broker's group-commit phases and of its Produce requests, from /metrics. */
+async function scrapeTimings(ctx: UserPhaseContext): Promise<Map<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`http://127.0.0.1:${ctx.metricsPort}/metrics`)).text();
+  const out = new Map<string, { sum: number; count: number }>();
+  const re = /^(kafka_mysql_group_commit_seconds|kafka_mysql_request_duration_seconds)_(sum|count)\{(?:phase|api)="([^"]+)"\} (\S+)$/gm;
+  for (const m of text.matchAll(re)) {
+    const key = m[1] === 'kafka_mysql_request_duration_seconds' ? `request:${m[3]}` : m[3]!;
+    const e = out.get(key) ?? { sum: 0, count: 0 };
+    if (m[2] === 'sum') e.sum = Number(m[4]);
+    else e.count = Number(m[4]);
+    out.set(key, e);
+  }
+  return out;
+}
+
+/**
+ * Where a produce's time went during `run`: the mean of each group-commit phase per transaction
+ * and of the Produce request, in ms (kafka_mysql_group_commit_seconds, docs/operations.md).
+ */
+async function withTimings<T>(ctx: UserPhaseContext, run: () => Promise<T>): Promise<[T, Record<string, number>]> {
+  const before = await scrapeTimings(ctx);
+  const value = await run();
+  const after = await scrapeTimings(ctx);
+  const means: Record<string, number> = {};
+  for (const [key, a] of after) {
+    const b = before.get(key) ?? { sum: 0, count: 0 };
+    if (key.startsWith('request:') && key !== 'request:Produce') continue;
+    const n = a.count - b.count;
+    if (n > 0) means[key === 'request:Produce' ? 'produce' : key] = ((a.sum - b.sum) / n) * 1000;
+  }
+  return [value, means];
 }
 
 /**
@@ -549,6 +585,8 @@ export function printUserReport(r: Results): void {
   for (const p of small?.points ?? []) {
     lines.push(`small, ${p.producers} producers x 1 record of 200 B: raw ${int(p.raw.recordsPerSec)} records/s (p50 ${f1(p.raw.p50)}, p99 ${f1(p.raw.p99)} ms), kafkajs ${int(p.kafkajs.recordsPerSec)}, naive ${int(p.naive.recordsPerSec)} (p99 ${f1(p.naive.commitMsP99)} ms), MariaDB commit p99 at load ${f1(p.mariadbCommitAtLoad.p99)} ms`);
     lines.push(`  broker: CPU ${f2(p.raw.brokerCpu)} cores, JS thread waiting for a CPU ${f2(p.raw.brokerRunQueueWait)} of the time; ${f1(p.raw.recordsPerCommit)} records per COMMIT, ${f2(p.raw.counters?.commitsPerGroup)} binlog commits per group; naive ${f2(p.naive.counters?.commitsPerGroup)} per group; load ${f1(p.raw.counters?.loadAvg1)}`);
+    const ph = p.phasesMs as unknown as Record<string, number> | undefined;
+    if (ph) lines.push(`  mean ms: Produce request ${f1(ph.produce)}; its transaction: queued ${f1(ph.queued)}, insert ${f1(ph.insert)}, wait ${f1(ph.wait)}, commit ${f1(ph.commit)} (kafka_mysql_group_commit_seconds)`);
     lines.push(`  target >= 10x naive: raw ${f1(p.rawOverNaive)}x, kafkajs ${f1(p.kafkajsOverNaive)}x; p99 <= 2x commit p99: ${f2(p.rawP99OverCommitP99)} (paced replay), ${f2(p.rawP99OverCommitDuringP99)} (MariaDB's commit p99 during the run, ${f1(p.mariadbCommitDuringLoad?.p99)} ms)`);
     for (const c of (p.curve ?? []) as unknown as Array<Record<string, number>>) {
       lines.push(`  open loop at ${f2(c.fraction)} of that rate: ${int(c.recordsPerSec)} records/s, p50 ${f1(c.p50)} / p99 ${f1(c.p99)} ms, MariaDB commit p99 paced ${f1(c.commitP99)} ms: ${f2(c.p99OverCommitP99)}x, during the run ${f1(c.commitDuringP99)} ms: ${f2(c.p99OverCommitDuringP99)}x; broker CPU ${f2(c.brokerCpu)}, waiting for a CPU ${f2(c.brokerRunQueueWait)}`);
