@@ -30,7 +30,8 @@ import type { KafkaConnection } from '../../client/connection.js';
 import { connectRaw, fetchLoad, makeBatch, produceLoad } from './replayer.js';
 import { produceSequenced, transactionalLoad } from './exactly-once.js';
 import { computeRatios, median, printReport, summarizeSamples, type Results, type Sample } from './report.js';
-import { USER_MARIADB, USER_PHASES, printUserReport, scalePhase, smallPhase, tcpPhase, type UserPhaseContext } from './user-produce.js';
+import { USER_MARIADB, USER_PHASES, printUserReport, scalePhase, tcpPhase, type UserPhaseContext } from './user-produce.js';
+import { smallPhase } from './user-small.js';
 
 const t0 = performance.now();
 export function log(msg: string): void {

@@ -129,6 +129,8 @@ export interface InsertOptions {
   table?: string;
   /** Connection c writes partition_id partitionBase + c (default 0): runs between truncations use different bases. */
   partitionBase?: number;
+  /** Stops the run before durationMs (the transaction in progress finishes). */
+  signal?: AbortSignal;
 }
 
 /** Log-table inserts, one row per batch: the ceiling the broker is held against. */
@@ -142,12 +144,13 @@ export async function insertCeiling(o: InsertOptions): Promise<InsertResult> {
     conns.map(async (conn, c) => {
       let offset = 0n;
       let due = start + (interval * c) / o.connections;
-      while (performance.now() < deadline) {
+      const running = () => performance.now() < deadline && !o.signal?.aborted;
+      while (running()) {
         if (interval > 0) {
           const wait = due - performance.now();
           if (wait > 0) await new Promise((r) => setTimeout(r, wait));
           due += interval;
-          if (performance.now() >= deadline) break;
+          if (!running()) break;
         }
         const rows: unknown[][] = [];
         for (let i = 0; i < o.rowsPerTransaction; i++) {

@@ -10,10 +10,8 @@
  *   Each kcat run is reported at kcat's wall time (what a user sees) and at the broker's steady
  *   rate (MariaDB's binlog growth without kcat's first and last second), with kcat's start-up
  *   (a 1-record run) apart.
- * - small: 64 and 256 producers each sending one 200-byte record per request with acks=all (raw
- *   replayer and kafkajs) against the hand-rolled queue (one row and one transaction per message,
- *   as many connections) and MariaDB's commit latency at the broker's request rate; for 64, the
- *   same producers open loop at 1/4, 1/2 and 3/4 of the closed-loop rate (latency against load).
+ * - small (user-small.ts): 64 and 256 producers each sending one 200-byte record per request
+ *   with acks=all against the hand-rolled queue and MariaDB's commit latency.
  * - scale: 10,000 partitions over 100 topics produced to at once against 8 partitions with the
  *   same connections (all loaded and the broker warmed up first; the two alternate for --rounds
  *   rounds, the ratio is the median round's), and 10,000 idle connections: throughput ratio,
@@ -25,9 +23,9 @@ import mysql from 'mysql2/promise';
 import { connectionOptions, parseMysqlUrl } from '../../storage/mysql.js';
 import type { BenchOptions } from './options.js';
 import { runClients } from './clients.js';
-import { connectRaw, makeBatch, produceLoad, type ProduceLoadResult } from './replayer.js';
+import { connectRaw, makeBatch, produceLoad } from './replayer.js';
 import { latencySummary, procSample, sleep, type ProcWatch } from './proc.js';
-import { insertCeiling, naiveInsert, truncateRawTables, type InsertResult } from './raw-mysql.js';
+import { insertCeiling, truncateRawTables, type InsertResult } from './raw-mysql.js';
 import type { KafkaConnection } from '../../client/connection.js';
 import type { Results } from './report.js';
 
@@ -60,7 +58,7 @@ export const USER_MARIADB = { bufferPoolSize: '2G', logFileSize: '1G' };
 const rate = (bytes: number, seconds: number) => bytes / MB / seconds;
 
 /** What MariaDB did during a phase: commits, binlog group commits (how many commits shared one fsync), fsyncs; and the machine's load. */
-interface Counted {
+export interface Counted {
   comCommit: number;
   binlogCommits: number;
   binlogGroupCommits: number;
@@ -69,7 +67,7 @@ interface Counted {
   loadAvg1: number;
 }
 
-async function counted<T>(ctx: UserPhaseContext, fn: () => Promise<T>): Promise<[T, Counted]> {
+export async function counted<T>(ctx: UserPhaseContext, fn: () => Promise<T>): Promise<[T, Counted]> {
   const s = await ctx.status();
   const value = await fn();
   const d = await s.end();
@@ -85,7 +83,7 @@ async function counted<T>(ctx: UserPhaseContext, fn: () => Promise<T>): Promise<
   return [value, c];
 }
 
-function insertFigure(r: InsertResult, w: Watched): Record<string, unknown> {
+export function insertFigure(r: InsertResult, w: Watched): Record<string, unknown> {
   const commit = latencySummary(r.commitMs);
   return {
     mbps: rate(r.bytes, r.seconds),
@@ -268,150 +266,6 @@ export async function tcpPhase(ctx: UserPhaseContext): Promise<void> {
     ...one.map((k) => ({ ...k, overCeiling4: k.mbps / c4, overCeiling1: k.mbps / c1, steadyOverCeiling1: k.steadyMbps === null ? null : k.steadyMbps / c1 })),
   ];
   ctx.figure('user.tcp', { ceiling4, ceiling1, kcatStartSeconds, runs });
-}
-
-/** Many producers, one 200-byte record per request, against one transaction per message. */
-export async function smallPhase(ctx: UserPhaseContext): Promise<void> {
-  const { o, log } = ctx;
-  const recordBytes = 200;
-  const batch = makeBatch(1, recordBytes);
-  const points: Record<string, unknown>[] = [];
-  for (const producers of o.quick ? [64] : [64, 256]) {
-    const topic = `bench-small-${producers}`;
-    await ctx.createTopic(topic, 8);
-    log(`small: ${producers} raw producers, one ${recordBytes}-byte record per request, acks=all`);
-    let w = ctx.watch();
-    const [[[raw, rawCounters], commitDuring], phases]: [[[ProduceLoadResult, Counted], { p50: number; p99: number; n: number }], Record<string, number>] = await withTimings(ctx, () => withCommitProbe(ctx, 20_000, () => counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1 }))));
-    const rawCpu = w.end();
-    const rawLat = latencySummary(raw.latencyMs);
-    const curve = producers === 64 ? await latencyCurve(ctx, topic, batch, producers, raw.records / raw.seconds) : [];
-    log(`small: ${producers} kafkajs producers`);
-    w = ctx.watch();
-    const [js, jsCounters] = await counted(ctx, () => runClients({ mode: 'produce', brokers: [`${ctx.host}:${ctx.port}`], topic, partitions: 8, producers, batchRecords: 1, recordBytes, durationMs: o.duration * 1000 }, log));
-    w.end();
-    await ctx.deleteTopic(topic);
-    log(`small: naive queue table, ${producers} connections, one row per transaction`);
-    w = ctx.watch();
-    const [naive, naiveCounters] = await counted(ctx, () => naiveInsert({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, value: Buffer.alloc(recordBytes, 0x61), rowsPerTransaction: 1, durationMs: o.duration * 1000 }));
-    const naiveFigure: Record<string, unknown> = { ...insertFigure(naive, w.end()), counters: naiveCounters };
-    await truncateRawTables(ctx.rawUrl, ['bench_naive']);
-    // MariaDB's commit latency at the broker's load: as many connections, at the rate the broker
-    // committed (its COMMITs during the raw phase, Com_commit), one row per transaction.
-    const [paced, pacedCounters] = await counted(ctx, () => insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, batch, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: Math.max(1, rawCounters.comCommit / raw.seconds) }));
-    await truncateRawTables(ctx.rawUrl, ['bench_log']);
-    const commit = latencySummary(paced.commitMs);
-    const point = {
-      producers,
-      raw: { recordsPerSec: raw.records / raw.seconds, p50: rawLat.p50, p99: rawLat.p99, errors: raw.errors, brokerCpu: rawCpu.broker!.cpuSeconds / raw.seconds, brokerRunQueueWait: rawCpu.broker!.runQueueWaitSeconds / raw.seconds, mariadbCpu: rawCpu.mariadb!.cpuSeconds / raw.seconds, counters: rawCounters, recordsPerCommit: raw.records / Math.max(1, rawCounters.comCommit) },
-      kafkajs: { recordsPerSec: js.records / js.seconds, clientCpu: js.cpuSeconds / js.seconds, counters: jsCounters },
-      naive: naiveFigure,
-      mariadbCommitAtLoad: { transactionsPerSec: paced.transactions / paced.seconds, p50: commit.p50, p99: commit.p99, counters: pacedCounters },
-      mariadbCommitDuringLoad: commitDuring,
-      phasesMs: phases,
-      rawP99OverCommitDuringP99: rawLat.p99 / commitDuring.p99,
-      rawOverNaive: raw.records / raw.seconds / (naiveFigure.recordsPerSec as number),
-      kafkajsOverNaive: js.records / js.seconds / (naiveFigure.recordsPerSec as number),
-      rawP99OverCommitP99: rawLat.p99 / commit.p99,
-      curve,
-    };
-    log(`small ${producers}: raw ${Math.round(point.raw.recordsPerSec)} records/s (p99 ${rawLat.p99.toFixed(1)} ms), kafkajs ${Math.round(point.kafkajs.recordsPerSec)}, naive ${Math.round(naiveFigure.recordsPerSec as number)}; commit p99 at load ${commit.p99.toFixed(1)} ms`);
-    points.push(point);
-  }
-  ctx.figure('user.small', { points });
-}
-
-/** Sums and counts of the broker's group-commit phases and of its Produce requests, from /metrics. */
-async function scrapeTimings(ctx: UserPhaseContext): Promise<Map<string, { sum: number; count: number }>> {
-  const text = await (await fetch(`http://127.0.0.1:${ctx.metricsPort}/metrics`)).text();
-  const out = new Map<string, { sum: number; count: number }>();
-  const re = /^(kafka_mysql_group_commit_seconds|kafka_mysql_request_duration_seconds)_(sum|count)\{(?:phase|api)="([^"]+)"\} (\S+)$/gm;
-  for (const m of text.matchAll(re)) {
-    const key = m[1] === 'kafka_mysql_request_duration_seconds' ? `request:${m[3]}` : m[3]!;
-    const e = out.get(key) ?? { sum: 0, count: 0 };
-    if (m[2] === 'sum') e.sum = Number(m[4]);
-    else e.count = Number(m[4]);
-    out.set(key, e);
-  }
-  return out;
-}
-
-/**
- * Where a produce's time went during `run`: the mean of each group-commit phase per transaction
- * and of the Produce request, in ms (kafka_mysql_group_commit_seconds, docs/operations.md).
- */
-async function withTimings<T>(ctx: UserPhaseContext, run: () => Promise<T>): Promise<[T, Record<string, number>]> {
-  const before = await scrapeTimings(ctx);
-  const value = await run();
-  const after = await scrapeTimings(ctx);
-  const means: Record<string, number> = {};
-  for (const [key, a] of after) {
-    const b = before.get(key) ?? { sum: 0, count: 0 };
-    if (key.startsWith('request:') && key !== 'request:Produce') continue;
-    const n = a.count - b.count;
-    if (n > 0) means[key === 'request:Produce' ? 'produce' : key] = ((a.sum - b.sum) / n) * 1000;
-  }
-  return [value, means];
-}
-
-/**
- * MariaDB's commit latency during a broker run: 4 connections of the bench commit one-row
- * transactions at 100/s in all into the raw log table (partition ids from `partitionBase`) while
- * `run` lasts. They share the machine's CPU and MariaDB's binlog group commit with the broker at
- * that moment, stalls included, which the paced replay of the broker's commit rate afterwards
- * (on a machine the broker and the producers no longer load) does not.
- */
-async function withCommitProbe<T>(ctx: UserPhaseContext, partitionBase: number, run: () => Promise<T>): Promise<[T, { p50: number; p99: number; n: number }]> {
-  const stop = new AbortController();
-  const probe = (async () => {
-    const commitMs: number[] = [];
-    // insertCeiling runs for a fixed time: probes of 1 s, back to back, until the run ends.
-    for (let round = 0; !stop.signal.aborted; round++) {
-      const r = await insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: 4, batch: PROBE_ROW, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: 1000, transactionsPerSecond: 100, partitionBase: partitionBase + round * 4 });
-      commitMs.push(...r.commitMs);
-    }
-    return commitMs;
-  })();
-  try {
-    const value = await run();
-    stop.abort();
-    const commitMs = await probe;
-    const s = latencySummary(commitMs);
-    return [value, { p50: s.p50, p99: s.p99, n: commitMs.length }];
-  } finally {
-    stop.abort();
-    await probe.catch(() => undefined);
-  }
-}
-
-const PROBE_ROW = Buffer.alloc(200, 0x70);
-
-/**
- * The same producers open loop (each sends on a schedule, answered or not) at fractions of the
- * closed-loop rate: latency as a function of load, each level with MariaDB's commit latency at
- * the commit rate the broker had at that level. The closed-loop run saturates the machine's two
- * cores (the replayer, the broker and MariaDB share them), so its latency is mostly waiting for
- * a CPU; these show the broker's latency where it is not.
- */
-async function latencyCurve(ctx: UserPhaseContext, topic: string, batch: Buffer, producers: number, closedLoopRate: number): Promise<Record<string, number>[]> {
-  const { o, log } = ctx;
-  const points: Record<string, number>[] = [];
-  for (const fraction of [0.25, 0.5, 0.75]) {
-    const requestsPerSecond = fraction * closedLoopRate;
-    const w = ctx.watch();
-    const [[r, counters], during] = await withCommitProbe(ctx, 10_000, () => counted(ctx, () => produceLoad({ host: ctx.host, port: ctx.port, topic, partitions: 8, connections: producers, inFlight: 1, durationMs: o.duration * 1000, batch, recordsPerBatch: 1, requestsPerSecond })));
-    const cpu = w.end();
-    const lat = latencySummary(r.latencyMs);
-    const [paced] = await counted(ctx, () => insertCeiling({ driver: 'mariadb', url: ctx.rawUrl, connections: producers, batch, recordsPerBatch: 1, rowsPerTransaction: 1, rowsPerStatement: 1, durationMs: o.duration * 1000, transactionsPerSecond: Math.max(1, counters.comCommit / r.seconds) }));
-    await truncateRawTables(ctx.rawUrl, ['bench_log']);
-    // Right after a TRUNCATE, MariaDB's commits stalled for up to 150 ms (every producer's
-    // latency jumped at once at the start of the next level): the next level starts 1 s later.
-    await sleep(1000);
-    const commit = latencySummary(paced.commitMs);
-    const point = { fraction, recordsPerSec: r.records / r.seconds, errors: r.errors, p50: lat.p50, p99: lat.p99, commitP50: commit.p50, commitP99: commit.p99, p99OverCommitP99: lat.p99 / commit.p99, commitDuringP99: during.p99, p99OverCommitDuringP99: lat.p99 / during.p99, brokerCpu: cpu.broker!.cpuSeconds / r.seconds, brokerRunQueueWait: cpu.broker!.runQueueWaitSeconds / r.seconds, recordsPerCommit: r.records / Math.max(1, counters.comCommit) };
-    log(`small ${producers} open loop at ${fraction} of the closed-loop rate: ${Math.round(point.recordsPerSec)} records/s, p50 ${lat.p50.toFixed(1)} p99 ${lat.p99.toFixed(1)} ms; commit p99 at that load ${commit.p99.toFixed(1)} ms (${point.p99OverCommitP99.toFixed(2)}x), during the run ${during.p99.toFixed(1)} ms (${point.p99OverCommitDuringP99.toFixed(2)}x)`);
-    points.push(point);
-  }
-  return points;
 }
 
 /** 10,000 partitions over 100 topics against 8 partitions, and 10,000 idle connections. */
