@@ -503,19 +503,24 @@ export function freePort(): Promise<number> {
 /**
  * Serializes start-ups on one data directory (two brokers started at once must not both
  * launch a server): an exclusive lock file holding the starter's pid. A lock whose holder is
- * dead, or older than the start timeout, is taken over.
+ * dead, or older than the start timeout, is taken over. The lock appears with its pid already
+ * in it (written to a file of its own, then hard-linked, which fails if the lock exists):
+ * created empty and written after, another starter could read it empty in between, judge it
+ * stale and take it too (seen once in the suite: two installs in one directory).
  */
 async function takeStartLock(dataDir: string, timeoutMs: number): Promise<() => Promise<void>> {
   const lockPath = path.join(dataDir, START_LOCK);
   const deadline = Date.now() + timeoutMs;
+  const mine = `${lockPath}.${process.pid}.${Math.random().toString(36).slice(2)}`;
   for (;;) {
     try {
-      const fh = await fs.open(lockPath, 'wx');
-      await fh.writeFile(`${process.pid}\n`);
-      await fh.close();
+      await fs.writeFile(mine, `${process.pid}\n`);
+      await fs.link(mine, lockPath);
       return () => fs.rm(lockPath, { force: true });
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    } finally {
+      await fs.rm(mine, { force: true });
     }
     let stale = false;
     try {
